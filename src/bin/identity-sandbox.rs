@@ -1,0 +1,33 @@
+//! `identity-sandbox`: a local emulator of the vendor APIs (see `identity_provider::sandbox`).
+//! Stdout carries exactly one line, `listening on http://ADDR`; logs go to stderr.
+
+use clap::Parser;
+use identity_provider::sandbox::{self, DEFAULT_LISTEN, SandboxConfig};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "identity-sandbox",
+    version,
+    about = "Local emulator of the Run:ai, Fudo, OCI IAM (SCIM) and Landscape APIs"
+)]
+struct Args {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
+    listen: String,
+
+    #[command(flatten)]
+    config: SandboxConfig,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    sandbox::run(&args.listen, args.config).await
+}

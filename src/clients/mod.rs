@@ -1,0 +1,7 @@
+//! One module per vendor API (serde models + endpoint functions), over a shared HTTP
+//! layer ([`http`]).
+
+pub mod http;
+pub mod runai;
+
+pub use http::{ApiError, HttpSettings};

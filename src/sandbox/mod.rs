@@ -1,0 +1,245 @@
+//! `identity-sandbox`: one local HTTP server that emulates the vendor APIs the provider
+//! manages, for the tests and the quickstart (DESIGN.md section 2).
+//!
+//! Layout:
+//! - [`store`]: the shared state (vendor data, stats, request log) and `--data` persistence
+//! - [`control`]: the `/_sandbox/` control plane and the request recorder
+//! - [`runai`]: Run:ai `/runai/api/v1/idps`
+//! - later: `fudo` (`/fudo`), `oci` (`/oci`), `landscape` (`/landscape`)
+//!
+//! Embedding in a test:
+//! ```no_run
+//! # async fn t() -> anyhow::Result<()> {
+//! use identity_provider::sandbox::{self, SandboxConfig};
+//! let sb = sandbox::spawn(SandboxConfig::default()).await?;
+//! let runai_url = format!("{}/runai", sb.url); // the provider's `runai.url`
+//! # Ok(()) }
+//! ```
+
+pub mod control;
+pub mod runai;
+pub mod store;
+
+#[cfg(test)]
+mod tests;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::middleware;
+use tokio::net::TcpListener;
+
+pub use store::{AppState, LogEntry, SandboxData, SharedState, Stats};
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_RUNAI_TOKEN: &str = "sandbox-runai-token";
+pub const DEFAULT_FUDO_API_KEY: &str = "sandbox-fudo-key";
+pub const DEFAULT_SCIM_CLIENT_ID: &str = "sandbox-client";
+pub const DEFAULT_SCIM_CLIENT_SECRET: &str = "sandbox-secret";
+pub const DEFAULT_SCIM_USERNAME: &str = "admin";
+pub const DEFAULT_SCIM_PASSWORD: &str = "Sandbox-Passw0rd!";
+pub const DEFAULT_LANDSCAPE_TOKEN: &str = "sandbox-landscape-jwt";
+pub const DEFAULT_MAPPER_DELAY_MS: u64 = 300;
+
+/// Everything the sandbox is configured with (the CLI flags other than `--listen`).
+/// `Default` gives the documented demo credentials, in-memory state and a 300 ms mapper delay.
+#[derive(Clone, clap::Args)]
+pub struct SandboxConfig {
+    /// Persist all vendor state to this JSON file (atomic write-rename after every change);
+    /// loaded at start when it exists. Without it, state lives in memory.
+    #[arg(long = "data", value_name = "FILE")]
+    pub data: Option<PathBuf>,
+
+    /// Bearer token the Run:ai API accepts.
+    #[arg(long, value_name = "TOKEN", default_value = DEFAULT_RUNAI_TOKEN)]
+    pub runai_token: String,
+
+    /// API key the Fudo API accepts (raw `Authorization` header).
+    #[arg(long, value_name = "KEY", default_value = DEFAULT_FUDO_API_KEY)]
+    pub fudo_api_key: String,
+
+    /// OAuth2 client id of the OCI IAM (SCIM) token endpoint.
+    #[arg(long, value_name = "ID", default_value = DEFAULT_SCIM_CLIENT_ID)]
+    pub scim_client_id: String,
+
+    /// OAuth2 client secret of the OCI IAM (SCIM) token endpoint.
+    #[arg(long, value_name = "SECRET", default_value = DEFAULT_SCIM_CLIENT_SECRET)]
+    pub scim_client_secret: String,
+
+    /// User name for the SCIM password grant.
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_SCIM_USERNAME)]
+    pub scim_username: String,
+
+    /// Password for the SCIM password grant.
+    #[arg(long, value_name = "PASSWORD", default_value = DEFAULT_SCIM_PASSWORD)]
+    pub scim_password: String,
+
+    /// Bearer token (JWT) the Landscape API accepts.
+    #[arg(long, value_name = "TOKEN", default_value = DEFAULT_LANDSCAPE_TOKEN)]
+    pub landscape_token: String,
+
+    /// Delay before a Run:ai `PUT .../mappers` (answered 202) becomes visible to reads.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAPPER_DELAY_MS)]
+    pub mapper_delay_ms: u64,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            data: None,
+            runai_token: DEFAULT_RUNAI_TOKEN.to_string(),
+            fudo_api_key: DEFAULT_FUDO_API_KEY.to_string(),
+            scim_client_id: DEFAULT_SCIM_CLIENT_ID.to_string(),
+            scim_client_secret: DEFAULT_SCIM_CLIENT_SECRET.to_string(),
+            scim_username: DEFAULT_SCIM_USERNAME.to_string(),
+            scim_password: DEFAULT_SCIM_PASSWORD.to_string(),
+            landscape_token: DEFAULT_LANDSCAPE_TOKEN.to_string(),
+            mapper_delay_ms: DEFAULT_MAPPER_DELAY_MS,
+        }
+    }
+}
+
+impl std::fmt::Debug for SandboxConfig {
+    /// Credentials are never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxConfig")
+            .field("data", &self.data)
+            .field("scim_client_id", &self.scim_client_id)
+            .field("scim_username", &self.scim_username)
+            .field("mapper_delay_ms", &self.mapper_delay_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The whole HTTP surface: vendor routes, control plane, JSON fallbacks, and the recorder
+/// that counts and logs vendor requests.
+pub fn router(state: SharedState) -> Router {
+    Router::new()
+        .merge(runai::routes(state.clone()))
+        .merge(control::routes())
+        // Both fallbacks must come after every route is added (axum applies the 405
+        // fallback to the routes present at the time of the call).
+        .method_not_allowed_fallback(control::method_not_allowed)
+        .fallback(control::not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), control::record))
+        .with_state(state)
+}
+
+/// Serves `config` on `listener` until the process ends.
+pub async fn serve(config: SandboxConfig, listener: TcpListener) -> anyhow::Result<()> {
+    serve_with_shutdown(config, listener, std::future::pending()).await
+}
+
+/// Serves `config` on `listener` until `shutdown` completes (then drains gracefully).
+pub async fn serve_with_shutdown(
+    config: SandboxConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let state = AppState::new(config)?;
+    serve_state(state, listener, shutdown).await
+}
+
+/// Serves an existing state (lets a caller keep a handle on it).
+pub async fn serve_state(
+    state: SharedState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("sandbox server failed")
+}
+
+/// What the `identity-sandbox` binary does: bind `listen`, load the state, print the one
+/// stdout line `listening on http://ADDR`, then serve until Ctrl-C or SIGTERM.
+pub async fn run(listen: &str, config: SandboxConfig) -> anyhow::Result<()> {
+    use std::io::Write as _;
+
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr().context("local address")?;
+    let state = AppState::new(config)?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on http://{addr}").context("write stdout")?;
+        out.flush().context("flush stdout")?;
+    }
+    tracing::info!(%addr, "identity-sandbox started");
+    serve_state(state, listener, shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("identity-sandbox shutting down");
+}
+
+/// A sandbox running in the current tokio runtime on a free loopback port; stops when
+/// dropped. For client and acceptance tests.
+#[derive(Debug)]
+pub struct RunningSandbox {
+    /// `http://127.0.0.1:PORT` (no trailing slash); vendor URLs append `/runai` etc.
+    pub url: String,
+    pub addr: SocketAddr,
+    /// The live state (stats, request log, data) for assertions.
+    pub state: SharedState,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningSandbox {
+    /// The Run:ai base URL to configure a client with (`<url>/runai`).
+    pub fn runai_url(&self) -> String {
+        format!("{}{}", self.url, runai::PREFIX)
+    }
+}
+
+impl Drop for RunningSandbox {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts a sandbox on `127.0.0.1:0` in the background.
+pub async fn spawn(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("bind 127.0.0.1:0")?;
+    let addr = listener.local_addr().context("local address")?;
+    let state = AppState::new(config)?;
+    let app = router(state.clone());
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "sandbox server failed");
+        }
+    });
+    Ok(RunningSandbox {
+        url: format!("http://{addr}"),
+        addr,
+        state,
+        task,
+    })
+}

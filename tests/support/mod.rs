@@ -1,0 +1,1134 @@
+//! Acceptance-test harness: a sandbox process plus terraform workspaces that use the
+//! freshly built provider through `dev_overrides`.
+//!
+//! ```ignore
+//! mod support;
+//! use support::{Sandbox, Workspace};
+//!
+//! let sandbox = Sandbox::start();
+//! let ws = Workspace::new(&sandbox);
+//! ws.write_main(r#"resource "identity_idp" "x" { ... }"#);
+//! ws.apply();
+//! ws.assert_plan_empty();
+//! assert_eq!(ws.resource_actions("identity_idp.x"), ["no-op"]);
+//! ```
+//!
+//! Everything here is blocking and panics with a full report (command, exit code,
+//! stdout, stderr, the sandbox's stderr tail) when something goes wrong.
+//!
+//! Debugging knobs (environment variables of the test process):
+//! - `TERRAFORM`: path of the terraform binary (default: `terraform` on PATH).
+//! - `IDENTITY_ACC_TF_LOG`: e.g. `trace`; terraform runs with `TF_LOG` at that level,
+//!   logging to `terraform.log` in the workspace, and failures include its tail.
+//! - `IDENTITY_ACC_KEEP=1`: keep workspace directories after the test (path is printed).
+//! - `IDENTITY_ACC_TIMEOUT_SECS`: per terraform command (default 300).
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The `source` the provider is addressed by in configurations and `dev_overrides`.
+pub const PROVIDER_SOURCE: &str = "idfabric/identity";
+
+/// Demo credentials the sandbox accepts by default.
+pub const RUNAI_TOKEN: &str = "sandbox-runai-token";
+pub const FUDO_API_KEY: &str = "sandbox-fudo-key";
+pub const SCIM_CLIENT_ID: &str = "sandbox-client";
+pub const SCIM_CLIENT_SECRET: &str = "sandbox-secret";
+pub const LANDSCAPE_TOKEN: &str = "sandbox-landscape-jwt";
+
+/// The block `Workspace::write_main` puts in front of every configuration.
+pub const REQUIRED_PROVIDERS: &str = r#"terraform {
+  required_providers {
+    identity = {
+      source = "idfabric/identity"
+    }
+  }
+}
+"#;
+
+const STDERR_TAIL_LINES: usize = 200;
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+
+// ---------------------------------------------------------------------------------------
+// Binaries
+// ---------------------------------------------------------------------------------------
+
+/// The provider binary cargo built for this test run.
+pub fn provider_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-identity"))
+}
+
+/// The directory `dev_overrides` points at (it holds the provider binary).
+pub fn provider_dir() -> PathBuf {
+    let bin = provider_bin();
+    bin.parent()
+        .unwrap_or_else(|| panic!("provider binary {} has no parent directory", bin.display()))
+        .to_path_buf()
+}
+
+/// The sandbox binary cargo built for this test run.
+pub fn sandbox_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_identity-sandbox"))
+}
+
+/// The terraform CLI: `$TERRAFORM` if set, else `terraform` on PATH. Panics when there is
+/// none: acceptance tests never skip silently.
+pub fn terraform_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(explicit) = std::env::var_os("TERRAFORM").filter(|v| !v.is_empty()) {
+            let p = PathBuf::from(&explicit);
+            if !p.is_file() {
+                panic!(
+                    "TERRAFORM={} does not point to a file. Acceptance tests need the terraform \
+                     CLI (>= 1.11); fix TERRAFORM or unset it to use `terraform` from PATH.",
+                    p.display()
+                );
+            }
+            return p;
+        }
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        for dir in std::env::split_paths(&path) {
+            let candidate = dir.join("terraform");
+            if is_executable(&candidate) {
+                return candidate;
+            }
+        }
+        panic!(
+            "the terraform CLI was not found on PATH ({}). Acceptance tests drive the real \
+             terraform binary (>= 1.11) and never skip: install it (https://developer.hashicorp.com/terraform/install) \
+             or set TERRAFORM=/path/to/terraform.",
+            path.to_string_lossy()
+        );
+    })
+    .clone()
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+// ---------------------------------------------------------------------------------------
+// Log tails shared between a process and the code reporting failures
+// ---------------------------------------------------------------------------------------
+
+/// The last lines a process wrote; cheap to clone, safe to read while it is being written.
+#[derive(Clone, Default)]
+pub struct LogTail(Arc<Mutex<VecDeque<String>>>);
+
+impl LogTail {
+    fn push(&self, line: String) {
+        let mut q = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if q.len() == STDERR_TAIL_LINES {
+            q.pop_front();
+        }
+        q.push_back(line);
+    }
+
+    /// The retained lines joined with newlines.
+    pub fn text(&self) -> String {
+        let q = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        q.iter().cloned().collect::<Vec<_>>().join("\n")
+    }
+}
+
+fn drain_into<R: Read + Send + 'static>(reader: R, tail: LogTail, prefix: &'static str) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        let mut r = BufReader::new(reader);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match r.read_until(b'\n', &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    let line = String::from_utf8_lossy(&buf).trim_end().to_string();
+                    tail.push(format!("{prefix}{line}"));
+                }
+            }
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Sandbox
+// ---------------------------------------------------------------------------------------
+
+/// Which credentials `Sandbox::http_with` sends.
+#[derive(Clone, Debug)]
+pub enum Auth {
+    /// The vendor's demo credentials, chosen by path prefix (`/runai`, `/fudo`, `/oci`,
+    /// `/landscape`); none for `/_sandbox`.
+    Auto,
+    /// No `Authorization` header.
+    None,
+    /// This exact `Authorization` header value.
+    Header(String),
+}
+
+/// A running `identity-sandbox` on a free local port, killed on drop.
+pub struct Sandbox {
+    child: Child,
+    url: String,
+    stderr: LogTail,
+    rt: tokio::runtime::Runtime,
+    client: reqwest::Client,
+    scim_token: Mutex<Option<String>>,
+}
+
+impl Sandbox {
+    /// Starts `identity-sandbox --listen 127.0.0.1:0`.
+    #[track_caller]
+    pub fn start() -> Sandbox {
+        Sandbox::start_with(&[])
+    }
+
+    /// Starts the sandbox with extra command-line arguments (after `--listen 127.0.0.1:0`).
+    #[track_caller]
+    pub fn start_with(args: &[&str]) -> Sandbox {
+        let bin = sandbox_bin();
+        let mut child = Command::new(&bin)
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .env_remove("RUST_LOG_STYLE")
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start sandbox {}: {e}", bin.display()));
+
+        let stderr = LogTail::default();
+        let stderr_thread = drain_into(child.stderr.take().expect("piped stderr"), stderr.clone(), "");
+
+        let stdout: ChildStdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel::<String>();
+        let stdout_tail = stderr.clone();
+        thread::spawn(move || {
+            let mut r = BufReader::new(stdout);
+            let mut first = String::new();
+            if r.read_line(&mut first).unwrap_or(0) > 0 {
+                let _ = tx.send(first);
+            }
+            drop(tx);
+            // Keep draining so the sandbox never blocks or dies on a closed pipe.
+            let mut line = String::new();
+            while r.read_line(&mut line).unwrap_or(0) > 0 {
+                stdout_tail.push(format!("[stdout] {}", line.trim_end()));
+                line.clear();
+            }
+        });
+
+        let fail = |child: &mut Child, why: String, stderr_thread: thread::JoinHandle<()>, stderr: &LogTail| -> ! {
+            let _ = child.kill();
+            let status = child.wait().ok();
+            let _ = stderr_thread.join();
+            panic!(
+                "identity-sandbox ({} --listen 127.0.0.1:0 {}) did not start: {why}\nprocess: {}\n--- sandbox stderr ---\n{}",
+                bin.display(),
+                args.join(" "),
+                status.map(|s| s.to_string()).unwrap_or_else(|| "state unknown".into()),
+                stderr.text()
+            )
+        };
+
+        let first = match rx.recv_timeout(START_TIMEOUT) {
+            Ok(line) => line,
+            Err(mpsc::RecvTimeoutError::Timeout) => fail(
+                &mut child,
+                format!("no `listening on` line on stdout within {START_TIMEOUT:?}"),
+                stderr_thread,
+                &stderr,
+            ),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                fail(&mut child, "stdout closed before the `listening on` line".into(), stderr_thread, &stderr)
+            }
+        };
+        let url = match first.trim().strip_prefix("listening on ") {
+            Some(u) if u.starts_with("http://") => u.trim_end_matches('/').to_string(),
+            _ => fail(
+                &mut child,
+                format!("first stdout line was {first:?}, expected `listening on http://127.0.0.1:PORT`"),
+                stderr_thread,
+                &stderr,
+            ),
+        };
+
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime for the sandbox HTTP helper");
+        let client = {
+            let _guard = rt.enter();
+            reqwest::Client::builder()
+                .no_proxy()
+                .timeout(HTTP_TIMEOUT)
+                .build()
+                .expect("reqwest client")
+        };
+
+        Sandbox { child, url, stderr, rt, client, scim_token: Mutex::new(None) }
+    }
+
+    /// Base URL, e.g. `http://127.0.0.1:41234` (no trailing slash).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+    /// Run:ai base URL (`IDENTITY_RUNAI_URL`).
+    pub fn runai_url(&self) -> String {
+        format!("{}/runai", self.url)
+    }
+    /// Fudo base URL (`IDENTITY_FUDO_URL`).
+    pub fn fudo_url(&self) -> String {
+        format!("{}/fudo", self.url)
+    }
+    /// SCIM base URL (`IDENTITY_SCIM_URL`).
+    pub fn scim_url(&self) -> String {
+        format!("{}/oci/admin/v1", self.url)
+    }
+    /// OCI OAuth2 token endpoint.
+    pub fn scim_token_url(&self) -> String {
+        format!("{}/oci/oauth2/v1/token", self.url)
+    }
+    /// Landscape base URL (`IDENTITY_LANDSCAPE_URL`).
+    pub fn landscape_url(&self) -> String {
+        format!("{}/landscape", self.url)
+    }
+
+    /// The provider's environment fallbacks pointed at this sandbox, all four vendors.
+    pub fn provider_env(&self) -> Vec<(String, String)> {
+        vec![
+            ("IDENTITY_RUNAI_URL".into(), self.runai_url()),
+            ("IDENTITY_RUNAI_TOKEN".into(), RUNAI_TOKEN.into()),
+            ("IDENTITY_FUDO_URL".into(), self.fudo_url()),
+            ("IDENTITY_FUDO_API_KEY".into(), FUDO_API_KEY.into()),
+            ("IDENTITY_SCIM_URL".into(), self.scim_url()),
+            ("IDENTITY_SCIM_CLIENT_ID".into(), SCIM_CLIENT_ID.into()),
+            ("IDENTITY_SCIM_CLIENT_SECRET".into(), SCIM_CLIENT_SECRET.into()),
+            ("IDENTITY_LANDSCAPE_URL".into(), self.landscape_url()),
+            ("IDENTITY_LANDSCAPE_TOKEN".into(), LANDSCAPE_TOKEN.into()),
+        ]
+    }
+
+    /// What the sandbox wrote to stderr lately (its logs).
+    pub fn stderr_tail(&self) -> String {
+        self.stderr.text()
+    }
+
+    /// A cheap handle on the stderr tail (workspaces keep one for failure reports).
+    pub fn log_tail(&self) -> LogTail {
+        self.stderr.clone()
+    }
+
+    // ----- control plane -----
+
+    /// `GET /_sandbox/stats`.
+    #[track_caller]
+    pub fn stats(&self) -> Value {
+        self.control("GET", "/_sandbox/stats", None)
+    }
+
+    /// `stats().total`.
+    #[track_caller]
+    pub fn total_requests(&self) -> u64 {
+        let stats = self.stats();
+        stats["total"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("/_sandbox/stats has no numeric `total`: {stats}"))
+    }
+
+    /// `stats().by_route[route]`, 0 when absent. Routes look like `GET /runai/api/v1/idps/{idp}`.
+    #[track_caller]
+    pub fn route_count(&self, route: &str) -> u64 {
+        self.stats()["by_route"][route].as_u64().unwrap_or(0)
+    }
+
+    /// `GET /_sandbox/requests`: `[{method, path, query, status, body}]`, oldest first.
+    #[track_caller]
+    pub fn requests(&self) -> Vec<Value> {
+        match self.control("GET", "/_sandbox/requests", None) {
+            Value::Array(a) => a,
+            Value::Object(mut o) if o.get("requests").is_some_and(Value::is_array) => {
+                match o.remove("requests") {
+                    Some(Value::Array(a)) => a,
+                    _ => unreachable!(),
+                }
+            }
+            other => panic!("/_sandbox/requests did not answer an array: {other}"),
+        }
+    }
+
+    /// The logged requests whose method and path match exactly.
+    #[track_caller]
+    pub fn requests_to(&self, method: &str, path: &str) -> Vec<Value> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r["method"].as_str() == Some(method) && r["path"].as_str() == Some(path))
+            .collect()
+    }
+
+    /// `GET /_sandbox/state`: every vendor's stored objects, unmasked.
+    #[track_caller]
+    pub fn state(&self) -> Value {
+        self.control("GET", "/_sandbox/state", None)
+    }
+
+    /// `POST /_sandbox/reset`.
+    #[track_caller]
+    pub fn reset(&self) {
+        self.control("POST", "/_sandbox/reset", None);
+    }
+
+    /// `POST /_sandbox/faults` with `body`.
+    #[track_caller]
+    pub fn set_faults(&self, body: Value) -> Value {
+        self.control("POST", "/_sandbox/faults", Some(body))
+    }
+
+    #[track_caller]
+    fn control(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let (status, value) = self.http_with(method, path, body, Auth::None);
+        if !(200..300).contains(&status) {
+            panic!(
+                "sandbox control call {method} {path} answered {status}: {value}\n--- sandbox stderr ---\n{}",
+                self.stderr_tail()
+            );
+        }
+        value
+    }
+
+    // ----- vendor HTTP -----
+
+    /// An HTTP call to the sandbox with the vendor's demo credentials (chosen by path
+    /// prefix). `path` starts with `/`, e.g. `/runai/api/v1/idps`. Returns the status and
+    /// the body: parsed JSON, a JSON string for non-JSON text, `Null` when empty.
+    #[track_caller]
+    pub fn http(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.http_with(method, path, body, Auth::Auto)
+    }
+
+    /// Like [`Sandbox::http`] with explicit credentials.
+    #[track_caller]
+    pub fn http_with(&self, method: &str, path: &str, body: Option<Value>, auth: Auth) -> (u16, Value) {
+        assert!(path.starts_with('/'), "sandbox path must start with '/': {path}");
+        let header = match auth {
+            Auth::None => None,
+            Auth::Header(h) => Some(h),
+            Auth::Auto => self.auto_auth(path),
+        };
+        let method_parsed = reqwest::Method::from_bytes(method.as_bytes())
+            .unwrap_or_else(|e| panic!("bad HTTP method {method:?}: {e}"));
+        let url = format!("{}{}", self.url, path);
+        let result = self.rt.block_on(async {
+            let mut req = self.client.request(method_parsed, &url);
+            if let Some(h) = header {
+                req = req.header(reqwest::header::AUTHORIZATION, h);
+            }
+            if let Some(b) = &body {
+                req = req.json(b);
+            }
+            let resp = req.send().await?;
+            let status = resp.status().as_u16();
+            let text = resp.text().await?;
+            Ok::<_, reqwest::Error>((status, text))
+        });
+        let (status, text) = result.unwrap_or_else(|e| {
+            panic!("{method} {url} failed: {e}\n--- sandbox stderr ---\n{}", self.stderr_tail())
+        });
+        let value = if text.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, value)
+    }
+
+    fn auto_auth(&self, path: &str) -> Option<String> {
+        if path.starts_with("/runai/") {
+            Some(format!("Bearer {RUNAI_TOKEN}"))
+        } else if path.starts_with("/fudo/") {
+            Some(FUDO_API_KEY.to_string())
+        } else if path.starts_with("/oci/oauth2/") {
+            Some(basic_auth(SCIM_CLIENT_ID, SCIM_CLIENT_SECRET))
+        } else if path.starts_with("/oci/") {
+            Some(format!("Bearer {}", self.scim_access_token()))
+        } else if path.starts_with("/landscape/") {
+            Some(format!("Bearer {LANDSCAPE_TOKEN}"))
+        } else {
+            None
+        }
+    }
+
+    /// An OCI access token from the sandbox's token endpoint (client credentials), cached.
+    #[track_caller]
+    pub fn scim_access_token(&self) -> String {
+        let mut cached = self.scim_token.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = cached.as_ref() {
+            return t.clone();
+        }
+        let url = self.scim_token_url();
+        let result = self.rt.block_on(async {
+            let resp = self
+                .client
+                .post(&url)
+                .basic_auth(SCIM_CLIENT_ID, Some(SCIM_CLIENT_SECRET))
+                .form(&[("grant_type", "client_credentials"), ("scope", "urn:opc:idm:__myscopes__")])
+                .send()
+                .await?;
+            let status = resp.status().as_u16();
+            let text = resp.text().await?;
+            Ok::<_, reqwest::Error>((status, text))
+        });
+        let (status, text) = result.unwrap_or_else(|e| panic!("POST {url} failed: {e}"));
+        let token = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| v["access_token"].as_str().map(str::to_string))
+            .unwrap_or_else(|| panic!("POST {url} answered {status} without access_token: {text}"));
+        *cached = Some(token.clone());
+        token
+    }
+
+    // ----- Run:ai shortcuts -----
+
+    /// Every stored Run:ai idp (from `/_sandbox/state`, secrets included).
+    #[track_caller]
+    pub fn runai_idps(&self) -> Vec<Value> {
+        let state = self.state();
+        match &state["runai"]["idps"] {
+            Value::Array(a) => a.clone(),
+            // Tolerate a map keyed by alias.
+            Value::Object(m) => m.values().cloned().collect(),
+            Value::Null => Vec::new(),
+            other => panic!("unexpected runai.idps in /_sandbox/state: {other}"),
+        }
+    }
+
+    /// Aliases of the stored Run:ai idps, sorted.
+    #[track_caller]
+    pub fn runai_aliases(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .runai_idps()
+            .iter()
+            .map(|i| i["alias"].as_str().unwrap_or_else(|| panic!("idp without alias: {i}")).to_string())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// The stored Run:ai idp with this alias, if any.
+    #[track_caller]
+    pub fn runai_idp(&self, alias: &str) -> Option<Value> {
+        self.runai_idps().into_iter().find(|i| i["alias"].as_str() == Some(alias))
+    }
+
+    /// Deletes a Run:ai idp behind Terraform's back (asserts a 2xx answer).
+    #[track_caller]
+    pub fn runai_delete_idp(&self, alias: &str) {
+        let path = format!("/runai/api/v1/idps/{alias}");
+        let (status, body) = self.http("DELETE", &path, None);
+        assert!((200..300).contains(&status), "DELETE {path} answered {status}: {body}");
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn basic_auth(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")))
+}
+
+// ---------------------------------------------------------------------------------------
+// Terraform workspace
+// ---------------------------------------------------------------------------------------
+
+/// What one terraform command did.
+#[derive(Clone, Debug)]
+pub struct CmdOutput {
+    /// The command line, for reports.
+    pub command: String,
+    /// Exit code; -1 when killed by a signal or the timeout.
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl CmdOutput {
+    /// stdout then stderr.
+    pub fn combined(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+    pub fn success(&self) -> bool {
+        self.code == 0
+    }
+}
+
+/// A temporary terraform working directory wired to the built provider and a sandbox.
+///
+/// Layout: `<root>/dev.tfrc` (the CLI config), `<root>/work/` (the working directory,
+/// where `main.tf` and `terraform.tfstate` live).
+pub struct Workspace {
+    root: tempfile::TempDir,
+    dir: PathBuf,
+    cli_config: PathBuf,
+    env: BTreeMap<String, Option<String>>,
+    sandbox_log: LogTail,
+    timeout: Duration,
+    tf_log: Option<String>,
+}
+
+impl Workspace {
+    /// A fresh workspace whose provider environment points at `sandbox`.
+    #[track_caller]
+    pub fn new(sandbox: &Sandbox) -> Workspace {
+        let mut ws = Workspace::bare(sandbox.log_tail());
+        for (k, v) in sandbox.provider_env() {
+            ws.env.insert(k, Some(v));
+        }
+        ws
+    }
+
+    /// A workspace with no IDENTITY_* variables set (for "vendor not configured" tests);
+    /// `sandbox_log` is only used in failure reports.
+    #[track_caller]
+    pub fn bare(sandbox_log: LogTail) -> Workspace {
+        let _ = terraform_bin(); // fail early and clearly
+        let keep = std::env::var("IDENTITY_ACC_KEEP").is_ok_and(|v| !v.is_empty() && v != "0");
+        let root = tempfile::Builder::new()
+            .prefix("identity-acc-")
+            .disable_cleanup(keep)
+            .tempdir()
+            .expect("create a temporary directory");
+        if keep {
+            eprintln!("IDENTITY_ACC_KEEP: workspace kept at {}", root.path().display());
+        }
+        let dir = root.path().join("work");
+        std::fs::create_dir(&dir).expect("create the working directory");
+        let cli_config = root.path().join("dev.tfrc");
+        let config = format!(
+            "provider_installation {{\n  dev_overrides {{\n    \"{PROVIDER_SOURCE}\" = {}\n  }}\n  direct {{}}\n}}\n",
+            // The CLI config is HCL 1: a JSON string literal is a valid string there.
+            Value::String(provider_dir().to_string_lossy().into_owned())
+        );
+        std::fs::write(&cli_config, config).expect("write the CLI config");
+        let timeout = std::env::var("IDENTITY_ACC_TIMEOUT_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .map(Duration::from_secs)
+            .unwrap_or(Duration::from_secs(300));
+        let tf_log = std::env::var("IDENTITY_ACC_TF_LOG").ok().filter(|s| !s.is_empty());
+        Workspace { root, dir, cli_config, env: BTreeMap::new(), sandbox_log, timeout, tf_log }
+    }
+
+    /// Another fresh workspace with the same environment (same sandbox).
+    #[track_caller]
+    pub fn sibling(&self) -> Workspace {
+        let mut ws = Workspace::bare(self.sandbox_log.clone());
+        ws.env = self.env.clone();
+        ws
+    }
+
+    /// The terraform working directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The CLI config file (`TF_CLI_CONFIG_FILE`).
+    pub fn cli_config(&self) -> &Path {
+        &self.cli_config
+    }
+
+    /// Sets an environment variable for every later terraform command.
+    pub fn set_env(&mut self, key: &str, value: &str) -> &mut Self {
+        self.env.insert(key.to_string(), Some(value.to_string()));
+        self
+    }
+
+    /// Removes an environment variable (e.g. `IDENTITY_RUNAI_TOKEN`) for later commands.
+    pub fn remove_env(&mut self, key: &str) -> &mut Self {
+        self.env.insert(key.to_string(), None);
+        self
+    }
+
+    // ----- files -----
+
+    /// Writes `main.tf`: the `required_providers` block for `idfabric/identity`, then `hcl`.
+    #[track_caller]
+    pub fn write_main(&self, hcl: &str) {
+        self.write_file("main.tf", &format!("{REQUIRED_PROVIDERS}\n{hcl}"));
+    }
+
+    /// Writes `main.tf` exactly as given.
+    #[track_caller]
+    pub fn write_main_raw(&self, hcl: &str) {
+        self.write_file("main.tf", hcl);
+    }
+
+    /// Writes a file relative to the working directory.
+    #[track_caller]
+    pub fn write_file(&self, name: &str, content: &str) {
+        let p = self.dir.join(name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).expect("create parent directory");
+        }
+        std::fs::write(&p, content).unwrap_or_else(|e| panic!("write {}: {e}", p.display()));
+    }
+
+    /// Removes a file relative to the working directory (no error when absent).
+    pub fn remove_file(&self, name: &str) {
+        let _ = std::fs::remove_file(self.dir.join(name));
+    }
+
+    /// Reads a file relative to the working directory.
+    #[track_caller]
+    pub fn read_file(&self, name: &str) -> String {
+        let p = self.dir.join(name);
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
+    }
+
+    /// The text of `terraform.tfstate` (panics when there is none yet).
+    #[track_caller]
+    pub fn state_file_text(&self) -> String {
+        let p = self.dir.join("terraform.tfstate");
+        std::fs::read_to_string(&p)
+            .unwrap_or_else(|e| panic!("no state file at {} ({e}); apply or import first", p.display()))
+    }
+
+    /// Panics when `needle` occurs in `terraform.tfstate` or `terraform.tfstate.backup`.
+    #[track_caller]
+    pub fn assert_state_lacks(&self, needle: &str) {
+        for name in ["terraform.tfstate", "terraform.tfstate.backup"] {
+            let p = self.dir.join(name);
+            if let Ok(text) = std::fs::read_to_string(&p) {
+                assert!(
+                    !text.contains(needle),
+                    "{name} contains {needle:?}, which must never be stored in state:\n{text}"
+                );
+            }
+        }
+    }
+
+    // ----- running terraform -----
+
+    /// Runs `terraform <args>` in the working directory; never asserts.
+    #[track_caller]
+    pub fn run(&self, args: &[&str]) -> CmdOutput {
+        let mut cmd = Command::new(terraform_bin());
+        cmd.args(args).current_dir(&self.dir).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        for (k, _) in std::env::vars_os() {
+            let ks = k.to_string_lossy();
+            if ks.starts_with("TF_") || ks.starts_with("IDENTITY_") || ks == "CHECKPOINT_DISABLE" {
+                cmd.env_remove(&k);
+            }
+        }
+        cmd.env("TF_CLI_CONFIG_FILE", &self.cli_config)
+            .env("TF_IN_AUTOMATION", "1")
+            .env("TF_INPUT", "0")
+            .env("CHECKPOINT_DISABLE", "1");
+        if let Some(level) = &self.tf_log {
+            cmd.env("TF_LOG", level).env("TF_LOG_PATH", self.root.path().join("terraform.log"));
+        }
+        for (k, v) in &self.env {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        let command = format!("terraform {}", args.join(" "));
+        run_with_timeout(cmd, command, self.timeout)
+    }
+
+    /// Runs `terraform <args>` and asserts exit code 0.
+    #[track_caller]
+    pub fn run_ok(&self, args: &[&str]) -> CmdOutput {
+        let out = self.run(args);
+        if out.code != 0 {
+            self.fail("command failed", &out);
+        }
+        out
+    }
+
+    /// Runs `terraform <args>` and asserts a non-zero exit code; returns stdout+stderr.
+    #[track_caller]
+    pub fn run_err(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        if out.code == 0 {
+            self.fail("command succeeded but an error was expected", &out);
+        }
+        out.combined()
+    }
+
+    /// Panics with a full report about `out`.
+    #[track_caller]
+    pub fn fail(&self, why: &str, out: &CmdOutput) -> ! {
+        panic!("{}", self.report(why, out))
+    }
+
+    /// The report `fail` prints: command, exit code, stdout, stderr, sandbox stderr tail.
+    pub fn report(&self, why: &str, out: &CmdOutput) -> String {
+        let mut s = format!(
+            "{why}: `{}` (exit code {}) in {}\n--- stdout ---\n{}\n--- stderr ---\n{}\n--- sandbox stderr (tail) ---\n{}\n",
+            out.command,
+            out.code,
+            self.dir.display(),
+            out.stdout.trim_end(),
+            out.stderr.trim_end(),
+            self.sandbox_log.text()
+        );
+        if self.tf_log.is_some() {
+            let log = std::fs::read_to_string(self.root.path().join("terraform.log")).unwrap_or_default();
+            let lines: Vec<&str> = log.lines().collect();
+            let from = lines.len().saturating_sub(300);
+            s.push_str("--- terraform.log (tail) ---\n");
+            s.push_str(&lines[from..].join("\n"));
+            s.push('\n');
+        }
+        s
+    }
+
+    /// `terraform apply -auto-approve -input=false -no-color`, asserting success.
+    #[track_caller]
+    pub fn apply(&self) -> CmdOutput {
+        self.apply_with(&[])
+    }
+
+    /// `apply` with extra arguments (e.g. `-refresh=false`, `-var=...`).
+    #[track_caller]
+    pub fn apply_with(&self, extra: &[&str]) -> CmdOutput {
+        self.run_ok(&[&["apply", "-auto-approve", "-input=false", "-no-color"], extra].concat())
+    }
+
+    /// `apply` that must fail; returns stdout+stderr (the diagnostics).
+    #[track_caller]
+    pub fn apply_expect_err(&self) -> String {
+        self.run_err(&["apply", "-auto-approve", "-input=false", "-no-color"])
+    }
+
+    /// `terraform plan -detailed-exitcode -input=false -no-color <extra>`, returning the
+    /// command output. Exit code 0 = no changes, 2 = changes; 1 (an error) panics with
+    /// the report (use `plan_expect_err` when an error is the point).
+    #[track_caller]
+    pub fn plan(&self, extra: &[&str]) -> CmdOutput {
+        let out = self.run(&[&["plan", "-detailed-exitcode", "-input=false", "-no-color"], extra].concat());
+        if out.code != 0 && out.code != 2 {
+            self.fail("plan failed", &out);
+        }
+        out
+    }
+
+    /// The exit code of `plan -detailed-exitcode <extra>`: 0 (empty) or 2 (changes).
+    #[track_caller]
+    pub fn plan_exit_code(&self, extra: &[&str]) -> i32 {
+        self.plan(extra).code
+    }
+
+    /// `plan` that must fail; returns stdout+stderr.
+    #[track_caller]
+    pub fn plan_expect_err(&self, extra: &[&str]) -> String {
+        self.run_err(&[&["plan", "-input=false", "-no-color"], extra].concat())
+    }
+
+    /// Asserts that both `plan -refresh=false` and `plan` report no changes.
+    #[track_caller]
+    pub fn assert_plan_empty(&self) {
+        for extra in [&["-refresh=false"][..], &[][..]] {
+            let out = self.plan(extra);
+            if out.code != 0 {
+                self.fail("expected an empty plan (exit code 0), got changes (exit code 2)", &out);
+            }
+        }
+    }
+
+    /// `plan -out` + `show -json` of that plan file.
+    #[track_caller]
+    pub fn plan_json(&self) -> Value {
+        self.plan_json_with(&[])
+    }
+
+    /// `plan_json` with extra plan arguments (e.g. `-refresh=false`, `-destroy`).
+    #[track_caller]
+    pub fn plan_json_with(&self, extra: &[&str]) -> Value {
+        let planfile = self.root.path().join("tfplan");
+        let out_arg = format!("-out={}", planfile.display());
+        self.run_ok(&[&["plan", "-input=false", "-no-color", out_arg.as_str()], extra].concat());
+        let shown = self.run_ok(&["show", "-json", "-no-color", &planfile.to_string_lossy()]);
+        parse_json(&shown, self)
+    }
+
+    /// `change.actions` of `addr` in a fresh plan, e.g. `["update"]`, `["delete","create"]`.
+    #[track_caller]
+    pub fn resource_actions(&self, addr: &str) -> Vec<String> {
+        actions(&self.plan_json(), addr)
+    }
+
+    /// `terraform show -json` (the state).
+    #[track_caller]
+    pub fn show_json(&self) -> Value {
+        let out = self.run_ok(&["show", "-json", "-no-color"]);
+        parse_json(&out, self)
+    }
+
+    /// Addresses of every resource in state.
+    #[track_caller]
+    pub fn state_addresses(&self) -> Vec<String> {
+        let state = self.show_json();
+        let mut all = Vec::new();
+        if let Some(root) = state.get("values").and_then(|v| v.get("root_module")) {
+            collect_resources(root, &mut all);
+        }
+        all.iter().filter_map(|r| r["address"].as_str().map(str::to_string)).collect()
+    }
+
+    /// The `values` of resource `addr` in state (panics listing the addresses when absent).
+    #[track_caller]
+    pub fn state_resource(&self, addr: &str) -> Value {
+        let state = self.show_json();
+        let mut all = Vec::new();
+        if let Some(root) = state.get("values").and_then(|v| v.get("root_module")) {
+            collect_resources(root, &mut all);
+        }
+        match all.iter().find(|r| r["address"].as_str() == Some(addr)) {
+            Some(r) => r["values"].clone(),
+            None => panic!(
+                "{addr} is not in state; resources in state: {:?}",
+                all.iter().filter_map(|r| r["address"].as_str()).collect::<Vec<_>>()
+            ),
+        }
+    }
+
+    /// One attribute of `addr` in state; `path` is dotted, with list indexes as numbers
+    /// (`"oidc.scopes.0"`). A missing attribute yields `Value::Null`.
+    #[track_caller]
+    pub fn state_attr(&self, addr: &str, path: &str) -> Value {
+        value_at(&self.state_resource(addr), path)
+    }
+
+    /// `terraform output -json` (all root outputs).
+    #[track_caller]
+    pub fn outputs_json(&self) -> Value {
+        let out = self.run_ok(&["output", "-json", "-no-color"]);
+        parse_json(&out, self)
+    }
+
+    /// `terraform import -input=false -no-color addr id`, asserting success.
+    #[track_caller]
+    pub fn import(&self, addr: &str, id: &str) -> CmdOutput {
+        self.run_ok(&["import", "-input=false", "-no-color", addr, id])
+    }
+
+    /// `terraform import` that must fail; returns stdout+stderr.
+    #[track_caller]
+    pub fn import_expect_err(&self, addr: &str, id: &str) -> String {
+        self.run_err(&["import", "-input=false", "-no-color", addr, id])
+    }
+
+    /// `terraform destroy -auto-approve -input=false -no-color`, asserting success.
+    #[track_caller]
+    pub fn destroy(&self) -> CmdOutput {
+        self.run_ok(&["destroy", "-auto-approve", "-input=false", "-no-color"])
+    }
+}
+
+#[track_caller]
+fn parse_json(out: &CmdOutput, ws: &Workspace) -> Value {
+    serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("{}", ws.report(&format!("stdout is not JSON ({e})"), out)))
+}
+
+fn collect_resources(module: &Value, into: &mut Vec<Value>) {
+    if let Some(rs) = module.get("resources").and_then(Value::as_array) {
+        into.extend(rs.iter().cloned());
+    }
+    if let Some(children) = module.get("child_modules").and_then(Value::as_array) {
+        for c in children {
+            collect_resources(c, into);
+        }
+    }
+}
+
+/// The value at a dotted path (`"oidc.mandatory_claim.values.0"`); `Null` when absent.
+pub fn value_at(v: &Value, path: &str) -> Value {
+    let mut cur = v;
+    if path.is_empty() {
+        return cur.clone();
+    }
+    for seg in path.split('.') {
+        cur = match (cur, seg.parse::<usize>()) {
+            (Value::Array(a), Ok(i)) => match a.get(i) {
+                Some(x) => x,
+                None => return Value::Null,
+            },
+            (Value::Object(o), _) => match o.get(seg) {
+                Some(x) => x,
+                None => return Value::Null,
+            },
+            _ => return Value::Null,
+        };
+    }
+    cur.clone()
+}
+
+/// Quotes a string for an HCL 2 configuration (escapes `"`, `\\`, newlines, `${` and `%{`).
+pub fn hcl_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '$' => out.push_str("$$"),
+            '%' => out.push_str("%%"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// Plan JSON helpers
+// ---------------------------------------------------------------------------------------
+
+/// The `resource_changes` entry for `addr` (panics listing the addresses when absent).
+#[track_caller]
+pub fn resource_change(plan: &Value, addr: &str) -> Value {
+    let changes = plan["resource_changes"].as_array().cloned().unwrap_or_default();
+    match changes.iter().find(|c| c["address"].as_str() == Some(addr)) {
+        Some(c) => c.clone(),
+        None => panic!(
+            "{addr} is not in the plan's resource_changes; present: {:?}\nplan: {plan:#}",
+            changes.iter().filter_map(|c| c["address"].as_str()).collect::<Vec<_>>()
+        ),
+    }
+}
+
+/// `change.actions` of `addr`, e.g. `["no-op"]`, `["update"]`, `["delete","create"]`.
+#[track_caller]
+pub fn actions(plan: &Value, addr: &str) -> Vec<String> {
+    resource_change(plan, addr)["change"]["actions"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+/// Whether the actions are a replacement (either order).
+pub fn is_replace(actions: &[String]) -> bool {
+    actions == ["delete", "create"] || actions == ["create", "delete"]
+}
+
+/// `change.replace_paths` of `addr` (each path a list of steps).
+#[track_caller]
+pub fn replace_paths(plan: &Value, addr: &str) -> Vec<Vec<Value>> {
+    resource_change(plan, addr)["change"]["replace_paths"]
+        .as_array()
+        .map(|ps| ps.iter().map(|p| p.as_array().cloned().unwrap_or_default()).collect())
+        .unwrap_or_default()
+}
+
+/// `replace_paths` rendered as dotted strings (`"name"`, `"oidc.client_id"`).
+#[track_caller]
+pub fn replace_path_strings(plan: &Value, addr: &str) -> Vec<String> {
+    replace_paths(plan, addr)
+        .iter()
+        .map(|p| {
+            p.iter()
+                .map(|s| match s {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(".")
+        })
+        .collect()
+}
+
+/// `action_reason` of `addr` (e.g. `replace_because_cannot_update`), if any.
+#[track_caller]
+pub fn action_reason(plan: &Value, addr: &str) -> Option<String> {
+    resource_change(plan, addr)["action_reason"].as_str().map(str::to_string)
+}
+
+/// `change.importing.id` of `addr` when the plan imports it.
+#[track_caller]
+pub fn importing_id(plan: &Value, addr: &str) -> Option<String> {
+    resource_change(plan, addr)["change"]["importing"]["id"].as_str().map(str::to_string)
+}
+
+/// Every `(address, actions)` in the plan.
+pub fn all_actions(plan: &Value) -> Vec<(String, Vec<String>)> {
+    plan["resource_changes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|c| {
+            (
+                c["address"].as_str().unwrap_or_default().to_string(),
+                c["change"]["actions"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Process plumbing
+// ---------------------------------------------------------------------------------------
+
+fn run_with_timeout(mut cmd: Command, command: String, timeout: Duration) -> CmdOutput {
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start `{command}` ({}): {e}", terraform_bin().display()));
+    let out_rx = read_all(child.stdout.take().expect("piped stdout"));
+    let err_rx = read_all(child.stderr.take().expect("piped stderr"));
+    let started = Instant::now();
+    let mut timed_out = false;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if started.elapsed() > timeout => {
+                timed_out = true;
+                let _ = child.kill();
+                break child.wait().ok();
+            }
+            Ok(None) => thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("waiting for `{command}`: {e}"),
+        }
+    };
+    let grace = Duration::from_secs(if timed_out { 2 } else { 30 });
+    let stdout = out_rx.recv_timeout(grace).unwrap_or_default();
+    let mut stderr = err_rx.recv_timeout(grace).unwrap_or_default();
+    if timed_out {
+        stderr.push_str(&format!("\n[harness] killed after {timeout:?} (IDENTITY_ACC_TIMEOUT_SECS)\n"));
+    }
+    let code = status.and_then(|s| s.code()).unwrap_or(-1);
+    CmdOutput { command, code, stdout, stderr }
+}
+
+fn read_all<R: Read + Send + 'static>(mut r: R) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = r.read_to_end(&mut buf);
+        let _ = tx.send(String::from_utf8_lossy(&buf).into_owned());
+    });
+    rx
+}
