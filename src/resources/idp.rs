@@ -182,6 +182,11 @@ fn state_from_api(idp: &Idp, base: &IdpModel) -> IdpModel {
 }
 
 impl IdpResource {
+    /// The cty type of this resource's values.
+    pub fn schema_type(&self) -> Type {
+        Self::ty()
+    }
+
     fn ty() -> Type {
         Self::schema_static().value_type()
     }

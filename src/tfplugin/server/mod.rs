@@ -87,6 +87,10 @@ pub async fn serve<P: Provider>(provider: P, opts: ServeOptions) -> Result<(), S
 
     let router = tonic::transport::Server::builder()
         .tcp_nodelay(true)
+        .layer(tower::util::MapRequestLayer::new(|req: http::Request<tonic::body::Body>| {
+            tracing::debug!(rpc = req.uri().path(), "gRPC call");
+            req
+        }))
         .add_service(
             proto::tfplugin6::provider_server::ProviderServer::new(service)
                 .max_decoding_message_size(MAX_MESSAGE_SIZE)
