@@ -206,13 +206,13 @@ async fn valid_edge_cases_are_accepted() {
     let sb = sandbox();
     let mut b = oidc_body(Some("loop"), "s");
     b["oidcData"]["discoverDocumentUrl"] = json!("http://127.0.0.1:9999/.well-known/openid-configuration");
-    b["oidcData"]["scopes"] = json!(["openid", "profile email", "api://x.y:read"]);
+    b["oidcData"]["scopes"] = json!(["openid", "profile email", "urn:x.y:read"]);
     b["oidcData"]["mandatoryClaim"] = json!({"claim": "groups", "values": ["admins", "ops-1"]});
     b["samlData"] = Value::Null; // null data of another type is "not given"
     let a = sb.runai("POST", IDPS, Some(b)).await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
     let a = sb.runai("GET", &format!("{IDPS}/loop"), None).await;
-    assert_eq!(a.json["oidcData"]["scopes"], json!(["openid", "profile email", "api://x.y:read"]));
+    assert_eq!(a.json["oidcData"]["scopes"], json!(["openid", "profile email", "urn:x.y:read"]));
     assert_eq!(a.json["oidcData"]["mandatoryClaim"], json!({"claim": "groups", "values": ["admins", "ops-1"]}));
 
     let mut b = oidc_body(Some("local"), "s");

@@ -3,6 +3,7 @@
 //! [`server::serve`] does the rest (handshake, mTLS, gRPC, codecs, planning).
 
 pub mod diag;
+pub mod docs;
 pub mod model;
 pub mod plan;
 pub mod plan_modifier;

@@ -75,6 +75,7 @@ impl Validator {
         match self {
             Validator::OneOf(v) => format!("Must be one of: {}.", quoted(v)),
             Validator::Matches { rule, .. } => format!("Must be {rule}."),
+            Validator::Length { min: 1, max: None } => "Must not be empty.".to_string(),
             Validator::Length { min, max: None } => format!("Must be at least {min} characters long."),
             Validator::Length { min, max: Some(max) } => format!("Must be {min} to {max} characters long."),
             Validator::Items { min, max: None } => format!("Must have at least {min} elements."),

@@ -1,0 +1,98 @@
+//! The registry docs in `docs/` are generated from the schemas and the examples.
+//! This test fails when they are stale; `UPDATE_DOCS=1 cargo test --test docs`
+//! rewrites them. It also fails on any attribute without a description.
+
+use std::path::{Path, PathBuf};
+
+use identity_provider::provider::IdentityProvider;
+use identity_provider::tfplugin::Provider;
+use identity_provider::tfplugin::docs::{PageKind, render_page, render_schema, undescribed};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read_opt(p: &Path) -> Option<String> {
+    std::fs::read_to_string(p).ok()
+}
+
+fn expected_pages() -> Vec<(PathBuf, String)> {
+    let p = IdentityProvider;
+    let mut pages = Vec::new();
+
+    let schema = p.schema();
+    let example = read_opt(&root().join("examples/provider/provider.tf")).unwrap_or_default();
+    let mut index = String::new();
+    index.push_str("---\npage_title: \"identity Provider\"\ndescription: |-\n");
+    for line in schema.block.description.lines() {
+        index.push_str(&format!("  {line}\n"));
+    }
+    index.push_str("---\n\n# identity Provider\n\n");
+    index.push_str(&schema.block.description);
+    index.push_str(
+        "\n\nEvery setting can also come from an environment variable (named in each attribute below); \
+         a value in the configuration wins. A resource whose vendor is not configured fails with a \
+         diagnostic naming the missing attribute and variable.\n\n\
+         For a local try-out, `identity-sandbox` emulates all four APIs: see the README's quickstart.\n\n",
+    );
+    index.push_str(&format!("## Example Usage\n\n```terraform\n{}\n```\n\n", example.trim_end()));
+    index.push_str(&render_schema(&schema));
+    pages.push((root().join("docs/index.md"), index));
+
+    for r in p.resources() {
+        let name = r.type_name();
+        let short = name.trim_start_matches("identity_");
+        let dir = root().join("examples/resources").join(name);
+        let page = render_page(
+            "identity",
+            name,
+            PageKind::Resource,
+            &r.schema(),
+            read_opt(&dir.join("resource.tf")).as_deref(),
+            read_opt(&dir.join("import.sh")).as_deref(),
+        );
+        pages.push((root().join(format!("docs/resources/{short}.md")), page));
+    }
+    for d in p.data_sources() {
+        let name = d.type_name();
+        let short = name.trim_start_matches("identity_");
+        let dir = root().join("examples/data-sources").join(name);
+        let page = render_page("identity", name, PageKind::DataSource, &d.schema(), read_opt(&dir.join("data-source.tf")).as_deref(), None);
+        pages.push((root().join(format!("docs/data-sources/{short}.md")), page));
+    }
+    pages
+}
+
+#[test]
+fn docs_are_current() {
+    let update = std::env::var("UPDATE_DOCS").is_ok();
+    let mut stale = Vec::new();
+    for (path, want) in expected_pages() {
+        if read_opt(&path).as_deref() == Some(want.as_str()) {
+            continue;
+        }
+        if update {
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&path, want).expect("write doc");
+        } else {
+            stale.push(path.strip_prefix(root()).unwrap_or(&path).display().to_string());
+        }
+    }
+    assert!(stale.is_empty(), "docs are stale: {stale:?}; run `UPDATE_DOCS=1 cargo test --test docs` and commit");
+}
+
+#[test]
+fn every_attribute_is_described() {
+    let p = IdentityProvider;
+    let mut missing: Vec<String> = undescribed(&p.schema()).into_iter().map(|a| format!("provider.{a}")).collect();
+    assert!(!p.schema().block.description.is_empty());
+    for r in p.resources() {
+        assert!(!r.schema().block.description.is_empty(), "{} has no description", r.type_name());
+        missing.extend(undescribed(&r.schema()).into_iter().map(|a| format!("{}.{a}", r.type_name())));
+    }
+    for d in p.data_sources() {
+        assert!(!d.schema().block.description.is_empty(), "{} has no description", d.type_name());
+        missing.extend(undescribed(&d.schema()).into_iter().map(|a| format!("{}.{a}", d.type_name())));
+    }
+    assert!(missing.is_empty(), "attributes without a description: {missing:?}");
+}
