@@ -113,7 +113,9 @@ pub async fn record(State(state): State<SharedState>, req: Request, next: Next) 
             // Later issue (/_sandbox/faults): decide here whether this request gets an
             // injected fault (status, delay, Retry-After, dropped connection) instead of
             // reaching the vendor handler.
-            let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+            let response = next
+                .run(Request::from_parts(parts, Body::from(bytes)))
+                .await;
             (response, logged)
         }
     };

@@ -124,7 +124,10 @@ pub fn router(state: SharedState) -> Router {
         // fallback to the routes present at the time of the call).
         .method_not_allowed_fallback(control::method_not_allowed)
         .fallback(control::not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), control::record))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            control::record,
+        ))
         .with_state(state)
 }
 

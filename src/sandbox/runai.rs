@@ -194,6 +194,11 @@ impl RunaiData {
         RunaiData::default()
     }
 
+    /// Keeps the idps sorted by alias (the list order).
+    pub fn normalize(&mut self) {
+        self.idps.sort_by(|a, b| a.alias.cmp(&b.alias));
+    }
+
     /// Makes pending mapper changes that are due at `now` visible.
     pub fn settle(&mut self, now: DateTime<Utc>) {
         for idp in &mut self.idps {
@@ -262,7 +267,10 @@ impl ApiError {
     }
 
     fn invalid(field: &str, why: &str) -> Self {
-        ApiError::bad_request(format!("Invalid value for parameter \"{field}\": {why}"), field)
+        ApiError::bad_request(
+            format!("Invalid value for parameter \"{field}\": {why}"),
+            field,
+        )
     }
 
     fn not_found(alias: &str) -> Self {
@@ -664,7 +672,10 @@ impl IdpRequest {
     fn parse(body: &Map<String, Value>) -> Result<Self, ApiError> {
         let kind_str = opt_str(body, "type", "type")?.ok_or_else(|| ApiError::missing("type"))?;
         let kind = IdpType::parse(&kind_str).ok_or_else(|| {
-            ApiError::invalid("type", "must be one of \"saml\", \"oidc\", \"openshift-v4\"")
+            ApiError::invalid(
+                "type",
+                "must be one of \"saml\", \"oidc\", \"openshift-v4\"",
+            )
         })?;
         let name = opt_str(body, "name", "name")?;
 
@@ -718,7 +729,8 @@ fn parse_oidc(o: &Map<String, Value>) -> Result<StoredOidc, ApiError> {
 
 fn parse_mandatory_claim(mc: &Map<String, Value>, p: &str) -> Result<MandatoryClaim, ApiError> {
     let claim_field = join(p, "claim");
-    let claim = opt_str(mc, "claim", &claim_field)?.ok_or_else(|| ApiError::missing(&claim_field))?;
+    let claim =
+        opt_str(mc, "claim", &claim_field)?.ok_or_else(|| ApiError::missing(&claim_field))?;
     if !claim.chars().any(|c| c.is_ascii_alphabetic()) {
         return Err(ApiError::invalid(&claim_field, "must contain a letter"));
     }
@@ -726,7 +738,10 @@ fn parse_mandatory_claim(mc: &Map<String, Value>, p: &str) -> Result<MandatoryCl
     let values = opt_str_array(mc, "values", &values_field)?
         .ok_or_else(|| ApiError::missing(&values_field))?;
     if values.is_empty() {
-        return Err(ApiError::invalid(&values_field, "must have at least 1 item"));
+        return Err(ApiError::invalid(
+            &values_field,
+            "must have at least 1 item",
+        ));
     }
     for (i, v) in values.iter().enumerate() {
         let field = format!("{values_field}[{i}]");
@@ -783,7 +798,12 @@ fn parse_saml(s: &Map<String, Value>) -> Result<StoredSaml, ApiError> {
         Some("url") if !has_url => return Err(ApiError::missing(&url_field)),
         Some("file") if !has_file => return Err(ApiError::missing(&file_field)),
         Some("url") | Some("file") => {}
-        Some(_) => return Err(ApiError::invalid(&type_field, "must be one of \"url\", \"file\"")),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                &type_field,
+                "must be one of \"url\", \"file\"",
+            ));
+        }
         None if !has_url && !has_file => return Err(ApiError::missing(&url_field)),
         None => {}
     }
@@ -912,7 +932,11 @@ fn parse_object(body: Result<Bytes, BytesRejection>) -> Result<Map<String, Value
 
 fn path_alias(p: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
     p.map(|Path(a)| a).map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, "Invalid path parameter \"idp\"", Some(e.body_text()))
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "Invalid path parameter \"idp\"",
+            Some(e.body_text()),
+        )
     })
 }
 
@@ -930,8 +954,9 @@ fn base_url(headers: &HeaderMap, uri: &Uri) -> String {
         })
         .filter(|h| {
             !h.is_empty()
-                && h.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_'))
+                && h.chars().all(|c| {
+                    c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_')
+                })
         })
         .unwrap_or_else(|| "localhost".to_string());
     format!("http://{host}")

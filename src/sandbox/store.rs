@@ -38,6 +38,11 @@ impl SandboxData {
         }
     }
 
+    /// Restores invariants a hand-edited `--data` file may break (e.g. list order).
+    pub fn normalize(&mut self) {
+        self.runai.normalize();
+    }
+
     /// Applies deferred changes that are due at `now` (e.g. Run:ai's 202 mapper updates).
     /// Called under the data lock before every read or write, so every observer sees the
     /// same moment-consistent view.
@@ -179,8 +184,12 @@ impl AppState {
 
 fn load(path: &Path) -> anyhow::Result<SandboxData> {
     match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .with_context(|| format!("cannot parse sandbox state file {}", path.display())),
+        Ok(bytes) => {
+            let mut data: SandboxData = serde_json::from_slice(&bytes)
+                .with_context(|| format!("cannot parse sandbox state file {}", path.display()))?;
+            data.normalize();
+            Ok(data)
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(SandboxData::seeded()),
         Err(e) => {
             Err(e).with_context(|| format!("cannot read sandbox state file {}", path.display()))

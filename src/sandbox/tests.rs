@@ -39,7 +39,13 @@ struct Answer {
 }
 
 impl Sb {
-    async fn send(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Answer {
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> Answer {
         let mut req = Request::builder()
             .method(method)
             .uri(path)
@@ -51,7 +57,10 @@ impl Sb {
             req = req.header(header::CONTENT_TYPE, "application/json");
         }
         let req = req
-            .body(body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty))
+            .body(
+                body.map(|b| Body::from(b.to_string()))
+                    .unwrap_or_else(Body::empty),
+            )
             .expect("request");
         let resp = self.app.clone().oneshot(req).await.expect("infallible");
         let status = resp.status();
@@ -110,24 +119,41 @@ async fn unauthorized_without_or_with_wrong_token() {
 #[tokio::test]
 async fn create_returns_alias_and_conflicts_on_duplicate() {
     let sb = sandbox();
-    let a = sb.runai("POST", IDPS, Some(oidc_body(None, "s3cret"))).await;
+    let a = sb
+        .runai("POST", IDPS, Some(oidc_body(None, "s3cret")))
+        .await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
     assert_eq!(a.json, json!({"alias": "oidc"}));
 
-    let a = sb.runai("POST", IDPS, Some(oidc_body(Some("corp-sso"), "s3cret"))).await;
+    let a = sb
+        .runai("POST", IDPS, Some(oidc_body(Some("corp-sso"), "s3cret")))
+        .await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
     assert_eq!(a.json, json!({"alias": "corp-sso"}));
 
-    let a = sb.runai("POST", IDPS, Some(oidc_body(Some("corp-sso"), "other"))).await;
+    let a = sb
+        .runai("POST", IDPS, Some(oidc_body(Some("corp-sso"), "other")))
+        .await;
     assert_error(&a, StatusCode::CONFLICT);
-    assert!(a.json["message"].as_str().unwrap_or("").contains("corp-sso"));
+    assert!(
+        a.json["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("corp-sso")
+    );
 
     let a = sb.runai("POST", IDPS, Some(oidc_body(None, "again"))).await;
     assert_error(&a, StatusCode::CONFLICT);
 
     // The list is sorted by alias.
     let a = sb.runai("GET", IDPS, None).await;
-    let aliases: Vec<&str> = a.json.as_array().expect("array").iter().filter_map(|i| i["alias"].as_str()).collect();
+    let aliases: Vec<&str> = a
+        .json
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|i| i["alias"].as_str())
+        .collect();
     assert_eq!(aliases, ["corp-sso", "oidc"]);
 }
 
@@ -138,20 +164,40 @@ async fn unknown_idp_is_404_everywhere() {
     let a = sb.runai("GET", &path, None).await;
     assert_error(&a, StatusCode::NOT_FOUND);
     assert_eq!(a.json["message"], json!("idp \"ghost\" not found"));
-    assert_error(&sb.runai("DELETE", &path, None).await, StatusCode::NOT_FOUND);
-    assert_error(&sb.runai("PUT", &path, Some(oidc_body(None, "s"))).await, StatusCode::NOT_FOUND);
+    assert_error(
+        &sb.runai("DELETE", &path, None).await,
+        StatusCode::NOT_FOUND,
+    );
+    assert_error(
+        &sb.runai("PUT", &path, Some(oidc_body(None, "s"))).await,
+        StatusCode::NOT_FOUND,
+    );
     let mappers = format!("{path}/mappers");
-    assert_error(&sb.runai("GET", &mappers, None).await, StatusCode::NOT_FOUND);
-    assert_error(&sb.runai("PUT", &mappers, Some(json!({"gid": "g"}))).await, StatusCode::NOT_FOUND);
+    assert_error(
+        &sb.runai("GET", &mappers, None).await,
+        StatusCode::NOT_FOUND,
+    );
+    assert_error(
+        &sb.runai("PUT", &mappers, Some(json!({"gid": "g"}))).await,
+        StatusCode::NOT_FOUND,
+    );
     // Unknown route under the prefix, and a wrong method: JSON errors too.
-    assert_error(&sb.runai("GET", "/runai/api/v1/nothing", None).await, StatusCode::NOT_FOUND);
-    assert_error(&sb.runai("PATCH", IDPS, None).await, StatusCode::METHOD_NOT_ALLOWED);
+    assert_error(
+        &sb.runai("GET", "/runai/api/v1/nothing", None).await,
+        StatusCode::NOT_FOUND,
+    );
+    assert_error(
+        &sb.runai("PATCH", IDPS, None).await,
+        StatusCode::METHOD_NOT_ALLOWED,
+    );
 }
 
 #[tokio::test]
 async fn invalid_bodies_are_json_400s_naming_the_field() {
     let sb = sandbox();
-    let bad_json = sb.send("POST", IDPS, Some(TOKEN), Some("{\"type\": \"oidc\",")).await;
+    let bad_json = sb
+        .send("POST", IDPS, Some(TOKEN), Some("{\"type\": \"oidc\","))
+        .await;
     assert_error(&bad_json, StatusCode::BAD_REQUEST);
     let empty = sb.send("POST", IDPS, Some(TOKEN), None).await;
     assert_error(&empty, StatusCode::BAD_REQUEST);
@@ -164,34 +210,150 @@ async fn invalid_bodies_are_json_400s_naming_the_field() {
         (json!({"type": 7}), "type"),
         (json!({"type": "oidc"}), "oidcData"),
         (json!({"type": "oidc", "oidcData": "x"}), "oidcData"),
-        ({ let mut b = oidc_body(None, "s"); b["samlData"] = json!({"metadataXmlUrl": "https://a.example.com/m"}); b }, "samlData"),
-        ({ let mut b = oidc_body(None, "s"); b["oidcData"]["scopes"] = json!(["openid", "bad scope!"]); b }, "oidcData.scopes[1]"),
-        ({ let mut b = oidc_body(None, "s"); b["oidcData"]["scopes"] = json!("openid"); b }, "oidcData.scopes"),
-        ({ let mut b = oidc_body(None, "s"); b["oidcData"]["clientId"] = json!(42); b }, "oidcData.clientId"),
-        ({ let mut b = oidc_body(None, "s"); b["oidcData"]["clientId"] = json!(""); b }, "oidcData.clientId"),
-        ({ let mut b = oidc_body(None, "s"); b["oidcData"].as_object_mut().map(|o| o.remove("clientSecret")); b }, "oidcData.clientSecret"),
+        (
+            {
+                let mut b = oidc_body(None, "s");
+                b["samlData"] = json!({"metadataXmlUrl": "https://a.example.com/m"});
+                b
+            },
+            "samlData",
+        ),
+        (
+            {
+                let mut b = oidc_body(None, "s");
+                b["oidcData"]["scopes"] = json!(["openid", "bad scope!"]);
+                b
+            },
+            "oidcData.scopes[1]",
+        ),
+        (
+            {
+                let mut b = oidc_body(None, "s");
+                b["oidcData"]["scopes"] = json!("openid");
+                b
+            },
+            "oidcData.scopes",
+        ),
+        (
+            {
+                let mut b = oidc_body(None, "s");
+                b["oidcData"]["clientId"] = json!(42);
+                b
+            },
+            "oidcData.clientId",
+        ),
+        (
+            {
+                let mut b = oidc_body(None, "s");
+                b["oidcData"]["clientId"] = json!("");
+                b
+            },
+            "oidcData.clientId",
+        ),
+        (
+            {
+                let mut b = oidc_body(None, "s");
+                b["oidcData"]
+                    .as_object_mut()
+                    .map(|o| o.remove("clientSecret"));
+                b
+            },
+            "oidcData.clientSecret",
+        ),
         (oidc_body(None, ""), "oidcData.clientSecret"),
-        ({ let mut b = oidc_body(None, "s"); b["oidcData"]["discoverDocumentUrl"] = json!("not a url"); b }, "oidcData.discoverDocumentUrl"),
-        ({ let mut b = oidc_body(None, "s"); b["oidcData"]["discoverDocumentUrl"] = json!("https://nodot/x"); b }, "oidcData.discoverDocumentUrl"),
-        ({ let mut b = oidc_body(None, "s"); b["oidcData"]["mandatoryClaim"] = json!({"claim": "123", "values": ["a"]}); b }, "oidcData.mandatoryClaim.claim"),
-        ({ let mut b = oidc_body(None, "s"); b["oidcData"]["mandatoryClaim"] = json!({"claim": "grp", "values": []}); b }, "oidcData.mandatoryClaim.values"),
-        ({ let mut b = oidc_body(None, "s"); b["oidcData"]["mandatoryClaim"] = json!({"claim": "grp", "values": ["a b"]}); b }, "oidcData.mandatoryClaim.values[0]"),
-        ({ let mut b = oidc_body(None, "s"); b["oidcData"]["mandatoryClaim"] = json!({"claim": "grp", "values": ["123"]}); b }, "oidcData.mandatoryClaim.values[0]"),
+        (
+            {
+                let mut b = oidc_body(None, "s");
+                b["oidcData"]["discoverDocumentUrl"] = json!("not a url");
+                b
+            },
+            "oidcData.discoverDocumentUrl",
+        ),
+        (
+            {
+                let mut b = oidc_body(None, "s");
+                b["oidcData"]["discoverDocumentUrl"] = json!("https://nodot/x");
+                b
+            },
+            "oidcData.discoverDocumentUrl",
+        ),
+        (
+            {
+                let mut b = oidc_body(None, "s");
+                b["oidcData"]["mandatoryClaim"] = json!({"claim": "123", "values": ["a"]});
+                b
+            },
+            "oidcData.mandatoryClaim.claim",
+        ),
+        (
+            {
+                let mut b = oidc_body(None, "s");
+                b["oidcData"]["mandatoryClaim"] = json!({"claim": "grp", "values": []});
+                b
+            },
+            "oidcData.mandatoryClaim.values",
+        ),
+        (
+            {
+                let mut b = oidc_body(None, "s");
+                b["oidcData"]["mandatoryClaim"] = json!({"claim": "grp", "values": ["a b"]});
+                b
+            },
+            "oidcData.mandatoryClaim.values[0]",
+        ),
+        (
+            {
+                let mut b = oidc_body(None, "s");
+                b["oidcData"]["mandatoryClaim"] = json!({"claim": "grp", "values": ["123"]});
+                b
+            },
+            "oidcData.mandatoryClaim.values[0]",
+        ),
         (oidc_body(Some("Upper"), "s"), "name"),
         (oidc_body(Some(""), "s"), "name"),
-        ({ let mut b = oidc_body(None, "s"); b["mappers"] = json!({"gid": 5}); b }, "mappers.gid"),
-        (json!({"type": "openshift-v4", "ocpData": {"idpBaseUrl": "https://ocp.example.com"}}), "ocpData.clientSecret"),
-        (json!({"type": "openshift-v4", "ocpData": {"clientSecret": "s"}}), "ocpData.idpBaseUrl"),
-        (json!({"type": "openshift-v4", "ocpData": {"idpBaseUrl": "https://ocp.example.com", "clientSecret": "s", "clientId": ""}}), "ocpData.clientId"),
-        (json!({"type": "saml", "samlData": {}}), "samlData.metadataXmlUrl"),
-        (json!({"type": "saml", "samlData": {"metadataXmlType": "ftp", "metadataXmlUrl": "https://a.example.com"}}), "samlData.metadataXmlType"),
+        (
+            {
+                let mut b = oidc_body(None, "s");
+                b["mappers"] = json!({"gid": 5});
+                b
+            },
+            "mappers.gid",
+        ),
+        (
+            json!({"type": "openshift-v4", "ocpData": {"idpBaseUrl": "https://ocp.example.com"}}),
+            "ocpData.clientSecret",
+        ),
+        (
+            json!({"type": "openshift-v4", "ocpData": {"clientSecret": "s"}}),
+            "ocpData.idpBaseUrl",
+        ),
+        (
+            json!({"type": "openshift-v4", "ocpData": {"idpBaseUrl": "https://ocp.example.com", "clientSecret": "s", "clientId": ""}}),
+            "ocpData.clientId",
+        ),
+        (
+            json!({"type": "saml", "samlData": {}}),
+            "samlData.metadataXmlUrl",
+        ),
+        (
+            json!({"type": "saml", "samlData": {"metadataXmlType": "ftp", "metadataXmlUrl": "https://a.example.com"}}),
+            "samlData.metadataXmlType",
+        ),
     ];
     for (body, field) in cases {
         let a = sb.runai("POST", IDPS, Some(body.clone())).await;
         assert_error(&a, StatusCode::BAD_REQUEST);
-        assert_eq!(a.json["details"], json!(field), "body {body}: answer {}", a.raw);
+        assert_eq!(
+            a.json["details"],
+            json!(field),
+            "body {body}: answer {}",
+            a.raw
+        );
         let message = a.json["message"].as_str().unwrap_or("");
-        assert!(message == "Required parameter is missing" || message.contains(field), "message {message:?} should name {field}");
+        assert!(
+            message == "Required parameter is missing" || message.contains(field),
+            "message {message:?} should name {field}"
+        );
     }
     let missing = sb.runai("POST", IDPS, Some(oidc_body(None, ""))).await;
     assert_eq!(
@@ -205,25 +367,36 @@ async fn invalid_bodies_are_json_400s_naming_the_field() {
 async fn valid_edge_cases_are_accepted() {
     let sb = sandbox();
     let mut b = oidc_body(Some("loop"), "s");
-    b["oidcData"]["discoverDocumentUrl"] = json!("http://127.0.0.1:9999/.well-known/openid-configuration");
+    b["oidcData"]["discoverDocumentUrl"] =
+        json!("http://127.0.0.1:9999/.well-known/openid-configuration");
     b["oidcData"]["scopes"] = json!(["openid", "profile email", "urn:x.y:read"]);
     b["oidcData"]["mandatoryClaim"] = json!({"claim": "groups", "values": ["admins", "ops-1"]});
     b["samlData"] = Value::Null; // null data of another type is "not given"
     let a = sb.runai("POST", IDPS, Some(b)).await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
     let a = sb.runai("GET", &format!("{IDPS}/loop"), None).await;
-    assert_eq!(a.json["oidcData"]["scopes"], json!(["openid", "profile email", "urn:x.y:read"]));
-    assert_eq!(a.json["oidcData"]["mandatoryClaim"], json!({"claim": "groups", "values": ["admins", "ops-1"]}));
+    assert_eq!(
+        a.json["oidcData"]["scopes"],
+        json!(["openid", "profile email", "urn:x.y:read"])
+    );
+    assert_eq!(
+        a.json["oidcData"]["mandatoryClaim"],
+        json!({"claim": "groups", "values": ["admins", "ops-1"]})
+    );
 
     let mut b = oidc_body(Some("local"), "s");
     b["oidcData"]["discoverDocumentUrl"] = json!("localhost:8443");
-    assert_eq!(sb.runai("POST", IDPS, Some(b)).await.status, StatusCode::CREATED);
+    assert_eq!(
+        sb.runai("POST", IDPS, Some(b)).await.status,
+        StatusCode::CREATED
+    );
 }
 
 #[tokio::test]
 async fn get_masks_secret_and_omits_unset_fields() {
     let sb = sandbox();
-    sb.runai("POST", IDPS, Some(oidc_body(Some("corp"), "s3cret"))).await;
+    sb.runai("POST", IDPS, Some(oidc_body(Some("corp"), "s3cret")))
+        .await;
     let a = sb.runai("GET", &format!("{IDPS}/corp"), None).await;
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(
@@ -247,7 +420,10 @@ async fn get_masks_secret_and_omits_unset_fields() {
     assert_eq!(list.json, json!([a.json]));
     // The server itself still holds the secret.
     let state = sb.state.snapshot().await;
-    assert_eq!(state["runai"]["idps"][0]["oidcData"]["clientSecret"], json!("s3cret"));
+    assert_eq!(
+        state["runai"]["idps"][0]["oidcData"]["clientSecret"],
+        json!("s3cret")
+    );
 }
 
 #[tokio::test]
@@ -295,7 +471,8 @@ async fn put_replaces_and_never_wipes_the_secret() {
     let sb = sandbox();
     let mut create = oidc_body(Some("corp"), "s3cret");
     create["oidcData"]["scopes"] = json!(["openid"]);
-    create["mappers"] = json!({"gid": "g", "uid": "u", "groups": "gr", "supplementaryGroups": "sg", "email": "e"});
+    create["mappers"] =
+        json!({"gid": "g", "uid": "u", "groups": "gr", "supplementaryGroups": "sg", "email": "e"});
     sb.runai("POST", IDPS, Some(create)).await;
     let path = format!("{IDPS}/corp");
     let before = sb.runai("GET", &path, None).await.json;
@@ -309,31 +486,45 @@ async fn put_replaces_and_never_wipes_the_secret() {
         json!({"code": 400, "message": "Required parameter is missing", "details": "oidcData.clientSecret"})
     );
     assert_eq!(sb.runai("GET", &path, None).await.json, before);
-    assert_eq!(sb.state.snapshot().await["runai"]["idps"][0]["oidcData"]["clientSecret"], json!("s3cret"));
+    assert_eq!(
+        sb.state.snapshot().await["runai"]["idps"][0]["oidcData"]["clientSecret"],
+        json!("s3cret")
+    );
 
     // Type change and foreign name are refused.
     let a = sb.runai("PUT", &path, Some(json!({"type": "openshift-v4", "ocpData": {"idpBaseUrl": "https://o.example.com", "clientSecret": "x"}}))).await;
     assert_error(&a, StatusCode::BAD_REQUEST);
     assert_eq!(a.json["details"], json!("type"));
-    let a = sb.runai("PUT", &path, Some(oidc_body(Some("other"), "x"))).await;
+    let a = sb
+        .runai("PUT", &path, Some(oidc_body(Some("other"), "x")))
+        .await;
     assert_error(&a, StatusCode::BAD_REQUEST);
     assert_eq!(a.json["details"], json!("name"));
 
     // Full replacement: scopes dropped, mappers kept (not sent), redirectUri stable.
     let mut update = oidc_body(Some("corp"), "n3w");
     update["oidcData"]["clientId"] = json!("new-client");
-    let a = sb.send("PUT", &path, Some(TOKEN), Some(&update.to_string())).await;
+    let a = sb
+        .send("PUT", &path, Some(TOKEN), Some(&update.to_string()))
+        .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
     let after = sb.runai("GET", &path, None).await.json;
     assert_eq!(after["oidcData"]["clientId"], json!("new-client"));
     assert!(after["oidcData"].get("scopes").is_none());
     assert_eq!(after["mappers"], before["mappers"]);
     assert_eq!(after["redirectUri"], before["redirectUri"]);
-    assert_eq!(sb.state.snapshot().await["runai"]["idps"][0]["oidcData"]["clientSecret"], json!("n3w"));
+    assert_eq!(
+        sb.state.snapshot().await["runai"]["idps"][0]["oidcData"]["clientSecret"],
+        json!("n3w")
+    );
 
     // Sending the mask back stores it literally: the trap a client must avoid.
-    sb.runai("PUT", &path, Some(oidc_body(None, "********"))).await;
-    assert_eq!(sb.state.snapshot().await["runai"]["idps"][0]["oidcData"]["clientSecret"], json!("********"));
+    sb.runai("PUT", &path, Some(oidc_body(None, "********")))
+        .await;
+    assert_eq!(
+        sb.state.snapshot().await["runai"]["idps"][0]["oidcData"]["clientSecret"],
+        json!("********")
+    );
 
     // Mappers in a PUT replace (missing fields take the defaults).
     let mut with_mappers = oidc_body(None, "x");
@@ -354,7 +545,8 @@ async fn mapper_updates_are_accepted_then_visible_after_the_delay() {
         mapper_delay_ms: 150,
         ..SandboxConfig::default()
     });
-    sb.runai("POST", IDPS, Some(oidc_body(Some("corp"), "s"))).await;
+    sb.runai("POST", IDPS, Some(oidc_body(Some("corp"), "s")))
+        .await;
     let mappers_path = format!("{IDPS}/corp/mappers");
     let a = sb.runai("GET", &mappers_path, None).await;
     assert_eq!(a.json["groups"], json!("GROUPS"));
@@ -362,22 +554,39 @@ async fn mapper_updates_are_accepted_then_visible_after_the_delay() {
     let a = sb.runai("PUT", &mappers_path, Some(json!({"gid": "gidNumber", "uid": "uidNumber", "groups": "memberOf", "supplementaryGroups": "sg", "email": "mail"}))).await;
     assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.raw);
     // A partial follow-up builds on the accepted (not yet visible) values.
-    let a = sb.runai("PUT", &mappers_path, Some(json!({"email": "upn"}))).await;
+    let a = sb
+        .runai("PUT", &mappers_path, Some(json!({"email": "upn"})))
+        .await;
     assert_eq!(a.status, StatusCode::ACCEPTED);
     // Wrong types are refused at once.
-    let a = sb.runai("PUT", &mappers_path, Some(json!({"gid": ["x"]}))).await;
+    let a = sb
+        .runai("PUT", &mappers_path, Some(json!({"gid": ["x"]})))
+        .await;
     assert_error(&a, StatusCode::BAD_REQUEST);
     assert_eq!(a.json["details"], json!("gid"));
 
     // Not visible yet.
-    assert_eq!(sb.runai("GET", &mappers_path, None).await.json["groups"], json!("GROUPS"));
-    assert_eq!(sb.runai("GET", &format!("{IDPS}/corp"), None).await.json["mappers"]["groups"], json!("GROUPS"));
+    assert_eq!(
+        sb.runai("GET", &mappers_path, None).await.json["groups"],
+        json!("GROUPS")
+    );
+    assert_eq!(
+        sb.runai("GET", &format!("{IDPS}/corp"), None).await.json["mappers"]["groups"],
+        json!("GROUPS")
+    );
 
     tokio::time::sleep(Duration::from_millis(400)).await;
     let expected = json!({"gid": "gidNumber", "uid": "uidNumber", "groups": "memberOf", "supplementaryGroups": "sg", "email": "upn"});
     assert_eq!(sb.runai("GET", &mappers_path, None).await.json, expected);
-    assert_eq!(sb.runai("GET", &format!("{IDPS}/corp"), None).await.json["mappers"], expected);
-    assert!(sb.state.snapshot().await["runai"]["idps"][0].get("pendingMappers").is_none());
+    assert_eq!(
+        sb.runai("GET", &format!("{IDPS}/corp"), None).await.json["mappers"],
+        expected
+    );
+    assert!(
+        sb.state.snapshot().await["runai"]["idps"][0]
+            .get("pendingMappers")
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -386,17 +595,64 @@ async fn mapper_updates_with_zero_delay_apply_at_once() {
         mapper_delay_ms: 0,
         ..SandboxConfig::default()
     });
-    sb.runai("POST", IDPS, Some(oidc_body(Some("corp"), "s"))).await;
+    sb.runai("POST", IDPS, Some(oidc_body(Some("corp"), "s")))
+        .await;
     let path = format!("{IDPS}/corp/mappers");
-    assert_eq!(sb.runai("PUT", &path, Some(json!({"uid": "sub"}))).await.status, StatusCode::ACCEPTED);
+    assert_eq!(
+        sb.runai("PUT", &path, Some(json!({"uid": "sub"})))
+            .await
+            .status,
+        StatusCode::ACCEPTED
+    );
     assert_eq!(sb.runai("GET", &path, None).await.json["uid"], json!("sub"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_are_consistent() {
+    let sb = std::sync::Arc::new(sandbox_with(SandboxConfig {
+        mapper_delay_ms: 50,
+        ..SandboxConfig::default()
+    }));
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let sb = sb.clone();
+        tasks.push(tokio::spawn(async move {
+            let name = format!("idp-{i:02}");
+            let a = sb
+                .runai("POST", IDPS, Some(oidc_body(Some(&name), "s")))
+                .await;
+            assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
+            let path = format!("{IDPS}/{name}/mappers");
+            let a = sb.runai("PUT", &path, Some(json!({"email": name}))).await;
+            assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.raw);
+            sb.runai("GET", IDPS, None).await.status
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.expect("task"), StatusCode::OK);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let list = sb.runai("GET", IDPS, None).await.json;
+    let list = list.as_array().expect("array");
+    assert_eq!(list.len(), 20);
+    for (i, idp) in list.iter().enumerate() {
+        let name = format!("idp-{i:02}");
+        assert_eq!(idp["alias"], json!(name));
+        assert_eq!(idp["mappers"]["email"], json!(name));
+    }
+    assert_eq!(sb.state.stats().total, 61);
 }
 
 #[tokio::test]
 async fn stats_and_request_log() {
     let sb = sandbox();
     sb.send("GET", IDPS, None, None).await; // 401, counted
-    sb.runai("POST", &format!("{IDPS}?dryRun=false"), Some(oidc_body(Some("corp"), "s3cret"))).await;
+    sb.runai(
+        "POST",
+        &format!("{IDPS}?dryRun=false"),
+        Some(oidc_body(Some("corp"), "s3cret")),
+    )
+    .await;
     sb.runai("GET", &format!("{IDPS}/corp"), None).await;
     sb.runai("GET", &format!("{IDPS}/ghost"), None).await; // 404, counted
     sb.runai("GET", "/runai/nowhere", None).await; // unmatched
@@ -419,12 +675,18 @@ async fn stats_and_request_log() {
     let log = sb.send("GET", "/_sandbox/requests", None, None).await.json;
     let log = log.as_array().expect("array");
     assert_eq!(log.len(), 5);
-    assert_eq!(log[0], json!({"method": "GET", "path": IDPS, "query": null, "status": 401, "body": null}));
+    assert_eq!(
+        log[0],
+        json!({"method": "GET", "path": IDPS, "query": null, "status": 401, "body": null})
+    );
     assert_eq!(log[1]["method"], json!("POST"));
     assert_eq!(log[1]["query"], json!("dryRun=false"));
     assert_eq!(log[1]["status"], json!(201));
     assert_eq!(log[1]["body"]["oidcData"]["clientSecret"], json!("***"));
-    assert_eq!(log[1]["body"]["oidcData"]["clientId"], json!("runai-client"));
+    assert_eq!(
+        log[1]["body"]["oidcData"]["clientId"],
+        json!("runai-client")
+    );
     assert_eq!(log[3]["status"], json!(404));
     assert!(!log.iter().any(|e| e.to_string().contains("s3cret")));
 }
@@ -441,7 +703,10 @@ async fn reset_clears_objects_stats_and_log() {
     assert_eq!(stats["total"], json!(1));
     let log = sb.send("GET", "/_sandbox/requests", None, None).await.json;
     assert_eq!(log.as_array().map(Vec::len), Some(1));
-    assert_eq!(sb.send("GET", "/_sandbox/state", None, None).await.json, json!({"runai": {"idps": []}}));
+    assert_eq!(
+        sb.send("GET", "/_sandbox/state", None, None).await.json,
+        json!({"runai": {"idps": []}})
+    );
 }
 
 #[tokio::test]
@@ -455,15 +720,24 @@ async fn data_file_round_trip() {
     };
     {
         let sb = sandbox_with(config.clone());
-        sb.runai("POST", IDPS, Some(oidc_body(Some("corp"), "s3cret"))).await;
-        sb.runai("POST", IDPS, Some(oidc_body(Some("gone"), "x"))).await;
+        sb.runai("POST", IDPS, Some(oidc_body(Some("corp"), "s3cret")))
+            .await;
+        sb.runai("POST", IDPS, Some(oidc_body(Some("gone"), "x")))
+            .await;
         sb.runai("DELETE", &format!("{IDPS}/gone"), None).await;
-        let a = sb.runai("PUT", &format!("{IDPS}/corp/mappers"), Some(json!({"uid": "sub"}))).await;
+        let a = sb
+            .runai(
+                "PUT",
+                &format!("{IDPS}/corp/mappers"),
+                Some(json!({"uid": "sub"})),
+            )
+            .await;
         assert_eq!(a.status, StatusCode::ACCEPTED);
     }
     assert!(file.exists());
     assert!(!dir.path().join("state.json.tmp").exists());
-    let on_disk: Value = serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
+    let on_disk: Value =
+        serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
     assert_eq!(on_disk["runai"]["idps"].as_array().map(Vec::len), Some(1));
 
     // A new server on the same file has the same objects, secrets and pending changes.
@@ -472,13 +746,23 @@ async fn data_file_round_trip() {
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(a.json["mappers"]["uid"], json!("UID"));
     let state = sb.state.snapshot().await;
-    assert_eq!(state["runai"]["idps"][0]["oidcData"]["clientSecret"], json!("s3cret"));
-    assert_eq!(state["runai"]["idps"][0]["pendingMappers"][0]["mappers"]["uid"], json!("sub"));
-    assert_error(&sb.runai("GET", &format!("{IDPS}/gone"), None).await, StatusCode::NOT_FOUND);
+    assert_eq!(
+        state["runai"]["idps"][0]["oidcData"]["clientSecret"],
+        json!("s3cret")
+    );
+    assert_eq!(
+        state["runai"]["idps"][0]["pendingMappers"][0]["mappers"]["uid"],
+        json!("sub")
+    );
+    assert_error(
+        &sb.runai("GET", &format!("{IDPS}/gone"), None).await,
+        StatusCode::NOT_FOUND,
+    );
 
     // Reset persists too.
     sb.send("POST", "/_sandbox/reset", None, None).await;
-    let on_disk: Value = serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
+    let on_disk: Value =
+        serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
     assert_eq!(on_disk, json!({"runai": {"idps": []}}));
 }
 
@@ -518,7 +802,10 @@ async fn over_tcp_with_spawn() {
         .expect("json");
     assert_eq!(
         got["redirectUri"],
-        json!(format!("{}/runai/auth/realms/runai/broker/tcp/endpoint", sb.url))
+        json!(format!(
+            "{}/runai/auth/realms/runai/broker/tcp/endpoint",
+            sb.url
+        ))
     );
     assert_eq!(sb.state.stats().total, 2);
 }
