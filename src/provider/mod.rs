@@ -20,16 +20,185 @@ pub const REGISTRY_ADDRESS: &str = "registry.terraform.io/idfabric/identity";
 #[derive(Default)]
 pub struct IdentityProvider;
 
-/// What configuration produces: one client per configured vendor.
+/// What configuration produces: one client (or resolved settings) per vendor; an `Err`
+/// says how to configure a vendor that is not.
 pub struct ProviderData {
     runai: Result<RunaiClient, String>,
+    fudo: Result<FudoSettings, String>,
+    scim: Result<ScimSettings, String>,
+    landscape: Result<LandscapeSettings, String>,
+    pub http: HttpSettings,
+}
+
+/// Fudo settings, resolved from the configuration and the environment.
+#[derive(Clone)]
+pub struct FudoSettings {
+    pub url: String,
+    pub api_key: String,
+    pub ca_cert_pem: Option<String>,
+    pub insecure_skip_verify: bool,
+}
+
+/// SCIM settings: a static token, or OAuth2 client credentials (or password grant).
+#[derive(Clone)]
+pub struct ScimSettings {
+    pub url: String,
+    pub token: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub grant_type: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub scope: String,
+    pub token_url: String,
+    pub ca_cert_pem: Option<String>,
+}
+
+/// Landscape settings.
+#[derive(Clone)]
+pub struct LandscapeSettings {
+    pub url: String,
+    pub token: String,
+}
+
+fn not_configured(vendor: &str) -> impl Fn(&String) -> Diagnostics + '_ {
+    move |why| Diagnostic::error(format!("{vendor} is not configured"), why.clone()).into()
 }
 
 impl ProviderData {
     /// The Run:ai client, or a diagnostic saying how to configure it.
     pub fn runai(&self) -> Result<&RunaiClient, Diagnostics> {
-        self.runai.as_ref().map_err(|why| Diagnostic::error("Run:ai is not configured", why.clone()).into())
+        self.runai.as_ref().map_err(not_configured("Run:ai"))
     }
+    pub fn fudo(&self) -> Result<&FudoSettings, Diagnostics> {
+        self.fudo.as_ref().map_err(not_configured("Fudo"))
+    }
+    pub fn scim(&self) -> Result<&ScimSettings, Diagnostics> {
+        self.scim.as_ref().map_err(not_configured("SCIM"))
+    }
+    pub fn landscape(&self) -> Result<&LandscapeSettings, Diagnostics> {
+        self.landscape.as_ref().map_err(not_configured("Landscape"))
+    }
+}
+
+const UNKNOWN_UNTIL_APPLY: &str = "The settings are not known until apply (they depend on other resources).";
+
+fn how_to(block: &str, pairs: &[(&str, &str)]) -> String {
+    let list = pairs.iter().map(|(a, e)| format!("`{block}.{a}` (or {e})")).collect::<Vec<_>>().join(" and ");
+    format!("Set {list} in the provider configuration.")
+}
+
+/// A vendor's required setting: Ok(None) when the whole vendor is absent.
+fn require(block_name: &str, block: &Value, name: &str, env: &str, diags: &mut Diagnostics, what: &str) -> Result<Option<String>, ()> {
+    let v = setting(block, name, Some(env))?;
+    if v.is_none() {
+        diags.error_at(
+            AttrPath::attrs(&[block_name, name]),
+            format!("Missing {what}"),
+            format!("`{block_name}.url` is set but `{block_name}.{name}` is not: set it, or the {env} environment variable."),
+        );
+    }
+    Ok(v)
+}
+
+fn resolve_fudo(config: &Value, diags: &mut Diagnostics) -> Result<FudoSettings, String> {
+    let b = config.get("fudo");
+    let url = match setting(b, "url", Some("IDENTITY_FUDO_URL")) {
+        Err(()) => return Err(UNKNOWN_UNTIL_APPLY.into()),
+        Ok(None) => return Err(how_to("fudo", &[("url", "IDENTITY_FUDO_URL"), ("api_key", "IDENTITY_FUDO_API_KEY")])),
+        Ok(Some(u)) => u,
+    };
+    let api_key = require("fudo", b, "api_key", "IDENTITY_FUDO_API_KEY", diags, "Fudo API key")
+        .map_err(|()| UNKNOWN_UNTIL_APPLY.to_string())?
+        .ok_or("The Fudo API key is missing.")?;
+    let insecure = b.get("insecure_skip_verify").as_bool().unwrap_or(false);
+    if insecure {
+        diags.push(
+            Diagnostic::warning(
+                "TLS verification is off for Fudo",
+                "fudo.insecure_skip_verify is true: the Fudo server's certificate is not checked, so anyone on the network path can \
+                 impersonate it and read the API key. Prefer fudo.ca_cert_pem with the server's CA.",
+            )
+            .at(AttrPath::attrs(&["fudo", "insecure_skip_verify"])),
+        );
+    }
+    Ok(FudoSettings { url, api_key, ca_cert_pem: b.get("ca_cert_pem").as_str().map(str::to_string), insecure_skip_verify: insecure })
+}
+
+fn resolve_scim(config: &Value, diags: &mut Diagnostics) -> Result<ScimSettings, String> {
+    let b = config.get("scim");
+    let unknown = |_| UNKNOWN_UNTIL_APPLY.to_string();
+    let url = match setting(b, "url", Some("IDENTITY_SCIM_URL")) {
+        Err(()) => return Err(UNKNOWN_UNTIL_APPLY.into()),
+        Ok(None) => {
+            return Err(how_to("scim", &[("url", "IDENTITY_SCIM_URL"), ("token", "IDENTITY_SCIM_TOKEN")])
+                + " Instead of a token, OAuth2 works too: `scim.client_id` and `scim.client_secret` (IDENTITY_SCIM_CLIENT_ID, IDENTITY_SCIM_CLIENT_SECRET).");
+        }
+        Ok(Some(u)) => u,
+    };
+    let token = setting(b, "token", Some("IDENTITY_SCIM_TOKEN")).map_err(unknown)?;
+    let client_id = setting(b, "client_id", Some("IDENTITY_SCIM_CLIENT_ID")).map_err(unknown)?;
+    let client_secret = setting(b, "client_secret", Some("IDENTITY_SCIM_CLIENT_SECRET")).map_err(unknown)?;
+    let username = setting(b, "username", Some("IDENTITY_SCIM_USERNAME")).map_err(unknown)?;
+    let password = setting(b, "password", Some("IDENTITY_SCIM_PASSWORD")).map_err(unknown)?;
+    let grant_type = setting(b, "grant_type", None).map_err(unknown)?.unwrap_or_else(|| "client_credentials".into());
+    if token.is_none() {
+        for (name, v, env) in [("client_id", &client_id, "IDENTITY_SCIM_CLIENT_ID"), ("client_secret", &client_secret, "IDENTITY_SCIM_CLIENT_SECRET")] {
+            if v.is_none() {
+                diags.error_at(
+                    AttrPath::attrs(&["scim", name]),
+                    "Missing SCIM credentials",
+                    format!("`scim.url` is set but there is neither a `scim.token` (IDENTITY_SCIM_TOKEN) nor OAuth2 client credentials: set `scim.{name}` or {env}."),
+                );
+            }
+        }
+        if grant_type == "password" {
+            for (name, v, env) in [("username", &username, "IDENTITY_SCIM_USERNAME"), ("password", &password, "IDENTITY_SCIM_PASSWORD")] {
+                if v.is_none() {
+                    diags.error_at(
+                        AttrPath::attrs(&["scim", name]),
+                        "Missing SCIM credentials",
+                        format!("grant_type is \"password\": set `scim.{name}` or {env}."),
+                    );
+                }
+            }
+        }
+    }
+    let token_url = setting(b, "token_url", None).map_err(unknown)?.unwrap_or_else(|| default_token_url(&url));
+    Ok(ScimSettings {
+        token,
+        client_id,
+        client_secret,
+        grant_type,
+        username,
+        password,
+        scope: setting(b, "scope", None).map_err(unknown)?.unwrap_or_else(|| "urn:opc:idm:__myscopes__".into()),
+        token_url,
+        ca_cert_pem: b.get("ca_cert_pem").as_str().map(str::to_string),
+        url,
+    })
+}
+
+/// `https://x/admin/v1` -> `https://x/oauth2/v1/token`.
+pub fn default_token_url(scim_url: &str) -> String {
+    let base = scim_url.trim_end_matches('/');
+    match base.strip_suffix("/admin/v1") {
+        Some(root) => format!("{root}/oauth2/v1/token"),
+        None => format!("{base}/oauth2/v1/token"),
+    }
+}
+
+fn resolve_landscape(config: &Value, diags: &mut Diagnostics) -> Result<LandscapeSettings, String> {
+    let b = config.get("landscape");
+    let url = match setting(b, "url", Some("IDENTITY_LANDSCAPE_URL")) {
+        Err(()) => return Err(UNKNOWN_UNTIL_APPLY.into()),
+        Ok(None) => return Err(how_to("landscape", &[("url", "IDENTITY_LANDSCAPE_URL"), ("token", "IDENTITY_LANDSCAPE_TOKEN")])),
+        Ok(Some(u)) => u,
+    };
+    let token = require("landscape", b, "token", "IDENTITY_LANDSCAPE_TOKEN", diags, "Landscape token")
+        .map_err(|()| UNKNOWN_UNTIL_APPLY.to_string())?
+        .ok_or("The Landscape token is missing.")?;
+    Ok(LandscapeSettings { url, token })
 }
 
 fn url_attr(example: &str, env: &str) -> Attribute {
@@ -147,10 +316,8 @@ impl Provider for IdentityProvider {
 
         let runai_block = config.get("runai");
         let runai = match (setting(runai_block, "url", Some("IDENTITY_RUNAI_URL")), setting(runai_block, "token", Some("IDENTITY_RUNAI_TOKEN"))) {
-            (Err(()), _) | (_, Err(())) => Err("The Run:ai settings are not known until apply (they depend on other resources).".to_string()),
-            (Ok(None), _) => Err("Set `runai.url` in the provider configuration or the IDENTITY_RUNAI_URL environment variable \
-                                  (and `runai.token` or IDENTITY_RUNAI_TOKEN)."
-                .to_string()),
+            (Err(()), _) | (_, Err(())) => Err(UNKNOWN_UNTIL_APPLY.to_string()),
+            (Ok(None), _) => Err(how_to("runai", &[("url", "IDENTITY_RUNAI_URL"), ("token", "IDENTITY_RUNAI_TOKEN")])),
             (Ok(Some(_)), Ok(None)) => {
                 diags.error_at(
                     AttrPath::attrs(&["runai", "token"]),
@@ -165,10 +332,14 @@ impl Provider for IdentityProvider {
             }),
         };
 
+        let fudo = resolve_fudo(config, diags);
+        let scim = resolve_scim(config, diags);
+        let landscape = resolve_landscape(config, diags);
+
         if diags.has_errors() {
             return None;
         }
-        Some(ProviderData { runai })
+        Some(ProviderData { runai, fudo, scim, landscape, http: settings })
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<ProviderData>>> {
@@ -177,5 +348,81 @@ impl Provider for IdentityProvider {
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<ProviderData>>> {
         data_sources::all()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, Value)]) -> Value {
+        let mut c = Value::object_of(&[
+            ("runai", Value::Null),
+            ("fudo", Value::Null),
+            ("scim", Value::Null),
+            ("landscape", Value::Null),
+            ("request_timeout", Value::Null),
+            ("max_retries", Value::Null),
+        ]);
+        for (k, v) in pairs {
+            c.set(k, v.clone());
+        }
+        c
+    }
+
+    fn configure(c: &Value) -> (Option<ProviderData>, Diagnostics) {
+        let mut d = Diagnostics::new();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let data = rt.block_on(IdentityProvider.configure(c, &mut d));
+        (data, d)
+    }
+
+    #[test]
+    fn unconfigured_vendor_names_the_attribute_and_env_variable() {
+        if std::env::var("IDENTITY_RUNAI_URL").is_ok() {
+            return; // the environment configures it
+        }
+        let (data, d) = configure(&config(&[]));
+        assert!(!d.has_errors(), "{d}");
+        let err = data.expect("data").runai().err().expect("not configured").to_string();
+        assert!(err.contains("runai.url") && err.contains("IDENTITY_RUNAI_URL") && err.contains("IDENTITY_RUNAI_TOKEN"), "{err}");
+    }
+
+    #[test]
+    fn url_without_credentials_is_an_error_at_the_attribute() {
+        if std::env::var("IDENTITY_RUNAI_TOKEN").is_ok() || std::env::var("IDENTITY_LANDSCAPE_TOKEN").is_ok() {
+            return;
+        }
+        let c = config(&[
+            ("runai", Value::object_of(&[("url", "https://app.run.ai".into()), ("token", Value::Null)])),
+            ("landscape", Value::object_of(&[("url", "https://landscape.example.com".into()), ("token", Value::Null)])),
+        ]);
+        let (data, d) = configure(&c);
+        assert!(data.is_none());
+        let paths: Vec<String> = d.iter().filter_map(|x| x.path.as_ref().map(|p| p.to_string())).collect();
+        assert!(paths.contains(&"runai.token".to_string()), "{paths:?}");
+        assert!(paths.contains(&"landscape.token".to_string()), "{paths:?}");
+    }
+
+    #[test]
+    fn insecure_fudo_warns_every_run() {
+        let c = config(&[(
+            "fudo",
+            Value::object_of(&[
+                ("url", "https://fudo.example.com".into()),
+                ("api_key", "k".into()),
+                ("ca_cert_pem", Value::Null),
+                ("insecure_skip_verify", true.into()),
+            ]),
+        )]);
+        let (data, d) = configure(&c);
+        assert!(data.is_some());
+        assert!(d.iter().any(|x| x.severity == crate::tfplugin::diag::Severity::Warning && x.summary.contains("TLS")));
+    }
+
+    #[test]
+    fn scim_token_url_defaults_from_the_scim_url() {
+        assert_eq!(default_token_url("https://idcs-x.identity.oraclecloud.com/admin/v1"), "https://idcs-x.identity.oraclecloud.com/oauth2/v1/token");
+        assert_eq!(default_token_url("http://127.0.0.1:9/oci/admin/v1/"), "http://127.0.0.1:9/oci/oauth2/v1/token");
     }
 }
