@@ -284,6 +284,10 @@ fn idp_oidc_plain_client_secret_is_sensitive() {
     assert!(sb.runai_aliases().is_empty());
 }
 
+fn names_both_forms(diagnostics: &str) -> bool {
+    diagnostics.contains("client_secret_wo") && diagnostics.replace("client_secret_wo", "").contains("client_secret")
+}
+
 /// `client_secret` and `client_secret_wo` are mutually exclusive, and one is required.
 #[test]
 fn idp_oidc_secret_forms_are_exclusive() {
@@ -291,13 +295,16 @@ fn idp_oidc_secret_forms_are_exclusive() {
     let ws = Workspace::new(&sb);
     let scopes: &[&str] = &["openid"];
 
+    // Rejected while planning, with diagnostics that name both attributes.
     ws.write_main(&Idp { name: "both", scopes, secret: Secret::Both("a-secret", "b-secret") }.hcl());
-    let err = ws.apply_expect_err();
-    assert!(err.contains("client_secret"), "the diagnostic should name client_secret:\n{err}");
+    let err = ws.plan_expect_err(&[]);
+    assert!(names_both_forms(&err), "the diagnostic should name both forms:\n{err}");
+    assert!(!err.contains("a-secret") && !err.contains("b-secret"), "diagnostics must not echo secrets:\n{err}");
 
     ws.write_main(&Idp { name: "neither", scopes, secret: Secret::Neither }.hcl());
-    let err = ws.apply_expect_err();
-    assert!(err.contains("client_secret"), "the diagnostic should name client_secret:\n{err}");
+    let err = ws.plan_expect_err(&[]);
+    assert!(names_both_forms(&err), "the diagnostic should name both forms:\n{err}");
 
     assert!(sb.runai_aliases().is_empty(), "nothing may be created: {:?}", sb.runai_aliases());
+    assert_eq!(sb.route_count("POST /runai/api/v1/idps"), 0, "an invalid config must not reach the API");
 }

@@ -69,7 +69,6 @@ fn oidc_schema() -> Attribute {
                 .sensitive()
                 .describe("Client secret. Stored in state (marked sensitive); prefer `client_secret_wo`. Exactly one of `client_secret` and `client_secret_wo` is required.")
                 .validate(Validator::non_empty())
-                .validate(Validator::conflicts_with(&["client_secret_wo"]))
                 .validate(Validator::exactly_one_of(&["client_secret", "client_secret_wo"])),
             Attribute::string("client_secret_wo")
                 .optional()
