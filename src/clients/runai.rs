@@ -54,6 +54,51 @@ pub struct Mappers {
     pub email: Option<String>,
 }
 
+/// `SamlCreationData`: where the IdP's SAML metadata comes from.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SamlCreationData {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata_xml_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata_xml_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_name: Option<String>,
+    /// `url` or `file`, matching the input given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata_xml_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
+}
+
+/// `SamlData`, the read model: what the server took from the metadata.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SamlData {
+    #[serde(default)]
+    pub signing_certificate: Option<String>,
+    #[serde(default)]
+    pub single_sign_on_service_url: Option<String>,
+    #[serde(default)]
+    pub entity_id: Option<String>,
+    #[serde(default)]
+    pub service_provider_metadata_url: Option<String>,
+}
+
+/// `OcpCreationData` / `OcpData`: OpenShift v4.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OcpData {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp_base_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
+}
+
 /// `IdpCreationRequest`, the body of POST and PUT. The spec's `required: ["type","data"]`
 /// names a `data` property that does not exist; real requests carry the type's data
 /// object (`oidcData`, `samlData` or `ocpData`).
@@ -65,11 +110,11 @@ pub struct IdpRequest {
     #[serde(rename = "type")]
     pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub saml_data: Option<serde_json::Value>,
+    pub saml_data: Option<SamlCreationData>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub oidc_data: Option<OidcData>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ocp_data: Option<serde_json::Value>,
+    pub ocp_data: Option<OcpData>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mappers: Option<Mappers>,
 }
@@ -84,11 +129,11 @@ pub struct Idp {
     #[serde(default)]
     pub redirect_uri: Option<String>,
     #[serde(default)]
-    pub saml_data: Option<serde_json::Value>,
+    pub saml_data: Option<SamlData>,
     #[serde(default)]
     pub oidc_data: Option<OidcData>,
     #[serde(default)]
-    pub ocp_data: Option<serde_json::Value>,
+    pub ocp_data: Option<OcpData>,
     #[serde(default)]
     pub mappers: Option<Mappers>,
 }

@@ -10,6 +10,7 @@ pub mod plan_modifier;
 pub mod resource;
 pub mod schema;
 pub mod server;
+pub mod timeouts;
 pub mod validator;
 pub mod value;
 

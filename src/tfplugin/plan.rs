@@ -9,7 +9,8 @@
 //!    its prior value (no unknowns, so the plan is empty).
 //! 4. Otherwise (a create, or an update), computed attributes the configuration leaves
 //!    null become unknown, except those declared use-state-for-unknown, which keep a
-//!    non-null prior value.
+//!    non-null prior value (and use-state-unless-changed ones, which keep it while
+//!    their named sibling inputs are unchanged).
 //! 5. An attribute declared requires-replace whose planned value differs from the prior
 //!    value is a replace path (on update only; computed attributes left null by the
 //!    configuration are exempt, since their unknown comes from rule 4).
@@ -172,7 +173,12 @@ fn mark_unknown_attrs(attrs: &[Attribute], planned: &mut Value, config: &Value, 
         }
         if a.computed && cfg.is_null() && a.default.is_none() {
             let prior_v = prior.get(&a.name);
-            if a.has_modifier(PlanModifier::UseStateForUnknown) && !prior_v.is_null() {
+            let keep = a.modifiers.iter().any(|m| match m {
+                PlanModifier::UseStateForUnknown => true,
+                PlanModifier::UseStateUnlessChanged(inputs) => inputs.iter().all(|n| planned.get(n) == prior.get(n)),
+                PlanModifier::RequiresReplace => false,
+            });
+            if keep && !prior_v.is_null() {
                 planned.set(&a.name, prior_v.clone());
             } else {
                 planned.set(&a.name, Value::unknown());

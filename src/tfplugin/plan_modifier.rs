@@ -8,6 +8,9 @@ pub enum PlanModifier {
     /// A computed value that does not change on update: keep the prior value rather
     /// than planning it unknown.
     UseStateForUnknown,
+    /// Like `UseStateForUnknown`, but only while the named sibling attributes (in the
+    /// same object) keep their prior values: a value the server derives from them.
+    UseStateUnlessChanged(&'static [&'static str]),
 }
 
 impl PlanModifier {
@@ -16,6 +19,7 @@ impl PlanModifier {
         match self {
             PlanModifier::RequiresReplace => "Changing this forces a new resource to be created.",
             PlanModifier::UseStateForUnknown => "The value does not change after creation.",
+            PlanModifier::UseStateUnlessChanged(_) => "The value changes only when its inputs change.",
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::tfplugin::schema::{Attribute, Schema};
+use crate::tfplugin::plan_modifier::PlanModifier;
 use crate::tfplugin::value::Value;
 
 fn schema() -> Schema {
@@ -136,4 +137,25 @@ fn null_write_only_reaches_nested_attributes() {
     assert_eq!(v.get("secret_wo"), &Value::Null);
     assert_eq!(v.get("inner").get("w"), &Value::Null);
     assert_eq!(v.get("inner").get("a"), &Value::string("a"));
+}
+
+#[test]
+fn use_state_unless_changed_follows_its_inputs() {
+    let schema = Schema::new(
+        "t",
+        vec![
+            Attribute::string("url").optional(),
+            Attribute::string("note").optional(),
+            Attribute::string("cert").computed().modifier(PlanModifier::UseStateUnlessChanged(&["url"])),
+        ],
+    );
+    let prior = Value::object_of(&[("url", "a".into()), ("note", "x".into()), ("cert", "C".into())]);
+    // Another attribute changes: the derived value is kept.
+    let config = Value::object_of(&[("url", "a".into()), ("note", "y".into()), ("cert", Value::Null)]);
+    let proposed = Value::object_of(&[("url", "a".into()), ("note", "y".into()), ("cert", "C".into())]);
+    assert_eq!(plan_resource(&schema, &prior, &proposed, &config).planned.get("cert"), &Value::string("C"));
+    // Its input changes: unknown.
+    let config = Value::object_of(&[("url", "b".into()), ("note", "x".into()), ("cert", Value::Null)]);
+    let proposed = Value::object_of(&[("url", "b".into()), ("note", "x".into()), ("cert", "C".into())]);
+    assert!(plan_resource(&schema, &prior, &proposed, &config).planned.get("cert").is_unknown());
 }

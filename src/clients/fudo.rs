@@ -1,0 +1,462 @@
+//! Fudo PAM: assignments of OpenID Connect configurations to users, `/api/v2/user/oidc`
+//! (see specs/fudo-user-oidc.txt).
+//!
+//! - Ids are decimal strings wider than 2^53 (`"9124292845052624898"`). They are `String`
+//!   end to end; an id that arrives as a JSON number is accepted only when its exact
+//!   digits survive ([`id_string`]), never through `f64`.
+//! - Every answer carries a `result` envelope: anything but `"success"` is an error
+//!   with the server's message, whatever the HTTP status.
+//! - The `Authorization` header is the raw API key (no `Bearer`).
+//! - Deployments often run self-signed TLS: the client trusts an extra CA
+//!   (`ca_cert_pem`) or, insecurely, skips verification.
+
+use std::fmt;
+
+use reqwest::{Method, StatusCode};
+use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
+use serde::{Deserialize, Serialize};
+
+use super::http::{self, ApiError, HttpSettings};
+
+const VENDOR: &str = "Fudo";
+/// The path every endpoint hangs under, appended to the configured `url`.
+pub const API_PATH: &str = "/api/v2";
+
+/// Deserializes an id as its exact decimal text: a JSON string is taken as is, a JSON
+/// integer keeps its digits (serde_json hands integers over as `u64`/`i64`, exactly), and
+/// anything that went through floating point (a fraction, an exponent, or an integer too
+/// wide for 64 bits) is refused, since its digits are already lost.
+pub fn id_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    d.deserialize_any(IdVisitor)
+}
+
+/// [`id_string`] for an optional id (`null` or absent reads as `None`).
+pub fn opt_id_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    d.deserialize_option(OptIdVisitor)
+}
+
+struct IdVisitor;
+
+impl<'de> Visitor<'de> for IdVisitor {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an id as a decimal string")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
+        Ok(v)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
+        Err(E::custom(format!(
+            "an id arrived as the non-integer or oversized JSON number {v}, whose exact digits are lost; Fudo ids must be decimal strings"
+        )))
+    }
+}
+
+struct OptIdVisitor;
+
+impl<'de> Visitor<'de> for OptIdVisitor {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an id as a decimal string, or null")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        id_string(d).map(Some)
+    }
+}
+
+/// A boolean where `null` reads as false.
+fn null_false<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(Option::<bool>::deserialize(d)?.unwrap_or(false))
+}
+
+/// `UserOpenIDModel` as Fudo answers it. The read-only fields are optional: the server
+/// may leave out the "expensive" ones (the spec's examples omit `user_organization`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct UserOidc {
+    /// The protected unique id; the spec's examples never show it.
+    #[serde(default, deserialize_with = "opt_id_string")]
+    pub id: Option<String>,
+    #[serde(deserialize_with = "id_string")]
+    pub user_id: String,
+    #[serde(deserialize_with = "id_string")]
+    pub oidc_id: String,
+    #[serde(default)]
+    pub oidc_sub: Option<String>,
+    #[serde(default)]
+    pub user_name: Option<String>,
+    #[serde(default)]
+    pub user_domain: Option<String>,
+    #[serde(default)]
+    pub user_email: Option<String>,
+    #[serde(default)]
+    pub user_organization: Option<String>,
+    #[serde(default)]
+    pub user_role: Option<String>,
+    #[serde(default)]
+    pub oidc_name: Option<String>,
+    /// Verbatim, in Fudo's format (`2024-06-19 08:39:55.351137-07`).
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub modified_at: Option<String>,
+    #[serde(default, deserialize_with = "null_false")]
+    pub removed: bool,
+    #[serde(default, deserialize_with = "null_false")]
+    pub builtin: bool,
+    #[serde(default, deserialize_with = "null_false")]
+    pub hidden: bool,
+}
+
+/// The body of POST: the writable part of `UserOpenIDModel`, ids as strings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NewUserOidc {
+    pub user_id: String,
+    pub oidc_id: String,
+    pub oidc_sub: String,
+}
+
+/// The body of PATCH: only `oidc_sub` can change (the ids are immutable).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UserOidcPatch {
+    pub oidc_sub: String,
+}
+
+/// `{"result": ..., "user_oidc": [...]}`.
+#[derive(Deserialize)]
+struct ListBody {
+    #[serde(default)]
+    user_oidc: Option<Vec<UserOidc>>,
+}
+
+/// The envelope alone, and whatever an error answer says.
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(default)]
+    result: Option<serde_json::Value>,
+}
+
+/// The text of an error answer: the first of the usual message keys, else nothing.
+fn error_message(v: &serde_json::Value) -> Option<String> {
+    fn text(v: &serde_json::Value) -> Option<String> {
+        match v {
+            serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            serde_json::Value::Array(items) => {
+                let parts: Vec<String> = items.iter().filter_map(text).collect();
+                (!parts.is_empty()).then(|| parts.join("; "))
+            }
+            serde_json::Value::Object(m) => {
+                let msg = ["message", "msg", "error", "detail", "description", "reason"].iter().find_map(|k| m.get(*k).and_then(text));
+                match (m.get("field").and_then(serde_json::Value::as_str), msg) {
+                    (Some(field), Some(msg)) if !msg.contains(field) => Some(format!("{field}: {msg}")),
+                    (_, msg) => msg,
+                }
+            }
+            _ => None,
+        }
+    }
+    let obj = v.as_object()?;
+    for key in ["message", "msg", "error", "errors", "detail", "description", "reason"] {
+        if let Some(t) = obj.get(key).and_then(text) {
+            return Some(match obj.get("field").and_then(serde_json::Value::as_str) {
+                Some(field) if !t.contains(field) => format!("{field}: {t}"),
+                _ => t,
+            });
+        }
+    }
+    None
+}
+
+/// A configured Fudo client.
+#[derive(Clone)]
+pub struct FudoClient {
+    base: String,
+    api_key: String,
+    http: reqwest::Client,
+    settings: HttpSettings,
+}
+
+impl fmt::Debug for FudoClient {
+    /// The API key is never printed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FudoClient").field("base", &self.base).finish_non_exhaustive()
+    }
+}
+
+/// Why a Fudo client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum FudoClientError {
+    /// `ca_cert_pem` holds no usable certificate.
+    #[error("fudo.ca_cert_pem: {0}")]
+    CaCert(String),
+    #[error("cannot set up the Fudo HTTP client: {0}")]
+    Build(String),
+}
+
+impl FudoClient {
+    /// `url` is the Fudo base (e.g. `https://fudo.example.com`); `/api/v2/...` is appended.
+    /// `ca_cert_pem` is an extra CA to trust; `insecure` skips certificate verification.
+    pub fn new(url: &str, api_key: &str, ca_cert_pem: Option<&str>, insecure: bool, settings: HttpSettings) -> Result<Self, FudoClientError> {
+        let ca = ca_cert_pem.filter(|p| !p.trim().is_empty());
+        if let Some(pem) = ca {
+            check_ca_pem(pem).map_err(FudoClientError::CaCert)?;
+        }
+        let http = http::build_client(&settings, ca, insecure).map_err(|e| match ca {
+            Some(_) => FudoClientError::CaCert(e),
+            None => FudoClientError::Build(e),
+        })?;
+        Ok(FudoClient { base: url.trim_end_matches('/').to_string(), api_key: api_key.to_string(), http, settings })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{API_PATH}{path}", self.base)
+    }
+
+    /// Sends a request and checks the status and the `result` envelope; returns the body.
+    async fn call(&self, method: Method, path: &str, body: Option<&impl Serialize>) -> Result<Vec<u8>, ApiError> {
+        let url = self.url(path);
+        let body = body.map(serde_json::to_vec).transpose().map_err(|e| ApiError::Decode { vendor: VENDOR, reason: e.to_string() })?;
+        let resp = http::send(VENDOR, &self.settings, method.clone(), &url, || {
+            let mut rb = self.http.request(method.clone(), &url).header("Authorization", &self.api_key).header("Accept", "application/json");
+            if let Some(b) = &body {
+                rb = rb.header("Content-Type", "application/json").body(b.clone());
+            }
+            rb
+        })
+        .await?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| ApiError::Decode { vendor: VENDOR, reason: e.to_string() })?;
+        check_answer(status, &bytes)?;
+        Ok(bytes.to_vec())
+    }
+
+    fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+        serde_json::from_slice(bytes).map_err(|e| ApiError::Decode { vendor: VENDOR, reason: e.to_string() })
+    }
+
+    /// `GET /api/v2/user/oidc`: every assignment (objects marked `removed` left out).
+    pub async fn list(&self) -> Result<Vec<UserOidc>, ApiError> {
+        let body: ListBody = Self::decode(&self.call(Method::GET, "/user/oidc", None::<&()>).await?)?;
+        Ok(body.user_oidc.unwrap_or_default().into_iter().filter(|a| !a.removed).collect())
+    }
+
+    /// `GET /api/v2/user/<user_id>/oidc/<oidc_id>`: the assignment, or None when it is
+    /// gone (an empty list, a 404 for the user or configuration, or a `removed` object).
+    pub async fn get(&self, user_id: &str, oidc_id: &str) -> Result<Option<UserOidc>, ApiError> {
+        let bytes = match self.call(Method::GET, &one_path(user_id, oidc_id), None::<&()>).await {
+            Ok(b) => b,
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let body: ListBody = Self::decode(&bytes)?;
+        Ok(body.user_oidc.unwrap_or_default().into_iter().find(|a| a.user_id == user_id && a.oidc_id == oidc_id && !a.removed))
+    }
+
+    /// `POST /api/v2/user/oidc`. Fudo answers only `{"result":"success"}`: read the
+    /// assignment back for the server-made fields.
+    pub async fn create(&self, req: &NewUserOidc) -> Result<(), ApiError> {
+        self.call(Method::POST, "/user/oidc", Some(req)).await.map(drop)
+    }
+
+    /// `PATCH /api/v2/user/<user_id>/oidc/<oidc_id>`.
+    pub async fn update(&self, user_id: &str, oidc_id: &str, patch: &UserOidcPatch) -> Result<(), ApiError> {
+        self.call(Method::PATCH, &one_path(user_id, oidc_id), Some(patch)).await.map(drop)
+    }
+
+    /// `DELETE /api/v2/user/<user_id>/oidc/<oidc_id>`; Ok(false) when it was already gone.
+    pub async fn delete(&self, user_id: &str, oidc_id: &str) -> Result<bool, ApiError> {
+        match self.call(Method::DELETE, &one_path(user_id, oidc_id), None::<&()>).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `GET /api/v2/objspec/user_oidc`: the model's attribute specification, as sent.
+    pub async fn objspec(&self) -> Result<serde_json::Value, ApiError> {
+        Self::decode(&self.call(Method::GET, "/objspec/user_oidc", None::<&()>).await?)
+    }
+}
+
+/// Checks that `pem` holds at least one certificate usable as a trust anchor.
+fn check_ca_pem(pem: &str) -> Result<(), String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+
+    let mut roots = rustls::RootCertStore::empty();
+    for (i, cert) in CertificateDer::pem_slice_iter(pem.as_bytes()).enumerate() {
+        let cert = cert.map_err(|e| format!("not valid PEM: {e}"))?;
+        roots.add(cert).map_err(|e| format!("certificate {} is not a usable X.509 CA certificate: {e}", i + 1))?;
+    }
+    if roots.is_empty() {
+        return Err("contains no certificate (expected -----BEGIN CERTIFICATE----- blocks)".into());
+    }
+    Ok(())
+}
+
+fn one_path(user_id: &str, oidc_id: &str) -> String {
+    format!("/user/{}/oidc/{}", enc(user_id), enc(oidc_id))
+}
+
+/// Checks an answer: a non-2xx status, or a body whose `result` is not `"success"`, is
+/// an error carrying the server's message. A 204 has no body to judge.
+fn check_answer(status: StatusCode, bytes: &[u8]) -> Result<(), ApiError> {
+    let parsed: Option<serde_json::Value> = serde_json::from_slice(bytes).ok();
+    let message = parsed.as_ref().and_then(error_message);
+    if !status.is_success() {
+        let message = message.unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
+        return Err(ApiError::Status { vendor: VENDOR, status: status.as_u16(), message, details: None });
+    }
+    if status == StatusCode::NO_CONTENT && bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let envelope: Envelope = serde_json::from_slice(bytes).map_err(|e| ApiError::Decode { vendor: VENDOR, reason: format!("not a JSON object with a `result`: {e}") })?;
+    match envelope.result {
+        Some(serde_json::Value::String(r)) if r == "success" => Ok(()),
+        other => {
+            let result = match other {
+                None | Some(serde_json::Value::Null) => "no result".to_string(),
+                Some(serde_json::Value::String(r)) => format!("result \"{r}\""),
+                Some(v) => format!("result {v}"),
+            };
+            Err(ApiError::Status {
+                vendor: VENDOR,
+                status: status.as_u16(),
+                message: message.unwrap_or_else(|| "the request was not successful".to_string()),
+                details: Some(result),
+            })
+        }
+    }
+}
+
+/// Percent-encodes a path segment (ids are digits, but nothing unchecked goes in a URL).
+fn enc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const WIDE: &str = "9124292845052624898";
+
+    #[test]
+    fn ids_keep_their_exact_digits() {
+        // As strings (what Fudo sends).
+        let a: UserOidc = serde_json::from_str(&format!(r#"{{"user_id": "{WIDE}", "oidc_id": "{WIDE}"}}"#)).expect("strings");
+        assert_eq!((a.user_id.as_str(), a.oidc_id.as_str()), (WIDE, WIDE));
+        // As JSON integers: exact, although 9124292845052624898 > 2^53 (as f64 it would
+        // read 9124292845052624896).
+        let a: UserOidc = serde_json::from_str(&format!(r#"{{"user_id": {WIDE}, "oidc_id": 18446744073709551615, "id": -42}}"#)).expect("numbers");
+        assert_eq!(a.user_id, WIDE);
+        assert_eq!(a.oidc_id, "18446744073709551615");
+        assert_eq!(a.id.as_deref(), Some("-42"));
+        assert_ne!(format!("{}", WIDE.parse::<f64>().expect("f64") as u64), WIDE, "the premise: f64 loses the digits");
+    }
+
+    #[test]
+    fn ids_that_went_through_floating_point_are_refused() {
+        for n in ["9.124292845052625e18", "18446744073709551616", "12.5"] {
+            let err = serde_json::from_str::<UserOidc>(&format!(r#"{{"user_id": {n}, "oidc_id": "1"}}"#)).expect_err(n);
+            assert!(err.to_string().contains("decimal strings"), "{n}: {err}");
+        }
+        let err = serde_json::from_str::<UserOidc>(r#"{"user_id": true, "oidc_id": "1"}"#).expect_err("bool");
+        assert!(err.to_string().contains("decimal string"), "{err}");
+    }
+
+    #[test]
+    fn read_model_of_the_spec_example() {
+        let body = json!({
+            "result": "success",
+            "user_oidc": [{
+                "user_id": WIDE, "oidc_id": WIDE, "oidc_sub": "John",
+                "user_name": "User_1", "user_domain": "zw.local", "user_email": "user@fudosecurity.com",
+                "user_role": "operator", "oidc_name": "OKTA2",
+                "created_at": "2024-06-19 08:39:55.351137-07", "modified_at": "2024-06-19 08:39:55.351137-07",
+                "builtin": false, "hidden": null
+            }]
+        });
+        let bytes = serde_json::to_vec(&body).expect("json");
+        check_answer(StatusCode::OK, &bytes).expect("success");
+        let list: ListBody = FudoClient::decode(&bytes).expect("decode");
+        let a = &list.user_oidc.expect("list")[0];
+        assert_eq!(a.user_name.as_deref(), Some("User_1"));
+        assert_eq!(a.user_organization, None);
+        assert_eq!(a.created_at.as_deref(), Some("2024-06-19 08:39:55.351137-07"));
+        assert!(!a.builtin && !a.hidden && !a.removed);
+    }
+
+    #[test]
+    fn requests_carry_ids_as_strings() {
+        let body = serde_json::to_value(NewUserOidc { user_id: WIDE.into(), oidc_id: "9124292845052624897".into(), oidc_sub: "John".into() }).expect("json");
+        assert_eq!(body, json!({"user_id": WIDE, "oidc_id": "9124292845052624897", "oidc_sub": "John"}));
+        assert_eq!(serde_json::to_value(UserOidcPatch { oidc_sub: "JohnD".into() }).expect("json"), json!({"oidc_sub": "JohnD"}));
+    }
+
+    #[test]
+    fn a_result_other_than_success_is_an_error_with_the_servers_message() {
+        let err = check_answer(StatusCode::OK, br#"{"result": "error", "message": "Object is locked."}"#).expect_err("error");
+        assert_eq!(err.status(), Some(200));
+        assert!(err.detail().contains("Object is locked.") && err.detail().contains("result \"error\""), "{}", err.detail());
+        let err = check_answer(StatusCode::OK, br#"{"user_oidc": []}"#).expect_err("no result");
+        assert!(err.detail().contains("no result"), "{}", err.detail());
+        let err = check_answer(StatusCode::OK, b"<html>proxy</html>").expect_err("not json");
+        assert!(matches!(err, ApiError::Decode { .. }), "{err:?}");
+        check_answer(StatusCode::NO_CONTENT, b"").expect("204 without body");
+    }
+
+    #[test]
+    fn error_statuses_carry_the_servers_message() {
+        let err = check_answer(StatusCode::NOT_FOUND, br#"{"result": "error", "message": "User with id 1 does not exist."}"#).expect_err("404");
+        assert!(err.is_not_found());
+        assert_eq!(err.to_string(), "Fudo answered 404: User with id 1 does not exist.");
+        let err = check_answer(StatusCode::BAD_REQUEST, br#"{"result": "error", "message": "Missing required attribute.", "field": "oidc_sub"}"#).expect_err("400");
+        assert_eq!(err.to_string(), "Fudo answered 400: oidc_sub: Missing required attribute.");
+        let err = check_answer(StatusCode::BAD_REQUEST, br#"{"result": "error", "errors": [{"field": "user_id", "message": "bad"}, "worse"]}"#).expect_err("400");
+        assert_eq!(err.to_string(), "Fudo answered 400: user_id: bad; worse");
+        let err = check_answer(StatusCode::BAD_GATEWAY, b"<html>Bad gateway</html>").expect_err("502");
+        assert_eq!(err.to_string(), "Fudo answered 502: Bad Gateway");
+    }
+
+    #[test]
+    fn an_unusable_ca_is_reported_against_ca_cert_pem() {
+        for pem in ["not a certificate", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"] {
+            let err = FudoClient::new("https://fudo.example.com", "k", Some(pem), false, HttpSettings::default()).expect_err(pem);
+            assert!(matches!(err, FudoClientError::CaCert(_)), "{pem}: {err:?}");
+            assert!(err.to_string().starts_with("fudo.ca_cert_pem"), "{err}");
+        }
+        let c = FudoClient::new("https://fudo.example.com/", "secret-key", None, true, HttpSettings::default()).expect("client");
+        assert_eq!(c.url("/user/oidc"), "https://fudo.example.com/api/v2/user/oidc");
+        assert!(!format!("{c:?}").contains("secret-key"));
+        assert_eq!(one_path(WIDE, "1/2"), format!("/user/{WIDE}/oidc/1%2F2"));
+    }
+}

@@ -1,0 +1,150 @@
+//! `identity_oidc_staged_groups`: every OIDC group a Landscape import session staged
+//! (`GET /api/v2/oidc/groups/staged`), fetched page by page (see
+//! [`crate::clients::landscape`] for the paging parameters).
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::clients::landscape::{LandscapeClient, STAGED_PAGE_SIZE, StagedGroup};
+use crate::provider::ProviderData;
+use crate::tfplugin::model::{from_value, to_value};
+use crate::tfplugin::schema::Nesting;
+use crate::tfplugin::validator::Validator;
+use crate::tfplugin::{AttrPath, Attribute, DataSource, Diagnostic, Diagnostics, Schema, StateResult, Value};
+
+pub const TYPE_NAME: &str = "identity_oidc_staged_groups";
+
+pub struct OidcStagedGroupsDataSource;
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Model {
+    import_session_id: Option<i64>,
+    include_imported: Option<bool>,
+    groups: Option<Vec<GroupModel>>,
+    count: Option<i64>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct GroupModel {
+    id: i64,
+    group_id: String,
+    name: String,
+    issuer_id: Option<i64>,
+    account_id: Option<i64>,
+    import_session_id: Option<i64>,
+}
+
+impl From<StagedGroup> for GroupModel {
+    fn from(g: StagedGroup) -> Self {
+        GroupModel { id: g.id, group_id: g.group_id, name: g.name, issuer_id: g.issuer_id, account_id: g.account_id, import_session_id: g.import_session_id }
+    }
+}
+
+impl OidcStagedGroupsDataSource {
+    fn schema_static() -> Schema {
+        Schema::new(
+            format!(
+                "The OIDC groups a Canonical Landscape import session staged (see the `identity_oidc_group_import` \
+                 resource). The provider pages through Landscape's listing ({STAGED_PAGE_SIZE} groups a request, \
+                 `limit`/`offset`) until it holds every group. A session that is still running has staged nothing yet: \
+                 the list is empty, with a warning."
+            ),
+            vec![
+                Attribute::number("import_session_id")
+                    .required()
+                    .describe("Id of the import session, e.g. `identity_oidc_group_import.example.id`.")
+                    .validate(Validator::IntBetween { min: 1, max: i64::MAX }),
+                Attribute::bool("include_imported")
+                    .default_value(false)
+                    .describe("Also list the groups that have already been imported into Landscape."),
+                Attribute::nested(
+                    "groups",
+                    Nesting::List,
+                    vec![
+                        Attribute::number("id").computed().describe("Id of the staged group."),
+                        Attribute::string("group_id").computed().describe("The group's id at the OIDC identity provider."),
+                        Attribute::string("name").computed().describe("The group's name."),
+                        Attribute::number("issuer_id").computed().describe("Id of the OIDC issuer."),
+                        Attribute::number("account_id").computed().describe("The Landscape account."),
+                        Attribute::number("import_session_id").computed().describe("The import session that staged the group."),
+                    ],
+                )
+                .computed()
+                .describe("The staged groups, in Landscape's order (by id)."),
+                Attribute::number("count").computed().describe("How many groups `groups` holds."),
+            ],
+        )
+    }
+}
+
+#[async_trait]
+impl DataSource<ProviderData> for OidcStagedGroupsDataSource {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        Self::schema_static()
+    }
+
+    async fn read(&self, data: &ProviderData, config: &Value) -> Result<StateResult, Diagnostics> {
+        let settings = data.landscape()?;
+        let c = LandscapeClient::new(&settings.url, &settings.token, data.http.clone())
+            .map_err(|e| Diagnostics::from(Diagnostic::error("Invalid Landscape configuration", e).at(AttrPath::attrs(&["landscape"]))))?;
+        let cfg: Model = from_value(config)?;
+        let path = AttrPath::attrs(&["import_session_id"]);
+        let id = cfg
+            .import_session_id
+            .ok_or_else(|| Diagnostics::from(Diagnostic::error("Missing import_session_id", "import_session_id is required.").at(path.clone())))?;
+        let include_imported = cfg.include_imported.unwrap_or(false);
+
+        let mut diags = Diagnostics::new();
+        let session = c
+            .get_import_session(id)
+            .await
+            .map_err(|e| Diagnostics::from(Diagnostic::error("Unable to read the OIDC group import session", e.detail())))?
+            .ok_or_else(|| {
+                Diagnostics::from(
+                    Diagnostic::error("OIDC group import session not found", format!("Landscape has no import session {id}.")).at(path.clone()),
+                )
+            })?;
+        if session.in_progress() {
+            diags.push(
+                Diagnostic::warning(
+                    "OIDC group import still running",
+                    format!(
+                        "Import session {id} is {}: Landscape stages its groups when it completes, so the list is empty for now. \
+                         Let identity_oidc_group_import wait for it (wait_for_completion = true).",
+                        session.status
+                    ),
+                )
+                .at(path.clone()),
+            );
+        } else if !session.completed() {
+            diags.push(
+                Diagnostic::warning("OIDC group import did not complete", format!("Import session {id} ended with status {}: it staged no groups.", session.status))
+                    .at(path.clone()),
+            );
+        }
+
+        let listing = c
+            .list_staged(id, include_imported)
+            .await
+            .map_err(|e| Diagnostics::from(Diagnostic::error("Unable to list the staged OIDC groups", e.detail())))?;
+        tracing::debug!(session_id = id, groups = listing.groups.len(), pages = listing.pages, "listed staged OIDC groups");
+        if let Some(reported) = listing.reported_count.filter(|n| *n != listing.groups.len() as u64) {
+            diags.warning(
+                "Staged OIDC groups changed while they were listed",
+                format!("Landscape reported {reported} staged groups for import session {id} but returned {}.", listing.groups.len()),
+            );
+        }
+        let groups: Vec<GroupModel> = listing.groups.into_iter().map(GroupModel::from).collect();
+        let m = Model {
+            import_session_id: Some(id),
+            include_imported: Some(include_imported),
+            count: Some(groups.len() as i64),
+            groups: Some(groups),
+        };
+        Ok(StateResult { state: to_value(&m, &Self::schema_static().value_type())?, private: Vec::new(), diags })
+    }
+}

@@ -1,0 +1,67 @@
+//! `identity_user_oidc_assignments` data source: Fudo's assignments of OpenID Connect
+//! configurations to users (`GET /api/v2/user/oidc`), optionally for one user.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::provider::ProviderData;
+use crate::resources::user_oidc::{UserOidcModel, id_validator, read_only_attributes};
+use crate::tfplugin::model::{from_value, to_value};
+use crate::tfplugin::{Attribute, DataSource, Diagnostic, Diagnostics, Nesting, Schema, StateResult, Value};
+
+pub const TYPE_NAME: &str = "identity_user_oidc_assignments";
+
+pub struct UserOidcAssignmentsDataSource;
+
+#[derive(Serialize, Deserialize)]
+struct Model {
+    user_id: Option<String>,
+    assignments: Option<Vec<UserOidcModel>>,
+}
+
+impl UserOidcAssignmentsDataSource {
+    fn schema_static() -> Schema {
+        let mut item = vec![
+            Attribute::string("id").computed().describe("`<user_id>/<oidc_id>`: the import ID of the matching `identity_user_oidc`."),
+            Attribute::string("user_id").computed().describe("Id of the Fudo user (a decimal string)."),
+            Attribute::string("oidc_id").computed().describe("Id of the OpenID Connect configuration (a decimal string)."),
+            Attribute::string("oidc_sub").computed().describe("The `sub` claim that identifies the user to the identity provider."),
+        ];
+        item.extend(read_only_attributes());
+        Schema::new(
+            "Lists Fudo PAM's assignments of OpenID Connect configurations to users (including built-in ones), \
+             in the order Fudo returns them; optionally only those of one user.",
+            vec![
+                Attribute::string("user_id")
+                    .optional()
+                    .describe("Only the assignments of this Fudo user (an id in decimal digits, as a string). All users when unset.")
+                    .validate(id_validator()),
+                Attribute::nested("assignments", Nesting::List, item).computed().describe("The assignments."),
+            ],
+        )
+    }
+}
+
+#[async_trait]
+impl DataSource<ProviderData> for UserOidcAssignmentsDataSource {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        Self::schema_static()
+    }
+
+    async fn read(&self, data: &ProviderData, config: &Value) -> Result<StateResult, Diagnostics> {
+        let c = data.fudo_client()?;
+        let cfg: Model = from_value(config)?;
+        let all = c.list().await.map_err(|e| Diagnostics::from(Diagnostic::error("Unable to list user OIDC assignments", e.detail())))?;
+        let assignments = all
+            .iter()
+            .filter(|a| cfg.user_id.as_deref().is_none_or(|u| a.user_id == u))
+            .map(UserOidcModel::from_api)
+            .collect();
+        let model = Model { user_id: cfg.user_id, assignments: Some(assignments) };
+        Ok(StateResult::state(to_value(&model, &Self::schema_static().value_type())?))
+    }
+}

@@ -1,0 +1,180 @@
+//! `identity_idp_mappers`: the claim mappers of a Run:ai identity provider
+//! (`/api/v1/idps/{alias}/mappers`).
+//!
+//! Run:ai answers a mapper PUT with `202 Accepted`: the change becomes visible later.
+//! Create and update wait, with a bounded poll, until a read shows the new values, so
+//! the next plan is empty. The mappers belong to the idp and cannot be deleted: destroy
+//! resets them to empty strings.
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::idp::{ALIAS_PATTERN, MappersModel, mapper_attributes};
+use crate::clients::runai::{Mappers, RunaiClient};
+use crate::provider::ProviderData;
+use crate::tfplugin::model::{from_value, to_value};
+use crate::tfplugin::resource::ImportState;
+use crate::tfplugin::timeouts::{timeout_for, timeouts_attribute};
+use crate::tfplugin::validator::Validator;
+use crate::tfplugin::{ApplyRequest, Attribute, Diagnostic, Diagnostics, Resource, Schema, StateResult, Type, Value};
+
+pub const TYPE_NAME: &str = "identity_idp_mappers";
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+pub struct IdpMappersResource;
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Model {
+    id: Option<String>,
+    idp: Option<String>,
+    #[serde(flatten)]
+    mappers: MappersModel,
+    timeouts: Option<serde_json::Value>,
+}
+
+impl IdpMappersResource {
+    fn schema_static() -> Schema {
+        let mut attrs = vec![
+            Attribute::string("id").computed().use_state_for_unknown().describe("The idp's alias."),
+            Attribute::string("idp")
+                .required()
+                .requires_replace()
+                .describe("Alias of the identity provider whose mappers these are (e.g. `identity_idp.corp.alias`).")
+                .validate(Validator::matches(ALIAS_PATTERN, "an idp alias: lower-case letters, digits, '-' and '_'")),
+        ];
+        attrs.extend(mapper_attributes(|a| a.optional().computed().use_state_for_unknown()));
+        attrs.push(timeouts_attribute(&["create", "update"], DEFAULT_TIMEOUT));
+        Schema::new(
+            "The claim mappers of a Run:ai identity provider: which claims of the external idp fill Run:ai's user attributes. \
+             Run:ai applies mapper changes asynchronously (202 Accepted); apply waits until they are visible. \
+             Mappers cannot be deleted: destroying this resource resets them to empty. Unset fields keep their current values. \
+             Do not also set `mappers` on the `identity_idp`.",
+            attrs,
+        )
+    }
+
+    fn ty() -> Type {
+        Self::schema_static().value_type()
+    }
+
+    /// PUTs the configured mappers and waits until a read shows them.
+    async fn put_and_wait(&self, c: &RunaiClient, alias: &str, wanted: &Mappers, timeout: Duration) -> Result<Mappers, Diagnostics> {
+        c.put_mappers(alias, wanted).await.map_err(|e| {
+            if e.is_not_found() {
+                Diagnostics::from(Diagnostic::error("Identity provider not found", format!("Run:ai has no identity provider \"{alias}\": {}", e.detail())))
+            } else {
+                Diagnostics::from(Diagnostic::error("Unable to update mappers", e.detail()))
+            }
+        })?;
+        let deadline = Instant::now() + timeout;
+        let mut delay = Duration::from_millis(100);
+        loop {
+            let seen = c
+                .get_mappers(alias)
+                .await
+                .map_err(|e| Diagnostics::from(Diagnostic::error("Unable to read mappers", e.detail())))?
+                .ok_or_else(|| Diagnostics::from(Diagnostic::error("Identity provider vanished", format!("\"{alias}\" disappeared while its mappers were being applied."))))?;
+            if visible(wanted, &seen) {
+                return Ok(seen);
+            }
+            if Instant::now() + delay > deadline {
+                return Err(Diagnostic::error(
+                    "Mapper change not visible in time",
+                    format!(
+                        "Run:ai accepted the mapper change of \"{alias}\" (202) but it was not visible after {}s. It may still be applied; run `terraform apply` again, or raise timeouts.",
+                        timeout.as_secs()
+                    ),
+                )
+                .into());
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 3 / 2).min(Duration::from_secs(2));
+        }
+    }
+
+    fn state(&self, alias: &str, m: &Mappers, timeouts: Option<serde_json::Value>) -> Result<Value, Diagnostics> {
+        to_value(&Model { id: Some(alias.to_string()), idp: Some(alias.to_string()), mappers: MappersModel::from_api(m), timeouts }, &Self::ty())
+    }
+
+    async fn apply(&self, data: &ProviderData, req: &ApplyRequest, op: &str) -> Result<StateResult, Diagnostics> {
+        let c = data.runai()?;
+        let planned: Model = from_value(&req.planned)?;
+        let alias = planned.idp.clone().unwrap_or_default();
+        // Send only what the configuration sets; unset fields keep their values.
+        let cfg: Model = from_value(&req.config)?;
+        let seen = self.put_and_wait(c, &alias, &cfg.mappers.to_api(), timeout_for(&req.config, op, DEFAULT_TIMEOUT)).await?;
+        Ok(StateResult::state(self.state(&alias, &seen, planned.timeouts)?))
+    }
+}
+
+/// Every field that was sent reads back with the sent value.
+fn visible(wanted: &Mappers, seen: &Mappers) -> bool {
+    let pairs = [
+        (&wanted.gid, &seen.gid),
+        (&wanted.uid, &seen.uid),
+        (&wanted.groups, &seen.groups),
+        (&wanted.supplementary_groups, &seen.supplementary_groups),
+        (&wanted.email, &seen.email),
+    ];
+    pairs.iter().all(|(w, s)| w.is_none() || w == s)
+}
+
+#[async_trait]
+impl Resource<ProviderData> for IdpMappersResource {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        Self::schema_static()
+    }
+
+    async fn create(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
+        self.apply(data, req, "create").await
+    }
+
+    async fn read(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<StateResult, Diagnostics> {
+        let c = data.runai()?;
+        let prior: Model = from_value(state)?;
+        let alias = prior.idp.clone().or(prior.id.clone()).unwrap_or_default();
+        match c.get_mappers(&alias).await {
+            Ok(Some(m)) => Ok(StateResult::state(self.state(&alias, &m, prior.timeouts)?)),
+            Ok(None) => Ok(StateResult::gone()),
+            Err(e) => Err(Diagnostic::error("Unable to read mappers", e.detail()).into()),
+        }
+    }
+
+    async fn update(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
+        self.apply(data, req, "update").await
+    }
+
+    async fn delete(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<(), Diagnostics> {
+        let c = data.runai()?;
+        let alias = state.get("idp").as_str().unwrap_or_default().to_string();
+        let empty = Some(String::new());
+        let reset = Mappers { gid: empty.clone(), uid: empty.clone(), groups: empty.clone(), supplementary_groups: empty.clone(), email: empty };
+        match self.put_and_wait(c, &alias, &reset, timeout_for(state, "update", DEFAULT_TIMEOUT)).await {
+            Ok(_) => Ok(()),
+            // The idp is gone, and its mappers with it.
+            Err(d) if d.iter().any(|x| x.summary.contains("not found") || x.summary.contains("vanished")) => Ok(()),
+            Err(d) => Err(d),
+        }
+    }
+
+    fn as_import(&self) -> Option<&dyn ImportState<ProviderData>> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl ImportState<ProviderData> for IdpMappersResource {
+    async fn import(&self, _data: Option<&ProviderData>, id: &str) -> Result<Value, Diagnostics> {
+        let id = id.trim();
+        if id.is_empty() {
+            return Err(Diagnostic::error("Invalid import ID", "Import mappers by their idp's alias, e.g. `terraform import identity_idp_mappers.corp corp-oidc`.").into());
+        }
+        to_value(&Model { id: Some(id.to_string()), idp: Some(id.to_string()), ..Default::default() }, &Self::ty())
+    }
+}
