@@ -29,3 +29,38 @@ output "redirect_uri" {
   description = "Register this redirect URI with the identity provider."
   value       = identity_idp.example.redirect_uri
 }
+
+# A SAML identity provider: Run:ai fetches the IdP's metadata from the URL (or pass
+# the document itself with metadata_xml_file = file("idp-metadata.xml")).
+resource "identity_idp" "saml" {
+  name = "corp-saml"
+  type = "saml"
+
+  saml = {
+    metadata_xml_url = "https://login.example.com/saml/metadata.xml"
+  }
+}
+
+variable "openshift_client_secret" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+}
+
+# OpenShift v4 as the identity provider.
+resource "identity_idp" "openshift" {
+  name = "openshift"
+  type = "openshift-v4"
+
+  ocp = {
+    idp_base_url             = "https://api.cluster.example.com:6443"
+    client_id                = "runai"
+    client_secret_wo         = var.openshift_client_secret
+    client_secret_wo_version = 1
+  }
+
+  mappers = {
+    uid    = "sub"
+    groups = "groups"
+  }
+}

@@ -1,0 +1,7 @@
+data "identity_idp_mappers" "corp" {
+  idp = "corp-oidc"
+}
+
+output "corp_uid_claim" {
+  value = data.identity_idp_mappers.corp.uid
+}
