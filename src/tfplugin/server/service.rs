@@ -13,7 +13,7 @@ use super::convert::{decode_dv, diags_to_pb, encode_dv, path_to_pb, schema_to_pb
 use super::proto::tfplugin6 as pb;
 use crate::tfplugin::diag::{Diagnostic, Diagnostics};
 use crate::tfplugin::plan::{null_write_only, plan_resource};
-use crate::tfplugin::resource::{ApplyRequest, DataSource, ModifyPlanRequest, Provider, Resource, StateResult};
+use crate::tfplugin::resource::{ApplyRequest, DataSource, ModifyPlanRequest, Provider, Resource, StateResult, ValidateConfig};
 use crate::tfplugin::schema::Schema;
 use crate::tfplugin::validator::validate_attributes;
 use crate::tfplugin::value::{Type, Value, decode_json};
@@ -188,17 +188,10 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         r: Request<pb::validate_resource_config::Request>,
     ) -> Result<Response<pb::validate_resource_config::Response>, Status> {
         let r = r.into_inner();
-        let diags = (|| {
-            let e = self.resource(&r.type_name)?;
-            let config = decode_dv(r.config.as_ref(), &e.ty, "resource configuration")?;
-            let mut d = Diagnostics::new();
-            validate_attributes(&e.schema.block.attributes, &config, &AttrPath::root(), &mut d);
-            if let Some(v) = e.imp.as_validate_config() {
-                d.extend(v.validate_config(&config));
-            }
-            Ok::<_, Diagnostics>(d)
-        })()
-        .unwrap_or_else(|d| d);
+        let diags = self
+            .resource(&r.type_name)
+            .and_then(|e| validate_config(&e.schema, &e.ty, r.config.as_ref(), e.imp.as_validate_config(), "resource configuration"))
+            .unwrap_or_else(|d| d);
         Ok(Response::new(pb::validate_resource_config::Response { diagnostics: diags_to_pb(&diags) }))
     }
 
@@ -207,17 +200,10 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         r: Request<pb::validate_data_resource_config::Request>,
     ) -> Result<Response<pb::validate_data_resource_config::Response>, Status> {
         let r = r.into_inner();
-        let diags = (|| {
-            let e = self.data_source(&r.type_name)?;
-            let config = decode_dv(r.config.as_ref(), &e.ty, "data source configuration")?;
-            let mut d = Diagnostics::new();
-            validate_attributes(&e.schema.block.attributes, &config, &AttrPath::root(), &mut d);
-            if let Some(v) = e.imp.as_validate_config() {
-                d.extend(v.validate_config(&config));
-            }
-            Ok::<_, Diagnostics>(d)
-        })()
-        .unwrap_or_else(|d| d);
+        let diags = self
+            .data_source(&r.type_name)
+            .and_then(|e| validate_config(&e.schema, &e.ty, r.config.as_ref(), e.imp.as_validate_config(), "data source configuration"))
+            .unwrap_or_else(|d| d);
         Ok(Response::new(pb::validate_data_resource_config::Response { diagnostics: diags_to_pb(&diags) }))
     }
 
@@ -579,6 +565,24 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         self.stop.send_replace(true);
         Ok(Response::new(pb::stop_provider::Response { error: String::new() }))
     }
+}
+
+/// Decodes a configuration and runs the schema's validators and the optional
+/// object-level check; the diagnostics of both.
+fn validate_config(
+    schema: &Schema,
+    ty: &Type,
+    config: Option<&pb::DynamicValue>,
+    extra: Option<&dyn ValidateConfig>,
+    what: &str,
+) -> Result<Diagnostics, Diagnostics> {
+    let config = decode_dv(config, ty, what)?;
+    let mut d = Diagnostics::new();
+    validate_attributes(&schema.block.attributes, &config, &AttrPath::root(), &mut d);
+    if let Some(v) = extra {
+        d.extend(v.validate_config(&config));
+    }
+    Ok(d)
 }
 
 fn unknown_type(kind: &str, name: &str) -> Diagnostics {
