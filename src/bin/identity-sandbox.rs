@@ -1,7 +1,9 @@
 //! `identity-sandbox`: a local emulator of the vendor APIs (see `identity_provider::sandbox`).
-//! Stdout carries exactly one line, `listening on http://ADDR`; logs go to stderr.
+//! Stdout carries exactly one line, `listening on http://ADDR` (`https://` with `--tls`);
+//! logs go to stderr.
 
 use clap::Parser;
+use identity_provider::sandbox::tls::TlsOptions;
 use identity_provider::sandbox::{self, DEFAULT_LISTEN, SandboxConfig};
 
 #[derive(Debug, Parser)]
@@ -17,6 +19,9 @@ struct Args {
 
     #[command(flatten)]
     config: SandboxConfig,
+
+    #[command(flatten)]
+    tls: TlsOptions,
 }
 
 #[tokio::main]
@@ -29,7 +34,7 @@ async fn main() -> std::process::ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    match sandbox::run(&args.listen, args.config).await {
+    match sandbox::run_with_tls(&args.listen, args.config, &args.tls).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             // One readable line (with causes), no backtrace dump.

@@ -130,9 +130,10 @@ pub async fn send(
                 return Ok(resp);
             }
             Err(e) => {
-                let never_sent = e.is_connect();
+                // A certificate the client does not trust is not transient: no retry.
+                let never_sent = e.is_connect() && !is_tls_failure(&e);
                 tracing::debug!(vendor, method = %method, path = %path_of(url), duration_ms = elapsed, error = %e, "HTTP request failed");
-                if (idempotent || never_sent) && attempt < settings.max_retries && (e.is_connect() || e.is_timeout() || e.is_request()) {
+                if (idempotent || never_sent) && !is_tls_failure(&e) && attempt < settings.max_retries && (e.is_connect() || e.is_timeout() || e.is_request()) {
                     tokio::time::sleep(backoff(attempt)).await;
                     attempt += 1;
                     continue;
@@ -141,6 +142,23 @@ pub async fn send(
             }
         }
     }
+}
+
+/// Whether a request failed in the TLS handshake (an untrusted or invalid certificate).
+fn is_tls_failure(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cur {
+        if c.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        if let Some(io) = c.downcast_ref::<std::io::Error>()
+            && io.get_ref().is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+        {
+            return true;
+        }
+        cur = c.source();
+    }
+    false
 }
 
 /// The path of a URL, for logs (no query string: it may carry filters with user data).

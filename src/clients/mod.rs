@@ -5,5 +5,6 @@ pub mod fudo;
 pub mod http;
 pub mod landscape;
 pub mod runai;
+pub mod scim;
 
 pub use http::{ApiError, HttpSettings};

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::provider::ProviderData;
-use crate::resources::user_oidc::{UserOidcModel, id_validator, read_only_attributes};
+use crate::resources::user_oidc::{UserOidcModel, error_detail, id_validator, read_only_attributes};
 use crate::tfplugin::model::{from_value, to_value};
 use crate::tfplugin::{Attribute, DataSource, Diagnostic, Diagnostics, Nesting, Schema, StateResult, Value};
 
@@ -34,7 +34,7 @@ impl UserOidcAssignmentsDataSource {
             vec![
                 Attribute::string("user_id")
                     .optional()
-                    .describe("Only the assignments of this Fudo user (an id in decimal digits, as a string). All users when unset.")
+                    .describe("Only the assignments of this Fudo user (its id, as a string). All users when unset.")
                     .validate(id_validator()),
                 Attribute::nested("assignments", Nesting::List, item).computed().describe("The assignments."),
             ],
@@ -55,7 +55,7 @@ impl DataSource<ProviderData> for UserOidcAssignmentsDataSource {
     async fn read(&self, data: &ProviderData, config: &Value) -> Result<StateResult, Diagnostics> {
         let c = data.fudo_client()?;
         let cfg: Model = from_value(config)?;
-        let all = c.list().await.map_err(|e| Diagnostics::from(Diagnostic::error("Unable to list user OIDC assignments", e.detail())))?;
+        let all = c.list().await.map_err(|e| Diagnostics::from(Diagnostic::error("Unable to list user OIDC assignments", error_detail(&e))))?;
         let assignments = all
             .iter()
             .filter(|a| cfg.user_id.as_deref().is_none_or(|u| a.user_id == u))

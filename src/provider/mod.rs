@@ -6,7 +6,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::clients::HttpSettings;
+use crate::clients::fudo::FudoClient;
 use crate::clients::runai::RunaiClient;
+use crate::clients::scim::{Grant, ScimAuth, ScimClient};
 use crate::data_sources;
 use crate::resources;
 use crate::tfplugin::validator::Validator;
@@ -25,7 +27,9 @@ pub struct IdentityProvider;
 pub struct ProviderData {
     runai: Result<RunaiClient, String>,
     fudo: Result<FudoSettings, String>,
+    fudo_client: Result<FudoClient, String>,
     scim: Result<ScimSettings, String>,
+    scim_client: Result<std::sync::Arc<ScimClient>, String>,
     landscape: Result<LandscapeSettings, String>,
     pub http: HttpSettings,
 }
@@ -73,8 +77,17 @@ impl ProviderData {
     pub fn fudo(&self) -> Result<&FudoSettings, Diagnostics> {
         self.fudo.as_ref().map_err(not_configured("Fudo"))
     }
+    /// The Fudo client (built from [`ProviderData::fudo`]), or how to configure it.
+    pub fn fudo_client(&self) -> Result<&FudoClient, Diagnostics> {
+        self.fudo_client.as_ref().map_err(not_configured("Fudo"))
+    }
     pub fn scim(&self) -> Result<&ScimSettings, Diagnostics> {
         self.scim.as_ref().map_err(not_configured("SCIM"))
+    }
+    /// The SCIM client (one per provider process: its token cache is shared by every
+    /// resource), or how to configure it.
+    pub fn scim_client(&self) -> Result<&ScimClient, Diagnostics> {
+        self.scim_client.as_deref().map_err(not_configured("SCIM"))
     }
     pub fn landscape(&self) -> Result<&LandscapeSettings, Diagnostics> {
         self.landscape.as_ref().map_err(not_configured("Landscape"))
@@ -333,13 +346,40 @@ impl Provider for IdentityProvider {
         };
 
         let fudo = resolve_fudo(config, diags);
+        let fudo_client = fudo.as_ref().map_err(String::clone).and_then(|f| {
+            FudoClient::new(&f.url, &f.api_key, f.ca_cert_pem.as_deref(), f.insecure_skip_verify, settings.clone()).map_err(|e| {
+                let path = if f.ca_cert_pem.is_some() { AttrPath::attrs(&["fudo", "ca_cert_pem"]) } else { AttrPath::attrs(&["fudo"]) };
+                diags.error_at(path, "Invalid Fudo configuration", e.to_string());
+                e.to_string()
+            })
+        });
         let scim = resolve_scim(config, diags);
+        let scim_client = scim.as_ref().map_err(String::clone).and_then(|sc| {
+            let auth = match &sc.token {
+                Some(t) => ScimAuth::Static(t.clone()),
+                None => ScimAuth::OAuth2 {
+                    token_url: sc.token_url.clone(),
+                    client_id: sc.client_id.clone().unwrap_or_default(),
+                    client_secret: sc.client_secret.clone().unwrap_or_default(),
+                    grant: if sc.grant_type == "password" {
+                        Grant::Password { username: sc.username.clone().unwrap_or_default(), password: sc.password.clone().unwrap_or_default() }
+                    } else {
+                        Grant::ClientCredentials
+                    },
+                    scope: sc.scope.clone(),
+                },
+            };
+            ScimClient::new(&sc.url, auth, sc.ca_cert_pem.as_deref(), settings.clone()).map(std::sync::Arc::new).map_err(|e| {
+                diags.error_at(AttrPath::attrs(&["scim", "ca_cert_pem"]), "Invalid SCIM configuration", e.clone());
+                e
+            })
+        });
         let landscape = resolve_landscape(config, diags);
 
         if diags.has_errors() {
             return None;
         }
-        Some(ProviderData { runai, fudo, scim, landscape, http: settings })
+        Some(ProviderData { runai, fudo, fudo_client, scim, scim_client, landscape, http: settings })
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<ProviderData>>> {

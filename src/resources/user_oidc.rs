@@ -21,7 +21,7 @@ use crate::tfplugin::{ApplyRequest, AttrPath, Attribute, Diagnostic, Diagnostics
 pub const TYPE_NAME: &str = "identity_user_oidc";
 
 /// What an id must look like, in words (for docs and plan-time diagnostics).
-const ID_RULE: &str = "a Fudo id: 1 to 20 decimal digits, written as a string (e.g. \"9124292845052624898\")";
+const ID_RULE: &str = "a Fudo id: 1 to 20 decimal digits (e.g. \"9124292845052624898\")";
 const IMPORT_FORM: &str = "\"<user_id>/<oidc_id>\", both Fudo ids in decimal digits, e.g. \"9124292845052624898/9124292845052624897\"";
 
 /// The plan-time check of a Fudo id attribute.
@@ -113,8 +113,26 @@ pub fn read_only_attributes() -> Vec<Attribute> {
     ]
 }
 
+/// The detail of a diagnostic about a failed Fudo call: the server's words, and what to
+/// do about the two failures a configuration causes (an untrusted certificate, a key
+/// Fudo refuses).
+pub fn error_detail(e: &ApiError) -> String {
+    let mut d = e.detail();
+    match e {
+        ApiError::Transport { reason, .. } if reason.to_ascii_lowercase().contains("certificate") => d.push_str(
+            "\nThe Fudo server's TLS certificate is not trusted. If it is self-signed, set `fudo.ca_cert_pem` to the PEM \
+             of the CA that signed it (or, insecurely, `fudo.insecure_skip_verify = true`).",
+        ),
+        ApiError::Status { status: 401, .. } => {
+            d.push_str("\nCheck `fudo.api_key` (or IDENTITY_FUDO_API_KEY): Fudo expects the raw API key in the Authorization header.")
+        }
+        _ => {}
+    }
+    d
+}
+
 fn api_err(summary: &str, e: &ApiError) -> Diagnostics {
-    Diagnostic::error(summary, e.detail()).into()
+    Diagnostic::error(summary, error_detail(e)).into()
 }
 
 fn client(data: &ProviderData) -> Result<&FudoClient, Diagnostics> {
@@ -127,8 +145,8 @@ fn builtin_refusal(user_id: &str, oidc_id: &str, what: &str) -> Diagnostic {
         "Built-in Fudo assignment cannot be changed",
         format!(
             "The assignment of OpenID Connect configuration {oidc_id} to user {user_id} is built into Fudo (builtin = true): \
-             Fudo does not allow it to be modified or deleted, so {what} was not sent.\n\
-             Keep the configuration as it is, or stop managing the assignment without deleting it: \
+             Fudo does not allow it to be modified or deleted, so {what} is refused before any request is sent.\n\
+             Leave it unchanged, or stop managing the assignment without deleting it: \
              `terraform state rm {TYPE_NAME}.<name>` (or a `removed` block with `lifecycle {{ destroy = false }}`). \
              To only read it, use the identity_user_oidc_assignments data source."
         ),
@@ -151,12 +169,12 @@ impl UserOidcResource {
             Attribute::string("user_id")
                 .required()
                 .requires_replace()
-                .describe("Id of the Fudo user. Fudo ids are 64-bit: write them as strings (in quotes) to keep every digit.")
+                .describe("Id of the Fudo user, as a string: Fudo ids are 64-bit numbers, wider than a JSON number keeps exactly.")
                 .validate(id_validator()),
             Attribute::string("oidc_id")
                 .required()
                 .requires_replace()
-                .describe("Id of the Fudo OpenID Connect configuration the user logs in with. A string, like `user_id`.")
+                .describe("Id of the Fudo OpenID Connect configuration the user logs in with, as a string.")
                 .validate(id_validator()),
             Attribute::string("oidc_sub")
                 .required()

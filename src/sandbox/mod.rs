@@ -5,7 +5,10 @@
 //! - [`store`]: the shared state (vendor data, stats, request log) and `--data` persistence
 //! - [`control`]: the `/_sandbox/` control plane and the request recorder
 //! - [`runai`]: Run:ai `/runai/api/v1/idps`
-//! - later: `fudo` (`/fudo`), `oci` (`/oci`), `landscape` (`/landscape`)
+//! - [`fudo`]: Fudo `/fudo/api/v2/user/oidc`
+//! - [`tls`]: `--tls`, HTTPS with a generated certificate
+//! - [`landscape`]: Landscape `/landscape/api/v2/oidc/groups` (import sessions, staged groups)
+//! - later: `oci` (`/oci`)
 //!
 //! Embedding in a test:
 //! ```no_run
@@ -17,8 +20,11 @@
 //! ```
 
 pub mod control;
+pub mod fudo;
+pub mod landscape;
 pub mod runai;
 pub mod store;
+pub mod tls;
 
 #[cfg(test)]
 mod tests;
@@ -36,6 +42,7 @@ pub use store::{AppState, LogEntry, SandboxData, SharedState, Stats};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_RUNAI_TOKEN: &str = "sandbox-runai-token";
+pub const DEFAULT_RUNAI_READONLY_TOKEN: &str = "sandbox-runai-readonly";
 pub const DEFAULT_FUDO_API_KEY: &str = "sandbox-fudo-key";
 pub const DEFAULT_SCIM_CLIENT_ID: &str = "sandbox-client";
 pub const DEFAULT_SCIM_CLIENT_SECRET: &str = "sandbox-secret";
@@ -56,6 +63,11 @@ pub struct SandboxConfig {
     /// Bearer token the Run:ai API accepts.
     #[arg(long, value_name = "TOKEN", default_value = DEFAULT_RUNAI_TOKEN)]
     pub runai_token: String,
+
+    /// Read-only bearer token for the Run:ai API: GET requests succeed, any write (POST,
+    /// PUT, DELETE) answers 403 {"code":403,"message":"Forbidden","details":...}.
+    #[arg(long, value_name = "TOKEN", default_value = DEFAULT_RUNAI_READONLY_TOKEN)]
+    pub runai_readonly_token: String,
 
     /// API key the Fudo API accepts (raw `Authorization` header).
     #[arg(long, value_name = "KEY", default_value = DEFAULT_FUDO_API_KEY)]
@@ -84,6 +96,15 @@ pub struct SandboxConfig {
     /// Delay before a Run:ai `PUT .../mappers` (answered 202) becomes visible to reads.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAPPER_DELAY_MS)]
     pub mapper_delay_ms: u64,
+
+    /// How long a Landscape OIDC group import session stays IN_PROGRESS, in ms, before it
+    /// ends COMPLETED (or FAILED for issuer 124).
+    #[arg(long, value_name = "N", default_value_t = landscape::DEFAULT_IMPORT_MS)]
+    pub landscape_import_ms: u64,
+
+    /// How long an import session of the slow Landscape issuer 125 stays IN_PROGRESS, in ms.
+    #[arg(long, value_name = "N", default_value_t = landscape::DEFAULT_SLOW_IMPORT_MS)]
+    pub landscape_slow_import_ms: u64,
 }
 
 impl Default for SandboxConfig {
@@ -91,6 +112,7 @@ impl Default for SandboxConfig {
         SandboxConfig {
             data: None,
             runai_token: DEFAULT_RUNAI_TOKEN.to_string(),
+            runai_readonly_token: DEFAULT_RUNAI_READONLY_TOKEN.to_string(),
             fudo_api_key: DEFAULT_FUDO_API_KEY.to_string(),
             scim_client_id: DEFAULT_SCIM_CLIENT_ID.to_string(),
             scim_client_secret: DEFAULT_SCIM_CLIENT_SECRET.to_string(),
@@ -98,6 +120,8 @@ impl Default for SandboxConfig {
             scim_password: DEFAULT_SCIM_PASSWORD.to_string(),
             landscape_token: DEFAULT_LANDSCAPE_TOKEN.to_string(),
             mapper_delay_ms: DEFAULT_MAPPER_DELAY_MS,
+            landscape_import_ms: landscape::DEFAULT_IMPORT_MS,
+            landscape_slow_import_ms: landscape::DEFAULT_SLOW_IMPORT_MS,
         }
     }
 }
@@ -119,6 +143,8 @@ impl std::fmt::Debug for SandboxConfig {
 pub fn router(state: SharedState) -> Router {
     Router::new()
         .merge(runai::routes(state.clone()))
+        .merge(fudo::routes(state.clone()))
+        .merge(landscape::routes(state.clone()))
         .merge(control::routes())
         // Both fallbacks must come after every route is added (axum applies the 405
         // fallback to the routes present at the time of the call).
@@ -161,6 +187,12 @@ pub async fn serve_state(
 /// What the `identity-sandbox` binary does: bind `listen`, load the state, print the one
 /// stdout line `listening on http://ADDR`, then serve until Ctrl-C or SIGTERM.
 pub async fn run(listen: &str, config: SandboxConfig) -> anyhow::Result<()> {
+    run_with_tls(listen, config, &tls::TlsOptions::default()).await
+}
+
+/// [`run`], over HTTPS when `tls.tls` is set: the CA certificate is written to
+/// `tls.tls_cert_out` first, then the line reads `listening on https://ADDR`.
+pub async fn run_with_tls(listen: &str, config: SandboxConfig, tls: &tls::TlsOptions) -> anyhow::Result<()> {
     use std::io::Write as _;
 
     let listener = TcpListener::bind(listen)
@@ -168,13 +200,33 @@ pub async fn run(listen: &str, config: SandboxConfig) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr().context("local address")?;
     let state = AppState::new(config)?;
+    let cert = if tls.tls {
+        let cert = tls::generate(&tls::subject_alt_names(Some(addr), &tls.tls_sans))?;
+        match &tls.tls_cert_out {
+            Some(path) => tls::write_pem(path, &cert.ca_pem)?,
+            None => tracing::warn!("--tls without --tls-cert-out: clients cannot trust the generated certificate (pass --tls-cert-out FILE)"),
+        }
+        Some(cert)
+    } else {
+        None
+    };
+    let scheme = if cert.is_some() { "https" } else { "http" };
     {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "listening on http://{addr}").context("write stdout")?;
+        writeln!(out, "listening on {scheme}://{addr}").context("write stdout")?;
         out.flush().context("flush stdout")?;
     }
-    tracing::info!(%addr, "identity-sandbox started");
-    serve_state(state, listener, shutdown_signal()).await
+    tracing::info!(%addr, scheme, "identity-sandbox started");
+    match cert {
+        None => serve_state(state, listener, shutdown_signal()).await,
+        Some(cert) => {
+            let listener = tls::TlsListener::new(listener, cert.server_config).context("TLS listener")?;
+            axum::serve(listener, router(state))
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+                .context("sandbox server failed")
+        }
+    }
 }
 
 async fn shutdown_signal() {
@@ -217,6 +269,16 @@ impl RunningSandbox {
     /// The Run:ai base URL to configure a client with (`<url>/runai`).
     pub fn runai_url(&self) -> String {
         format!("{}{}", self.url, runai::PREFIX)
+    }
+
+    /// The Fudo base URL to configure a client with (`<url>/fudo`).
+    pub fn fudo_url(&self) -> String {
+        format!("{}{}", self.url, fudo::PREFIX)
+    }
+
+    /// The Landscape base URL to configure a client with (`<url>/landscape`).
+    pub fn landscape_url(&self) -> String {
+        format!("{}{}", self.url, landscape::PREFIX)
     }
 }
 

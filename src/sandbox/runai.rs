@@ -3,25 +3,40 @@
 //!
 //! Emulated behaviour, in short:
 //! - Bearer auth with the configured token; 401 `{"code":401,"message":...}` otherwise.
+//!   The read-only token (`--runai-readonly-token`) may GET; any write with it answers
+//!   403 `{"code":403,"message":"Forbidden","details":...}`.
 //! - Every error is `{"code": <status>, "message": ..., "details"?: ...}`; bodies are
 //!   validated by hand so that malformed JSON and wrong field types answer 400 in that shape
 //!   (never axum's plain-text rejections), with `details` naming the offending field.
-//! - Reads mask `clientSecret` as `"********"`; a PUT that sends the mask back stores it
-//!   literally (the trap a careless client falls into).
+//! - Reads mask `clientSecret` as `"********"` (oidc and openshift-v4); a PUT that sends the
+//!   mask back stores it literally (the trap a careless client falls into).
+//! - SAML: the metadata document comes inline (`samlData.metadataXmlFile`, raw XML or
+//!   base64, with `fileName`, `metadataXmlType: "file"`) or by URL (`metadataXmlUrl`,
+//!   `metadataXmlType: "url"`, fetched by the server with a 5 s timeout). It is parsed with
+//!   a real XML parser; `entityId`, `singleSignOnServiceUrl` and `signingCertificate` come
+//!   from it (a non-empty `entityId` in the request wins). A malformed or unusable document
+//!   answers 400 with `details` naming the input field. Reads return only the `SamlData`
+//!   read model, never the creation fields.
 //! - `PUT .../mappers` answers 202 and the change becomes visible after
 //!   `--mapper-delay-ms` (stored as a pending change with a due time, applied lazily under
 //!   the data lock before every read or write, so it also survives a restart with `--data`).
+//!   A full `PUT` of the idp that carries `mappers` supersedes pending mapper changes.
+//! - `GET /_sandbox/samples/saml-metadata.xml[?entity_id=..&sso_url=..]` (no auth, not
+//!   counted) serves a valid IdP metadata document for tests and the quickstart.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -132,11 +147,10 @@ pub struct StoredOcp {
     pub scopes: Option<Vec<String>>,
 }
 
-/// SAML data: the creation fields as sent plus the read-model fields.
-///
-/// TO BE COMPLETED by the Run:ai SAML issue: fetch/parse the metadata XML and fill
-/// `signing_certificate`, `single_sign_on_service_url` and `entity_id` from it. For now
-/// the first two are empty strings and `entity_id` is the one sent (or empty).
+/// SAML data: the creation fields as sent (shown by `GET /_sandbox/state`, never by the
+/// API) plus the read-model fields. `entity_id` is the effective one: the request's when
+/// it was given and non-empty, else the metadata's `entityID`; `signing_certificate` and
+/// `single_sign_on_service_url` come from the metadata document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredSaml {
@@ -273,6 +287,14 @@ impl ApiError {
         )
     }
 
+    fn conflict(alias: &str) -> Self {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            format!("idp with alias \"{alias}\" already exists"),
+            None,
+        )
+    }
+
     fn not_found(alias: &str) -> Self {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -309,6 +331,8 @@ pub fn routes(state: SharedState) -> Router<SharedState> {
             get(get_mappers).put(update_mappers),
         )
         .route_layer(middleware::from_fn_with_state(state, auth))
+        // Added after the auth layer: public, and outside the vendor prefix (not counted).
+        .route(SAMPLE_METADATA_PATH, get(sample_metadata))
 }
 
 async fn auth(State(state): State<SharedState>, req: Request, next: Next) -> Response {
@@ -331,6 +355,21 @@ async fn auth(State(state): State<SharedState>, req: Request, next: Next) -> Res
         )
         .into_response(),
         Some(t) if t == state.config().runai_token => next.run(req).await,
+        Some(t) if t == state.config().runai_readonly_token => {
+            if matches!(*req.method(), Method::GET | Method::HEAD) {
+                next.run(req).await
+            } else {
+                ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "Forbidden",
+                    Some(format!(
+                        "the token is read-only: {} is not permitted",
+                        req.method()
+                    )),
+                )
+                .into_response()
+            }
+        }
         Some(_) => {
             ApiError::new(StatusCode::UNAUTHORIZED, "Issuer is not familiar.", None).into_response()
         }
@@ -351,7 +390,7 @@ async fn create_idp(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = parse_object(body)?;
-    let req = IdpRequest::parse(&body)?;
+    let mut req = IdpRequest::parse(&body)?;
     let alias = match &req.name {
         Some(name) => {
             if !ALIAS_RE.is_match(name) {
@@ -362,14 +401,15 @@ async fn create_idp(
         None => req.kind.as_str().to_string(),
     };
     let base = base_url(&headers, &uri);
+    // A conflict is reported before any metadata fetch; the write below checks again.
+    if state.read(|d| d.runai.find(&alias).is_some()).await {
+        return Err(ApiError::conflict(&alias));
+    }
+    req.data.resolve().await?;
     state
         .write(|d| {
             if d.runai.find(&alias).is_some() {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    format!("idp with alias \"{alias}\" already exists"),
-                    None,
-                ));
+                return Err(ApiError::conflict(&alias));
             }
             let redirect_uri = format!("{base}{PREFIX}/auth/realms/runai/broker/{alias}/endpoint");
             let mut idp = StoredIdp {
@@ -415,30 +455,24 @@ async fn update_idp(
 ) -> Result<Response, ApiError> {
     let alias = path_alias(alias)?;
     let body = parse_object(body)?;
-    let req = IdpRequest::parse(&body)?;
+    let mut req = IdpRequest::parse(&body)?;
     let base = base_url(&headers, &uri);
+    // 404 and type/name mismatches are reported before any metadata fetch; the write
+    // below checks again.
+    state
+        .read(|d| check_update(&d.runai, &alias, &req).map(|_| ()))
+        .await?;
+    req.data.resolve().await?;
     state
         .write(|d| {
+            check_update(&d.runai, &alias, &req)?;
             let idp = d
                 .runai
                 .find_mut(&alias)
                 .ok_or_else(|| ApiError::not_found(&alias))?;
-            if req.kind != idp.kind {
-                return Err(ApiError::invalid(
-                    "type",
-                    &format!(
-                        "the type of idp \"{alias}\" is \"{}\" and cannot be changed",
-                        idp.kind.as_str()
-                    ),
-                ));
-            }
-            if req.name.as_ref().is_some_and(|name| name != &alias) {
-                return Err(ApiError::invalid(
-                    "name",
-                    &format!("must equal the idp alias \"{alias}\""),
-                ));
-            }
             if let Some(m) = &req.mappers {
+                // The latest write wins over mapper changes accepted before it.
+                idp.pending_mappers.clear();
                 idp.mappers = m.over(&Mappers::default());
             }
             idp.set_data(req.data, &base);
@@ -446,6 +480,34 @@ async fn update_idp(
         })
         .await?;
     Ok(StatusCode::OK.into_response())
+}
+
+/// What a PUT must satisfy against the stored idp: it exists, the type is unchanged, and a
+/// `name`, when sent, is the alias.
+fn check_update<'a>(
+    runai: &'a RunaiData,
+    alias: &str,
+    req: &IdpRequest,
+) -> Result<&'a StoredIdp, ApiError> {
+    let idp = runai
+        .find(alias)
+        .ok_or_else(|| ApiError::not_found(alias))?;
+    if req.kind != idp.kind {
+        return Err(ApiError::invalid(
+            "type",
+            &format!(
+                "the type of idp \"{alias}\" is \"{}\" and cannot be changed",
+                idp.kind.as_str()
+            ),
+        ));
+    }
+    if req.name.as_ref().is_some_and(|name| name != alias) {
+        return Err(ApiError::invalid(
+            "name",
+            &format!("must equal the idp alias \"{alias}\""),
+        ));
+    }
+    Ok(idp)
 }
 
 async fn delete_idp(
@@ -778,36 +840,68 @@ fn parse_ocp(o: &Map<String, Value>) -> Result<StoredOcp, ApiError> {
     })
 }
 
-/// TO BE COMPLETED by the Run:ai SAML issue (metadata fetching/parsing). For now: the
-/// creation fields are type-checked and stored; the metadata must be given by URL or file.
+const SAML_URL_FIELD: &str = "samlData.metadataXmlUrl";
+const SAML_FILE_FIELD: &str = "samlData.metadataXmlFile";
+
+/// Checks the SAML creation fields (no I/O). Rules:
+/// - exactly one of `metadataXmlUrl` / `metadataXmlFile` is given (empty = not given);
+/// - `metadataXmlType`, when given, is `"url"` or `"file"` and names the input given;
+/// - a file needs a non-empty `fileName`; a URL must pass the spec's (intended) URL rule.
+///
+/// The metadata itself is fetched and parsed afterwards by [`IdpData::resolve`].
 fn parse_saml(s: &Map<String, Value>) -> Result<StoredSaml, ApiError> {
     let p = "samlData";
-    let url_field = join(p, "metadataXmlUrl");
-    let metadata_xml_url = opt_str(s, "metadataXmlUrl", &url_field)?;
-    if let Some(url) = metadata_xml_url.as_deref().filter(|u| !u.is_empty()) {
-        check_url(url, &url_field)?;
-    }
-    let file_field = join(p, "metadataXmlFile");
-    let metadata_xml_file = opt_str(s, "metadataXmlFile", &file_field)?;
-    let file_name = opt_str(s, "fileName", &join(p, "fileName"))?;
+    let metadata_xml_url = opt_str(s, "metadataXmlUrl", SAML_URL_FIELD)?;
+    let metadata_xml_file = opt_str(s, "metadataXmlFile", SAML_FILE_FIELD)?;
+    let name_field = join(p, "fileName");
+    let file_name = opt_str(s, "fileName", &name_field)?;
     let type_field = join(p, "metadataXmlType");
     let metadata_xml_type = opt_str(s, "metadataXmlType", &type_field)?;
+    let entity_id = opt_str(s, "entityId", &join(p, "entityId"))?.unwrap_or_default();
+
+    let given_type = metadata_xml_type.as_deref();
+    if given_type.is_some_and(|t| t != "url" && t != "file") {
+        return Err(ApiError::invalid(
+            &type_field,
+            "must be one of \"url\", \"file\"",
+        ));
+    }
     let has_url = metadata_xml_url.as_deref().is_some_and(|u| !u.is_empty());
     let has_file = metadata_xml_file.as_deref().is_some_and(|f| !f.is_empty());
-    match metadata_xml_type.as_deref() {
-        Some("url") if !has_url => return Err(ApiError::missing(&url_field)),
-        Some("file") if !has_file => return Err(ApiError::missing(&file_field)),
-        Some("url") | Some("file") => {}
-        Some(_) => {
+    match (has_url, has_file) {
+        (false, false) if given_type == Some("file") => {
+            return Err(ApiError::missing(SAML_FILE_FIELD));
+        }
+        (false, false) => return Err(ApiError::missing(SAML_URL_FIELD)),
+        (true, true) => {
             return Err(ApiError::invalid(
-                &type_field,
-                "must be one of \"url\", \"file\"",
+                p,
+                "give exactly one of metadataXmlUrl and metadataXmlFile",
             ));
         }
-        None if !has_url && !has_file => return Err(ApiError::missing(&url_field)),
-        None => {}
+        (true, false) => {
+            if given_type == Some("file") {
+                return Err(ApiError::invalid(
+                    &type_field,
+                    "is \"file\" but metadataXmlUrl is given (use \"url\", or send the document in metadataXmlFile)",
+                ));
+            }
+            if let Some(url) = &metadata_xml_url {
+                check_url(url, SAML_URL_FIELD)?;
+            }
+        }
+        (false, true) => {
+            if given_type == Some("url") {
+                return Err(ApiError::invalid(
+                    &type_field,
+                    "is \"url\" but metadataXmlFile is given (use \"file\", or send the address in metadataXmlUrl)",
+                ));
+            }
+            if file_name.as_deref().is_none_or(str::is_empty) {
+                return Err(ApiError::missing(&name_field));
+            }
+        }
     }
-    let entity_id = opt_str(s, "entityId", &join(p, "entityId"))?.unwrap_or_default();
     Ok(StoredSaml {
         metadata_xml_url,
         metadata_xml_file,
@@ -818,6 +912,40 @@ fn parse_saml(s: &Map<String, Value>) -> Result<StoredSaml, ApiError> {
         single_sign_on_service_url: String::new(),
         service_provider_metadata_url: String::new(),
     })
+}
+
+impl IdpData {
+    /// Completes what needs I/O: for SAML, obtains the metadata document (inline or by
+    /// URL), parses it and fills the read-model fields. Called outside the data lock.
+    async fn resolve(&mut self) -> Result<(), ApiError> {
+        let IdpData::Saml(s) = self else {
+            return Ok(());
+        };
+        let inline = s.metadata_xml_file.as_deref().filter(|f| !f.is_empty());
+        let url = s.metadata_xml_url.as_deref().filter(|u| !u.is_empty());
+        let (text, field) = match (inline, url) {
+            (Some(file), _) => (
+                metadata_text_from_file(file)
+                    .map_err(|why| ApiError::invalid(SAML_FILE_FIELD, &why))?,
+                SAML_FILE_FIELD,
+            ),
+            (None, Some(url)) => (
+                fetch_metadata(url)
+                    .await
+                    .map_err(|why| ApiError::invalid(SAML_URL_FIELD, &why))?,
+                SAML_URL_FIELD,
+            ),
+            (None, None) => return Err(ApiError::missing(SAML_URL_FIELD)),
+        };
+        let md = parse_metadata(&text)
+            .map_err(|why| ApiError::invalid(field, &format!("not valid SAML metadata: {why}")))?;
+        if s.entity_id.is_empty() {
+            s.entity_id = md.entity_id;
+        }
+        s.signing_certificate = md.signing_certificate;
+        s.single_sign_on_service_url = md.single_sign_on_service_url;
+        Ok(())
+    }
 }
 
 fn parse_scopes(o: &Map<String, Value>, prefix: &str) -> Result<Option<Vec<String>>, ApiError> {
@@ -961,3 +1089,370 @@ fn base_url(headers: &HeaderMap, uri: &Uri) -> String {
         .unwrap_or_else(|| "localhost".to_string());
     format!("http://{host}")
 }
+
+// ---------------------------------------------------------------------------------------
+// SAML metadata: obtaining, parsing, and the sample document
+// ---------------------------------------------------------------------------------------
+
+/// Where the sandbox serves a sample IdP metadata document (no auth, not counted).
+pub const SAMPLE_METADATA_PATH: &str = "/_sandbox/samples/saml-metadata.xml";
+/// The sample's `entityID` unless `?entity_id=` overrides it.
+pub const SAMPLE_ENTITY_ID: &str = "https://idp.example.com/saml/metadata";
+/// The sample's SingleSignOnService `Location` unless `?sso_url=` overrides it.
+pub const SAMPLE_SSO_URL: &str = "https://idp.example.com/saml/sso";
+/// The sample's signing certificate (base64 DER, one line): a real self-signed RSA 2048
+/// certificate, `CN=idp.sandbox.test, O=identity-sandbox`, valid until 2126. Its key was
+/// discarded: it signs nothing, it only has to look and parse like the real thing.
+pub const SAMPLE_SIGNING_CERTIFICATE: &str = concat!(
+    "MIIDTzCCAjegAwIBAgIUQvmSBbQq3iyNd5LraMbhXZ70vJ8wDQYJKoZIhvcNAQELBQAwNjEZMBcG",
+    "A1UEAwwQaWRwLnNhbmRib3gudGVzdDEZMBcGA1UECgwQaWRlbnRpdHktc2FuZGJveDAgFw0yNjEx",
+    "MjIxNTExMzlaGA8yMTI2MTAyOTE1MTEzOVowNjEZMBcGA1UEAwwQaWRwLnNhbmRib3gudGVzdDEZ",
+    "MBcGA1UECgwQaWRlbnRpdHktc2FuZGJveDCCASIwDQYJKoZIhvcNAQEBBQADggEPADCCAQoCggEB",
+    "AM34A+cnaxOYn6R4bshWQv3fblLd3j2fRT6CIqRlXOcYspIWBsqz0zPWOC4D2d34uU4AT1gPtvY/",
+    "QJb2SbtNXKs1QejA6Xc2jIfvxs5ev45YTDw0kulPhqt/yVkoSoRO0YcRsqZV1MehkNybuqlVu0yz",
+    "GzbQOq33H//VLVqhQ2i8qmimRcLG0pjxie05bhyAlbS0qi0G0/eyWsPc8ETlDHc3DwsvUOLGQW0S",
+    "da90VrISZ5jyfIS4a3Nrq5EOzgWqdg5ZGht+qS747DYkf0KPpLtXuHUaRkaxVr/G0gY4PWN4KXn1",
+    "+/UwKyg/zG/zQPykfPlWeGobBDhfdSdO2hk3nGcCAwEAAaNTMFEwHQYDVR0OBBYEFKcgUz2jebD+",
+    "ntB1VMmZGOxTHZxEMB8GA1UdIwQYMBaAFKcgUz2jebD+ntB1VMmZGOxTHZxEMA8GA1UdEwEB/wQF",
+    "MAMBAf8wDQYJKoZIhvcNAQELBQADggEBALaBO6oYgRuwYyl0/M/4HAbHMywgSqrlG1KF2japq2KT",
+    "L8p5CFhacHcZVHmJ+Lk+PhQB2fN9YlXCYkcmWBatJDJb9znETZmUXtDR9ztB2EaFZXaEbbjtSC5z",
+    "GfMgGH6rc9OkegYagW+4uuK0+EpIytUO4xAQHGta89FUPvmYn65mvF8wyom/V3ximDo4AwL39S92",
+    "3Md/2zPisYsqfJTfWu3x3uTfCT8DVZlYm7oe12qI5YRuSnlnZSwNjMPeu8ZLGgXFk7zPx53hyuik",
+    "uMBBgD0lc8qDEIsMdBBy8Qw1sgrY6UHo9YbkWf6kaxXdBwchOuEizOew1Axlhp6RGF2L9ro=",
+);
+
+const MD_NS: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
+const DS_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
+const BINDING_REDIRECT: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
+const BINDING_POST: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
+
+/// How long the server waits for a `metadataXmlUrl` answer.
+pub const METADATA_FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// The largest metadata document accepted (inline or fetched).
+pub const MAX_METADATA_BYTES: usize = 1024 * 1024;
+
+/// What the sandbox takes from an IdP metadata document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdpMetadata {
+    /// `EntityDescriptor/@entityID`.
+    pub entity_id: String,
+    /// `IDPSSODescriptor/SingleSignOnService/@Location`: HTTP-Redirect binding preferred,
+    /// else HTTP-POST, else the first.
+    pub single_sign_on_service_url: String,
+    /// `IDPSSODescriptor/KeyDescriptor[@use="signing" or no @use]/ds:KeyInfo/ds:X509Data/
+    /// ds:X509Certificate`, whitespace removed; empty when the document has none.
+    pub signing_certificate: String,
+}
+
+/// Parses SAML 2.0 metadata (elements matched by namespace and local name, never by
+/// prefix). The root is an `EntityDescriptor`, or an `EntitiesDescriptor` whose first
+/// `EntityDescriptor` with an `IDPSSODescriptor` is used. Errors are short sentences
+/// meant for the `message` of a 400.
+pub fn parse_metadata(xml: &str) -> Result<IdpMetadata, String> {
+    let doc = roxmltree::Document::parse(xml).map_err(|e| format!("malformed XML: {e}"))?;
+    let root = doc.root_element();
+    let entity = if root.has_tag_name((MD_NS, "EntityDescriptor")) {
+        root
+    } else if root.has_tag_name((MD_NS, "EntitiesDescriptor")) {
+        root.descendants()
+            .filter(|n| n.has_tag_name((MD_NS, "EntityDescriptor")))
+            .find(|n| md_child(*n, "IDPSSODescriptor").is_some())
+            .ok_or("the EntitiesDescriptor holds no EntityDescriptor with an IDPSSODescriptor")?
+    } else {
+        let tag = root.tag_name();
+        return Err(format!(
+            "the root element is {{{}}}{}, expected EntityDescriptor in namespace {MD_NS}",
+            tag.namespace().unwrap_or(""),
+            tag.name()
+        ));
+    };
+    let entity_id = entity
+        .attribute("entityID")
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .ok_or("the EntityDescriptor has no entityID attribute")?
+        .to_string();
+    let idp = md_child(entity, "IDPSSODescriptor").ok_or(
+        "the EntityDescriptor has no IDPSSODescriptor (it does not describe an identity provider)",
+    )?;
+
+    let services: Vec<_> = idp
+        .children()
+        .filter(|n| n.has_tag_name((MD_NS, "SingleSignOnService")))
+        .collect();
+    let by_binding = |b: &str| {
+        services
+            .iter()
+            .find(|n| n.attribute("Binding").map(str::trim) == Some(b))
+    };
+    let service = by_binding(BINDING_REDIRECT)
+        .or_else(|| by_binding(BINDING_POST))
+        .or(services.first())
+        .ok_or("the IDPSSODescriptor has no SingleSignOnService")?;
+    let single_sign_on_service_url = service
+        .attribute("Location")
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .ok_or("the chosen SingleSignOnService has no Location attribute")?
+        .to_string();
+
+    let mut signing_certificate = String::new();
+    let key_descriptors = idp
+        .children()
+        .filter(|n| n.has_tag_name((MD_NS, "KeyDescriptor")))
+        .filter(|n| n.attribute("use").is_none_or(|u| u.trim() == "signing"));
+    'found: for kd in key_descriptors {
+        for key_info in ds_children(kd, "KeyInfo") {
+            for data in ds_children(key_info, "X509Data") {
+                for cert in ds_children(data, "X509Certificate") {
+                    let text: String = cert
+                        .descendants()
+                        .filter(|n| n.is_text())
+                        .filter_map(|n| n.text())
+                        .flat_map(str::chars)
+                        .filter(|c| !c.is_whitespace())
+                        .collect();
+                    if !text.is_empty() {
+                        signing_certificate = text;
+                        break 'found;
+                    }
+                }
+            }
+        }
+    }
+    if !signing_certificate.is_empty() && b64_lenient().decode(&signing_certificate).is_err() {
+        return Err("the signing X509Certificate is not base64".to_string());
+    }
+    Ok(IdpMetadata {
+        entity_id,
+        single_sign_on_service_url,
+        signing_certificate,
+    })
+}
+
+fn md_child<'a, 'i>(node: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {
+    node.children().find(|n| n.has_tag_name((MD_NS, name)))
+}
+
+fn ds_children<'a, 'i>(
+    node: roxmltree::Node<'a, 'i>,
+    name: &'static str,
+) -> impl Iterator<Item = roxmltree::Node<'a, 'i>> {
+    node.children()
+        .filter(move |n| n.has_tag_name((DS_NS, name)))
+}
+
+/// Standard alphabet, padding optional.
+fn b64_lenient() -> base64::engine::GeneralPurpose {
+    base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    )
+}
+
+/// The XML text of `samlData.metadataXmlFile`: raw XML when it starts with `<` (after a
+/// BOM and whitespace), else standard base64 (line breaks allowed; a `data:...;base64,`
+/// prefix is tolerated) of a UTF-8 document.
+fn metadata_text_from_file(content: &str) -> Result<String, String> {
+    const NEITHER: &str = "is neither an XML document (it does not start with '<') nor base64 of a UTF-8 XML document";
+    let trimmed = content.trim_start_matches('\u{feff}').trim();
+    if trimmed.starts_with('<') {
+        return xml_text(trimmed.as_bytes().to_vec());
+    }
+    let encoded = match trimmed.strip_prefix("data:") {
+        Some(rest) => rest
+            .split_once(";base64,")
+            .map(|(_, b)| b)
+            .ok_or("a data: URL must be base64-encoded (;base64,)")?,
+        None => trimmed,
+    };
+    let compact: String = encoded.chars().filter(|c| !c.is_whitespace()).collect();
+    let bytes = b64_lenient()
+        .decode(compact)
+        .map_err(|_| NEITHER.to_string())?;
+    let text = xml_text(bytes).map_err(|why| format!("{NEITHER}: {why}"))?;
+    if !text.trim_start().starts_with('<') {
+        return Err(NEITHER.to_string());
+    }
+    Ok(text)
+}
+
+/// Bytes of a metadata document as text (UTF-8, BOM removed).
+fn xml_text(bytes: Vec<u8>) -> Result<String, String> {
+    if bytes.len() > MAX_METADATA_BYTES {
+        return Err(format!(
+            "the document is larger than {MAX_METADATA_BYTES} bytes"
+        ));
+    }
+    let text =
+        String::from_utf8(bytes).map_err(|_| "the document is not UTF-8 text".to_string())?;
+    Ok(text.trim_start_matches('\u{feff}').to_string())
+}
+
+/// HTTP clients for `metadataXmlUrl`: one honouring the proxy environment and verifying
+/// TLS, one for loopback hosts that never uses a proxy and accepts any certificate (so a
+/// sandbox started with `--tls` can fetch the sample from itself). No idle connections are
+/// kept, so a client is safe to share between tokio runtimes (each test has its own).
+static FETCH_CLIENTS: LazyLock<Result<(reqwest::Client, reqwest::Client), String>> =
+    LazyLock::new(|| {
+        let builder = || {
+            reqwest::Client::builder()
+                .timeout(METADATA_FETCH_TIMEOUT)
+                .connect_timeout(METADATA_FETCH_TIMEOUT)
+                .pool_max_idle_per_host(0)
+                .user_agent(concat!("identity-sandbox/", env!("CARGO_PKG_VERSION")))
+        };
+        let proxied = builder().build().map_err(|e| e.to_string())?;
+        let direct = builder()
+            .no_proxy()
+            .danger_accept_invalid_certs(true)
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok((proxied, direct))
+    });
+
+/// Fetches `url` (`https://` assumed when it has no scheme). Any transport error, a
+/// non-2xx status or an oversized body is an error saying the metadata could not be
+/// fetched.
+async fn fetch_metadata(url: &str) -> Result<String, String> {
+    let lower = url.to_ascii_lowercase();
+    let full = if lower.starts_with("http://") || lower.starts_with("https://") {
+        url.to_string()
+    } else {
+        format!("https://{url}")
+    };
+    let fail = |why: String| format!("the SAML metadata could not be fetched from {full}: {why}");
+    let parsed = reqwest::Url::parse(&full).map_err(|e| fail(e.to_string()))?;
+    let loopback = parsed.host_str().is_some_and(|h| {
+        let h = h.trim_start_matches('[').trim_end_matches(']');
+        h.eq_ignore_ascii_case("localhost")
+            || h.parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    });
+    let (proxied, direct) = FETCH_CLIENTS.as_ref().map_err(|e| fail(e.clone()))?;
+    let client = if loopback { direct } else { proxied };
+    let mut resp = client
+        .get(parsed)
+        .header(
+            header::ACCEPT,
+            "application/samlmetadata+xml, application/xml, text/xml, */*",
+        )
+        .send()
+        .await
+        .map_err(|e| fail(error_chain(&e)))?;
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(fail(format!("HTTP {status}")));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| fail(error_chain(&e)))? {
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_METADATA_BYTES {
+            return Err(fail(format!(
+                "the answer is larger than {MAX_METADATA_BYTES} bytes"
+            )));
+        }
+    }
+    xml_text(body).map_err(fail)
+}
+
+/// An error and its causes, `a: b: c` (reqwest's own message omits the cause).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+/// A valid IdP metadata document: one `EntityDescriptor` with an `IDPSSODescriptor`
+/// carrying a signing certificate ([`SAMPLE_SIGNING_CERTIFICATE`], wrapped at 64
+/// columns), HTTP-POST and HTTP-Redirect SSO services at `sso_url`, and a logout service.
+pub fn sample_metadata_xml(entity_id: &str, sso_url: &str) -> String {
+    let cert: String = SAMPLE_SIGNING_CERTIFICATE
+        .as_bytes()
+        .chunks(64)
+        .map(|c| format!("            {}\n", String::from_utf8_lossy(c)))
+        .collect();
+    let entity_id = xml_escape(entity_id);
+    let sso_url = xml_escape(sso_url);
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<md:EntityDescriptor xmlns:md="{MD_NS}" xmlns:ds="{DS_NS}" entityID="{entity_id}">
+  <md:IDPSSODescriptor WantAuthnRequestsSigned="false" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <md:KeyDescriptor use="signing">
+      <ds:KeyInfo>
+        <ds:X509Data>
+          <ds:X509Certificate>
+{cert}          </ds:X509Certificate>
+        </ds:X509Data>
+      </ds:KeyInfo>
+    </md:KeyDescriptor>
+    <md:SingleLogoutService Binding="{BINDING_REDIRECT}" Location="{sso_url}/logout"/>
+    <md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat>
+    <md:SingleSignOnService Binding="{BINDING_POST}" Location="{sso_url}"/>
+    <md:SingleSignOnService Binding="{BINDING_REDIRECT}" Location="{sso_url}"/>
+  </md:IDPSSODescriptor>
+</md:EntityDescriptor>
+"#
+    )
+}
+
+fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `GET /_sandbox/samples/saml-metadata.xml?entity_id=..&sso_url=..` (both optional; an
+/// empty value means the default).
+async fn sample_metadata(
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Response {
+    let Ok(Query(q)) = query else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "unreadable query string; expected entity_id=..&sso_url=..",
+        )
+            .into_response();
+    };
+    let pick = |key: &str, default: &'static str| {
+        q.get(key)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+            .unwrap_or(default)
+            .to_string()
+    };
+    let xml = sample_metadata_xml(
+        &pick("entity_id", SAMPLE_ENTITY_ID),
+        &pick("sso_url", SAMPLE_SSO_URL),
+    );
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/samlmetadata+xml; charset=utf-8",
+        )],
+        xml,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+#[path = "runai_tests.rs"]
+mod tests;

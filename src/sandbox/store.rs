@@ -15,6 +15,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::SandboxConfig;
+use super::fudo::FudoData;
+use super::landscape::LandscapeData;
 use super::runai::RunaiData;
 
 /// The most request-log entries kept; older ones are dropped first.
@@ -28,6 +30,12 @@ pub const REQUEST_LOG_CAP: usize = 10_000;
 pub struct SandboxData {
     #[serde(default)]
     pub runai: RunaiData,
+    /// A state file written before Fudo existed gets the Fudo seeds.
+    #[serde(default = "FudoData::seeded")]
+    pub fudo: FudoData,
+    /// A state file written before Landscape existed gets the Landscape seeds.
+    #[serde(default = "LandscapeData::seeded")]
+    pub landscape: LandscapeData,
 }
 
 impl SandboxData {
@@ -35,12 +43,16 @@ impl SandboxData {
     pub fn seeded() -> Self {
         SandboxData {
             runai: RunaiData::seeded(),
+            fudo: FudoData::seeded(),
+            landscape: LandscapeData::seeded(),
         }
     }
 
     /// Restores invariants a hand-edited `--data` file may break (e.g. list order).
     pub fn normalize(&mut self) {
         self.runai.normalize();
+        self.fudo.normalize();
+        self.landscape.normalize();
     }
 
     /// Applies deferred changes that are due at `now` (e.g. Run:ai's 202 mapper updates).
@@ -48,6 +60,7 @@ impl SandboxData {
     /// same moment-consistent view.
     pub fn settle(&mut self, now: DateTime<Utc>) {
         self.runai.settle(now);
+        self.landscape.settle(now);
     }
 }
 

@@ -186,6 +186,8 @@ pub struct Sandbox {
     rt: tokio::runtime::Runtime,
     client: reqwest::Client,
     scim_token: Mutex<Option<String>>,
+    /// With `--tls-cert-out FILE`: the CA PEM the sandbox wrote there.
+    ca_pem: Option<String>,
 }
 
 impl Sandbox {
@@ -257,10 +259,10 @@ impl Sandbox {
             }
         };
         let url = match first.trim().strip_prefix("listening on ") {
-            Some(u) if u.starts_with("http://") => u.trim_end_matches('/').to_string(),
+            Some(u) if u.starts_with("http://") || u.starts_with("https://") => u.trim_end_matches('/').to_string(),
             _ => fail(
                 &mut child,
-                format!("first stdout line was {first:?}, expected `listening on http://127.0.0.1:PORT`"),
+                format!("first stdout line was {first:?}, expected `listening on http(s)://127.0.0.1:PORT`"),
                 stderr_thread,
                 &stderr,
             ),
@@ -270,16 +272,44 @@ impl Sandbox {
             .enable_all()
             .build()
             .expect("tokio runtime for the sandbox HTTP helper");
+        // The CA file is written before the `listening on` line.
+        let ca_pem = tls_cert_out(args).map(|p| {
+            std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("the sandbox did not write its CA to {}: {e}", p.display()))
+        });
         let client = {
             let _guard = rt.enter();
-            reqwest::Client::builder()
-                .no_proxy()
-                .timeout(HTTP_TIMEOUT)
-                .build()
-                .expect("reqwest client")
+            let mut b = reqwest::Client::builder().no_proxy().timeout(HTTP_TIMEOUT);
+            if let Some(pem) = &ca_pem {
+                b = b.tls_certs_merge(reqwest::Certificate::from_pem_bundle(pem.as_bytes()).expect("the sandbox CA is PEM"));
+            }
+            b.build().expect("reqwest client")
         };
 
-        Sandbox { child, url, stderr, rt, client, scim_token: Mutex::new(None) }
+        Sandbox { child, url, stderr, rt, client, scim_token: Mutex::new(None), ca_pem }
+    }
+
+    /// Starts the sandbox over HTTPS (`--tls --tls-cert-out FILE`); its own HTTP helpers
+    /// trust the generated CA, and [`Sandbox::ca_pem`] returns it.
+    #[track_caller]
+    pub fn start_tls() -> Sandbox {
+        Sandbox::start_tls_with(&[])
+    }
+
+    /// [`Sandbox::start_tls`] with extra command-line arguments.
+    #[track_caller]
+    pub fn start_tls_with(args: &[&str]) -> Sandbox {
+        let dir = tempfile::Builder::new().prefix("identity-sandbox-ca-").tempdir().expect("a temporary directory for the CA");
+        let ca = dir.path().join("ca.pem");
+        let ca = ca.to_string_lossy().into_owned();
+        let mut all = vec!["--tls", "--tls-cert-out", ca.as_str()];
+        all.extend_from_slice(args);
+        Sandbox::start_with(&all)
+    }
+
+    /// The PEM of the CA that signed the sandbox's certificate (sandboxes started with TLS).
+    #[track_caller]
+    pub fn ca_pem(&self) -> &str {
+        self.ca_pem.as_deref().unwrap_or_else(|| panic!("this sandbox ({}) was not started with --tls-cert-out", self.url))
     }
 
     /// Base URL, e.g. `http://127.0.0.1:41234` (no trailing slash).
@@ -542,11 +572,64 @@ impl Sandbox {
     }
 }
 
+/// Fudo shortcuts (ids are decimal strings everywhere).
+impl Sandbox {
+    /// Every stored Fudo assignment (from `/_sandbox/state`), as stored.
+    #[track_caller]
+    pub fn fudo_assignments(&self) -> Vec<Value> {
+        match &self.state()["fudo"]["user_oidc"] {
+            Value::Array(a) => a.clone(),
+            Value::Null => Vec::new(),
+            other => panic!("unexpected fudo.user_oidc in /_sandbox/state: {other}"),
+        }
+    }
+
+    /// The `(user_id, oidc_id)` pairs of the stored Fudo assignments, sorted.
+    #[track_caller]
+    pub fn fudo_pairs(&self) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = self
+            .fudo_assignments()
+            .iter()
+            .map(|a| {
+                let id = |k: &str| a[k].as_str().unwrap_or_else(|| panic!("assignment {k} is not a string: {a}")).to_string();
+                (id("user_id"), id("oidc_id"))
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// The stored Fudo assignment of this pair, if any.
+    #[track_caller]
+    pub fn fudo_assignment(&self, user_id: &str, oidc_id: &str) -> Option<Value> {
+        self.fudo_assignments()
+            .into_iter()
+            .find(|a| a["user_id"].as_str() == Some(user_id) && a["oidc_id"].as_str() == Some(oidc_id))
+    }
+
+    /// Deletes a Fudo assignment behind Terraform's back (asserts a 2xx answer).
+    #[track_caller]
+    pub fn fudo_delete_assignment(&self, user_id: &str, oidc_id: &str) {
+        let path = format!("/fudo/api/v2/user/{user_id}/oidc/{oidc_id}");
+        let (status, body) = self.http("DELETE", &path, None);
+        assert!((200..300).contains(&status), "DELETE {path} answered {status}: {body}");
+    }
+}
+
 impl Drop for Sandbox {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The value of `--tls-cert-out FILE` (or `--tls-cert-out=FILE`) in sandbox arguments.
+fn tls_cert_out(args: &[&str]) -> Option<PathBuf> {
+    args.iter().enumerate().find_map(|(i, a)| match a.strip_prefix("--tls-cert-out") {
+        Some("") => args.get(i + 1).map(PathBuf::from),
+        Some(rest) => rest.strip_prefix('=').map(PathBuf::from),
+        None => None,
+    })
 }
 
 fn basic_auth(user: &str, password: &str) -> String {

@@ -1,0 +1,376 @@
+//! SCIM 2.0 (RFC 7643/7644) with Oracle OCI IAM's extensions: an OAuth2 token (or a
+//! static bearer), Users, Groups, PatchOp, Bulk and the UserPasswordChanger.
+//!
+//! The access token is cached for the process, refreshed shortly before `expires_in`
+//! runs out and once after a 401. Refresh is single-flight: the cache is behind an
+//! async mutex held across the token request, so N concurrent calls fetch one token.
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use super::http::{self, ApiError, HttpSettings};
+
+const VENDOR: &str = "SCIM";
+const TOKEN_VENDOR: &str = "SCIM token endpoint";
+pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+pub const GROUP_EXTENSION: &str = "urn:ietf:params:scim:schemas:oracle:idcs:extension:group:Group";
+pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+pub const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
+const PASSWORD_CHANGER: &str = "urn:ietf:params:scim:schemas:oracle:idcs:UserPasswordChanger";
+/// Refresh this long before the token expires.
+const TOKEN_MARGIN: Duration = Duration::from_secs(30);
+/// The largest page servers are expected to honour (OCI caps `count` at 50).
+pub const PAGE_SIZE: usize = 50;
+
+/// How the client authenticates.
+#[derive(Clone, Debug)]
+pub enum ScimAuth {
+    /// A static bearer token.
+    Static(String),
+    /// OAuth2 at `token_url` with HTTP Basic client credentials.
+    OAuth2 { token_url: String, client_id: String, client_secret: String, grant: Grant, scope: String },
+}
+
+#[derive(Clone, Debug)]
+pub enum Grant {
+    ClientCredentials,
+    Password { username: String, password: String },
+}
+
+struct CachedToken {
+    token: String,
+    refresh_at: Instant,
+}
+
+pub struct ScimClient {
+    base: String,
+    auth: ScimAuth,
+    http: reqwest::Client,
+    settings: HttpSettings,
+    token: Mutex<Option<CachedToken>>,
+}
+
+impl std::fmt::Debug for ScimClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScimClient").field("base", &self.base).finish_non_exhaustive()
+    }
+}
+
+/// A SCIM error body: `status` is a string, `detail` the human message.
+#[derive(Deserialize)]
+struct ScimErrorBody {
+    #[serde(default)]
+    detail: Option<String>,
+    #[serde(default, rename = "scimType")]
+    scim_type: Option<String>,
+}
+
+/// An OAuth2 error body (RFC 6749 section 5.2).
+#[derive(Deserialize)]
+struct OAuthErrorBody {
+    error: String,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+/// A SCIM ListResponse page.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListResponse<T> {
+    #[serde(default)]
+    pub total_results: usize,
+    #[serde(default, rename = "Resources")]
+    pub resources: Vec<T>,
+    #[serde(default)]
+    pub items_per_page: Option<usize>,
+}
+
+/// One operation of a PatchOp.
+#[derive(Clone, Debug, Serialize)]
+pub struct PatchOperation {
+    pub op: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+}
+
+impl PatchOperation {
+    pub fn replace(path: &str, value: Value) -> Self {
+        PatchOperation { op: "replace".into(), path: Some(path.into()), value: Some(value) }
+    }
+    pub fn add_members(user_ids: &[String]) -> Self {
+        let members: Vec<Value> = user_ids.iter().map(|u| json!({"value": u, "type": "User"})).collect();
+        PatchOperation { op: "add".into(), path: Some("members".into()), value: Some(Value::Array(members)) }
+    }
+    pub fn remove_member(user_id: &str) -> Self {
+        PatchOperation { op: "remove".into(), path: Some(format!("members[value eq {}]", quote(user_id))), value: None }
+    }
+}
+
+/// The PatchOp message for a list of operations.
+pub fn patch_body(ops: &[PatchOperation]) -> Value {
+    json!({"schemas": [PATCH_OP], "Operations": ops})
+}
+
+/// A SCIM filter string literal.
+pub fn quote(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+/// One operation's outcome in a BulkResponse.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkOutcome {
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub bulk_id: Option<String>,
+    #[serde(default)]
+    pub location: Option<String>,
+    /// A string in SCIM ("204"); some servers send a number or an object.
+    #[serde(default)]
+    pub status: Value,
+    #[serde(default)]
+    pub response: Option<Value>,
+}
+
+impl BulkOutcome {
+    pub fn status_code(&self) -> u16 {
+        match &self.status {
+            Value::String(s) => s.parse().unwrap_or(0),
+            Value::Number(n) => n.as_u64().unwrap_or(0) as u16,
+            Value::Object(o) => o.get("code").and_then(|c| c.as_str().and_then(|s| s.parse().ok()).or(c.as_u64().map(|n| n as u16))).unwrap_or(0),
+            _ => 0,
+        }
+    }
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status_code())
+    }
+    /// The server's message for a failed operation.
+    pub fn detail(&self) -> String {
+        self.response
+            .as_ref()
+            .and_then(|r| r.get("detail").and_then(Value::as_str).map(str::to_string))
+            .unwrap_or_else(|| format!("status {}", self.status_code()))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct BulkResponse {
+    #[serde(default, rename = "Operations")]
+    operations: Vec<BulkOutcome>,
+}
+
+impl ScimClient {
+    /// `base` is the SCIM base URL (e.g. `https://idcs-x.identity.oraclecloud.com/admin/v1`).
+    pub fn new(base: &str, auth: ScimAuth, extra_ca_pem: Option<&str>, settings: HttpSettings) -> Result<Self, String> {
+        let http = http::build_client(&settings, extra_ca_pem, false)?;
+        Ok(ScimClient { base: base.trim_end_matches('/').to_string(), auth, http, settings, token: Mutex::new(None) })
+    }
+
+    /// Whether an error came from the token endpoint (a configuration problem).
+    pub fn is_auth_error(e: &ApiError) -> bool {
+        matches!(e, ApiError::Status { vendor, .. } | ApiError::Transport { vendor, .. } if *vendor == TOKEN_VENDOR)
+    }
+
+    /// A valid access token: the cached one, or a new one (single-flight).
+    async fn access_token(&self, stale: Option<&str>) -> Result<String, ApiError> {
+        let (token_url, client_id, client_secret, grant, scope) = match &self.auth {
+            ScimAuth::Static(t) => return Ok(t.clone()),
+            ScimAuth::OAuth2 { token_url, client_id, client_secret, grant, scope } => (token_url, client_id, client_secret, grant, scope),
+        };
+        let mut guard = self.token.lock().await;
+        if let Some(c) = guard.as_ref()
+            && Instant::now() < c.refresh_at
+            && stale != Some(c.token.as_str())
+        {
+            return Ok(c.token.clone());
+        }
+        let mut form: Vec<(&str, &str)> = vec![("scope", scope.as_str())];
+        match grant {
+            Grant::ClientCredentials => form.push(("grant_type", "client_credentials")),
+            Grant::Password { username, password } => {
+                form.push(("grant_type", "password"));
+                form.push(("username", username));
+                form.push(("password", password));
+            }
+        }
+        let resp = http::send(TOKEN_VENDOR, &self.settings, Method::POST, token_url, || {
+            self.http.post(token_url.as_str()).basic_auth(client_id, Some(client_secret)).header("Accept", "application/json").form(&form)
+        })
+        .await?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| ApiError::Decode { vendor: TOKEN_VENDOR, reason: e.to_string() })?;
+        if !status.is_success() {
+            let message = match serde_json::from_slice::<OAuthErrorBody>(&bytes) {
+                Ok(b) => match b.error_description.filter(|d| !d.is_empty()) {
+                    Some(d) => format!("{}: {d}", b.error),
+                    None => b.error,
+                },
+                Err(_) => status.canonical_reason().unwrap_or("error").to_string(),
+            };
+            return Err(ApiError::Status { vendor: TOKEN_VENDOR, status: status.as_u16(), message, details: None });
+        }
+        let t: TokenResponse = serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode { vendor: TOKEN_VENDOR, reason: e.to_string() })?;
+        let lifetime = Duration::from_secs(t.expires_in.unwrap_or(3600));
+        let refresh_in = if lifetime > TOKEN_MARGIN * 2 { lifetime - TOKEN_MARGIN } else { lifetime / 2 };
+        tracing::debug!(expires_in = lifetime.as_secs(), "obtained a SCIM access token");
+        *guard = Some(CachedToken { token: t.access_token.clone(), refresh_at: Instant::now() + refresh_in });
+        Ok(t.access_token)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// One SCIM request with auth; retries once with a fresh token after a 401.
+    async fn call(&self, method: Method, path: &str, query: &[(&str, String)], body: Option<&Value>) -> Result<reqwest::Response, ApiError> {
+        let url = self.url(path);
+        let body_bytes = body.map(|b| b.to_string());
+        let mut stale: Option<String> = None;
+        for attempt in 0..2 {
+            let token = self.access_token(stale.as_deref()).await?;
+            let resp = http::send(VENDOR, &self.settings, method.clone(), &url, || {
+                let mut rb = self.http.request(method.clone(), &url).bearer_auth(&token).header("Accept", "application/scim+json, application/json");
+                if !query.is_empty() {
+                    rb = rb.query(query);
+                }
+                if let Some(b) = &body_bytes {
+                    rb = rb.header("Content-Type", "application/scim+json").body(b.clone());
+                }
+                rb
+            })
+            .await?;
+            let status = resp.status();
+            if status.as_u16() == 401 && attempt == 0 && matches!(self.auth, ScimAuth::OAuth2 { .. }) {
+                stale = Some(token);
+                continue;
+            }
+            if status.is_success() {
+                return Ok(resp);
+            }
+            let text = resp.text().await.unwrap_or_default();
+            let parsed: Option<ScimErrorBody> = serde_json::from_str(&text).ok();
+            let message = parsed
+                .as_ref()
+                .and_then(|b| b.detail.clone())
+                .filter(|d| !d.is_empty())
+                .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
+            return Err(ApiError::Status { vendor: VENDOR, status: status.as_u16(), message, details: parsed.and_then(|b| b.scim_type) });
+        }
+        Err(ApiError::Status { vendor: VENDOR, status: 401, message: "the access token was refused twice".into(), details: None })
+    }
+
+    async fn json<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, ApiError> {
+        let bytes = resp.bytes().await.map_err(|e| ApiError::Decode { vendor: VENDOR, reason: e.to_string() })?;
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode { vendor: VENDOR, reason: e.to_string() })
+    }
+
+    /// A JSON body, or None for 204 / an empty body.
+    async fn maybe_json(resp: reqwest::Response) -> Result<Option<Value>, ApiError> {
+        if resp.status().as_u16() == 204 {
+            return Ok(None);
+        }
+        let bytes = resp.bytes().await.map_err(|e| ApiError::Decode { vendor: VENDOR, reason: e.to_string() })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        serde_json::from_slice(&bytes).map(Some).map_err(|e| ApiError::Decode { vendor: VENDOR, reason: e.to_string() })
+    }
+
+    /// Creates a resource (`/Users` or `/Groups`); returns what the server answered.
+    pub async fn create(&self, collection: &str, body: &Value) -> Result<Value, ApiError> {
+        Self::json(self.call(Method::POST, collection, &[], Some(body)).await?).await
+    }
+
+    /// Reads a resource by id (or OCI ocid); None when it does not exist.
+    pub async fn get(&self, collection: &str, id: &str, query: &[(&str, String)]) -> Result<Option<Value>, ApiError> {
+        match self.call(Method::GET, &format!("{collection}/{}", seg(id)), query, None).await {
+            Ok(r) => Ok(Some(Self::json(r).await?)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Applies a PatchOp. RFC 7644 allows 200 with the resource or 204 without a body;
+    /// both are success, and the resource comes back only in the first case.
+    pub async fn patch(&self, collection: &str, id: &str, ops: &[PatchOperation]) -> Result<Option<Value>, ApiError> {
+        let resp = self.call(Method::PATCH, &format!("{collection}/{}", seg(id)), &[], Some(&patch_body(ops))).await?;
+        Self::maybe_json(resp).await
+    }
+
+    /// Deletes a resource; Ok(false) when it was already gone.
+    pub async fn delete(&self, collection: &str, id: &str) -> Result<bool, ApiError> {
+        match self.call(Method::DELETE, &format!("{collection}/{}", seg(id)), &[], None).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One page of a list; `start` is 1-based.
+    pub async fn list_page(&self, collection: &str, filter: Option<&str>, extra: &[(&str, String)], start: usize, count: usize) -> Result<ListResponse<Value>, ApiError> {
+        let mut q: Vec<(&str, String)> = vec![("startIndex", start.to_string()), ("count", count.to_string())];
+        if let Some(f) = filter {
+            q.push(("filter", f.to_string()));
+        }
+        q.extend(extra.iter().cloned());
+        Self::json(self.call(Method::GET, collection, &q, None).await?).await
+    }
+
+    /// Every resource matching `filter`, paging with startIndex/count until totalResults.
+    pub async fn list_all(&self, collection: &str, filter: Option<&str>, extra: &[(&str, String)]) -> Result<Vec<Value>, ApiError> {
+        let mut out = Vec::new();
+        let mut start = 1;
+        loop {
+            let page = self.list_page(collection, filter, extra, start, PAGE_SIZE).await?;
+            let got = page.resources.len();
+            out.extend(page.resources);
+            if got == 0 || out.len() >= page.total_results {
+                return Ok(out);
+            }
+            start += got;
+        }
+    }
+
+    /// Sets a user's password (`PUT /UserPasswordChanger/{id}`; the docs say GET, the
+    /// example and SCIM use PUT).
+    pub async fn set_password(&self, user_id: &str, password: &str) -> Result<(), ApiError> {
+        let body = json!({"password": password, "schemas": [PASSWORD_CHANGER]});
+        self.call(Method::PUT, &format!("/UserPasswordChanger/{}", seg(user_id)), &[], Some(&body)).await.map(drop)
+    }
+
+    /// Sends a BulkRequest; returns each operation's outcome, in order.
+    pub async fn bulk(&self, operations: Vec<Value>) -> Result<Vec<BulkOutcome>, ApiError> {
+        let body = json!({"schemas": [BULK_REQUEST], "Operations": operations});
+        let r: BulkResponse = Self::json(self.call(Method::POST, "/Bulk", &[], Some(&body)).await?).await?;
+        Ok(r.operations)
+    }
+}
+
+/// Percent-encodes a path segment.
+fn seg(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
