@@ -12,6 +12,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use super::already_exists;
 use crate::clients::ApiError;
 use crate::clients::runai::{Idp, IdpRequest, MandatoryClaim, Mappers, OcpData, OidcData, RunaiClient, SamlCreationData};
 use crate::provider::ProviderData;
@@ -408,18 +409,6 @@ impl IdpResource {
             })?;
         to_value(&state_from_api(&idp, base), &self.schema_type())
     }
-}
-
-/// The error for a create that finds the alias taken, with the commands to adopt it.
-pub(crate) fn already_exists(e: &ApiError, type_name: &str, id: &str, what: &str) -> Diagnostics {
-    Diagnostic::error(
-        format!("{what} already exists"),
-        format!(
-            "{}\nIt exists on the server but not in this Terraform state. To manage it with Terraform, import it:\n  terraform import {type_name}.<name> {id}\nor add an import block:\n  import {{\n    to = {type_name}.<name>\n    id = \"{id}\"\n  }}",
-            e.detail()
-        ),
-    )
-    .into()
 }
 
 #[async_trait]

@@ -1,0 +1,213 @@
+//! `identity_scim_group`: a SCIM 2.0 group (`/Groups`).
+//!
+//! `members` is authoritative when set and not managed at all when left out (it then
+//! shows the current members, read-only). Updates send only the difference as one
+//! PatchOp: `replace` for changed attributes, one `add` for new members and a `remove`
+//! per departed member, never the full member list. Members are read in pages (users
+//! filtered by `groups.value`), so big groups work. The description lives in Oracle's
+//! group extension, which is sent only when a description is set, so plain SCIM
+//! servers work too.
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value as Json, json};
+
+use super::{already_exists, scim_diag};
+use crate::clients::scim::{GROUP_EXTENSION, GROUP_SCHEMA, PatchOperation, ScimClient, quote};
+use crate::provider::ProviderData;
+use crate::tfplugin::model::{from_value, to_value};
+use crate::tfplugin::resource::ImportState;
+use crate::tfplugin::validator::Validator;
+use crate::tfplugin::{ApplyRequest, Attribute, Diagnostic, Diagnostics, Resource, Schema, StateResult, Type, Value};
+
+pub const TYPE_NAME: &str = "identity_scim_group";
+
+pub struct ScimGroupResource;
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+struct Model {
+    id: Option<String>,
+    ocid: Option<String>,
+    display_name: Option<String>,
+    description: Option<String>,
+    external_id: Option<String>,
+    members: Option<BTreeSet<String>>,
+}
+
+fn schema() -> Schema {
+    Schema::new(
+        "A group of a SCIM 2.0 service, such as an Oracle OCI IAM identity domain.",
+        vec![
+            Attribute::string("id").computed().use_state_for_unknown().describe("The SCIM id of the group."),
+            Attribute::string("ocid").computed().use_state_for_unknown().describe("The Oracle Cloud ID of the group (OCI IAM only; empty elsewhere)."),
+            Attribute::string("display_name").required().describe("Unique name of the group.").validate(Validator::non_empty()),
+            Attribute::string("description")
+                .optional()
+                .describe("Description, kept in Oracle's group extension (`urn:ietf:params:scim:schemas:oracle:idcs:extension:group:Group`); leave unset on SCIM servers without it."),
+            Attribute::string("external_id").optional().describe("Identifier of the group in the provisioning client's own system."),
+            Attribute::set_of("members", Type::String)
+                .optional()
+                .computed()
+                .describe("SCIM ids of the member users. When set, exactly these users are members (authoritative); when left out, membership is not managed and this shows the current members. Do not combine a set `members` with `identity_scim_group_member` or `identity_scim_user_group_memberships` for the same group."),
+        ],
+    )
+}
+
+fn ty() -> Type {
+    schema().value_type()
+}
+
+/// Every member's user id, read in pages.
+pub(crate) async fn read_members(c: &ScimClient, group_id: &str) -> Result<BTreeSet<String>, crate::clients::ApiError> {
+    let users = c.list_all("/Users", Some(&format!("groups.value eq {}", quote(group_id))), &[("attributes", "id".to_string())]).await?;
+    Ok(users.iter().filter_map(|u| u.get("id").and_then(Json::as_str).map(str::to_string)).collect())
+}
+
+fn description_of(g: &Json) -> Option<String> {
+    g.get(GROUP_EXTENSION).and_then(|e| e.get("description")).and_then(Json::as_str).map(str::to_string)
+}
+
+fn state_from_api(g: &Json, members: BTreeSet<String>) -> Model {
+    let s = |k: &str| g.get(k).and_then(Json::as_str).map(str::to_string);
+    Model {
+        id: s("id"),
+        ocid: Some(s("ocid").unwrap_or_default()),
+        display_name: s("displayName"),
+        description: description_of(g),
+        external_id: s("externalId"),
+        members: Some(members),
+    }
+}
+
+fn members_in_answer(g: &Json) -> BTreeSet<String> {
+    g.get("members")
+        .and_then(Json::as_array)
+        .map(|l| l.iter().filter_map(|m| m.get("value").and_then(Json::as_str).map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+impl ScimGroupResource {
+    async fn read_group(c: &ScimClient, id: &str) -> Result<Option<Model>, Diagnostics> {
+        let g = c.get("/Groups", id, &[("excludedAttributes", "members".to_string())]).await.map_err(|e| scim_diag("Unable to read group", &e))?;
+        let Some(g) = g else { return Ok(None) };
+        let gid = g.get("id").and_then(Json::as_str).unwrap_or(id).to_string();
+        let members = read_members(c, &gid).await.map_err(|e| scim_diag("Unable to read group members", &e))?;
+        Ok(Some(state_from_api(&g, members)))
+    }
+}
+
+#[async_trait]
+impl Resource<ProviderData> for ScimGroupResource {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    async fn create(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
+        let c = data.scim_client()?;
+        let planned: Model = from_value(&req.planned)?;
+        let mut schemas = vec![GROUP_SCHEMA];
+        let mut body = json!({"displayName": planned.display_name});
+        if let Some(d) = &planned.description {
+            schemas.push(GROUP_EXTENSION);
+            body[GROUP_EXTENSION] = json!({"description": d});
+        }
+        if let Some(x) = &planned.external_id {
+            body["externalId"] = json!(x);
+        }
+        if let Some(m) = &planned.members {
+            body["members"] = m.iter().map(|u| json!({"value": u, "type": "User"})).collect();
+        }
+        body["schemas"] = json!(schemas);
+        let created = match c.create("/Groups", &body).await {
+            Ok(g) => g,
+            Err(e) if e.is_conflict() => {
+                let name = planned.display_name.clone().unwrap_or_default();
+                let existing = c
+                    .list_page("/Groups", Some(&format!("displayName eq {}", quote(&name))), &[("attributes", "id".to_string())], 1, 1)
+                    .await
+                    .ok()
+                    .and_then(|p| p.resources.first().and_then(|g| g.get("id")).and_then(Json::as_str).map(str::to_string));
+                return Err(already_exists(&e, TYPE_NAME, existing.as_deref().unwrap_or("<id>"), &format!("Group \"{name}\"")));
+            }
+            Err(e) => return Err(scim_diag("Unable to create group", &e)),
+        };
+        let members = members_in_answer(&created);
+        Ok(StateResult::state(to_value(&state_from_api(&created, members), &ty())?))
+    }
+
+    async fn read(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<StateResult, Diagnostics> {
+        let c = data.scim_client()?;
+        let id = state.get("id").as_str().unwrap_or_default().to_string();
+        match Self::read_group(c, &id).await? {
+            Some(m) => Ok(StateResult::state(to_value(&m, &ty())?)),
+            None => Ok(StateResult::gone()),
+        }
+    }
+
+    async fn update(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
+        let c = data.scim_client()?;
+        let planned: Model = from_value(&req.planned)?;
+        let prior: Model = from_value(&req.prior)?;
+        let id = prior.id.clone().unwrap_or_default();
+        let mut ops = Vec::new();
+        if planned.display_name != prior.display_name {
+            ops.push(PatchOperation::replace("displayName", json!(planned.display_name)));
+        }
+        match (&prior.external_id, &planned.external_id) {
+            (was, Some(now)) if was.as_ref() != Some(now) => ops.push(PatchOperation::replace("externalId", json!(now))),
+            (Some(_), None) => ops.push(PatchOperation { op: "remove".into(), path: Some("externalId".into()), value: None }),
+            _ => {}
+        }
+        let desc_path = format!("{GROUP_EXTENSION}:description");
+        match (&prior.description, &planned.description) {
+            (was, Some(now)) if was.as_ref() != Some(now) => ops.push(PatchOperation::replace(&desc_path, json!(now))),
+            (Some(_), None) => ops.push(PatchOperation { op: "remove".into(), path: Some(desc_path), value: None }),
+            _ => {}
+        }
+        // Members: only when managed (set in the configuration), and only the change.
+        if !req.config.get("members").is_null() {
+            let want = planned.members.clone().unwrap_or_default();
+            let have = prior.members.clone().unwrap_or_default();
+            let add: Vec<String> = want.difference(&have).cloned().collect();
+            if !add.is_empty() {
+                ops.push(PatchOperation::add_members(&add));
+            }
+            ops.extend(have.difference(&want).map(|u| PatchOperation::remove_member(u)));
+        }
+        if !ops.is_empty() {
+            c.patch("/Groups", &id, &ops).await.map_err(|e| scim_diag("Unable to update group", &e))?;
+        }
+        let state = match Self::read_group(c, &id).await? {
+            Some(m) => m,
+            None => return Err(Diagnostic::error("Group vanished", format!("Group {id} disappeared during the update.")).into()),
+        };
+        Ok(StateResult::state(to_value(&state, &ty())?))
+    }
+
+    async fn delete(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<(), Diagnostics> {
+        let c = data.scim_client()?;
+        let id = state.get("id").as_str().unwrap_or_default().to_string();
+        c.delete("/Groups", &id).await.map(drop).map_err(|e| scim_diag("Unable to delete group", &e))
+    }
+
+    fn as_import(&self) -> Option<&dyn ImportState<ProviderData>> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl ImportState<ProviderData> for ScimGroupResource {
+    async fn import(&self, _data: Option<&ProviderData>, id: &str) -> Result<Value, Diagnostics> {
+        let id = id.trim();
+        if id.is_empty() {
+            return Err(Diagnostic::error("Invalid import ID", "Import a group by its SCIM id or its OCI ocid.").into());
+        }
+        to_value(&Model { id: Some(id.to_string()), ..Default::default() }, &ty())
+    }
+}

@@ -1,0 +1,297 @@
+//! `identity_scim_user`: a SCIM 2.0 user (`/Users`), with the OCI IAM password changer.
+//!
+//! Create is one POST whose answer is the full user, so creating a user costs one
+//! request (plus one to set a password when one is given). Updates use PATCH rather
+//! than PUT: a PUT replaces the whole user and would wipe attributes other tools (or
+//! Oracle's extensions) set, while a PatchOp touches only what this resource manages.
+//! Values the server adds or normalizes never cause a diff: its schema URN lists and
+//! `meta` are not modelled, an auto-added `recovery` email is hidden unless configured,
+//! and emails read back in the configured case.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value as Json, json};
+
+use super::{already_exists, scim_diag};
+use crate::clients::scim::{PatchOperation, ScimClient, USER_SCHEMA, quote};
+use crate::provider::ProviderData;
+use crate::tfplugin::model::{from_value, to_value};
+use crate::tfplugin::resource::ImportState;
+use crate::tfplugin::validator::Validator;
+use crate::tfplugin::{ApplyRequest, Attribute, Diagnostic, Diagnostics, Nesting, Resource, Schema, StateResult, Type, Value};
+
+pub const TYPE_NAME: &str = "identity_scim_user";
+
+pub struct ScimUserResource;
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+struct Model {
+    id: Option<String>,
+    ocid: Option<String>,
+    user_name: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    display_name: Option<String>,
+    emails: Option<Vec<Email>>,
+    active: Option<bool>,
+    external_id: Option<String>,
+    password_wo: Option<String>,
+    password_wo_version: Option<i64>,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+struct Email {
+    value: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    primary: Option<bool>,
+}
+
+fn schema() -> Schema {
+    Schema::new(
+        "A user of a SCIM 2.0 service, such as an Oracle OCI IAM identity domain. The password can be set write-only (never stored in state).",
+        vec![
+            Attribute::string("id").computed().use_state_for_unknown().describe("The SCIM id of the user."),
+            Attribute::string("ocid").computed().use_state_for_unknown().describe("The Oracle Cloud ID of the user (OCI IAM only; empty on other SCIM servers)."),
+            Attribute::string("user_name").required().describe("Unique user name (often the email address).").validate(Validator::non_empty()),
+            Attribute::string("given_name").optional().describe("Given (first) name."),
+            Attribute::string("family_name").optional().describe("Family (last) name."),
+            Attribute::string("display_name").optional().computed().describe("Name shown in user interfaces. Defaults to the server's choice (on OCI IAM, \"given family\")."),
+            Attribute::nested(
+                "emails",
+                Nesting::List,
+                vec![
+                    Attribute::string("value").required().describe("The email address. Read back case-insensitively: the server may lower-case it.").validate(Validator::matches(r"^[^@\s]+@[^@\s]+$", "an email address")),
+                    Attribute::string("type").default_value("work").describe("Kind of address: `work`, `home`, `other` or `recovery`.").validate(Validator::one_of(&["work", "home", "other", "recovery"])),
+                    Attribute::bool("primary").default_value(false).describe("Whether this is the primary address."),
+                ],
+            )
+            .optional()
+            .describe("Email addresses. A `recovery` address the server adds on its own is not shown unless configured."),
+            Attribute::bool("active").default_value(true).describe("Whether the user may sign in."),
+            Attribute::string("external_id").optional().describe("Identifier of the user in the provisioning client's own system."),
+            Attribute::string("password_wo")
+                .optional()
+                .sensitive()
+                .write_only()
+                .describe("Password, write-only: set through the password changer after create and whenever `password_wo_version` changes; never stored in plan or state. The server's password policy applies; a rejection is shown as the server words it."),
+            Attribute::number("password_wo_version")
+                .optional()
+                .describe("Any whole number; change it to set `password_wo` again (rotation). Recorded only once the password was accepted.")
+                .validate(Validator::IntBetween { min: 0, max: i64::MAX })
+                .validate(Validator::also_requires(&["password_wo"])),
+        ],
+    )
+}
+
+fn ty() -> Type {
+    schema().value_type()
+}
+
+fn body_of(m: &Model) -> Json {
+    let mut b = json!({"schemas": [USER_SCHEMA], "userName": m.user_name, "active": m.active.unwrap_or(true)});
+    if m.given_name.is_some() || m.family_name.is_some() {
+        let mut name = serde_json::Map::new();
+        if let Some(g) = &m.given_name {
+            name.insert("givenName".into(), g.clone().into());
+        }
+        if let Some(f) = &m.family_name {
+            name.insert("familyName".into(), f.clone().into());
+        }
+        b["name"] = Json::Object(name);
+    }
+    if let Some(d) = &m.display_name {
+        b["displayName"] = d.clone().into();
+    }
+    if let Some(x) = &m.external_id {
+        b["externalId"] = x.clone().into();
+    }
+    if let Some(emails) = &m.emails {
+        b["emails"] = emails
+            .iter()
+            .map(|e| json!({"value": e.value, "type": e.kind.clone().unwrap_or_else(|| "work".into()), "primary": e.primary.unwrap_or(false)}))
+            .collect();
+    }
+    b
+}
+
+fn str_at<'a>(j: &'a Json, path: &[&str]) -> Option<&'a str> {
+    let mut cur = j;
+    for p in path {
+        cur = cur.get(p)?;
+    }
+    cur.as_str()
+}
+
+/// Prefers the configured spelling when the server's differs only in case.
+fn same_case(api: Option<&str>, base: Option<&String>) -> Option<String> {
+    match (api, base) {
+        (Some(a), Some(b)) if a.eq_ignore_ascii_case(b) => Some(b.clone()),
+        (a, _) => a.map(str::to_string),
+    }
+}
+
+/// The state from the server's user, keeping from `base` what the server cannot say.
+fn state_from_api(u: &Json, base: &Model) -> Model {
+    let base_emails = base.emails.clone().unwrap_or_default();
+    let wants_recovery = base_emails.iter().any(|e| e.kind.as_deref() == Some("recovery"));
+    let emails: Vec<Email> = u
+        .get("emails")
+        .and_then(Json::as_array)
+        .map(|list| {
+            list.iter()
+                .filter(|e| wants_recovery || e.get("type").and_then(Json::as_str) != Some("recovery"))
+                .map(|e| {
+                    let value = e.get("value").and_then(Json::as_str);
+                    let configured = base_emails.iter().find(|b| b.value.as_deref().is_some_and(|v| value.is_some_and(|x| x.eq_ignore_ascii_case(v))));
+                    Email {
+                        value: same_case(value, configured.and_then(|c| c.value.as_ref())),
+                        kind: Some(e.get("type").and_then(Json::as_str).unwrap_or("work").to_string()),
+                        primary: Some(e.get("primary").and_then(Json::as_bool).unwrap_or(false)),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Model {
+        id: str_at(u, &["id"]).map(str::to_string),
+        ocid: Some(str_at(u, &["ocid"]).unwrap_or_default().to_string()),
+        user_name: same_case(str_at(u, &["userName"]), base.user_name.as_ref()),
+        given_name: str_at(u, &["name", "givenName"]).map(str::to_string),
+        family_name: str_at(u, &["name", "familyName"]).map(str::to_string),
+        display_name: Some(str_at(u, &["displayName"]).unwrap_or_default().to_string()),
+        // No address reads back as the configured form of "none" (null or empty list).
+        emails: if emails.is_empty() && base.emails.as_ref().is_none_or(|e| e.is_empty()) { base.emails.clone() } else { Some(emails) },
+        active: Some(u.get("active").and_then(Json::as_bool).unwrap_or(true)),
+        external_id: str_at(u, &["externalId"]).map(str::to_string),
+        password_wo: None,
+        password_wo_version: base.password_wo_version,
+    }
+}
+
+fn password_error(e: &crate::clients::ApiError) -> Diagnostic {
+    Diagnostic::error("Password not accepted", format!("{}\nThe user exists; the password was not set and its version is not recorded as applied.", e.detail()))
+}
+
+impl ScimUserResource {
+    async fn set_password(c: &ScimClient, id: &str, config: &Value) -> Result<bool, crate::clients::ApiError> {
+        match config.get("password_wo").as_str() {
+            Some(p) => c.set_password(id, p).await.map(|_| true),
+            None => Ok(false),
+        }
+    }
+}
+
+#[async_trait]
+impl Resource<ProviderData> for ScimUserResource {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    async fn create(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
+        let c = data.scim_client()?;
+        let planned: Model = from_value(&req.planned)?;
+        let created = match c.create("/Users", &body_of(&planned)).await {
+            Ok(u) => u,
+            Err(e) if e.is_conflict() => {
+                let name = planned.user_name.clone().unwrap_or_default();
+                let existing = c
+                    .list_page("/Users", Some(&format!("userName eq {}", quote(&name))), &[("attributes", "id".to_string())], 1, 1)
+                    .await
+                    .ok()
+                    .and_then(|p| p.resources.first().and_then(|u| u.get("id")).and_then(Json::as_str).map(str::to_string));
+                return Err(already_exists(&e, TYPE_NAME, existing.as_deref().unwrap_or("<id>"), &format!("User \"{name}\"")));
+            }
+            Err(e) => return Err(scim_diag("Unable to create user", &e)),
+        };
+        let mut state = state_from_api(&created, &planned);
+        let id = state.id.clone().unwrap_or_default();
+        let mut result = StateResult::default();
+        if let Err(e) = Self::set_password(c, &id, &req.config).await {
+            state.password_wo_version = None;
+            result.diags.push(password_error(&e));
+        }
+        result.state = to_value(&state, &ty())?;
+        Ok(result)
+    }
+
+    async fn read(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<StateResult, Diagnostics> {
+        let c = data.scim_client()?;
+        let prior: Model = from_value(state)?;
+        let id = prior.id.clone().unwrap_or_default();
+        match c.get("/Users", &id, &[]).await {
+            Ok(Some(u)) => Ok(StateResult::state(to_value(&state_from_api(&u, &prior), &ty())?)),
+            Ok(None) => Ok(StateResult::gone()),
+            Err(e) => Err(scim_diag("Unable to read user", &e)),
+        }
+    }
+
+    async fn update(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
+        let c = data.scim_client()?;
+        let planned: Model = from_value(&req.planned)?;
+        let prior: Model = from_value(&req.prior)?;
+        let id = prior.id.clone().unwrap_or_default();
+        // One PatchOp: replace what is set, remove what the configuration dropped.
+        let mut ops = vec![PatchOperation { op: "replace".into(), path: None, value: Some(body_of(&planned)) }];
+        for (path, was, now) in [
+            ("externalId", &prior.external_id, &planned.external_id),
+            ("name.givenName", &prior.given_name, &planned.given_name),
+            ("name.familyName", &prior.family_name, &planned.family_name),
+        ] {
+            if was.is_some() && now.is_none() {
+                ops.push(PatchOperation { op: "remove".into(), path: Some(path.into()), value: None });
+            }
+        }
+        if prior.emails.as_ref().is_some_and(|e| !e.is_empty()) && planned.emails.is_none() {
+            ops.push(PatchOperation { op: "remove".into(), path: Some("emails".into()), value: None });
+        }
+        if let Some(obj) = ops[0].value.as_mut().and_then(Json::as_object_mut) {
+            obj.remove("schemas");
+        }
+        let answered = c.patch("/Users", &id, &ops).await.map_err(|e| scim_diag("Unable to update user", &e))?;
+        let user = match answered {
+            Some(u) => u,
+            None => c
+                .get("/Users", &id, &[])
+                .await
+                .map_err(|e| scim_diag("Unable to read user after update", &e))?
+                .ok_or_else(|| Diagnostics::from(Diagnostic::error("User vanished", format!("User {id} disappeared during the update."))))?,
+        };
+        let mut state = state_from_api(&user, &planned);
+        let mut result = StateResult::default();
+        if planned.password_wo_version != prior.password_wo_version {
+            if let Err(e) = Self::set_password(c, &id, &req.config).await {
+                state.password_wo_version = prior.password_wo_version;
+                result.diags.push(password_error(&e));
+            }
+        }
+        result.state = to_value(&state, &ty())?;
+        Ok(result)
+    }
+
+    async fn delete(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<(), Diagnostics> {
+        let c = data.scim_client()?;
+        let id = state.get("id").as_str().unwrap_or_default().to_string();
+        c.delete("/Users", &id).await.map(drop).map_err(|e| scim_diag("Unable to delete user", &e))
+    }
+
+    fn as_import(&self) -> Option<&dyn ImportState<ProviderData>> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl ImportState<ProviderData> for ScimUserResource {
+    async fn import(&self, _data: Option<&ProviderData>, id: &str) -> Result<Value, Diagnostics> {
+        let id = id.trim();
+        if id.is_empty() {
+            return Err(Diagnostic::error("Invalid import ID", "Import a user by its SCIM id or its OCI ocid.").into());
+        }
+        // The read resolves an ocid to the user's id.
+        to_value(&Model { id: Some(id.to_string()), ..Default::default() }, &ty())
+    }
+}
