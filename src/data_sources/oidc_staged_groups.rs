@@ -9,7 +9,7 @@ use crate::clients::landscape::{LandscapeClient, STAGED_PAGE_SIZE, StagedGroup};
 use crate::provider::ProviderData;
 use crate::tfplugin::model::{from_value, to_value};
 use crate::tfplugin::schema::Nesting;
-use crate::tfplugin::validator::Validator;
+use crate::resources::oidc_group_import::positive_whole_number;
 use crate::tfplugin::{AttrPath, Attribute, DataSource, Diagnostic, Diagnostics, Schema, StateResult, Value};
 
 pub const TYPE_NAME: &str = "identity_oidc_staged_groups";
@@ -21,7 +21,7 @@ struct Model {
     import_session_id: Option<i64>,
     include_imported: Option<bool>,
     groups: Option<Vec<GroupModel>>,
-    count: Option<i64>,
+    group_count: Option<i64>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -53,7 +53,7 @@ impl OidcStagedGroupsDataSource {
                 Attribute::number("import_session_id")
                     .required()
                     .describe("Id of the import session, e.g. `identity_oidc_group_import.example.id`.")
-                    .validate(Validator::IntBetween { min: 1, max: i64::MAX }),
+                    .validate(positive_whole_number()),
                 Attribute::bool("include_imported")
                     .default_value(false)
                     .describe("Also list the groups that have already been imported into Landscape."),
@@ -71,7 +71,9 @@ impl OidcStagedGroupsDataSource {
                 )
                 .computed()
                 .describe("The staged groups, in Landscape's order (by id)."),
-                Attribute::number("count").computed().describe("How many groups `groups` holds."),
+                // Not `count`: Terraform refuses references to an attribute of that name
+                // ("Invalid resource count attribute"), so it could never be read.
+                Attribute::number("group_count").computed().describe("How many groups `groups` holds."),
             ],
         )
     }
@@ -142,7 +144,7 @@ impl DataSource<ProviderData> for OidcStagedGroupsDataSource {
         let m = Model {
             import_session_id: Some(id),
             include_imported: Some(include_imported),
-            count: Some(groups.len() as i64),
+            group_count: Some(groups.len() as i64),
             groups: Some(groups),
         };
         Ok(StateResult { state: to_value(&m, &Self::schema_static().value_type())?, private: Vec::new(), diags })

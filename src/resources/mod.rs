@@ -11,7 +11,9 @@ pub mod idp;
 pub mod idp_mappers;
 pub mod oidc_group_import;
 pub mod scim_group;
+pub mod scim_group_member;
 pub mod scim_user;
+pub mod scim_user_group_memberships;
 pub mod user_oidc;
 
 /// Every resource the provider serves.
@@ -23,6 +25,8 @@ pub fn all() -> Vec<Arc<dyn Resource<ProviderData>>> {
         Arc::new(user_oidc::UserOidcResource),
         Arc::new(scim_user::ScimUserResource),
         Arc::new(scim_group::ScimGroupResource),
+        Arc::new(scim_group_member::ScimGroupMemberResource),
+        Arc::new(scim_user_group_memberships::ScimUserGroupMembershipsResource),
     ]
 }
 

@@ -152,6 +152,14 @@ fn state_from(session: &ImportSession, base: &Model, staged_count: Option<i64>) 
     }
 }
 
+/// Ids are positive whole numbers.
+pub fn positive_whole_number() -> Validator {
+    Validator::custom("a positive whole number", |v| match v.as_i64() {
+        Some(n) if n > 0 => Ok(()),
+        _ => Err("must be a positive whole number".into()),
+    })
+}
+
 const TAINTED: &str = "The session is recorded in the Terraform state and marked tainted, so nothing is orphaned: \
      the next apply replaces it with a new import session.";
 
@@ -168,6 +176,8 @@ impl OidcGroupImportResource {
              `identity_oidc_staged_groups` data source.\n\n\
              A session that ends `FAILED`, or is still running when `timeouts.create` passes, is an error; the session \
              is still recorded in the state, marked tainted, and the next apply starts a new one.\n\n\
+             If Terraform is interrupted (Ctrl-C) during the wait, the wait stops at once; the session keeps running \
+             in Landscape but is not recorded in the state.\n\n\
              Landscape has no API to delete an import session: destroying this resource only removes it from the \
              Terraform state. To import again, change `triggers`.",
             vec![
@@ -176,7 +186,7 @@ impl OidcGroupImportResource {
                     .required()
                     .requires_replace()
                     .describe("Id of the OIDC issuer whose groups are imported.")
-                    .validate(Validator::IntBetween { min: 1, max: i64::MAX }),
+                    .validate(positive_whole_number()),
                 Attribute::map_of("triggers", Type::String).optional().requires_replace().describe(
                     "Arbitrary values that, when changed, replace the resource, which starts a new import session \
                      (for example a date or a version number). Null after `terraform import`.",

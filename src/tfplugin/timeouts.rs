@@ -31,7 +31,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             _ => return Err(format!("{s:?} is not a duration like \"90s\", \"10m\" or \"1h30m\" (units: h, m, s, ms)")),
         };
         rest = &rest[unit_len..];
-        total += Duration::from_secs_f64(n * secs);
+        let part = Duration::try_from_secs_f64(n * secs).map_err(|_| format!("{s:?} is too long a duration"))?;
+        total = total.checked_add(part).ok_or_else(|| format!("{s:?} is too long a duration"))?;
     }
     Ok(total)
 }
@@ -71,7 +72,7 @@ mod tests {
         assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
         assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
-        for bad in ["", "10", "m", "10x", "-1s", "1h 30m"] {
+        for bad in ["", "10", "m", "10x", "-1s", "1h 30m", "99999999999999999999h", "1e400s"] {
             assert!(parse_duration(bad).is_err(), "{bad:?}");
         }
     }

@@ -1,0 +1,118 @@
+//! `identity_scim_group_member`: one user's membership in one SCIM group,
+//! non-authoritative (other members are left alone). Its id is `group_id/user_id`.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use super::scim_diag;
+use crate::clients::scim::{PatchOperation, ScimClient};
+use crate::provider::ProviderData;
+use crate::tfplugin::model::{from_value, to_value};
+use crate::tfplugin::resource::ImportState;
+use crate::tfplugin::validator::Validator;
+use crate::tfplugin::{ApplyRequest, Attribute, Diagnostic, Diagnostics, Resource, Schema, StateResult, Type, Value};
+
+pub const TYPE_NAME: &str = "identity_scim_group_member";
+
+pub struct ScimGroupMemberResource;
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Model {
+    id: Option<String>,
+    group_id: Option<String>,
+    user_id: Option<String>,
+}
+
+fn schema() -> Schema {
+    Schema::new(
+        "One user's membership in a SCIM group. Non-authoritative: other members of the group are left alone. \
+         Do not combine with an authoritative `members` on `identity_scim_group` for the same group.",
+        vec![
+            Attribute::string("id").computed().use_state_for_unknown().describe("`<group_id>/<user_id>`; the import ID."),
+            Attribute::string("group_id").required().requires_replace().describe("SCIM id of the group.").validate(Validator::non_empty()),
+            Attribute::string("user_id").required().requires_replace().describe("SCIM id of the user.").validate(Validator::non_empty()),
+        ],
+    )
+}
+
+fn ty() -> Type {
+    schema().value_type()
+}
+
+fn state(group: &str, user: &str) -> Result<Value, Diagnostics> {
+    to_value(&Model { id: Some(format!("{group}/{user}")), group_id: Some(group.into()), user_id: Some(user.into()) }, &ty())
+}
+
+/// Whether the user is in the group: the user's read-only `groups` attribute says so.
+async fn is_member(c: &ScimClient, group: &str, user: &str) -> Result<Option<bool>, crate::clients::ApiError> {
+    let Some(u) = c.get("/Users", user, &[("attributes", "groups".to_string())]).await? else { return Ok(None) };
+    let listed = u
+        .get("groups")
+        .and_then(Json::as_array)
+        .is_some_and(|gs| gs.iter().any(|g| g.get("value").and_then(Json::as_str) == Some(group)));
+    Ok(Some(listed))
+}
+
+#[async_trait]
+impl Resource<ProviderData> for ScimGroupMemberResource {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    async fn create(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
+        let c = data.scim_client()?;
+        let m: Model = from_value(&req.planned)?;
+        let (g, u) = (m.group_id.unwrap_or_default(), m.user_id.unwrap_or_default());
+        c.patch("/Groups", &g, &[PatchOperation::add_members(std::slice::from_ref(&u))]).await.map_err(|e| scim_diag("Unable to add the group member", &e))?;
+        Ok(StateResult::state(state(&g, &u)?))
+    }
+
+    async fn read(&self, data: &ProviderData, current: &Value, _private: &[u8]) -> Result<StateResult, Diagnostics> {
+        let c = data.scim_client()?;
+        let m: Model = from_value(current)?;
+        let (g, u) = (m.group_id.unwrap_or_default(), m.user_id.unwrap_or_default());
+        match is_member(c, &g, &u).await.map_err(|e| scim_diag("Unable to read the group membership", &e))? {
+            Some(true) => Ok(StateResult::state(state(&g, &u)?)),
+            _ => Ok(StateResult::gone()),
+        }
+    }
+
+    async fn update(&self, _data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
+        // Every attribute forces replacement: nothing changes in place.
+        Ok(StateResult::state(req.planned.clone()))
+    }
+
+    async fn delete(&self, data: &ProviderData, current: &Value, _private: &[u8]) -> Result<(), Diagnostics> {
+        let c = data.scim_client()?;
+        let m: Model = from_value(current)?;
+        let (g, u) = (m.group_id.unwrap_or_default(), m.user_id.unwrap_or_default());
+        match c.patch("/Groups", &g, &[PatchOperation::remove_member(&u)]).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(scim_diag("Unable to remove the group member", &e)),
+        }
+    }
+
+    fn as_import(&self) -> Option<&dyn ImportState<ProviderData>> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl ImportState<ProviderData> for ScimGroupMemberResource {
+    async fn import(&self, _data: Option<&ProviderData>, id: &str) -> Result<Value, Diagnostics> {
+        match id.trim().split_once('/') {
+            Some((g, u)) if !g.is_empty() && !u.is_empty() && !u.contains('/') => state(g, u),
+            _ => Err(Diagnostic::error(
+                "Invalid import ID",
+                format!("Expected `<group_id>/<user_id>`, e.g. `terraform import identity_scim_group_member.x 2a7f.../9c1e...`; got {id:?}."),
+            )
+            .into()),
+        }
+    }
+}
