@@ -461,6 +461,39 @@ mod tests {
     }
 
     #[test]
+    fn every_validator_pattern_compiles() {
+        use crate::tfplugin::schema::{AttrKind, Attribute};
+        fn walk(attrs: &[Attribute], n: &mut usize) {
+            for a in attrs {
+                let mut vs: Vec<&Validator> = a.validators.iter().collect();
+                while let Some(v) = vs.pop() {
+                    match v {
+                        Validator::Matches { pattern, .. } => {
+                            regex::Regex::new(pattern).unwrap_or_else(|e| panic!("{}: {pattern:?}: {e}", a.name));
+                            *n += 1;
+                        }
+                        Validator::Each(inner) => vs.push(inner),
+                        _ => {}
+                    }
+                }
+                if let AttrKind::Nested { attributes, .. } = &a.kind {
+                    walk(attributes, n);
+                }
+            }
+        }
+        let p = IdentityProvider;
+        let mut n = 0;
+        walk(&p.schema().block.attributes, &mut n);
+        for r in p.resources() {
+            walk(&r.schema().block.attributes, &mut n);
+        }
+        for d in p.data_sources() {
+            walk(&d.schema().block.attributes, &mut n);
+        }
+        assert!(n > 10, "found {n} patterns");
+    }
+
+    #[test]
     fn scim_token_url_defaults_from_the_scim_url() {
         assert_eq!(default_token_url("https://idcs-x.identity.oraclecloud.com/admin/v1"), "https://idcs-x.identity.oraclecloud.com/oauth2/v1/token");
         assert_eq!(default_token_url("http://127.0.0.1:9/oci/admin/v1/"), "http://127.0.0.1:9/oci/oauth2/v1/token");

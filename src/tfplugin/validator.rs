@@ -1,7 +1,7 @@
 //! Declarative validators, run at plan time (Validate*Config) with attribute paths.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use regex::Regex;
 
@@ -17,8 +17,9 @@ type CheckFn = dyn Fn(&Value) -> Result<(), String> + Send + Sync;
 pub enum Validator {
     /// The string is one of these.
     OneOf(Vec<String>),
-    /// The string matches the regex; `rule` says in words what it must be.
-    Matches { regex: Regex, rule: String },
+    /// The string matches the regex; `rule` says in words what it must be. The regex is
+    /// compiled on first use, so building schemas (every provider start) stays cheap.
+    Matches { pattern: &'static str, rule: String, compiled: Arc<OnceLock<Regex>> },
     /// String length in characters.
     Length { min: usize, max: Option<usize> },
     /// Number of elements of a list, set or map.
@@ -47,9 +48,9 @@ impl Validator {
     pub fn one_of(values: &[&str]) -> Self {
         Validator::OneOf(values.iter().map(|s| s.to_string()).collect())
     }
-    /// Panics on an invalid pattern: patterns are literals in the provider's own code.
-    pub fn matches(pattern: &str, rule: &str) -> Self {
-        Validator::Matches { regex: Regex::new(pattern).expect("validator pattern compiles"), rule: rule.to_string() }
+    /// `pattern` is a literal in the provider's own code (a unit test compiles them all).
+    pub fn matches(pattern: &'static str, rule: &str) -> Self {
+        Validator::Matches { pattern, rule: rule.to_string(), compiled: Arc::new(OnceLock::new()) }
     }
     pub fn non_empty() -> Self {
         Validator::Length { min: 1, max: None }
@@ -100,9 +101,17 @@ impl Validator {
                 Some(s) => Err(format!("{s:?} is not allowed; expected one of {}", quoted(allowed))),
                 None => Ok(()),
             },
-            Validator::Matches { regex, rule } => match v.as_str() {
-                Some(s) if regex.is_match(s) => Ok(()),
-                Some(s) => Err(format!("{s:?} is not valid: must be {rule}")),
+            Validator::Matches { pattern, rule, compiled } => match v.as_str() {
+                Some(s) => {
+                    let regex = match compiled.get() {
+                        Some(r) => r,
+                        None => {
+                            let r = Regex::new(pattern).map_err(|e| format!("internal error: invalid pattern {pattern:?}: {e}"))?;
+                            compiled.get_or_init(|| r)
+                        }
+                    };
+                    if regex.is_match(s) { Ok(()) } else { Err(format!("{s:?} is not valid: must be {rule}")) }
+                }
                 None => Ok(()),
             },
             Validator::Length { min, max } => match v.as_str() {
