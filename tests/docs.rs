@@ -96,3 +96,16 @@ fn every_attribute_is_described() {
     }
     assert!(missing.is_empty(), "attributes without a description: {missing:?}");
 }
+
+#[test]
+fn examples_are_terraform_fmt_clean() {
+    let terraform = std::env::var("TERRAFORM").unwrap_or_else(|_| "terraform".to_string());
+    let out = std::process::Command::new(&terraform)
+        .args(["fmt", "-check", "-recursive", "-diff", "examples"])
+        .current_dir(root())
+        .env("TF_CLI_CONFIG_FILE", "/dev/null")
+        .env("CHECKPOINT_DISABLE", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {terraform} (the tests need the terraform CLI): {e}"));
+    assert!(out.status.success(), "examples are not `terraform fmt` clean:\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+}
