@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::clients::landscape::{LandscapeClient, STAGED_PAGE_SIZE, StagedGroup};
+use crate::clients::landscape::{STAGED_PAGE_SIZE, StagedGroup};
 use crate::provider::ProviderData;
 use crate::tfplugin::model::{from_value, to_value};
 use crate::tfplugin::schema::Nesting;
@@ -90,9 +90,7 @@ impl DataSource<ProviderData> for OidcStagedGroupsDataSource {
     }
 
     async fn read(&self, data: &ProviderData, config: &Value) -> Result<StateResult, Diagnostics> {
-        let settings = data.landscape()?;
-        let c = LandscapeClient::new(&settings.url, &settings.token, data.http.clone())
-            .map_err(|e| Diagnostics::from(Diagnostic::error("Invalid Landscape configuration", e).at(AttrPath::attrs(&["landscape"]))))?;
+        let c = data.landscape_client()?;
         let cfg: Model = from_value(config)?;
         let path = AttrPath::attrs(&["import_session_id"]);
         let id = cfg

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 
 use crate::clients::HttpSettings;
 use crate::clients::fudo::FudoClient;
+use crate::clients::landscape::LandscapeClient;
 use crate::clients::runai::RunaiClient;
 use crate::clients::scim::{Grant, ScimAuth, ScimClient};
 use crate::data_sources;
@@ -31,6 +32,7 @@ pub struct ProviderData {
     scim: Result<ScimSettings, String>,
     scim_client: Result<std::sync::Arc<ScimClient>, String>,
     landscape: Result<LandscapeSettings, String>,
+    landscape_client: Result<LandscapeClient, String>,
     pub http: HttpSettings,
 }
 
@@ -91,6 +93,11 @@ impl ProviderData {
     }
     pub fn landscape(&self) -> Result<&LandscapeSettings, Diagnostics> {
         self.landscape.as_ref().map_err(not_configured("Landscape"))
+    }
+    /// The Landscape client (one connection pool per provider process), or how to
+    /// configure it.
+    pub fn landscape_client(&self) -> Result<&LandscapeClient, Diagnostics> {
+        self.landscape_client.as_ref().map_err(not_configured("Landscape"))
     }
 }
 
@@ -375,11 +382,17 @@ impl Provider for IdentityProvider {
             })
         });
         let landscape = resolve_landscape(config, diags);
+        let landscape_client = landscape.as_ref().map_err(String::clone).and_then(|l| {
+            LandscapeClient::new(&l.url, &l.token, settings.clone()).map_err(|e| {
+                diags.error_at(AttrPath::attrs(&["landscape"]), "Invalid Landscape configuration", e.clone());
+                e
+            })
+        });
 
         if diags.has_errors() {
             return None;
         }
-        Some(ProviderData { runai, fudo, fudo_client, scim, scim_client, landscape, http: settings })
+        Some(ProviderData { runai, fudo, fudo_client, scim, scim_client, landscape, landscape_client, http: settings })
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<ProviderData>>> {

@@ -126,10 +126,8 @@ struct TimeoutsModel {
     create: Option<String>,
 }
 
-fn client(data: &ProviderData) -> Result<LandscapeClient, Diagnostics> {
-    let s = data.landscape()?;
-    LandscapeClient::new(&s.url, &s.token, data.http.clone())
-        .map_err(|e| Diagnostic::error("Invalid Landscape configuration", e).at(AttrPath::attrs(&["landscape"])).into())
+fn client(data: &ProviderData) -> Result<&LandscapeClient, Diagnostics> {
+    data.landscape_client()
 }
 
 fn api_err(summary: &str, e: &ApiError) -> Diagnostics {
