@@ -16,6 +16,7 @@ use super::{already_exists, scim_diag};
 use crate::clients::scim::{PatchOperation, ScimClient, USER_SCHEMA, quote};
 use crate::provider::ProviderData;
 use crate::tfplugin::model::{from_value, to_value};
+use crate::tfplugin::plan_modifier::PlanModifier;
 use crate::tfplugin::resource::ImportState;
 use crate::tfplugin::validator::Validator;
 use crate::tfplugin::{ApplyRequest, Attribute, Diagnostic, Diagnostics, Nesting, Resource, Schema, StateResult, Type, Value};
@@ -53,7 +54,11 @@ fn schema() -> Schema {
         vec![
             Attribute::string("id").computed().use_state_for_unknown().describe("The SCIM id of the user."),
             Attribute::string("ocid").computed().use_state_for_unknown().describe("The Oracle Cloud ID of the user (OCI IAM only; empty on other SCIM servers)."),
-            Attribute::string("user_name").required().describe("Unique user name (often the email address).").validate(Validator::non_empty()),
+            Attribute::string("user_name")
+                .required()
+                .modifier(PlanModifier::CaseInsensitive)
+                .describe("Unique user name (often the email address); unique without regard to case.")
+                .validate(Validator::non_empty()),
             Attribute::string("given_name").optional().describe("Given (first) name."),
             Attribute::string("family_name").optional().describe("Family (last) name."),
             Attribute::string("display_name").optional().computed().describe("Name shown in user interfaces. Defaults to the server's choice (on OCI IAM, \"given family\")."),
@@ -61,7 +66,10 @@ fn schema() -> Schema {
                 "emails",
                 Nesting::List,
                 vec![
-                    Attribute::string("value").required().describe("The email address. Read back case-insensitively: the server may lower-case it.").validate(Validator::matches(r"^[^@\s]+@[^@\s]+$", "an email address")),
+                    Attribute::string("value")
+                        .required()
+                        .modifier(PlanModifier::CaseInsensitive)
+                        .describe("The email address. Compared without regard to case: the server may lower-case it.").validate(Validator::matches(r"^[^@\s]+@[^@\s]+$", "an email address")),
                     Attribute::string("type").default_value("work").describe("Kind of address: `work`, `home`, `other` or `recovery`.").validate(Validator::one_of(&["work", "home", "other", "recovery"])),
                     Attribute::bool("primary").default_value(false).describe("Whether this is the primary address."),
                 ],

@@ -130,6 +130,7 @@ pub async fn record(State(state): State<SharedState>, req: Request, next: Next) 
             query,
             status,
             body: logged_body,
+            bulk: false,
         },
     );
     response

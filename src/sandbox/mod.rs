@@ -8,7 +8,8 @@
 //! - [`fudo`]: Fudo `/fudo/api/v2/user/oidc`
 //! - [`tls`]: `--tls`, HTTPS with a generated certificate
 //! - [`landscape`]: Landscape `/landscape/api/v2/oidc/groups` (import sessions, staged groups)
-//! - later: `oci` (`/oci`)
+//! - [`scim`]: OCI IAM `/oci` (OAuth2 token endpoint, SCIM 2.0 Users, Groups, Bulk,
+//!   UserPasswordChanger)
 //!
 //! Embedding in a test:
 //! ```no_run
@@ -23,6 +24,7 @@ pub mod control;
 pub mod fudo;
 pub mod landscape;
 pub mod runai;
+pub mod scim;
 pub mod store;
 pub mod tls;
 
@@ -48,6 +50,8 @@ pub const DEFAULT_SCIM_CLIENT_ID: &str = "sandbox-client";
 pub const DEFAULT_SCIM_CLIENT_SECRET: &str = "sandbox-secret";
 pub const DEFAULT_SCIM_USERNAME: &str = "admin";
 pub const DEFAULT_SCIM_PASSWORD: &str = "Sandbox-Passw0rd!";
+pub const DEFAULT_SCIM_STATIC_TOKEN: &str = scim::DEFAULT_STATIC_TOKEN;
+pub const DEFAULT_SCIM_TOKEN_TTL_SECS: u64 = scim::DEFAULT_TOKEN_TTL_SECS;
 pub const DEFAULT_LANDSCAPE_TOKEN: &str = "sandbox-landscape-jwt";
 pub const DEFAULT_MAPPER_DELAY_MS: u64 = 300;
 
@@ -89,6 +93,14 @@ pub struct SandboxConfig {
     #[arg(long, value_name = "PASSWORD", default_value = DEFAULT_SCIM_PASSWORD)]
     pub scim_password: String,
 
+    /// Lifetime (`expires_in`) of the access tokens the SCIM token endpoint issues, in s.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_SCIM_TOKEN_TTL_SECS)]
+    pub scim_token_ttl_secs: u64,
+
+    /// A bearer token the SCIM API always accepts (for the provider's static `token`).
+    #[arg(long, value_name = "TOKEN", default_value = DEFAULT_SCIM_STATIC_TOKEN)]
+    pub scim_static_token: String,
+
     /// Bearer token (JWT) the Landscape API accepts.
     #[arg(long, value_name = "TOKEN", default_value = DEFAULT_LANDSCAPE_TOKEN)]
     pub landscape_token: String,
@@ -118,6 +130,8 @@ impl Default for SandboxConfig {
             scim_client_secret: DEFAULT_SCIM_CLIENT_SECRET.to_string(),
             scim_username: DEFAULT_SCIM_USERNAME.to_string(),
             scim_password: DEFAULT_SCIM_PASSWORD.to_string(),
+            scim_token_ttl_secs: DEFAULT_SCIM_TOKEN_TTL_SECS,
+            scim_static_token: DEFAULT_SCIM_STATIC_TOKEN.to_string(),
             landscape_token: DEFAULT_LANDSCAPE_TOKEN.to_string(),
             mapper_delay_ms: DEFAULT_MAPPER_DELAY_MS,
             landscape_import_ms: landscape::DEFAULT_IMPORT_MS,
@@ -145,6 +159,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(runai::routes(state.clone()))
         .merge(fudo::routes(state.clone()))
         .merge(landscape::routes(state.clone()))
+        .merge(scim::routes(state.clone()))
         .merge(control::routes())
         // Both fallbacks must come after every route is added (axum applies the 405
         // fallback to the routes present at the time of the call).
@@ -274,6 +289,16 @@ impl RunningSandbox {
     /// The Fudo base URL to configure a client with (`<url>/fudo`).
     pub fn fudo_url(&self) -> String {
         format!("{}{}", self.url, fudo::PREFIX)
+    }
+
+    /// The SCIM base URL to configure a client with (`<url>/oci/admin/v1`).
+    pub fn scim_url(&self) -> String {
+        format!("{}{}", self.url, scim::SCIM_BASE)
+    }
+
+    /// The OAuth2 token URL of the OCI emulation (`<url>/oci/oauth2/v1/token`).
+    pub fn scim_token_url(&self) -> String {
+        format!("{}{}", self.url, scim::TOKEN_PATH)
     }
 
     /// The Landscape base URL to configure a client with (`<url>/landscape`).

@@ -18,6 +18,8 @@ use super::SandboxConfig;
 use super::fudo::FudoData;
 use super::landscape::LandscapeData;
 use super::runai::RunaiData;
+use super::scim::TokenStore;
+use super::scim::model::OciData;
 
 /// The most request-log entries kept; older ones are dropped first.
 pub const REQUEST_LOG_CAP: usize = 10_000;
@@ -36,6 +38,9 @@ pub struct SandboxData {
     /// A state file written before Landscape existed gets the Landscape seeds.
     #[serde(default = "LandscapeData::seeded")]
     pub landscape: LandscapeData,
+    /// OCI IAM (SCIM) users and groups; no seeds.
+    #[serde(default)]
+    pub oci: OciData,
 }
 
 impl SandboxData {
@@ -45,6 +50,7 @@ impl SandboxData {
             runai: RunaiData::seeded(),
             fudo: FudoData::seeded(),
             landscape: LandscapeData::seeded(),
+            oci: OciData::default(),
         }
     }
 
@@ -53,6 +59,7 @@ impl SandboxData {
         self.runai.normalize();
         self.fudo.normalize();
         self.landscape.normalize();
+        self.oci.normalize();
     }
 
     /// Applies deferred changes that are due at `now` (e.g. Run:ai's 202 mapper updates).
@@ -81,6 +88,10 @@ pub struct LogEntry {
     pub query: Option<String>,
     pub status: u16,
     pub body: Option<serde_json::Value>,
+    /// True for an operation run inside a SCIM `POST /Bulk` (logged, not counted);
+    /// omitted when false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub bulk: bool,
 }
 
 /// The state behind every handler; share it as [`SharedState`].
@@ -90,6 +101,8 @@ pub struct AppState {
     data: tokio::sync::Mutex<SandboxData>,
     stats: Mutex<Stats>,
     log: Mutex<VecDeque<LogEntry>>,
+    /// Access tokens issued by the OCI token endpoint (memory only; survive reset).
+    scim_tokens: TokenStore,
 }
 
 /// Cheap to clone; what the router and the handlers carry.
@@ -114,6 +127,7 @@ impl AppState {
             data: tokio::sync::Mutex::new(data),
             stats: Mutex::new(Stats::default()),
             log: Mutex::new(VecDeque::new()),
+            scim_tokens: TokenStore::default(),
         }))
     }
 
@@ -182,6 +196,20 @@ impl AppState {
             log.pop_front();
         }
         log.push_back(entry);
+    }
+
+    /// Appends a log entry without counting it (the operations inside a SCIM Bulk).
+    pub fn log_only(&self, entry: LogEntry) {
+        let mut log = lock(&self.log);
+        while log.len() >= REQUEST_LOG_CAP {
+            log.pop_front();
+        }
+        log.push_back(entry);
+    }
+
+    /// The OCI token endpoint's issued tokens.
+    pub fn scim_tokens(&self) -> &TokenStore {
+        &self.scim_tokens
     }
 
     async fn persist(&self, data: &SandboxData) {

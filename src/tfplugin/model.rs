@@ -12,9 +12,14 @@ use serde_json::Value as Json;
 use super::diag::{Diagnostic, Diagnostics};
 use super::value::{Number, Type, Value, decode_json};
 
-/// Reads a value into a model. Unknown values read as null (`None`).
+/// Reads a value into a model. Unknown values read as null (`None`); a null object (a
+/// prior state on create) reads as a model with every field `None`.
 pub fn from_value<T: DeserializeOwned>(v: &Value) -> Result<T, Diagnostics> {
-    serde_json::from_value(to_json_lossy(v))
+    let j = match v {
+        Value::Null => Json::Object(serde_json::Map::new()),
+        v => to_json_lossy(v),
+    };
+    serde_json::from_value(j)
         .map_err(|e| Diagnostic::error("Internal error reading a value into its model", e.to_string()).into())
 }
 

@@ -4,7 +4,8 @@
 //! Rules, in order:
 //! 1. A destroy (null proposed state) plans null.
 //! 2. Write-only attributes are planned null; defaults fill attributes the
-//!    configuration leaves null.
+//!    configuration leaves null; case-insensitive attributes keep a prior value that
+//!    differs from the configuration only in case (semantic equality).
 //! 3. If that plan equals the prior state, nothing changes: every computed value keeps
 //!    its prior value (no unknowns, so the plan is empty).
 //! 4. Otherwise (a create, or an update), computed attributes the configuration leaves
@@ -34,7 +35,7 @@ pub fn plan_resource(schema: &Schema, prior: &Value, proposed: &Value, config: &
     }
     let creating = prior.is_null();
     let mut planned = proposed.clone();
-    normalize_block(&schema.block, &mut planned, config);
+    normalize_block(&schema.block, &mut planned, config, prior);
     let changed = creating || planned != *prior;
     if changed {
         mark_unknown_block(&schema.block, &mut planned, config, prior);
@@ -110,19 +111,19 @@ fn pick<'a>(other: &'a Value, sel: &Sel) -> &'a Value {
     }
 }
 
-fn normalize_block(block: &Block, planned: &mut Value, config: &Value) {
-    normalize_attrs(&block.attributes, planned, config);
+fn normalize_block(block: &Block, planned: &mut Value, config: &Value, prior: &Value) {
+    normalize_attrs(&block.attributes, planned, config, prior);
     for b in &block.blocks {
         let cfg = config.get(&b.type_name);
         if let Some(pv) = planned.get_mut(&b.type_name) {
             for (sel, p) in nested_objects(b.nesting, pv) {
-                normalize_block(&b.block, p, pick(cfg, &sel));
+                normalize_block(&b.block, p, pick(cfg, &sel), pick(prior.get(&b.type_name), &sel));
             }
         }
     }
 }
 
-fn normalize_attrs(attrs: &[Attribute], planned: &mut Value, config: &Value) {
+fn normalize_attrs(attrs: &[Attribute], planned: &mut Value, config: &Value, prior: &Value) {
     if !matches!(planned, Value::Object(_)) {
         return;
     }
@@ -130,6 +131,16 @@ fn normalize_attrs(attrs: &[Attribute], planned: &mut Value, config: &Value) {
         let cfg = config.get(&a.name);
         if a.write_only {
             planned.set(&a.name, Value::Null);
+            continue;
+        }
+        // Semantic equality: a configured value the server stores in another case is
+        // no change; Terraform accepts the prior value in place of the configured one.
+        if a.has_modifier(PlanModifier::CaseInsensitive)
+            && let (Some(c), Some(p)) = (cfg.as_str(), prior.get(&a.name).as_str())
+            && c != p
+            && c.eq_ignore_ascii_case(p)
+        {
+            planned.set(&a.name, Value::string(p));
             continue;
         }
         if cfg.is_null()
@@ -142,8 +153,9 @@ fn normalize_attrs(attrs: &[Attribute], planned: &mut Value, config: &Value) {
             && !cfg.is_null()
             && let Some(pv) = planned.get_mut(&a.name)
         {
+            let pri = prior.get(&a.name);
             for (sel, p) in nested_objects(*nesting, pv) {
-                normalize_attrs(attributes, p, pick(cfg, &sel));
+                normalize_attrs(attributes, p, pick(cfg, &sel), pick(pri, &sel));
             }
         }
     }
@@ -176,7 +188,7 @@ fn mark_unknown_attrs(attrs: &[Attribute], planned: &mut Value, config: &Value, 
             let keep = a.modifiers.iter().any(|m| match m {
                 PlanModifier::UseStateForUnknown => true,
                 PlanModifier::UseStateUnlessChanged(inputs) => inputs.iter().all(|n| planned.get(n) == prior.get(n)),
-                PlanModifier::RequiresReplace => false,
+                PlanModifier::RequiresReplace | PlanModifier::CaseInsensitive => false,
             });
             if keep && !prior_v.is_null() {
                 planned.set(&a.name, prior_v.clone());

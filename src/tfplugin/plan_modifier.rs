@@ -11,6 +11,9 @@ pub enum PlanModifier {
     /// Like `UseStateForUnknown`, but only while the named sibling attributes (in the
     /// same object) keep their prior values: a value the server derives from them.
     UseStateUnlessChanged(&'static [&'static str]),
+    /// The server compares (and may rewrite) this string without regard to ASCII case:
+    /// a configured value equal to the prior one but for case is no change.
+    CaseInsensitive,
 }
 
 impl PlanModifier {
@@ -20,6 +23,7 @@ impl PlanModifier {
             PlanModifier::RequiresReplace => "Changing this forces a new resource to be created.",
             PlanModifier::UseStateForUnknown => "The value does not change after creation.",
             PlanModifier::UseStateUnlessChanged(_) => "The value changes only when its inputs change.",
+            PlanModifier::CaseInsensitive => "Compared without regard to case.",
         }
     }
 }

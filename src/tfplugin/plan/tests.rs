@@ -159,3 +159,16 @@ fn use_state_unless_changed_follows_its_inputs() {
     let proposed = Value::object_of(&[("url", "b".into()), ("note", "x".into()), ("cert", "C".into())]);
     assert!(plan_resource(&schema, &prior, &proposed, &config).planned.get("cert").is_unknown());
 }
+
+#[test]
+fn case_insensitive_values_keep_the_prior_spelling() {
+    let schema = Schema::new("t", vec![Attribute::string("email").required().modifier(PlanModifier::CaseInsensitive), Attribute::string("etag").computed()]);
+    let prior = Value::object_of(&[("email", "jane@example.com".into()), ("etag", "e1".into())]);
+    let config = Value::object_of(&[("email", "Jane@Example.com".into()), ("etag", Value::Null)]);
+    let proposed = Value::object_of(&[("email", "Jane@Example.com".into()), ("etag", "e1".into())]);
+    let out = plan_resource(&schema, &prior, &proposed, &config);
+    assert_eq!(out.planned, prior, "no change");
+    let config = Value::object_of(&[("email", "john@example.com".into()), ("etag", Value::Null)]);
+    let proposed = Value::object_of(&[("email", "john@example.com".into()), ("etag", "e1".into())]);
+    assert_eq!(plan_resource(&schema, &prior, &proposed, &config).planned.get("email"), &Value::string("john@example.com"));
+}
