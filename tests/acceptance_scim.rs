@@ -58,10 +58,17 @@ fn user_lifecycle_with_password() {
     assert_eq!(users(&sb)[0]["passwordChanges"], 1, "the password is not re-sent without a version change");
     ws.assert_plan_empty();
 
-    // Rotation by version.
+    // Rotation by version, with every log on: the password appears in no log line.
     ws.write_main(&user_hcl("jane", "Janet", Some((PASSWORD_2, 2))));
     assert_eq!(ws.resource_actions(addr), vec!["update"]);
-    ws.apply();
+    let mut traced = ws.sibling();
+    traced.set_env("TF_LOG", "trace");
+    std::fs::copy(ws.dir().join("terraform.tfstate"), traced.dir().join("terraform.tfstate")).expect("copy state");
+    traced.write_main(&user_hcl("jane", "Janet", Some((PASSWORD_2, 2))));
+    let out = traced.apply();
+    assert!(out.stderr.len() > 10_000, "trace logs were captured");
+    assert!(!out.stderr.contains(PASSWORD_2) && !out.stdout.contains(PASSWORD_2), "the password appears in the logs");
+    std::fs::copy(traced.dir().join("terraform.tfstate"), ws.dir().join("terraform.tfstate")).expect("copy state back");
     assert_eq!(users(&sb)[0]["passwordChanges"], 2);
     ws.assert_plan_empty();
 
@@ -208,6 +215,15 @@ resource "identity_scim_group_member" "extra" {{
     ));
     fresh.import("identity_scim_group_member.extra", &format!("{gd}/{uid}"));
     fresh.assert_plan_empty();
+    let ga = ws.state_attr("identity_scim_group.g[\"a\"]", "id").as_str().unwrap_or_default().to_string();
+    let gb = ws.state_attr("identity_scim_group.g[\"b\"]", "id").as_str().unwrap_or_default().to_string();
+    let gc = ws.state_attr("identity_scim_group.g[\"c\"]", "id").as_str().unwrap_or_default().to_string();
+    let imported = ws.sibling();
+    imported.write_main(&format!(
+        "resource \"identity_scim_user_group_memberships\" \"m\" {{\n  user_id   = \"{uid}\"\n  group_ids = [\"{ga}\", \"{gb}\", \"{gc}\", \"{gd}\"]\n}}\n"
+    ));
+    imported.import(addr, &uid);
+    imported.assert_plan_empty();
     let bad = fresh.import_expect_err("identity_scim_group_member.extra", "no-slash");
     assert!(bad.contains("<group_id>/<user_id>"), "{bad}");
 
@@ -295,6 +311,20 @@ fn wrong_client_secret_is_a_configuration_error() {
     assert!(err.contains("SCIM authentication failed") && err.contains("invalid_client"), "{err}");
     assert!(err.contains("IDENTITY_SCIM_CLIENT_SECRET"), "{err}");
     assert!(!err.contains("wrong-secret"), "the secret is not echoed");
+}
+
+#[test]
+fn one_token_request_serves_concurrent_resources() {
+    let sb = Sandbox::start();
+    let ws = Workspace::new(&sb);
+    ws.write_main(r#"resource "identity_scim_user" "u" {
+  count     = 20
+  user_name = "concurrent-${count.index}"
+}"#);
+    let before = sb.route_count("POST /oci/oauth2/v1/token");
+    ws.apply();
+    assert_eq!(sb.route_count("POST /oci/oauth2/v1/token") - before, 1, "20 concurrent creates share one token (single-flight)");
+    ws.destroy();
 }
 
 #[test]
