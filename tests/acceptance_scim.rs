@@ -257,6 +257,20 @@ resource "identity_scim_group" "g" {
 }"#,
     );
     ws.apply();
+
+    // Refresh coalesces the 60 reads into few list requests; a user deleted out of
+    // band still shows as gone.
+    let gone = ws.state_attr("identity_scim_user.u[7]", "id").as_str().unwrap_or_default().to_string();
+    let (status, _) = sb.http("DELETE", &format!("/oci/admin/v1/Users/{gone}"), None);
+    assert_eq!(status, 204);
+    let before = sb.stats();
+    let plan = ws.plan_json();
+    let after = sb.stats();
+    let reads = |s: &Value| s["by_route"]["GET /oci/admin/v1/Users"].as_u64().unwrap_or(0) + s["by_route"]["GET /oci/admin/v1/Users/{id}"].as_u64().unwrap_or(0);
+    let used = reads(&after) - reads(&before);
+    assert!(used > 0 && used < 30, "refreshing 61 resources took {used} read requests");
+    assert_eq!(actions(&plan, "identity_scim_user.u[7]"), vec!["create"]);
+    ws.apply();
     let ds = ws.sibling();
     let uid = ws.state_attr("identity_scim_user.u[0]", "id").as_str().unwrap_or_default().to_string();
     ds.write_main(&format!(

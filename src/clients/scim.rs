@@ -5,13 +5,15 @@
 //! runs out and once after a 401. Refresh is single-flight: the cache is behind an
 //! async mutex held across the token request, so N concurrent calls fetch one token.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, Notify, oneshot};
 
 use super::http::{self, ApiError, HttpSettings};
 
@@ -27,6 +29,50 @@ const PASSWORD_CHANGER: &str = "urn:ietf:params:scim:schemas:oracle:idcs:UserPas
 const TOKEN_MARGIN: Duration = Duration::from_secs(30);
 /// The largest page servers are expected to honour (OCI caps `count` at 50).
 pub const PAGE_SIZE: usize = 50;
+/// How long a coalesced read waits for company before it is sent.
+const COALESCE_WINDOW: Duration = Duration::from_millis(3);
+/// A batch this big is sent at once (Terraform refreshes 10 resources at a time).
+const COALESCE_EARLY: usize = 10;
+
+/// What a coalesced read learns from its batch.
+enum Coalesced {
+    Found(Value),
+    /// Not in the batch's answer, or the batch failed: ask on its own.
+    AskAlone,
+}
+
+/// Closes a batch: removes it from the open slot and takes its waiters. Dropped
+/// without `close`, it does the same and drops the waiters.
+struct CloseOnDrop<'a> {
+    slot: &'a std::sync::Mutex<Option<Arc<Batch>>>,
+    batch: Arc<Batch>,
+}
+
+impl CloseOnDrop<'_> {
+    fn take(&self) -> Vec<(String, oneshot::Sender<Coalesced>)> {
+        let mut open = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        if open.as_ref().is_some_and(|b| Arc::ptr_eq(b, &self.batch)) {
+            *open = None;
+        }
+        std::mem::take(&mut *self.batch.waiting.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+    fn close(self) -> Vec<(String, oneshot::Sender<Coalesced>)> {
+        self.take()
+    }
+}
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        drop(self.take());
+    }
+}
+
+/// Reads waiting to be sent together.
+#[derive(Default)]
+struct Batch {
+    waiting: std::sync::Mutex<Vec<(String, oneshot::Sender<Coalesced>)>>,
+    full: Notify,
+}
 
 /// How the client authenticates.
 #[derive(Clone, Debug)]
@@ -54,6 +100,8 @@ pub struct ScimClient {
     http: reqwest::Client,
     settings: HttpSettings,
     token: Mutex<Option<CachedToken>>,
+    /// The batch of user reads now collecting (see [`ScimClient::get_user_coalesced`]).
+    open_batch: std::sync::Mutex<Option<Arc<Batch>>>,
 }
 
 impl std::fmt::Debug for ScimClient {
@@ -179,7 +227,14 @@ impl ScimClient {
     /// `base` is the SCIM base URL (e.g. `https://idcs-x.identity.oraclecloud.com/admin/v1`).
     pub fn new(base: &str, auth: ScimAuth, extra_ca_pem: Option<&str>, settings: HttpSettings) -> Result<Self, String> {
         let http = http::build_client(&settings, extra_ca_pem, false)?;
-        Ok(ScimClient { base: base.trim_end_matches('/').to_string(), auth, http, settings, token: Mutex::new(None) })
+        Ok(ScimClient {
+            base: base.trim_end_matches('/').to_string(),
+            auth,
+            http,
+            settings,
+            token: Mutex::new(None),
+            open_batch: std::sync::Mutex::new(None),
+        })
     }
 
     /// Whether an error came from the token endpoint (a configuration problem).
@@ -347,6 +402,88 @@ impl ScimClient {
         }
     }
 
+    /// Reads a user like [`ScimClient::get`], coalescing concurrent reads into one list
+    /// request (`filter=id eq "a" or id eq "b" ...`). Terraform refreshes every resource
+    /// with its own ReadResource call, about 10 at a time; this turns those into one
+    /// request per batch. Correctness first: a user missing from the batch's answer (or
+    /// any batch failure) falls back to a single GET, so a deleted user still reads as
+    /// gone and a server without id filters still works.
+    pub async fn get_user_coalesced(&self, id: &str) -> Result<Option<Value>, ApiError> {
+        // OCI ocids address users too, but an `id` filter does not match them.
+        if id.is_empty() || id.starts_with("ocid1.") {
+            return self.get("/Users", id, &[]).await;
+        }
+        let (tx, rx) = oneshot::channel();
+        let (batch, leader) = {
+            let mut open = self.open_batch.lock().unwrap_or_else(|e| e.into_inner());
+            match open.as_ref() {
+                Some(b) => {
+                    let mut w = b.waiting.lock().unwrap_or_else(|e| e.into_inner());
+                    w.push((id.to_string(), tx));
+                    if w.len() >= COALESCE_EARLY {
+                        b.full.notify_one();
+                    }
+                    (b.clone(), false)
+                }
+                None => {
+                    let b = Arc::new(Batch::default());
+                    b.waiting.lock().unwrap_or_else(|e| e.into_inner()).push((id.to_string(), tx));
+                    *open = Some(b.clone());
+                    (b, true)
+                }
+            }
+        };
+        if leader {
+            // Should this leader be cancelled, the guard closes the batch and drops its
+            // waiters' senders, so they fall back to reading alone instead of hanging.
+            let guard = CloseOnDrop { slot: &self.open_batch, batch: batch.clone() };
+            let _ = tokio::time::timeout(COALESCE_WINDOW, batch.full.notified()).await;
+            let waiting = guard.close();
+            self.send_batch(waiting).await;
+        }
+        match rx.await {
+            Ok(Coalesced::Found(u)) => Ok(Some(u)),
+            // Missing from the batch, the batch failed, or its leader was cancelled.
+            Ok(Coalesced::AskAlone) | Err(_) => self.get("/Users", id, &[]).await,
+        }
+    }
+
+    /// Sends one batch of reads, in chunks of a page, and answers every waiter.
+    async fn send_batch(&self, waiting: Vec<(String, oneshot::Sender<Coalesced>)>) {
+        let mut by_id: HashMap<String, Vec<oneshot::Sender<Coalesced>>> = HashMap::new();
+        for (id, tx) in waiting {
+            by_id.entry(id).or_default().push(tx);
+        }
+        let ids: Vec<String> = by_id.keys().cloned().collect();
+        let mut found: HashMap<String, Value> = HashMap::new();
+        for chunk in ids.chunks(PAGE_SIZE) {
+            if chunk.len() == 1 {
+                continue; // alone anyway: a plain GET is as cheap
+            }
+            let filter = chunk.iter().map(|i| format!("id eq {}", quote(i))).collect::<Vec<_>>().join(" or ");
+            match self.list_page("/Users", Some(&filter), &[], 1, chunk.len()).await {
+                Ok(page) => {
+                    tracing::debug!(asked = chunk.len(), got = page.resources.len(), "coalesced user reads");
+                    for u in page.resources {
+                        if let Some(i) = u.get("id").and_then(Value::as_str) {
+                            found.insert(i.to_string(), u);
+                        }
+                    }
+                }
+                Err(e) => tracing::debug!(error = %e, "coalesced read failed; reading one by one"),
+            }
+        }
+        for (id, txs) in by_id {
+            for tx in txs {
+                let answer = match found.get(&id) {
+                    Some(u) => Coalesced::Found(u.clone()),
+                    None => Coalesced::AskAlone,
+                };
+                let _ = tx.send(answer);
+            }
+        }
+    }
+
     /// Sets a user's password (`PUT /UserPasswordChanger/{id}`; the docs say GET, the
     /// example and SCIM use PUT).
     pub async fn set_password(&self, user_id: &str, password: &str) -> Result<(), ApiError> {
@@ -373,4 +510,83 @@ fn seg(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::extract::{Path, Query, State};
+    use axum::http::StatusCode;
+    use axum::routing::get;
+    use axum::{Json, Router};
+
+    use super::*;
+
+    #[derive(Default)]
+    struct Fake {
+        lists: AtomicUsize,
+        gets: AtomicUsize,
+        refuse_filters: bool,
+    }
+
+    const KNOWN: [&str; 10] = ["u0", "u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u9"];
+
+    async fn list(State(f): State<Arc<Fake>>, Query(q): Query<HashMap<String, String>>) -> (StatusCode, Json<Value>) {
+        f.lists.fetch_add(1, Ordering::SeqCst);
+        if f.refuse_filters {
+            return (StatusCode::BAD_REQUEST, Json(json!({"status": "400", "detail": "filter not supported"})));
+        }
+        let filter = q.get("filter").cloned().unwrap_or_default();
+        let hits: Vec<Value> = KNOWN.iter().filter(|u| filter.contains(&format!("\"{u}\""))).map(|u| json!({"id": u, "userName": u})).collect();
+        (StatusCode::OK, Json(json!({"totalResults": hits.len(), "Resources": hits})))
+    }
+
+    async fn one(State(f): State<Arc<Fake>>, Path(id): Path<String>) -> (StatusCode, Json<Value>) {
+        f.gets.fetch_add(1, Ordering::SeqCst);
+        if KNOWN.contains(&id.as_str()) {
+            (StatusCode::OK, Json(json!({"id": id, "userName": id})))
+        } else {
+            (StatusCode::NOT_FOUND, Json(json!({"status": "404", "detail": "no such user"})))
+        }
+    }
+
+    async fn serve(fake: Arc<Fake>) -> ScimClient {
+        let app = Router::new().route("/Users", get(list)).route("/Users/{id}", get(one)).with_state(fake);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        ScimClient::new(&format!("http://{addr}"), ScimAuth::Static("t".into()), None, HttpSettings { max_retries: 0, ..Default::default() }).expect("client")
+    }
+
+    async fn read_all(c: &ScimClient, ids: &[&str]) -> Vec<Option<Value>> {
+        futures_util::future::join_all(ids.iter().map(|i| c.get_user_coalesced(i))).await.into_iter().map(|r| r.expect("read")).collect()
+    }
+
+    #[tokio::test]
+    async fn concurrent_reads_share_one_request_and_missing_users_are_gone() {
+        let fake = Arc::new(Fake::default());
+        let c = serve(fake.clone()).await;
+        let mut ids: Vec<&str> = KNOWN[..9].to_vec();
+        ids.push("deleted");
+        let got = read_all(&c, &ids).await;
+        assert_eq!(fake.lists.load(Ordering::SeqCst), 1, "one list request for ten reads");
+        assert_eq!(fake.gets.load(Ordering::SeqCst), 1, "only the missing user is read alone (to confirm it is gone)");
+        for (i, g) in got.iter().enumerate() {
+            if ids[i] == "deleted" {
+                assert!(g.is_none());
+            } else {
+                assert_eq!(g.as_ref().and_then(|u| u["id"].as_str()), Some(ids[i]));
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_batch_falls_back_to_single_reads() {
+        let fake = Arc::new(Fake { refuse_filters: true, ..Default::default() });
+        let c = serve(fake.clone()).await;
+        let got = read_all(&c, &KNOWN).await;
+        assert!(got.iter().all(Option::is_some));
+        assert_eq!(fake.gets.load(Ordering::SeqCst), 10);
+    }
 }

@@ -231,7 +231,7 @@ impl Resource<ProviderData> for ScimUserResource {
         let c = data.scim_client()?;
         let prior: Model = from_value(state)?;
         let id = prior.id.clone().unwrap_or_default();
-        match c.get("/Users", &id, &[]).await {
+        match c.get_user_coalesced(&id).await {
             Ok(Some(u)) => Ok(StateResult::state(to_value(&state_from_api(&u, &prior), &ty())?)),
             Ok(None) => Ok(StateResult::gone()),
             Err(e) => Err(scim_diag("Unable to read user", &e)),
