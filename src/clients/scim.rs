@@ -484,6 +484,13 @@ impl ScimClient {
         }
     }
 
+    /// The id of the first resource whose `attr` equals `value` (a natural-key lookup,
+    /// e.g. to name the object a 409 collided with).
+    pub async fn find_id(&self, collection: &str, attr: &str, value: &str) -> Option<String> {
+        let page = self.list_page(collection, Some(&format!("{attr} eq {}", quote(value))), &[("attributes", "id".to_string())], 1, 1).await.ok()?;
+        page.resources.first().and_then(|r| r.get("id")).and_then(Value::as_str).map(str::to_string)
+    }
+
     /// Sets a user's password (`PUT /UserPasswordChanger/{id}`; the docs say GET, the
     /// example and SCIM use PUT).
     pub async fn set_password(&self, user_id: &str, password: &str) -> Result<(), ApiError> {

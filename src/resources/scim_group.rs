@@ -128,11 +128,7 @@ impl Resource<ProviderData> for ScimGroupResource {
             Ok(g) => g,
             Err(e) if e.is_conflict() => {
                 let name = planned.display_name.clone().unwrap_or_default();
-                let existing = c
-                    .list_page("/Groups", Some(&format!("displayName eq {}", quote(&name))), &[("attributes", "id".to_string())], 1, 1)
-                    .await
-                    .ok()
-                    .and_then(|p| p.resources.first().and_then(|g| g.get("id")).and_then(Json::as_str).map(str::to_string));
+                let existing = c.find_id("/Groups", "displayName", &name).await;
                 return Err(already_exists(&e, TYPE_NAME, existing.as_deref().unwrap_or("<id>"), &format!("Group \"{name}\"")));
             }
             Err(e) => return Err(scim_diag("Unable to create group", &e)),

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
 use super::{already_exists, scim_diag};
-use crate::clients::scim::{PatchOperation, ScimClient, USER_SCHEMA, quote};
+use crate::clients::scim::{PatchOperation, ScimClient, USER_SCHEMA};
 use crate::provider::ProviderData;
 use crate::tfplugin::model::{from_value, to_value};
 use crate::tfplugin::plan_modifier::PlanModifier;
@@ -207,11 +207,7 @@ impl Resource<ProviderData> for ScimUserResource {
             Ok(u) => u,
             Err(e) if e.is_conflict() => {
                 let name = planned.user_name.clone().unwrap_or_default();
-                let existing = c
-                    .list_page("/Users", Some(&format!("userName eq {}", quote(&name))), &[("attributes", "id".to_string())], 1, 1)
-                    .await
-                    .ok()
-                    .and_then(|p| p.resources.first().and_then(|u| u.get("id")).and_then(Json::as_str).map(str::to_string));
+                let existing = c.find_id("/Users", "userName", &name).await;
                 return Err(already_exists(&e, TYPE_NAME, existing.as_deref().unwrap_or("<id>"), &format!("User \"{name}\"")));
             }
             Err(e) => return Err(scim_diag("Unable to create user", &e)),

@@ -5,11 +5,16 @@
 //! - `GET  /_sandbox/requests` the request log, oldest first, secrets masked
 //! - `POST /_sandbox/reset`    seeds only, zero stats, empty log; 204
 //! - `GET  /_sandbox/state`    the full vendor state, unmasked
-//! - `POST/GET /_sandbox/faults` (fault injection) belongs to a later issue: its routes go
-//!   in [`routes`] and its decision point is marked in [`record`].
+//! - `POST /_sandbox/faults`   set fault injection (see [`super::faults`]); 200 with the
+//!   settings and counters, 400 `{"code", "message"}` for an invalid body
+//! - `GET  /_sandbox/faults`   the settings plus `injected`, `dropped` and `seen`
+//!
+//! Faulted requests are counted and logged like any other, with the injected status (0
+//! when the connection was dropped) and `"fault": true`.
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
@@ -17,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
 
+use super::faults::{self, FaultKind, FaultSettings};
 use super::store::{LogEntry, SharedState, mask_secrets};
 
 /// Vendor prefixes (first path segment) whose requests are counted and logged.
@@ -31,7 +37,7 @@ pub fn routes() -> Router<SharedState> {
         .route("/_sandbox/requests", get(requests))
         .route("/_sandbox/reset", post(reset))
         .route("/_sandbox/state", get(state))
-    // Later issue: .route("/_sandbox/faults", get(list_faults).post(set_faults))
+        .route("/_sandbox/faults", get(get_faults).post(set_faults))
 }
 
 async fn stats(State(state): State<SharedState>) -> Response {
@@ -49,6 +55,28 @@ async fn reset(State(state): State<SharedState>) -> StatusCode {
 
 async fn state(State(state): State<SharedState>) -> Response {
     axum::Json(state.snapshot().await).into_response()
+}
+
+async fn get_faults(State(state): State<SharedState>) -> Response {
+    axum::Json(state.faults().to_json()).into_response()
+}
+
+async fn set_faults(
+    State(state): State<SharedState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return generic_error(StatusCode::BAD_REQUEST, format!("unreadable body: {e}")),
+    };
+    match FaultSettings::parse(&body) {
+        Ok(settings) => {
+            tracing::info!(?settings, "fault injection set");
+            state.faults().set(settings);
+            axum::Json(state.faults().to_json()).into_response()
+        }
+        Err(message) => generic_error(StatusCode::BAD_REQUEST, message),
+    }
 }
 
 /// The vendor a path belongs to: its first segment, when that is a vendor prefix.
@@ -82,7 +110,9 @@ pub async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> Respons
 }
 
 /// Middleware (installed with `Router::layer`, so it runs after routing and sees
-/// `MatchedPath`): counts every vendor request and logs it with its answer's status.
+/// `MatchedPath`): counts every vendor request and logs it with its answer's status, and
+/// applies `/_sandbox/faults` (delay, injected status, dropped connection) before the
+/// vendor handler runs.
 pub async fn record(State(state): State<SharedState>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     let Some(vendor) = vendor_of(&path) else {
@@ -95,6 +125,8 @@ pub async fn record(State(state): State<SharedState>, req: Request, next: Next) 
         None => format!("{method} <unmatched>"),
     };
     let (parts, body) = req.into_parts();
+    let mut fault = None;
+    let mut handler_status = None;
     let (response, logged_body) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Err(e) => (
             generic_error(
@@ -110,17 +142,39 @@ pub async fn record(State(state): State<SharedState>, req: Request, next: Next) 
                     mask_secrets(&mut v);
                     v
                 });
-            // Later issue (/_sandbox/faults): decide here whether this request gets an
-            // injected fault (status, delay, Retry-After, dropped connection) instead of
-            // reaching the vendor handler.
-            let response = next
-                .run(Request::from_parts(parts, Body::from(bytes)))
-                .await;
+            // A HEAD answer has no body to fail, so its connection cannot be dropped.
+            let decision = state.faults().decide(method != Method::HEAD);
+            if !decision.delay.is_zero() {
+                tokio::time::sleep(decision.delay).await;
+            }
+            fault = decision.fault;
+            let response = match decision.fault {
+                Some(f) if f.kind == FaultKind::Status => {
+                    faults::fault_response(vendor, &path, f.status, f.retry_after)
+                }
+                Some(f) if f.kind == FaultKind::Drop => faults::dropped_response(),
+                _ => {
+                    let response = next
+                        .run(Request::from_parts(parts, Body::from(bytes)))
+                        .await;
+                    if decision.fault.is_some() {
+                        // drop_after_handler: the side effect happened, the answer is lost.
+                        handler_status = Some(response.status().as_u16());
+                        faults::dropped_response()
+                    } else {
+                        response
+                    }
+                }
+            };
             (response, logged)
         }
     };
-    let status = response.status().as_u16();
-    tracing::info!(vendor, %method, path = %path, status, "request");
+    let status = match fault {
+        Some(f) if f.kind != FaultKind::Status => 0,
+        _ => response.status().as_u16(),
+    };
+    let fault = fault.is_some();
+    tracing::info!(vendor, %method, path = %path, status, fault, "request");
     state.record(
         vendor,
         route,
@@ -131,6 +185,8 @@ pub async fn record(State(state): State<SharedState>, req: Request, next: Next) 
             status,
             body: logged_body,
             bulk: false,
+            fault,
+            handler_status,
         },
     );
     response

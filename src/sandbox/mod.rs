@@ -4,6 +4,7 @@
 //! Layout:
 //! - [`store`]: the shared state (vendor data, stats, request log) and `--data` persistence
 //! - [`control`]: the `/_sandbox/` control plane and the request recorder
+//! - [`faults`]: fault injection for vendor requests (`/_sandbox/faults`)
 //! - [`runai`]: Run:ai `/runai/api/v1/idps`
 //! - [`fudo`]: Fudo `/fudo/api/v2/user/oidc`
 //! - [`tls`]: `--tls`, HTTPS with a generated certificate
@@ -21,6 +22,7 @@
 //! ```
 
 pub mod control;
+pub mod faults;
 pub mod fudo;
 pub mod landscape;
 pub mod runai;
@@ -30,6 +32,8 @@ pub mod tls;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod faults_tests;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -1553,6 +1553,7 @@ fn run_bulk(
                 v
             }),
             bulk: true,
+            ..LogEntry::default()
         });
         if fail_on_errors.is_some_and(|limit| errors >= limit) {
             break;

@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::SandboxConfig;
+use super::faults::Faults;
 use super::fudo::FudoData;
 use super::landscape::LandscapeData;
 use super::runai::RunaiData;
@@ -81,7 +82,7 @@ pub struct Stats {
 
 /// One entry of `GET /_sandbox/requests`. `body` is the parsed JSON request body with
 /// secrets masked, or null when the body was empty or not JSON.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct LogEntry {
     pub method: String,
     pub path: String,
@@ -92,6 +93,14 @@ pub struct LogEntry {
     /// omitted when false.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub bulk: bool,
+    /// True when the answer was injected by `/_sandbox/faults` (then `status` is the
+    /// injected status, or 0 when the connection was dropped); omitted when false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub fault: bool,
+    /// For a `drop_after_handler` fault: the status the vendor handler answered before the
+    /// connection was dropped; omitted otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handler_status: Option<u16>,
 }
 
 /// The state behind every handler; share it as [`SharedState`].
@@ -103,6 +112,8 @@ pub struct AppState {
     log: Mutex<VecDeque<LogEntry>>,
     /// Access tokens issued by the OCI token endpoint (memory only; survive reset).
     scim_tokens: TokenStore,
+    /// `/_sandbox/faults` settings and counters (memory only; cleared by reset).
+    faults: Faults,
 }
 
 /// Cheap to clone; what the router and the handlers carry.
@@ -128,6 +139,7 @@ impl AppState {
             stats: Mutex::new(Stats::default()),
             log: Mutex::new(VecDeque::new()),
             scim_tokens: TokenStore::default(),
+            faults: Faults::default(),
         }))
     }
 
@@ -164,8 +176,9 @@ impl AppState {
             .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }))
     }
 
-    /// `POST /_sandbox/reset`: seeds only, zero stats, empty request log.
+    /// `POST /_sandbox/reset`: seeds only, zero stats, empty request log, faults off.
     pub async fn reset(&self) {
+        self.faults.reset();
         {
             let mut data = self.data.lock().await;
             *data = SandboxData::seeded();
@@ -205,6 +218,11 @@ impl AppState {
             log.pop_front();
         }
         log.push_back(entry);
+    }
+
+    /// Fault injection settings and counters (`/_sandbox/faults`).
+    pub fn faults(&self) -> &Faults {
+        &self.faults
     }
 
     /// The OCI token endpoint's issued tokens.
