@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use identity_provider::tfplugin::resource::{ApplyRequest, DataSource, Provider, Resource, StateResult, UpgradeState};
+use identity_provider::tfplugin::resource::{ApplyRequest, DataSource, ImportState, Provider, Resource, StateResult, UpgradeState};
+use identity_provider::tfplugin::schema::IdentitySchema;
 use identity_provider::tfplugin::server::ProviderService;
 use identity_provider::tfplugin::server::proto::tfplugin6 as pb;
 use identity_provider::tfplugin::server::proto::tfplugin6::provider_server::Provider as _;
@@ -73,6 +74,19 @@ impl Resource<()> for Widget {
     }
     fn as_upgrade_state(&self) -> Option<&dyn UpgradeState> {
         Some(self)
+    }
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(IdentitySchema::required(&[("id", Type::String, "widget id")]))
+    }
+    fn as_import(&self) -> Option<&dyn ImportState<()>> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl ImportState<()> for Widget {
+    async fn import(&self, _d: Option<&()>, id: &str) -> Result<Value, Diagnostics> {
+        Ok(Value::object_of(&[("id", id.into()), ("size_cm", Value::Null), ("token_wo", Value::Null)]))
     }
 }
 
@@ -173,4 +187,87 @@ async fn plan_and_apply_null_write_only_values() {
     let state = decode_msgpack(&applied.new_state.expect("state").msgpack, &ty()).expect("decode");
     assert_eq!(state.get("id"), &Value::string("w-1"));
     assert_eq!(state.get("token_wo"), &Value::Null, "write-only values never reach the state");
+}
+
+fn identity_ty() -> Type {
+    Type::object([("id", Type::String)])
+}
+
+fn identity_of(d: Option<pb::ResourceIdentityData>) -> Value {
+    let dv = d.and_then(|i| i.identity_data).expect("identity");
+    decode_msgpack(&dv.msgpack, &identity_ty()).expect("identity decodes")
+}
+
+#[tokio::test]
+async fn resource_identity_flows_through_every_rpc() {
+    let svc = ProviderService::new(TestProvider);
+    let schemas = svc.get_resource_identity_schemas(Request::new(pb::get_resource_identity_schemas::Request {})).await.expect("answer").into_inner();
+    let w = &schemas.identity_schemas["test_widget"];
+    assert_eq!(w.identity_attributes.len(), 1);
+    assert_eq!(w.identity_attributes[0].name, "id");
+    assert!(w.identity_attributes[0].required_for_import);
+
+    svc.configure_provider(Request::new(pb::configure_provider::Request::default())).await.expect("configure");
+    let config = Value::object_of(&[("id", Value::Null), ("size_cm", Value::int(5)), ("token_wo", Value::Null)]);
+    let mut planned = config.clone();
+    planned.set("id", Value::unknown());
+    let plan = svc
+        .plan_resource_change(Request::new(pb::plan_resource_change::Request {
+            type_name: "test_widget".into(),
+            prior_state: dv(&Value::Null),
+            proposed_new_state: dv(&config),
+            config: dv(&config),
+            ..Default::default()
+        }))
+        .await
+        .expect("answer")
+        .into_inner();
+    assert!(plan.planned_identity.is_none(), "no identity while the id is unknown");
+    let applied = svc
+        .apply_resource_change(Request::new(pb::apply_resource_change::Request {
+            type_name: "test_widget".into(),
+            prior_state: dv(&Value::Null),
+            planned_state: dv(&planned),
+            config: dv(&config),
+            ..Default::default()
+        }))
+        .await
+        .expect("answer")
+        .into_inner();
+    assert_eq!(identity_of(applied.new_identity).get("id"), &Value::string("w-1"));
+
+    // Import by identity (an `import` block with `identity = {...}`, no id).
+    let ident = pb::ResourceIdentityData {
+        identity_data: Some(pb::DynamicValue {
+            msgpack: encode_msgpack(&Value::object_of(&[("id", "w-9".into())]), &identity_ty()).expect("encode"),
+            json: vec![],
+        }),
+    };
+    let imported = svc
+        .import_resource_state(Request::new(pb::import_resource_state::Request {
+            type_name: "test_widget".into(),
+            id: String::new(),
+            identity: Some(ident),
+            ..Default::default()
+        }))
+        .await
+        .expect("answer")
+        .into_inner();
+    assert!(imported.diagnostics.is_empty(), "{:?}", imported.diagnostics);
+    let ir = imported.imported_resources.into_iter().next().expect("imported");
+    let st = decode_msgpack(&ir.state.expect("state").msgpack, &ty()).expect("decode");
+    assert_eq!(st.get("id"), &Value::string("w-9"));
+    assert_eq!(identity_of(ir.identity).get("id"), &Value::string("w-9"));
+
+    // Stored identities upgrade from JSON.
+    let up = svc
+        .upgrade_resource_identity(Request::new(pb::upgrade_resource_identity::Request {
+            type_name: "test_widget".into(),
+            version: 0,
+            raw_identity: Some(pb::RawState { json: br#"{"id":"w-3"}"#.to_vec(), flatmap: Default::default() }),
+        }))
+        .await
+        .expect("answer")
+        .into_inner();
+    assert_eq!(identity_of(up.upgraded_identity).get("id"), &Value::string("w-3"));
 }

@@ -16,6 +16,7 @@ use super::already_exists;
 use crate::clients::ApiError;
 use crate::clients::runai::{Idp, IdpRequest, MandatoryClaim, Mappers, OcpData, OidcData, RunaiClient, SamlCreationData};
 use crate::provider::ProviderData;
+use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::model::{from_value, to_value};
 use crate::tfplugin::plan_modifier::PlanModifier;
 use crate::tfplugin::resource::{ImportState, ValidateConfig};
@@ -413,6 +414,10 @@ impl IdpResource {
 
 #[async_trait]
 impl Resource<ProviderData> for IdpResource {
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(IdentitySchema::required(&[("alias", Type::String, "The Run:ai alias of the identity provider.")]))
+    }
+
     fn type_name(&self) -> &'static str {
         TYPE_NAME
     }

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::idp::{ALIAS_PATTERN, MappersModel, mapper_attributes};
 use crate::clients::runai::{Mappers, RunaiClient};
 use crate::provider::ProviderData;
+use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::model::{from_value, to_value};
 use crate::tfplugin::resource::ImportState;
 use crate::tfplugin::timeouts::{timeout_for, timeouts_attribute};
@@ -123,6 +124,10 @@ fn visible(wanted: &Mappers, seen: &Mappers) -> bool {
 
 #[async_trait]
 impl Resource<ProviderData> for IdpMappersResource {
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(IdentitySchema::required(&[("idp", Type::String, "Alias of the identity provider.")]))
+    }
+
     fn type_name(&self) -> &'static str {
         TYPE_NAME
     }

@@ -25,6 +25,7 @@ use tokio::time::Instant;
 use crate::clients::ApiError;
 use crate::clients::landscape::{ImportSession, LandscapeClient};
 use crate::provider::ProviderData;
+use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::model::{from_value, to_value};
 use crate::tfplugin::resource::ImportState;
 use crate::tfplugin::timeouts::{timeout_for, timeouts_attribute};
@@ -242,6 +243,10 @@ fn wait_diagnostic(e: &WaitError, issuer: i64, timeout_text: &str) -> Diagnostic
 
 #[async_trait]
 impl Resource<ProviderData> for OidcGroupImportResource {
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(IdentitySchema::required(&[("id", Type::String, "Landscape import session id.")]))
+    }
+
     fn type_name(&self) -> &'static str {
         TYPE_NAME
     }

@@ -17,6 +17,7 @@ use serde_json::{Value as Json, json};
 use super::{already_exists, scim_diag};
 use crate::clients::scim::{GROUP_EXTENSION, GROUP_SCHEMA, PatchOperation, ScimClient, quote};
 use crate::provider::ProviderData;
+use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::model::{from_value, to_value};
 use crate::tfplugin::resource::ImportState;
 use crate::tfplugin::validator::Validator;
@@ -100,6 +101,10 @@ impl ScimGroupResource {
 
 #[async_trait]
 impl Resource<ProviderData> for ScimGroupResource {
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(IdentitySchema::required(&[("id", Type::String, "SCIM id of the group.")]))
+    }
+
     fn type_name(&self) -> &'static str {
         TYPE_NAME
     }

@@ -8,6 +8,7 @@ use serde_json::Value as Json;
 use super::scim_diag;
 use crate::clients::scim::{PatchOperation, ScimClient};
 use crate::provider::ProviderData;
+use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::model::{from_value, to_value};
 use crate::tfplugin::resource::ImportState;
 use crate::tfplugin::validator::Validator;
@@ -56,6 +57,10 @@ async fn is_member(c: &ScimClient, group: &str, user: &str) -> Result<Option<boo
 
 #[async_trait]
 impl Resource<ProviderData> for ScimGroupMemberResource {
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(IdentitySchema::required(&[("group_id", Type::String, "SCIM id of the group."), ("user_id", Type::String, "SCIM id of the user.")]))
+    }
+
     fn type_name(&self) -> &'static str {
         TYPE_NAME
     }

@@ -15,6 +15,7 @@ use serde_json::{Value as Json, json};
 use super::{already_exists, scim_diag};
 use crate::clients::scim::{PatchOperation, ScimClient, USER_SCHEMA};
 use crate::provider::ProviderData;
+use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::model::{from_value, to_value};
 use crate::tfplugin::plan_modifier::PlanModifier;
 use crate::tfplugin::resource::ImportState;
@@ -192,6 +193,10 @@ impl ScimUserResource {
 
 #[async_trait]
 impl Resource<ProviderData> for ScimUserResource {
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(IdentitySchema::required(&[("id", Type::String, "SCIM id of the user.")]))
+    }
+
     fn type_name(&self) -> &'static str {
         TYPE_NAME
     }

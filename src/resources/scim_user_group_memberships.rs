@@ -14,6 +14,7 @@ use serde_json::{Value as Json, json};
 use super::scim_diag;
 use crate::clients::scim::{PatchOperation, ScimClient, patch_body};
 use crate::provider::ProviderData;
+use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::model::{from_value, to_value};
 use crate::tfplugin::resource::ImportState;
 use crate::tfplugin::validator::Validator;
@@ -131,6 +132,10 @@ impl ScimUserGroupMembershipsResource {
 
 #[async_trait]
 impl Resource<ProviderData> for ScimUserGroupMembershipsResource {
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(IdentitySchema::required(&[("user_id", Type::String, "SCIM id of the user.")]))
+    }
+
     fn type_name(&self) -> &'static str {
         TYPE_NAME
     }

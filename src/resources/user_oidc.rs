@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::clients::ApiError;
 use crate::clients::fudo::{FudoClient, NewUserOidc, UserOidc, UserOidcPatch};
 use crate::provider::ProviderData;
+use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::model::{from_value, to_value};
 use crate::tfplugin::resource::{ImportState, ModifyPlan, ModifyPlanRequest};
 use crate::tfplugin::validator::Validator;
@@ -241,6 +242,10 @@ fn required(v: &Option<String>, name: &str) -> Result<String, Diagnostics> {
 
 #[async_trait]
 impl Resource<ProviderData> for UserOidcResource {
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(IdentitySchema::required(&[("user_id", Type::String, "Fudo user id."), ("oidc_id", Type::String, "Fudo OIDC configuration id.")]))
+    }
+
     fn type_name(&self) -> &'static str {
         TYPE_NAME
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::diag::Diagnostics;
-use super::schema::Schema;
+use super::schema::{IdentitySchema, Schema};
 use super::value::Value;
 
 /// A provider: its schema, configuration, and the resources and data sources it serves.
@@ -79,6 +79,11 @@ pub trait Resource<D>: Send + Sync {
     /// Deletes the object; an object already gone is not an error.
     async fn delete(&self, data: &D, state: &Value, private: &[u8]) -> Result<(), Diagnostics>;
 
+    /// The resource identity (Terraform 1.12+): attributes named like state attributes.
+    /// With one, `import` blocks may give `identity = {...}` instead of an id.
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        None
+    }
     fn as_import(&self) -> Option<&dyn ImportState<D>> {
         None
     }

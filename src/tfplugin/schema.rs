@@ -230,3 +230,52 @@ impl Attribute {
         }
     }
 }
+
+/// A resource identity schema (Terraform 1.12+): the attributes that identify a remote
+/// object. Each is named like the state attribute it is read from.
+#[derive(Clone, Debug)]
+pub struct IdentitySchema {
+    pub version: i64,
+    pub attributes: Vec<IdentityAttribute>,
+}
+
+#[derive(Clone, Debug)]
+pub struct IdentityAttribute {
+    pub name: String,
+    pub ty: Type,
+    pub description: String,
+    /// Needed in an `import` block's `identity` (else optional).
+    pub required_for_import: bool,
+}
+
+impl IdentitySchema {
+    /// Identity attributes, all required for import.
+    pub fn required(attrs: &[(&str, Type, &str)]) -> Self {
+        IdentitySchema {
+            version: 0,
+            attributes: attrs
+                .iter()
+                .map(|(n, t, d)| IdentityAttribute { name: n.to_string(), ty: t.clone(), description: d.to_string(), required_for_import: true })
+                .collect(),
+        }
+    }
+    pub fn value_type(&self) -> Type {
+        Type::object(self.attributes.iter().map(|a| (a.name.clone(), a.ty.clone())))
+    }
+    /// The identity of a state: its identity attributes; None unless all are known and
+    /// the required ones are set.
+    pub fn identity_of(&self, state: &Value) -> Option<Value> {
+        if state.is_null() {
+            return None;
+        }
+        let mut m = std::collections::BTreeMap::new();
+        for a in &self.attributes {
+            let v = state.get(&a.name);
+            if !v.is_wholly_known() || (a.required_for_import && v.is_null()) {
+                return None;
+            }
+            m.insert(a.name.clone(), v.clone());
+        }
+        Some(Value::Object(m))
+    }
+}

@@ -14,15 +14,28 @@ use super::proto::tfplugin6 as pb;
 use crate::tfplugin::diag::{Diagnostic, Diagnostics};
 use crate::tfplugin::plan::{null_write_only, plan_resource};
 use crate::tfplugin::resource::{ApplyRequest, DataSource, ModifyPlanRequest, Provider, Resource, StateResult, ValidateConfig};
-use crate::tfplugin::schema::Schema;
+use crate::tfplugin::schema::{IdentitySchema, Schema};
 use crate::tfplugin::validator::validate_attributes;
-use crate::tfplugin::value::{Type, Value, decode_json};
+use crate::tfplugin::value::{Type, Value, decode_json, decode_json_bytes};
 use crate::tfplugin::AttrPath;
 
 struct Entry<T: ?Sized> {
     imp: Arc<T>,
     schema: Schema,
     ty: Type,
+    /// Resources with a resource identity: its schema and value type.
+    identity: Option<(IdentitySchema, Type)>,
+}
+
+impl<T: ?Sized> Entry<T> {
+    /// The identity of a state, as Terraform wants it (None without an identity schema,
+    /// or while the identifying attributes are not known).
+    fn identity_data(&self, state: &Value) -> Option<pb::ResourceIdentityData> {
+        let (schema, ty) = self.identity.as_ref()?;
+        let v = schema.identity_of(state)?;
+        let dv = encode_dv(&v, ty, "identity").ok()?;
+        Some(pb::ResourceIdentityData { identity_data: Some(dv) })
+    }
 }
 
 /// Serves one provider over the plugin protocol.
@@ -57,7 +70,11 @@ impl<P: Provider> ProviderService<P> {
             .map(|r| {
                 let schema = r.schema();
                 let ty = schema.value_type();
-                (r.type_name().to_string(), Entry { imp: r, schema, ty })
+                let identity = r.identity_schema().map(|i| {
+                    let t = i.value_type();
+                    (i, t)
+                });
+                (r.type_name().to_string(), Entry { imp: r, schema, ty, identity })
             })
             .collect();
         let data_sources: HashMap<_, _> = provider
@@ -66,7 +83,7 @@ impl<P: Provider> ProviderService<P> {
             .map(|d| {
                 let schema = d.schema();
                 let ty = schema.value_type();
-                (d.type_name().to_string(), Entry { imp: d, schema, ty })
+                (d.type_name().to_string(), Entry { imp: d, schema, ty, identity: None })
             })
             .collect();
         let schema_response = pb::get_provider_schema::Response {
@@ -163,7 +180,31 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         &self,
         _r: Request<pb::get_resource_identity_schemas::Request>,
     ) -> Result<Response<pb::get_resource_identity_schemas::Response>, Status> {
-        Ok(Response::new(pb::get_resource_identity_schemas::Response::default()))
+        let identity_schemas = self
+            .resources
+            .iter()
+            .filter_map(|(name, e)| {
+                let (schema, _) = e.identity.as_ref()?;
+                Some((
+                    name.clone(),
+                    pb::ResourceIdentitySchema {
+                        version: schema.version,
+                        identity_attributes: schema
+                            .attributes
+                            .iter()
+                            .map(|a| pb::resource_identity_schema::IdentityAttribute {
+                                name: a.name.clone(),
+                                r#type: a.ty.to_json_bytes(),
+                                required_for_import: a.required_for_import,
+                                optional_for_import: !a.required_for_import,
+                                description: a.description.clone(),
+                            })
+                            .collect(),
+                    },
+                ))
+            })
+            .collect();
+        Ok(Response::new(pb::get_resource_identity_schemas::Response { identity_schemas, diagnostics: Vec::new() }))
     }
 
     async fn validate_provider_config(
@@ -256,9 +297,26 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         &self,
         r: Request<pb::upgrade_resource_identity::Request>,
     ) -> Result<Response<pb::upgrade_resource_identity::Response>, Status> {
-        let name = r.into_inner().type_name;
-        let d: Diagnostics = Diagnostic::error("Resource identity not supported", format!("{name} has no resource identity schema.")).into();
-        Ok(Response::new(pb::upgrade_resource_identity::Response { upgraded_identity: None, diagnostics: diags_to_pb(&d) }))
+        let r = r.into_inner();
+        let out = (|| {
+            let e = self.resource(&r.type_name)?;
+            let (schema, ty) = e.identity.as_ref().ok_or_else(|| {
+                Diagnostics::from(Diagnostic::error("Resource identity not supported", format!("{} has no resource identity schema.", r.type_name)))
+            })?;
+            if r.version != schema.version {
+                return Err(Diagnostics::from(Diagnostic::error(
+                    "Unable to upgrade the resource identity",
+                    format!("No migration from identity version {} of {} is defined.", r.version, r.type_name),
+                )));
+            }
+            let raw = r.raw_identity.as_ref().map(|s| s.json.as_slice()).unwrap_or(&[]);
+            let v = decode_json_bytes(raw, ty).map_err(|err| super::convert::codec_diag("Stored identity does not match the identity schema", err))?;
+            Ok(pb::ResourceIdentityData { identity_data: Some(encode_dv(&v, ty, "identity")?) })
+        })();
+        Ok(Response::new(match out {
+            Ok(id) => pb::upgrade_resource_identity::Response { upgraded_identity: Some(id), diagnostics: Vec::new() },
+            Err(d) => pb::upgrade_resource_identity::Response { upgraded_identity: None, diagnostics: diags_to_pb(&d) },
+        }))
     }
 
     async fn configure_provider(
@@ -286,18 +344,21 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             let e = self.resource(&r.type_name)?;
             let current = decode_dv(r.current_state.as_ref(), &e.ty, "current state")?;
             if current.is_null() {
-                return Ok((encode_dv(&Value::Null, &e.ty, "state")?, r.private.clone(), Diagnostics::new()));
+                return Ok((encode_dv(&Value::Null, &e.ty, "state")?, r.private.clone(), Diagnostics::new(), None));
             }
             let data = self.require_configured()?;
             let mut res: StateResult = self.stoppable(e.imp.read(&data, &current, &r.private)).await?;
             null_write_only(&e.schema.block, &mut res.state);
             check_known(&res.state, &r.type_name, "read")?;
             let private = if res.private.is_empty() { r.private.clone() } else { res.private };
-            Ok((encode_dv(&res.state, &e.ty, "new state")?, private, res.diags))
+            let identity = e.identity_data(&res.state);
+            Ok((encode_dv(&res.state, &e.ty, "new state")?, private, res.diags, identity))
         };
         let out: Result<_, Diagnostics> = body.await;
         Ok(Response::new(match out {
-            Ok((dv, private, d)) => pb::read_resource::Response { new_state: Some(dv), diagnostics: diags_to_pb(&d), private, ..Default::default() },
+            Ok((dv, private, d, new_identity)) => {
+                pb::read_resource::Response { new_state: Some(dv), diagnostics: diags_to_pb(&d), private, new_identity, ..Default::default() }
+            }
             Err(d) => pb::read_resource::Response {
                 new_state: r.current_state.clone(),
                 diagnostics: diags_to_pb(&d),
@@ -326,15 +387,18 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 let data = self.configured();
                 m.modify_plan(data.as_deref(), &mut req, &mut diags).await;
             }
-            Ok((encode_dv(&req.planned, &e.ty, "planned state")?, req.requires_replace, diags))
+            // The identity once known: from the plan, else (in place) the prior one.
+            let identity = e.identity_data(&req.planned).or_else(|| if req.requires_replace.is_empty() { e.identity_data(&prior) } else { None });
+            Ok((encode_dv(&req.planned, &e.ty, "planned state")?, req.requires_replace, diags, identity))
         };
         let out: Result<_, Diagnostics> = body.await;
         Ok(Response::new(match out {
-            Ok((dv, rr, d)) => pb::plan_resource_change::Response {
+            Ok((dv, rr, d, planned_identity)) => pb::plan_resource_change::Response {
                 planned_state: Some(dv),
                 requires_replace: rr.iter().map(path_to_pb).collect(),
                 planned_private: r.prior_private.clone(),
                 diagnostics: diags_to_pb(&d),
+                planned_identity,
                 ..Default::default()
             },
             Err(d) => pb::plan_resource_change::Response { diagnostics: diags_to_pb(&d), ..Default::default() },
@@ -354,7 +418,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             let data = self.require_configured()?;
             if planned.is_null() {
                 self.stoppable(e.imp.delete(&data, &prior, &r.planned_private)).await?;
-                return Ok((encode_dv(&Value::Null, &e.ty, "new state")?, Vec::new(), Diagnostics::new()));
+                return Ok((encode_dv(&Value::Null, &e.ty, "new state")?, Vec::new(), Diagnostics::new(), None));
             }
             let req = ApplyRequest { planned, prior: prior.clone(), config, private: r.planned_private.clone() };
             let mut res = if prior.is_null() {
@@ -367,11 +431,14 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 check_known(&res.state, &r.type_name, "apply")?;
             }
             let private = if res.private.is_empty() { r.planned_private.clone() } else { res.private };
-            Ok((encode_dv(&res.state, &e.ty, "new state")?, private, res.diags))
+            let identity = e.identity_data(&res.state);
+            Ok((encode_dv(&res.state, &e.ty, "new state")?, private, res.diags, identity))
         };
         let out: Result<_, Diagnostics> = body.await;
         Ok(Response::new(match out {
-            Ok((dv, private, d)) => pb::apply_resource_change::Response { new_state: Some(dv), private, diagnostics: diags_to_pb(&d), ..Default::default() },
+            Ok((dv, private, d, new_identity)) => {
+                pb::apply_resource_change::Response { new_state: Some(dv), private, diagnostics: diags_to_pb(&d), new_identity, ..Default::default() }
+            }
             // On failure nothing changed: hand back the prior state.
             Err(d) => pb::apply_resource_change::Response {
                 new_state: r.prior_state.clone(),
@@ -393,13 +460,30 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 Diagnostics::from(Diagnostic::error("Resource import not supported", format!("{} cannot be imported.", r.type_name)))
             })?;
             let data = self.configured();
-            let mut state = self.stoppable(imp.import(data.as_deref(), &r.id)).await?;
+            let given_identity = match (&e.identity, r.identity.as_ref().and_then(|i| i.identity_data.as_ref())) {
+                (Some((_, ity)), Some(dv)) => Some(decode_dv(Some(dv), ity, "identity")?).filter(|v| !v.is_null()),
+                _ => None,
+            };
+            let mut state = match given_identity {
+                // `import { identity = {...} }`: the identity attributes are the state
+                // attributes the read needs.
+                Some(id) if r.id.is_empty() => {
+                    let mut st = decode_json(&serde_json::json!({}), &e.ty).map_err(|err| super::convert::codec_diag("Internal error", err))?;
+                    if let Some(fields) = id.fields() {
+                        for (k, v) in fields {
+                            st.set(k, v.clone());
+                        }
+                    }
+                    st
+                }
+                _ => self.stoppable(imp.import(data.as_deref(), &r.id)).await?,
+            };
             null_write_only(&e.schema.block, &mut state);
             Ok(pb::import_resource_state::ImportedResource {
                 type_name: r.type_name.clone(),
                 state: Some(encode_dv(&state, &e.ty, "imported state")?),
                 private: Vec::new(),
-                identity: None,
+                identity: e.identity_data(&state),
             })
         };
         let out: Result<_, Diagnostics> = body.await;
