@@ -674,11 +674,14 @@ impl Sampler {
 }
 
 /// `others` remembers live processes running some other binary (or none: kernel threads),
-/// so each scan reads only new and matching pids; terraform's pids are always re-read,
-/// as its children fork before they exec the provider.
+/// so each scan reads only new and matching pids. Pids running terraform or this benchmark
+/// are always re-read: their children fork before they exec terraform or the provider.
 fn scan_proc(provider: &Path, terraform: &Path, into: &mut Sampled, others: &mut std::collections::HashSet<u32>) {
     let Ok(entries) = std::fs::read_dir("/proc") else { return };
     let mut live = std::collections::HashSet::with_capacity(others.len() + 16);
+    let me = std::fs::read_link("/proc/self/exe").unwrap_or_default();
+    let me = me.to_string_lossy();
+    let me = Path::new(me.strip_suffix(" (deleted)").unwrap_or(&me));
     for e in entries.flatten() {
         let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
         live.insert(pid);
@@ -696,7 +699,10 @@ fn scan_proc(provider: &Path, terraform: &Path, into: &mut Sampled, others: &mut
         } else if exe == terraform {
             &mut into.terraform
         } else {
-            others.insert(pid);
+            // Our own children show this binary until they exec terraform.
+            if exe != me {
+                others.insert(pid);
+            }
             continue;
         };
         let hwm = vm_hwm_kb(pid);
