@@ -2,12 +2,7 @@
 //! compiler, so a fresh machine builds with cargo alone (no system `protoc`).
 
 fn main() {
-    let files = [
-        "proto/tfplugin6.proto",
-        "proto/grpc_controller.proto",
-        "proto/grpc_stdio.proto",
-        "proto/grpc_broker.proto",
-    ];
+    let files = ["proto/tfplugin6.proto", "proto/grpc_controller.proto", "proto/grpc_stdio.proto", "proto/grpc_broker.proto"];
     for f in &files {
         println!("cargo:rerun-if-changed={f}");
     }

@@ -149,9 +149,7 @@ impl Kind {
 
     fn config(self, n: usize) -> String {
         match self {
-            Kind::Baseline => format!(
-                "resource \"terraform_data\" \"r\" {{\n  count = {n}\n  input = \"user-${{count.index}}\"\n}}\n"
-            ),
+            Kind::Baseline => format!("resource \"terraform_data\" \"r\" {{\n  count = {n}\n  input = \"user-${{count.index}}\"\n}}\n"),
             Kind::Scim => format!(
                 "terraform {{\n  required_providers {{\n    identity = {{\n      source = \"{PROVIDER_SOURCE}\"\n    }}\n  }}\n}}\n\n\
                  resource \"identity_scim_user\" \"u\" {{\n  count     = {n}\n  user_name = \"user-${{count.index}}\"\n}}\n"
@@ -261,10 +259,7 @@ struct Report {
 impl Report {
     /// The run with the best wall time for (kind, n, phase).
     fn best(&self, kind: Kind, n: usize, phase: Phase) -> Option<&PhaseRun> {
-        self.runs
-            .iter()
-            .filter(|r| r.kind == kind && r.n == n && r.phase == phase)
-            .min_by(|a, b| a.wall.total_cmp(&b.wall))
+        self.runs.iter().filter(|r| r.kind == kind && r.n == n && r.phase == phase).min_by(|a, b| a.wall.total_cmp(&b.wall))
     }
 
     /// The highest provider VmHWM over every run of (kind, n), any phase.
@@ -297,8 +292,7 @@ fn run() -> Result<()> {
     std::fs::copy(PROVIDER_BIN, &provider).with_context(|| format!("copy {PROVIDER_BIN}"))?;
     std::fs::copy(SANDBOX_BIN, &sandbox_bin).with_context(|| format!("copy {SANDBOX_BIN}"))?;
     let provider = std::fs::canonicalize(&provider)?;
-    let terraform = std::fs::canonicalize(&settings.terraform)
-        .with_context(|| format!("terraform at {}", settings.terraform.display()))?;
+    let terraform = std::fs::canonicalize(&settings.terraform).with_context(|| format!("terraform at {}", settings.terraform.display()))?;
 
     let cli_config = tmp_path.join("dev.tfrc");
     std::fs::write(
@@ -323,10 +317,7 @@ fn run() -> Result<()> {
     };
 
     let env = environment(&tf, &provider, &sandbox_bin, load_before)?;
-    eprintln!(
-        "[scale] terraform {}, {} CPUs, kernel {}, N = {:?}",
-        env.terraform_version, env.nproc, env.kernel, settings.ns
-    );
+    eprintln!("[scale] terraform {}, {} CPUs, kernel {}, N = {:?}", env.terraform_version, env.nproc, env.kernel, settings.ns);
 
     eprintln!("[scale] start-up latencies ({STARTUP_RUNS} runs each)");
     let startup = measure_startup(&provider, &tf, &tmp_path)?;
@@ -469,10 +460,7 @@ impl Terraform {
                 cmd.env_remove(&k);
             }
         }
-        cmd.env("TF_CLI_CONFIG_FILE", &self.cli_config)
-            .env("TF_IN_AUTOMATION", "1")
-            .env("TF_INPUT", "0")
-            .env("CHECKPOINT_DISABLE", "1");
+        cmd.env("TF_CLI_CONFIG_FILE", &self.cli_config).env("TF_IN_AUTOMATION", "1").env("TF_INPUT", "0").env("CHECKPOINT_DISABLE", "1");
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
@@ -592,12 +580,13 @@ impl Sandbox {
     /// How many SCIM users the sandbox holds (from `/_sandbox/state`).
     fn scim_user_count(&self) -> Result<usize> {
         let v = self.get_json("/_sandbox/state")?;
-        Ok(find_users(&v).map(|u| match u {
-            serde_json::Value::Array(a) => a.len(),
-            serde_json::Value::Object(o) => o.len(),
-            _ => 0,
-        })
-        .unwrap_or(0))
+        Ok(find_users(&v)
+            .map(|u| match u {
+                serde_json::Value::Array(a) => a.len(),
+                serde_json::Value::Object(o) => o.len(),
+                _ => 0,
+            })
+            .unwrap_or(0))
     }
 
     fn log_tail(&self) -> String {
@@ -721,10 +710,7 @@ fn scan_proc(provider: &Path, terraform: &Path, into: &mut Sampled, others: &mut
 
 fn vm_hwm_kb(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// Fields of `/proc/<pid>/stat` after the command name (field 3 is index 0).
@@ -807,9 +793,7 @@ fn spawn_plugin(bin: &Path, client_pem: &str) -> Result<(Plugin, Duration)> {
         let _ = child.wait();
         bail!("unexpected handshake line {line:?}");
     }
-    let server_cert = base64::engine::general_purpose::STANDARD_NO_PAD
-        .decode(parts[5])
-        .context("handshake certificate")?;
+    let server_cert = base64::engine::general_purpose::STANDARD_NO_PAD.decode(parts[5]).context("handshake certificate")?;
     Ok((Plugin { child, addr: parts[3].to_string(), server_cert }, elapsed))
 }
 
@@ -926,9 +910,7 @@ fn environment(tf: &Terraform, provider: &Path, sandbox: &Path, load_before: Str
     let mem_total = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|m| {
-            m.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            m.lines().find_map(|l| l.strip_prefix("MemTotal:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         })
         .map(|kb| format!("{:.1} GiB", kb as f64 / 1024.0 / 1024.0))
         .unwrap_or_else(|| "unknown".into());
@@ -1089,7 +1071,10 @@ fn table_startup(r: &Report) -> String {
     s.push_str(&row(
         "exec to handshake",
         &st.handshake_ms,
-        &format!("{} runs: spawn with the magic cookie and a client certificate, until the handshake line on stdout", st.handshake_ms.len()),
+        &format!(
+            "{} runs: spawn with the magic cookie and a client certificate, until the handshake line on stdout",
+            st.handshake_ms.len()
+        ),
     ));
     s.push_str(&row("mTLS connect", &st.connect_ms, "TCP + TLS 1.3 with the client certificate, HTTP/2 setup"));
     s.push_str(&row(
@@ -1100,10 +1085,7 @@ fn table_startup(r: &Report) -> String {
     s.push_str(&row("GetProviderSchema, repeated", &st.schema_warm_ms, "second call on the same connection"));
     let proxy_how = match &st.proxy_error {
         Some(e) => format!("proxy, failed: {}", e.replace('\n', " ").replace('|', "/")),
-        None => format!(
-            "proxy (whole CLI: terraform start, config load, provider start, schema, JSON): {} runs",
-            st.proxy_ms.len()
-        ),
+        None => format!("proxy (whole CLI: terraform start, config load, provider start, schema, JSON): {} runs", st.proxy_ms.len()),
     };
     s.push_str(&row("`terraform providers schema -json`", &st.proxy_ms, &proxy_how));
     s
@@ -1119,7 +1101,9 @@ struct Target {
 fn targets(r: &Report) -> Vec<Target> {
     let mut t = Vec::new();
     let n1k = 1000;
-    for (phase, what) in [(Phase::Apply, "apply of 1000 users vs terraform_data"), (Phase::Plan, "refresh-plan of 1000 users vs terraform_data")] {
+    for (phase, what) in
+        [(Phase::Apply, "apply of 1000 users vs terraform_data"), (Phase::Plan, "refresh-plan of 1000 users vs terraform_data")]
+    {
         let (measured, met) = match (r.best(Kind::Scim, n1k, phase), r.best(Kind::Baseline, n1k, phase)) {
             (Some(p), Some(b)) => (format!("{:.2} s vs {:.2} s = {}", p.wall, b.wall, ratio(p.wall, b.wall)), Some(p.wall <= 1.3 * b.wall)),
             _ => ("not measured (N=1000 not in SCALE_NS)".into(), None),
@@ -1190,7 +1174,9 @@ fn table_targets(r: &Report) -> String {
 }
 
 fn table_all_runs(r: &Report) -> String {
-    let mut s = String::from("| N | resource | run | phase | wall (s) | API requests | provider peak RSS (MB) | plan exit code |\n|---:|---|---:|---|---:|---:|---:|---:|\n");
+    let mut s = String::from(
+        "| N | resource | run | phase | wall (s) | API requests | provider peak RSS (MB) | plan exit code |\n|---:|---|---:|---|---:|---:|---:|---:|\n",
+    );
     for x in &r.runs {
         let _ = writeln!(
             s,
@@ -1256,11 +1242,10 @@ fn render_markdown(r: &Report) -> String {
         e.provider_bytes,
         e.sandbox_bytes as f64 / 1024.0 / 1024.0
     );
-    let repeats: Vec<String> = r
-        .ns
-        .iter()
-        .map(|&n| format!("N={n}: {}", r.runs.iter().filter(|x| x.n == n && x.kind == Kind::Scim && x.phase == Phase::Apply).count()))
-        .collect();
+    let repeats: Vec<String> =
+        r.ns.iter()
+            .map(|&n| format!("N={n}: {}", r.runs.iter().filter(|x| x.n == n && x.kind == Kind::Scim && x.phase == Phase::Apply).count()))
+            .collect();
     let _ = writeln!(s, "- runs per configuration (best wall time shown): {}", repeats.join(", "));
     let _ = writeln!(s, "- benchmark wall time: {:.0} s\n", r.total_secs);
 
@@ -1348,17 +1333,13 @@ fn render_svg(r: &Report) -> Result<String> {
                 .map_err(|e| anyhow!("{e}"))?
                 .label("identity_scim_user")
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], blue.stroke_width(2)));
-            chart
-                .draw_series(provider.iter().map(|&p| Circle::new(p, 4, blue.filled())))
-                .map_err(|e| anyhow!("{e}"))?;
+            chart.draw_series(provider.iter().map(|&p| Circle::new(p, 4, blue.filled()))).map_err(|e| anyhow!("{e}"))?;
             chart
                 .draw_series(DashedLineSeries::new(core.clone(), 6, 4, grey.stroke_width(2)))
                 .map_err(|e| anyhow!("{e}"))?
                 .label("terraform_data (core only)")
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], grey.stroke_width(2)));
-            chart
-                .draw_series(core.iter().map(|&p| Circle::new(p, 4, grey.stroke_width(2))))
-                .map_err(|e| anyhow!("{e}"))?;
+            chart.draw_series(core.iter().map(|&p| Circle::new(p, 4, grey.stroke_width(2)))).map_err(|e| anyhow!("{e}"))?;
             chart
                 .configure_series_labels()
                 .position(SeriesLabelPosition::UpperLeft)

@@ -250,14 +250,22 @@ fn user_oidc_over_https_with_ca_cert_pem() {
     assert_sandbox_sub(&sb, USER_1, OKTA2, "John");
     ws.assert_plan_empty();
 
-    ws.write_main(&format!("{}{}", fudo_provider("    ca_cert_pem = file(\"${path.module}/ca.pem\")"), assignment(USER_1, OKTA2, "Johnny")));
+    ws.write_main(&format!(
+        "{}{}",
+        fudo_provider("    ca_cert_pem = file(\"${path.module}/ca.pem\")"),
+        assignment(USER_1, OKTA2, "Johnny")
+    ));
     assert_eq!(actions(&ws.plan_json(), ADDR), ["update"]);
     ws.apply();
     assert_sandbox_sub(&sb, USER_1, OKTA2, "Johnny");
 
     let imported = ws.sibling();
     imported.write_file("ca.pem", sb.ca_pem());
-    imported.write_main(&format!("{}{}", fudo_provider("    ca_cert_pem = file(\"${path.module}/ca.pem\")"), assignment(USER_1, OKTA2, "Johnny")));
+    imported.write_main(&format!(
+        "{}{}",
+        fudo_provider("    ca_cert_pem = file(\"${path.module}/ca.pem\")"),
+        assignment(USER_1, OKTA2, "Johnny")
+    ));
     imported.import(ADDR, &format!("{USER_1}/{OKTA2}"));
     assert_eq!(imported.state_attr(ADDR, "created_at"), managed["created_at"]);
     imported.assert_plan_empty();

@@ -71,9 +71,7 @@ fn scopes_json(scopes: &[&str]) -> Value {
 
 /// Asserts what the sandbox stores for `alias`: the oidc fields and the secret it received.
 fn assert_sandbox_idp(sb: &Sandbox, alias: &str, scopes: &[&str], secret: &str) {
-    let idp = sb
-        .runai_idp(alias)
-        .unwrap_or_else(|| panic!("sandbox has no idp {alias:?}; it has {:?}", sb.runai_aliases()));
+    let idp = sb.runai_idp(alias).unwrap_or_else(|| panic!("sandbox has no idp {alias:?}; it has {:?}", sb.runai_aliases()));
     assert_eq!(idp["type"], json!("oidc"), "sandbox idp: {idp:#}");
     let oidc = &idp["oidcData"];
     assert_eq!(oidc["clientId"], json!("terraform"), "sandbox idp: {idp:#}");
@@ -90,10 +88,7 @@ fn assert_state(ws: &Workspace, name: &str, scopes: &[&str]) -> Value {
     assert_eq!(st["alias"], json!(name), "the Run:ai alias equals the name; state: {st:#}");
     assert_eq!(st["id"], json!(name), "id = alias; state: {st:#}");
     assert_eq!(st["type"], json!("oidc"), "state: {st:#}");
-    assert!(
-        st["redirect_uri"].as_str().is_some_and(|s| !s.is_empty()),
-        "redirect_uri must be a non-empty string; state: {st:#}"
-    );
+    assert!(st["redirect_uri"].as_str().is_some_and(|s| !s.is_empty()), "redirect_uri must be a non-empty string; state: {st:#}");
     let oidc = &st["oidc"];
     assert_eq!(oidc["client_id"], json!("terraform"), "state: {st:#}");
     assert_eq!(oidc["discover_document_url"], json!(DISCOVERY), "state: {st:#}");
@@ -176,10 +171,7 @@ fn idp_oidc_lifecycle() {
 
     // 6. An `import {}` block: the plan imports and does nothing else; apply; empty plan.
     let by_block = ws.sibling();
-    by_block.write_main(&format!(
-        "import {{\n  to = {ADDR}\n  id = \"corp-oidc-v2\"\n}}\n{}",
-        import_cfg.hcl()
-    ));
+    by_block.write_main(&format!("import {{\n  to = {ADDR}\n  id = \"corp-oidc-v2\"\n}}\n{}", import_cfg.hcl()));
     let plan = by_block.plan_json();
     assert_eq!(importing_id(&plan, ADDR).as_deref(), Some("corp-oidc-v2"), "the plan must import {ADDR}");
     assert_eq!(actions(&plan, ADDR), ["no-op"], "an import of a matching object is a no-op");

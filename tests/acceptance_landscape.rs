@@ -60,10 +60,7 @@ output "first_group" {
 fn state_entry(ws: &Workspace, addr: &str) -> Value {
     let state = ws.show_json();
     let resources = state["values"]["root_module"]["resources"].as_array().cloned().unwrap_or_default();
-    resources
-        .into_iter()
-        .find(|r| r["address"].as_str() == Some(addr))
-        .unwrap_or_else(|| panic!("{addr} is not in state: {state:#}"))
+    resources.into_iter().find(|r| r["address"].as_str() == Some(addr)).unwrap_or_else(|| panic!("{addr} is not in state: {state:#}"))
 }
 
 /// Status of session `id` as the sandbox holds it.
@@ -161,7 +158,10 @@ fn landscape_import_lifecycle() {
     ws.assert_plan_empty();
 
     // 3. Provider-side settings change in place, without a new session.
-    ws.write_main(&format!("{}{DATA_SOURCES}", import_hcl(123, &format!("{}  timeouts = {{\n    create = \"20m\"\n  }}\n", triggers("1")))));
+    ws.write_main(&format!(
+        "{}{DATA_SOURCES}",
+        import_hcl(123, &format!("{}  timeouts = {{\n    create = \"20m\"\n  }}\n", triggers("1")))
+    ));
     assert_eq!(ws.resource_actions(ADDR), ["update"]);
     ws.apply();
     assert_eq!(sb.route_count(CREATE_ROUTE), 1, "an update must not start a session");

@@ -242,7 +242,10 @@ output "uid" { value = data.identity_idp_mappers.corp.uid }"#,
     assert_eq!(out["uid"]["value"], "preferred_username");
     assert_eq!(out["client_id"]["value"], "terraform");
     assert!(out["redirect"]["value"].as_str().unwrap_or("").contains("/broker/corp/"));
-    assert!(!ds.state_file_text().contains("s3cret") && !ds.state_file_text().contains("********"), "no secret, not even masked, in data source state");
+    assert!(
+        !ds.state_file_text().contains("s3cret") && !ds.state_file_text().contains("********"),
+        "no secret, not even masked, in data source state"
+    );
 
     // Drift: the idp (and so its mappers) deleted behind Terraform's back.
     sb.runai_delete_idp("corp");
@@ -251,7 +254,8 @@ output "uid" { value = data.identity_idp_mappers.corp.uid }"#,
 
     // Destroy resets the mappers (shown here on a fresh idp), then removes the idp.
     ws.apply();
-    ws.write_main(r#"resource "identity_idp" "corp" {
+    ws.write_main(
+        r#"resource "identity_idp" "corp" {
   name = "corp"
   type = "oidc"
   oidc = {
@@ -259,7 +263,8 @@ output "uid" { value = data.identity_idp_mappers.corp.uid }"#,
     client_secret_wo      = "s3cret"
     discover_document_url = "https://idp.example.com/.well-known/openid-configuration"
   }
-}"#);
+}"#,
+    );
     ws.apply();
     let m = &sb.runai_idp("corp").expect("idp")["mappers"];
     for f in ["uid", "gid", "groups", "supplementaryGroups", "email"] {

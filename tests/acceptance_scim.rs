@@ -41,7 +41,8 @@ fn user_lifecycle_with_password() {
     let before = sb.stats();
     ws.apply();
     let after = sb.stats();
-    let posts = after["by_route"]["POST /oci/admin/v1/Users"].as_u64().unwrap_or(0) - before["by_route"]["POST /oci/admin/v1/Users"].as_u64().unwrap_or(0);
+    let posts = after["by_route"]["POST /oci/admin/v1/Users"].as_u64().unwrap_or(0)
+        - before["by_route"]["POST /oci/admin/v1/Users"].as_u64().unwrap_or(0);
     assert_eq!(posts, 1, "one POST creates the user");
     let u = &users(&sb)[0];
     assert_eq!(u["passwordChanges"], 1, "the password was set: {u}");
@@ -138,7 +139,11 @@ fn group_members_change_by_difference_only() {
     ws.write_main(&group_hcl(&["ann", "bob"]));
     assert_eq!(ws.resource_actions(addr), vec!["update"]);
     ws.apply();
-    let patches: Vec<Value> = sb.requests()[mark..].iter().filter(|r| r["method"] == "PATCH" && r["path"].as_str().unwrap_or("").contains("/Groups/")).cloned().collect();
+    let patches: Vec<Value> = sb.requests()[mark..]
+        .iter()
+        .filter(|r| r["method"] == "PATCH" && r["path"].as_str().unwrap_or("").contains("/Groups/"))
+        .cloned()
+        .collect();
     assert_eq!(patches.len(), 1, "{patches:?}");
     assert_eq!(patches[0]["body"]["Operations"].as_array().map(Vec::len), Some(1), "{}", patches[0]);
     ws.assert_plan_empty();
@@ -210,9 +215,7 @@ resource "identity_scim_group_member" "extra" {{
     let uid = ws.state_attr("identity_scim_user.u", "id").as_str().unwrap_or_default().to_string();
     let gd = ws.state_attr("identity_scim_group.g[\"d\"]", "id").as_str().unwrap_or_default().to_string();
     let fresh = ws.sibling();
-    fresh.write_main(&format!(
-        "resource \"identity_scim_group_member\" \"extra\" {{\n  group_id = \"{gd}\"\n  user_id  = \"{uid}\"\n}}\n"
-    ));
+    fresh.write_main(&format!("resource \"identity_scim_group_member\" \"extra\" {{\n  group_id = \"{gd}\"\n  user_id  = \"{uid}\"\n}}\n"));
     fresh.import("identity_scim_group_member.extra", &format!("{gd}/{uid}"));
     fresh.assert_plan_empty();
     let ga = ws.state_attr("identity_scim_group.g[\"a\"]", "id").as_str().unwrap_or_default().to_string();
@@ -266,7 +269,9 @@ resource "identity_scim_group" "g" {
     let before = sb.stats();
     let plan = ws.plan_json();
     let after = sb.stats();
-    let reads = |s: &Value| s["by_route"]["GET /oci/admin/v1/Users"].as_u64().unwrap_or(0) + s["by_route"]["GET /oci/admin/v1/Users/{id}"].as_u64().unwrap_or(0);
+    let reads = |s: &Value| {
+        s["by_route"]["GET /oci/admin/v1/Users"].as_u64().unwrap_or(0) + s["by_route"]["GET /oci/admin/v1/Users/{id}"].as_u64().unwrap_or(0)
+    };
     let used = reads(&after) - reads(&before);
     assert!(used > 0 && used < 30, "refreshing 61 resources took {used} read requests");
     assert_eq!(actions(&plan, "identity_scim_user.u[7]"), vec!["create"]);
@@ -291,9 +296,11 @@ output "groups" {{ value = [for g in data.identity_scim_groups.of.groups : g.dis
     assert_eq!(out["some"]["value"], 11, "user-1 and user-10..19");
     assert_eq!(out["groups"]["value"], json!(["pagers"]));
 
-    ds.write_main(r#"data "identity_scim_users" "bad" {
+    ds.write_main(
+        r#"data "identity_scim_users" "bad" {
   filter = "userName eq"
-}"#);
+}"#,
+    );
     let err = ds.plan_expect_err(&[]);
     assert!(err.contains("Unable to list users") && err.contains("filter"), "{err}");
     ws.destroy();
@@ -302,13 +309,19 @@ output "groups" {{ value = [for g in data.identity_scim_groups.of.groups : g.dis
 #[test]
 fn duplicate_user_name_tells_how_to_import() {
     let sb = Sandbox::start();
-    let (status, body) = sb.http("POST", "/oci/admin/v1/Users", Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "taken"})));
+    let (status, body) = sb.http(
+        "POST",
+        "/oci/admin/v1/Users",
+        Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "taken"})),
+    );
     assert_eq!(status, 201);
     let id = body["id"].as_str().unwrap_or_default().to_string();
     let ws = Workspace::new(&sb);
-    ws.write_main(r#"resource "identity_scim_user" "t" {
+    ws.write_main(
+        r#"resource "identity_scim_user" "t" {
   user_name = "taken"
-}"#);
+}"#,
+    );
     let err = ws.apply_expect_err();
     assert!(err.contains(&format!("terraform import identity_scim_user.<name> {id}")), "{err}");
 }
@@ -318,9 +331,11 @@ fn wrong_client_secret_is_a_configuration_error() {
     let sb = Sandbox::start();
     let mut ws = Workspace::new(&sb);
     ws.set_env("IDENTITY_SCIM_CLIENT_SECRET", "wrong-secret");
-    ws.write_main(r#"resource "identity_scim_user" "t" {
+    ws.write_main(
+        r#"resource "identity_scim_user" "t" {
   user_name = "nobody"
-}"#);
+}"#,
+    );
     let err = ws.apply_expect_err();
     assert!(err.contains("SCIM authentication failed") && err.contains("invalid_client"), "{err}");
     assert!(err.contains("IDENTITY_SCIM_CLIENT_SECRET"), "{err}");
@@ -331,10 +346,12 @@ fn wrong_client_secret_is_a_configuration_error() {
 fn one_token_request_serves_concurrent_resources() {
     let sb = Sandbox::start();
     let ws = Workspace::new(&sb);
-    ws.write_main(r#"resource "identity_scim_user" "u" {
+    ws.write_main(
+        r#"resource "identity_scim_user" "u" {
   count     = 20
   user_name = "concurrent-${count.index}"
-}"#);
+}"#,
+    );
     let before = sb.route_count("POST /oci/oauth2/v1/token");
     ws.apply();
     assert_eq!(sb.route_count("POST /oci/oauth2/v1/token") - before, 1, "20 concurrent creates share one token (single-flight)");
@@ -346,10 +363,12 @@ fn tokens_are_refreshed_when_they_expire() {
     // Tokens live 1 s: a run longer than that needs a refresh, never an error.
     let sb = Sandbox::start_with(&["--scim-token-ttl-secs", "1"]);
     let ws = Workspace::new(&sb);
-    ws.write_main(r#"resource "identity_scim_user" "u" {
+    ws.write_main(
+        r#"resource "identity_scim_user" "u" {
   count     = 20
   user_name = "u${count.index}"
-}"#);
+}"#,
+    );
     ws.apply();
     std::thread::sleep(std::time::Duration::from_millis(1200));
     ws.assert_plan_empty();

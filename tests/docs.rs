@@ -107,5 +107,10 @@ fn examples_are_terraform_fmt_clean() {
         .env("CHECKPOINT_DISABLE", "1")
         .output()
         .unwrap_or_else(|e| panic!("cannot run {terraform} (the tests need the terraform CLI): {e}"));
-    assert!(out.status.success(), "examples are not `terraform fmt` clean:\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "examples are not `terraform fmt` clean:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

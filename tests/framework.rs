@@ -201,7 +201,8 @@ fn identity_of(d: Option<pb::ResourceIdentityData>) -> Value {
 #[tokio::test]
 async fn resource_identity_flows_through_every_rpc() {
     let svc = ProviderService::new(TestProvider);
-    let schemas = svc.get_resource_identity_schemas(Request::new(pb::get_resource_identity_schemas::Request {})).await.expect("answer").into_inner();
+    let schemas =
+        svc.get_resource_identity_schemas(Request::new(pb::get_resource_identity_schemas::Request {})).await.expect("answer").into_inner();
     let w = &schemas.identity_schemas["test_widget"];
     assert_eq!(w.identity_attributes.len(), 1);
     assert_eq!(w.identity_attributes[0].name, "id");

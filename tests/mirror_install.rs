@@ -85,11 +85,7 @@ fn sha256_file(path: &Path) -> String {
 /// The hex sha256 of `data`.
 fn sha256_bytes(data: &[u8]) -> String {
     use std::io::Write as _;
-    let mut child = Command::new("sha256sum")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run sha256sum");
+    let mut child = Command::new("sha256sum").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("run sha256sum");
     child.stdin.take().expect("stdin").write_all(data).expect("write to sha256sum");
     let out = child.wait_with_output().expect("sha256sum output");
     assert!(out.status.success(), "{}", describe("sha256sum", &out));
@@ -172,10 +168,8 @@ fn release_zip_installs_from_a_filesystem_mirror_and_applies() {
     let zip_name = format!("{NAME}_{VERSION}_{}.zip", platform());
     let sums_name = format!("{NAME}_{VERSION}_SHA256SUMS");
     let manifest_name = format!("{NAME}_{VERSION}_manifest.json");
-    let mut files: Vec<String> = std::fs::read_dir(&dist)
-        .expect("read dist")
-        .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
-        .collect();
+    let mut files: Vec<String> =
+        std::fs::read_dir(&dist).expect("read dist").map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned()).collect();
     files.sort();
     let mut expected = vec![zip_name.clone(), sums_name.clone(), manifest_name.clone()];
     expected.sort();
@@ -199,11 +193,8 @@ fn release_zip_installs_from_a_filesystem_mirror_and_applies() {
         .collect();
     let names: Vec<&str> = listed.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, [zip_name.as_str(), manifest_name.as_str()], "SHA256SUMS:\n{sums}");
-    let check = Command::new("sha256sum")
-        .args(["--check", "--strict", &sums_name])
-        .current_dir(&dist)
-        .output()
-        .expect("run sha256sum --check");
+    let check =
+        Command::new("sha256sum").args(["--check", "--strict", &sums_name]).current_dir(&dist).output().expect("run sha256sum --check");
     assert!(check.status.success(), "{}", describe("sha256sum --check", &check));
 
     // The zip holds exactly the binary, named as the registry wants, mode 0755.
@@ -250,11 +241,7 @@ fn release_zip_installs_from_a_filesystem_mirror_and_applies() {
     let lock = ws.read_file(".terraform.lock.hcl");
     assert!(lock.contains(r#"provider "registry.terraform.io/idfabric/identity" {"#), "lock file:\n{lock}");
     let version_line = lock.lines().map(str::trim).find(|l| l.starts_with("version")).unwrap_or_default();
-    assert_eq!(
-        version_line.split_once('=').map(|(_, v)| v.trim()),
-        Some(format!("\"{VERSION}\"").as_str()),
-        "lock file:\n{lock}"
-    );
+    assert_eq!(version_line.split_once('=').map(|(_, v)| v.trim()), Some(format!("\"{VERSION}\"").as_str()), "lock file:\n{lock}");
     let hashes: Vec<&str> =
         lock.lines().map(|l| l.trim().trim_end_matches(',').trim_matches('"')).filter(|l| l.starts_with("h1:")).collect();
 
@@ -265,8 +252,7 @@ fn release_zip_installs_from_a_filesystem_mirror_and_applies() {
         .join(VERSION)
         .join(platform())
         .join(format!("{NAME}_v{VERSION}"));
-    let meta = std::fs::metadata(&installed)
-        .unwrap_or_else(|e| panic!("{} is not installed ({e})\n{}", installed.display(), init_text));
+    let meta = std::fs::metadata(&installed).unwrap_or_else(|e| panic!("{} is not installed ({e})\n{}", installed.display(), init_text));
     assert!(meta.is_file(), "{} is not a file", installed.display());
     assert_eq!(meta.permissions().mode() & 0o777, 0o755, "{} must be executable (mode 0755)", installed.display());
     assert_eq!(sha256_file(&installed), bin_sha, "the installed binary is the packaged one");

@@ -31,11 +31,7 @@ fn client_identity() -> ClientIdentity {
     params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
     params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth, rcgen::ExtendedKeyUsagePurpose::ServerAuth];
     let cert = params.self_signed(&key).expect("self-signed");
-    ClientIdentity {
-        pem: cert.pem(),
-        der: cert.der().clone(),
-        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-    }
+    ClientIdentity { pem: cert.pem(), der: cert.der().clone(), key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())) }
 }
 
 struct Plugin {
@@ -81,7 +77,10 @@ async fn connect(p: &Plugin, client: Option<&ClientIdentity>) -> Result<Channel,
     let mut roots = rustls::RootCertStore::empty();
     roots.add(CertificateDer::from(p.server_cert.clone())).expect("server cert as root");
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions().expect("versions").with_root_certificates(roots);
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots);
     let mut cfg = match client {
         Some(c) => builder.with_client_auth_cert(vec![c.der.clone()], c.key.clone_key()).expect("client auth"),
         None => builder.with_no_client_auth(),
@@ -248,18 +247,15 @@ fn started_by_hand_it_explains_itself() {
 
 #[test]
 fn unsupported_protocol_versions_are_refused() {
-    let out = Command::new(BIN)
-        .env(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE)
-        .env("PLUGIN_PROTOCOL_VERSIONS", "5")
-        .output()
-        .expect("run");
+    let out = Command::new(BIN).env(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE).env("PLUGIN_PROTOCOL_VERSIONS", "5").output().expect("run");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("version 6"));
 }
 
 #[test]
 fn debug_mode_prints_a_reattach_line() {
-    let mut child = Command::new(BIN).arg("--debug").env_remove(MAGIC_COOKIE_KEY).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn");
+    let mut child =
+        Command::new(BIN).arg("--debug").env_remove(MAGIC_COOKIE_KEY).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn");
     let mut out = BufReader::new(child.stdout.take().expect("stdout"));
     let mut text = String::new();
     let deadline = Instant::now() + Duration::from_secs(10);

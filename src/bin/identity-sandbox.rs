@@ -7,11 +7,7 @@ use identity_provider::sandbox::tls::TlsOptions;
 use identity_provider::sandbox::{self, DEFAULT_LISTEN, SandboxConfig};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "identity-sandbox",
-    version,
-    about = "Local emulator of the Run:ai, Fudo, OCI IAM (SCIM) and Landscape APIs"
-)]
+#[command(name = "identity-sandbox", version, about = "Local emulator of the Run:ai, Fudo, OCI IAM (SCIM) and Landscape APIs")]
 struct Args {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
@@ -30,8 +26,7 @@ async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
     match sandbox::run_with_tls(&args.listen, args.config, &args.tls).await {

@@ -215,7 +215,13 @@ pub enum FudoClientError {
 impl FudoClient {
     /// `url` is the Fudo base (e.g. `https://fudo.example.com`); `/api/v2/...` is appended.
     /// `ca_cert_pem` is an extra CA to trust; `insecure` skips certificate verification.
-    pub fn new(url: &str, api_key: &str, ca_cert_pem: Option<&str>, insecure: bool, settings: HttpSettings) -> Result<Self, FudoClientError> {
+    pub fn new(
+        url: &str,
+        api_key: &str,
+        ca_cert_pem: Option<&str>,
+        insecure: bool,
+        settings: HttpSettings,
+    ) -> Result<Self, FudoClientError> {
         let ca = ca_cert_pem.filter(|p| !p.trim().is_empty());
         if let Some(pem) = ca {
             check_ca_pem(pem).map_err(FudoClientError::CaCert)?;
@@ -236,7 +242,8 @@ impl FudoClient {
         let url = self.url(path);
         let body = body.map(serde_json::to_vec).transpose().map_err(|e| ApiError::Decode { vendor: VENDOR, reason: e.to_string() })?;
         let resp = http::send(VENDOR, &self.settings, method.clone(), &url, || {
-            let mut rb = self.http.request(method.clone(), &url).header("Authorization", &self.api_key).header("Accept", "application/json");
+            let mut rb =
+                self.http.request(method.clone(), &url).header("Authorization", &self.api_key).header("Accept", "application/json");
             if let Some(b) = &body {
                 rb = rb.header("Content-Type", "application/json").body(b.clone());
             }
@@ -329,7 +336,8 @@ fn check_answer(status: StatusCode, bytes: &[u8]) -> Result<(), ApiError> {
     if status == StatusCode::NO_CONTENT && bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(());
     }
-    let envelope: Envelope = serde_json::from_slice(bytes).map_err(|e| ApiError::Decode { vendor: VENDOR, reason: format!("not a JSON object with a `result`: {e}") })?;
+    let envelope: Envelope = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::Decode { vendor: VENDOR, reason: format!("not a JSON object with a `result`: {e}") })?;
     match envelope.result {
         Some(serde_json::Value::String(r)) if r == "success" => Ok(()),
         other => {
@@ -376,7 +384,8 @@ mod tests {
         assert_eq!((a.user_id.as_str(), a.oidc_id.as_str()), (WIDE, WIDE));
         // As JSON integers: exact, although 9124292845052624898 > 2^53 (as f64 it would
         // read 9124292845052624896).
-        let a: UserOidc = serde_json::from_str(&format!(r#"{{"user_id": {WIDE}, "oidc_id": 18446744073709551615, "id": -42}}"#)).expect("numbers");
+        let a: UserOidc =
+            serde_json::from_str(&format!(r#"{{"user_id": {WIDE}, "oidc_id": 18446744073709551615, "id": -42}}"#)).expect("numbers");
         assert_eq!(a.user_id, WIDE);
         assert_eq!(a.oidc_id, "18446744073709551615");
         assert_eq!(a.id.as_deref(), Some("-42"));
@@ -417,7 +426,9 @@ mod tests {
 
     #[test]
     fn requests_carry_ids_as_strings() {
-        let body = serde_json::to_value(NewUserOidc { user_id: WIDE.into(), oidc_id: "9124292845052624897".into(), oidc_sub: "John".into() }).expect("json");
+        let body =
+            serde_json::to_value(NewUserOidc { user_id: WIDE.into(), oidc_id: "9124292845052624897".into(), oidc_sub: "John".into() })
+                .expect("json");
         assert_eq!(body, json!({"user_id": WIDE, "oidc_id": "9124292845052624897", "oidc_sub": "John"}));
         assert_eq!(serde_json::to_value(UserOidcPatch { oidc_sub: "JohnD".into() }).expect("json"), json!({"oidc_sub": "JohnD"}));
     }
@@ -436,12 +447,17 @@ mod tests {
 
     #[test]
     fn error_statuses_carry_the_servers_message() {
-        let err = check_answer(StatusCode::NOT_FOUND, br#"{"result": "error", "message": "User with id 1 does not exist."}"#).expect_err("404");
+        let err =
+            check_answer(StatusCode::NOT_FOUND, br#"{"result": "error", "message": "User with id 1 does not exist."}"#).expect_err("404");
         assert!(err.is_not_found());
         assert_eq!(err.to_string(), "Fudo answered 404: User with id 1 does not exist.");
-        let err = check_answer(StatusCode::BAD_REQUEST, br#"{"result": "error", "message": "Missing required attribute.", "field": "oidc_sub"}"#).expect_err("400");
+        let err =
+            check_answer(StatusCode::BAD_REQUEST, br#"{"result": "error", "message": "Missing required attribute.", "field": "oidc_sub"}"#)
+                .expect_err("400");
         assert_eq!(err.to_string(), "Fudo answered 400: oidc_sub: Missing required attribute.");
-        let err = check_answer(StatusCode::BAD_REQUEST, br#"{"result": "error", "errors": [{"field": "user_id", "message": "bad"}, "worse"]}"#).expect_err("400");
+        let err =
+            check_answer(StatusCode::BAD_REQUEST, br#"{"result": "error", "errors": [{"field": "user_id", "message": "bad"}, "worse"]}"#)
+                .expect_err("400");
         assert_eq!(err.to_string(), "Fudo answered 400: user_id: bad; worse");
         let err = check_answer(StatusCode::BAD_GATEWAY, b"<html>Bad gateway</html>").expect_err("502");
         assert_eq!(err.to_string(), "Fudo answered 502: Bad Gateway");

@@ -122,7 +122,12 @@ pub async fn send(
                 tracing::debug!(vendor, method = %method, path = %path_of(url), status = status.as_u16(), duration_ms = elapsed, "HTTP request");
                 if idempotent && retryable(status) && attempt < settings.max_retries {
                     let wait = retry_after(&resp).unwrap_or_else(|| backoff(attempt));
-                    tracing::info!(vendor, status = status.as_u16(), wait_ms = wait.as_millis() as u64, "retrying after a transient answer");
+                    tracing::info!(
+                        vendor,
+                        status = status.as_u16(),
+                        wait_ms = wait.as_millis() as u64,
+                        "retrying after a transient answer"
+                    );
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                     continue;
@@ -133,7 +138,11 @@ pub async fn send(
                 // A certificate the client does not trust is not transient: no retry.
                 let never_sent = e.is_connect() && !is_tls_failure(&e);
                 tracing::debug!(vendor, method = %method, path = %path_of(url), duration_ms = elapsed, error = %e, "HTTP request failed");
-                if (idempotent || never_sent) && !is_tls_failure(&e) && attempt < settings.max_retries && (e.is_connect() || e.is_timeout() || e.is_request()) {
+                if (idempotent || never_sent)
+                    && !is_tls_failure(&e)
+                    && attempt < settings.max_retries
+                    && (e.is_connect() || e.is_timeout() || e.is_request())
+                {
                     tokio::time::sleep(backoff(attempt)).await;
                     attempt += 1;
                     continue;

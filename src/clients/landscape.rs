@@ -128,7 +128,13 @@ impl LandscapeClient {
         format!("{}/api/v2/oidc/groups{}", self.base, path)
     }
 
-    async fn call(&self, method: Method, path: &str, query: &[(&str, String)], body: Option<&impl Serialize>) -> Result<reqwest::Response, ApiError> {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&impl Serialize>,
+    ) -> Result<reqwest::Response, ApiError> {
         let url = self.url(path);
         let body = body.map(serde_json::to_vec).transpose().map_err(|e| ApiError::Decode { vendor: VENDOR, reason: e.to_string() })?;
         let resp = http::send(VENDOR, &self.settings, method.clone(), &url, || {

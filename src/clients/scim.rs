@@ -201,7 +201,9 @@ impl BulkOutcome {
         match &self.status {
             Value::String(s) => s.parse().unwrap_or(0),
             Value::Number(n) => n.as_u64().unwrap_or(0) as u16,
-            Value::Object(o) => o.get("code").and_then(|c| c.as_str().and_then(|s| s.parse().ok()).or(c.as_u64().map(|n| n as u16))).unwrap_or(0),
+            Value::Object(o) => {
+                o.get("code").and_then(|c| c.as_str().and_then(|s| s.parse().ok()).or(c.as_u64().map(|n| n as u16))).unwrap_or(0)
+            }
             _ => 0,
         }
     }
@@ -280,7 +282,8 @@ impl ScimClient {
             };
             return Err(ApiError::Status { vendor: TOKEN_VENDOR, status: status.as_u16(), message, details: None });
         }
-        let t: TokenResponse = serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode { vendor: TOKEN_VENDOR, reason: e.to_string() })?;
+        let t: TokenResponse =
+            serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode { vendor: TOKEN_VENDOR, reason: e.to_string() })?;
         let lifetime = Duration::from_secs(t.expires_in.unwrap_or(3600));
         let refresh_in = if lifetime > TOKEN_MARGIN * 2 { lifetime - TOKEN_MARGIN } else { lifetime / 2 };
         tracing::debug!(expires_in = lifetime.as_secs(), "obtained a SCIM access token");
@@ -293,14 +296,21 @@ impl ScimClient {
     }
 
     /// One SCIM request with auth; retries once with a fresh token after a 401.
-    async fn call(&self, method: Method, path: &str, query: &[(&str, String)], body: Option<&Value>) -> Result<reqwest::Response, ApiError> {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<reqwest::Response, ApiError> {
         let url = self.url(path);
         let body_bytes = body.map(|b| b.to_string());
         let mut stale: Option<String> = None;
         for attempt in 0..2 {
             let token = self.access_token(stale.as_deref()).await?;
             let resp = http::send(VENDOR, &self.settings, method.clone(), &url, || {
-                let mut rb = self.http.request(method.clone(), &url).bearer_auth(&token).header("Accept", "application/scim+json, application/json");
+                let mut rb =
+                    self.http.request(method.clone(), &url).bearer_auth(&token).header("Accept", "application/scim+json, application/json");
                 if !query.is_empty() {
                     rb = rb.query(query);
                 }
@@ -378,7 +388,14 @@ impl ScimClient {
     }
 
     /// One page of a list; `start` is 1-based.
-    pub async fn list_page(&self, collection: &str, filter: Option<&str>, extra: &[(&str, String)], start: usize, count: usize) -> Result<ListResponse<Value>, ApiError> {
+    pub async fn list_page(
+        &self,
+        collection: &str,
+        filter: Option<&str>,
+        extra: &[(&str, String)],
+        start: usize,
+        count: usize,
+    ) -> Result<ListResponse<Value>, ApiError> {
         let mut q: Vec<(&str, String)> = vec![("startIndex", start.to_string()), ("count", count.to_string())];
         if let Some(f) = filter {
             q.push(("filter", f.to_string()));
@@ -487,7 +504,10 @@ impl ScimClient {
     /// The id of the first resource whose `attr` equals `value` (a natural-key lookup,
     /// e.g. to name the object a 409 collided with).
     pub async fn find_id(&self, collection: &str, attr: &str, value: &str) -> Option<String> {
-        let page = self.list_page(collection, Some(&format!("{attr} eq {}", quote(value))), &[("attributes", "id".to_string())], 1, 1).await.ok()?;
+        let page = self
+            .list_page(collection, Some(&format!("{attr} eq {}", quote(value))), &[("attributes", "id".to_string())], 1, 1)
+            .await
+            .ok()?;
         page.resources.first().and_then(|r| r.get("id")).and_then(Value::as_str).map(str::to_string)
     }
 
@@ -545,7 +565,8 @@ mod tests {
             return (StatusCode::BAD_REQUEST, Json(json!({"status": "400", "detail": "filter not supported"})));
         }
         let filter = q.get("filter").cloned().unwrap_or_default();
-        let hits: Vec<Value> = KNOWN.iter().filter(|u| filter.contains(&format!("\"{u}\""))).map(|u| json!({"id": u, "userName": u})).collect();
+        let hits: Vec<Value> =
+            KNOWN.iter().filter(|u| filter.contains(&format!("\"{u}\""))).map(|u| json!({"id": u, "userName": u})).collect();
         (StatusCode::OK, Json(json!({"totalResults": hits.len(), "Resources": hits})))
     }
 
@@ -563,7 +584,13 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move { axum::serve(listener, app).await });
-        ScimClient::new(&format!("http://{addr}"), ScimAuth::Static("t".into()), None, HttpSettings { max_retries: 0, ..Default::default() }).expect("client")
+        ScimClient::new(
+            &format!("http://{addr}"),
+            ScimAuth::Static("t".into()),
+            None,
+            HttpSettings { max_retries: 0, ..Default::default() },
+        )
+        .expect("client")
     }
 
     async fn read_all(c: &ScimClient, ids: &[&str]) -> Vec<Option<Value>> {

@@ -73,7 +73,11 @@ impl IdpInfo {
                 single_sign_on_service_url: s.single_sign_on_service_url.clone(),
                 service_provider_metadata_url: s.service_provider_metadata_url.clone(),
             }),
-            ocp: i.ocp_data.as_ref().map(|o| OcpInfo { idp_base_url: o.idp_base_url.clone(), client_id: o.client_id.clone(), scopes: o.scopes.clone() }),
+            ocp: i.ocp_data.as_ref().map(|o| OcpInfo {
+                idp_base_url: o.idp_base_url.clone(),
+                client_id: o.client_id.clone(),
+                scopes: o.scopes.clone(),
+            }),
             mappers: i.mappers.as_ref().map(MappersModel::from_api),
         }
     }
@@ -164,7 +168,12 @@ impl DataSource<ProviderData> for IdpDataSource {
             .get_idp(alias)
             .await
             .map_err(|e| Diagnostics::from(Diagnostic::error("Unable to read identity provider", e.detail())))?
-            .ok_or_else(|| Diagnostics::from(Diagnostic::error("Identity provider not found", format!("Run:ai has no identity provider with alias \"{alias}\"."))))?;
+            .ok_or_else(|| {
+                Diagnostics::from(Diagnostic::error(
+                    "Identity provider not found",
+                    format!("Run:ai has no identity provider with alias \"{alias}\"."),
+                ))
+            })?;
         Ok(StateResult::state(to_value(&IdpInfo::from_api(&idp), &Self::schema_static().value_type())?))
     }
 }

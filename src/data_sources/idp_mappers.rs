@@ -50,7 +50,12 @@ impl DataSource<ProviderData> for IdpMappersDataSource {
             .get_mappers(&alias)
             .await
             .map_err(|e| Diagnostics::from(Diagnostic::error("Unable to read mappers", e.detail())))?
-            .ok_or_else(|| Diagnostics::from(Diagnostic::error("Identity provider not found", format!("Run:ai has no identity provider with alias \"{alias}\"."))))?;
+            .ok_or_else(|| {
+                Diagnostics::from(Diagnostic::error(
+                    "Identity provider not found",
+                    format!("Run:ai has no identity provider with alias \"{alias}\"."),
+                ))
+            })?;
         Ok(StateResult::state(to_value(&Model { idp: alias, mappers: MappersModel::from_api(&m) }, &Self::schema_static().value_type())?))
     }
 }

@@ -40,7 +40,8 @@ impl DataSource<ProviderData> for IdpsDataSource {
 
     async fn read(&self, data: &ProviderData, _config: &Value) -> Result<StateResult, Diagnostics> {
         let c = data.runai()?;
-        let mut idps = c.list_idps().await.map_err(|e| Diagnostics::from(Diagnostic::error("Unable to list identity providers", e.detail())))?;
+        let mut idps =
+            c.list_idps().await.map_err(|e| Diagnostics::from(Diagnostic::error("Unable to list identity providers", e.detail())))?;
         idps.sort_by(|a, b| a.alias.cmp(&b.alias));
         let model = Model { idps: idps.iter().map(IdpInfo::from_api).collect() };
         Ok(StateResult::state(to_value(&model, &Self::schema_static().value_type())?))

@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::clients::landscape::{STAGED_PAGE_SIZE, StagedGroup};
 use crate::provider::ProviderData;
+use crate::resources::oidc_group_import::positive_whole_number;
 use crate::tfplugin::model::{from_value, to_value};
 use crate::tfplugin::schema::Nesting;
-use crate::resources::oidc_group_import::positive_whole_number;
 use crate::tfplugin::{AttrPath, Attribute, DataSource, Diagnostic, Diagnostics, Schema, StateResult, Value};
 
 pub const TYPE_NAME: &str = "identity_oidc_staged_groups";
@@ -36,7 +36,14 @@ struct GroupModel {
 
 impl From<StagedGroup> for GroupModel {
     fn from(g: StagedGroup) -> Self {
-        GroupModel { id: g.id, group_id: g.group_id, name: g.name, issuer_id: g.issuer_id, account_id: g.account_id, import_session_id: g.import_session_id }
+        GroupModel {
+            id: g.id,
+            group_id: g.group_id,
+            name: g.name,
+            issuer_id: g.issuer_id,
+            account_id: g.account_id,
+            import_session_id: g.import_session_id,
+        }
     }
 }
 
@@ -93,9 +100,9 @@ impl DataSource<ProviderData> for OidcStagedGroupsDataSource {
         let c = data.landscape_client()?;
         let cfg: Model = from_value(config)?;
         let path = AttrPath::attrs(&["import_session_id"]);
-        let id = cfg
-            .import_session_id
-            .ok_or_else(|| Diagnostics::from(Diagnostic::error("Missing import_session_id", "import_session_id is required.").at(path.clone())))?;
+        let id = cfg.import_session_id.ok_or_else(|| {
+            Diagnostics::from(Diagnostic::error("Missing import_session_id", "import_session_id is required.").at(path.clone()))
+        })?;
         let include_imported = cfg.include_imported.unwrap_or(false);
 
         let mut diags = Diagnostics::new();
@@ -105,7 +112,8 @@ impl DataSource<ProviderData> for OidcStagedGroupsDataSource {
             .map_err(|e| Diagnostics::from(Diagnostic::error("Unable to read the OIDC group import session", e.detail())))?
             .ok_or_else(|| {
                 Diagnostics::from(
-                    Diagnostic::error("OIDC group import session not found", format!("Landscape has no import session {id}.")).at(path.clone()),
+                    Diagnostic::error("OIDC group import session not found", format!("Landscape has no import session {id}."))
+                        .at(path.clone()),
                 )
             })?;
         if session.in_progress() {
@@ -122,8 +130,11 @@ impl DataSource<ProviderData> for OidcStagedGroupsDataSource {
             );
         } else if !session.completed() {
             diags.push(
-                Diagnostic::warning("OIDC group import did not complete", format!("Import session {id} ended with status {}: it staged no groups.", session.status))
-                    .at(path.clone()),
+                Diagnostic::warning(
+                    "OIDC group import did not complete",
+                    format!("Import session {id} ended with status {}: it staged no groups.", session.status),
+                )
+                .at(path.clone()),
             );
         }
 

@@ -39,11 +39,15 @@ fn schema() -> Schema {
         vec![
             Attribute::string("filter")
                 .optional()
-                .describe("SCIM filter expression, e.g. `displayName sw \"eng-\"`. Combined with `member_user_id` by `and` when both are set.")
+                .describe(
+                    "SCIM filter expression, e.g. `displayName sw \"eng-\"`. Combined with `member_user_id` by `and` when both are set.",
+                )
                 .validate(Validator::non_empty()),
             Attribute::string("member_user_id")
                 .optional()
-                .describe("Only groups this user (SCIM id) is a member of, via the filter `members[type eq \"User\" and value eq \"<id>\"]`.")
+                .describe(
+                    "Only groups this user (SCIM id) is a member of, via the filter `members[type eq \"User\" and value eq \"<id>\"]`.",
+                )
                 .validate(Validator::non_empty()),
             Attribute::nested(
                 "groups",

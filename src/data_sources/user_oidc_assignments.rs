@@ -55,12 +55,10 @@ impl DataSource<ProviderData> for UserOidcAssignmentsDataSource {
     async fn read(&self, data: &ProviderData, config: &Value) -> Result<StateResult, Diagnostics> {
         let c = data.fudo_client()?;
         let cfg: Model = from_value(config)?;
-        let all = c.list().await.map_err(|e| Diagnostics::from(Diagnostic::error("Unable to list user OIDC assignments", error_detail(&e))))?;
-        let assignments = all
-            .iter()
-            .filter(|a| cfg.user_id.as_deref().is_none_or(|u| a.user_id == u))
-            .map(UserOidcModel::from_api)
-            .collect();
+        let all =
+            c.list().await.map_err(|e| Diagnostics::from(Diagnostic::error("Unable to list user OIDC assignments", error_detail(&e))))?;
+        let assignments =
+            all.iter().filter(|a| cfg.user_id.as_deref().is_none_or(|u| a.user_id == u)).map(UserOidcModel::from_api).collect();
         let model = Model { user_id: cfg.user_id, assignments: Some(assignments) };
         Ok(StateResult::state(to_value(&model, &Self::schema_static().value_type())?))
     }

@@ -163,7 +163,9 @@ fn resolve_scim(config: &Value, diags: &mut Diagnostics) -> Result<ScimSettings,
     let password = setting(b, "password", Some("IDENTITY_SCIM_PASSWORD")).map_err(unknown)?;
     let grant_type = setting(b, "grant_type", None).map_err(unknown)?.unwrap_or_else(|| "client_credentials".into());
     if token.is_none() {
-        for (name, v, env) in [("client_id", &client_id, "IDENTITY_SCIM_CLIENT_ID"), ("client_secret", &client_secret, "IDENTITY_SCIM_CLIENT_SECRET")] {
+        for (name, v, env) in
+            [("client_id", &client_id, "IDENTITY_SCIM_CLIENT_ID"), ("client_secret", &client_secret, "IDENTITY_SCIM_CLIENT_SECRET")]
+        {
             if v.is_none() {
                 diags.error_at(
                     AttrPath::attrs(&["scim", name]),
@@ -268,18 +270,22 @@ impl IdentityProvider {
                     vec![
                         url_attr("https://idcs-xxxx.identity.oraclecloud.com/admin/v1", "IDENTITY_SCIM_URL"),
                         secret_attr("token", "Static bearer token; alternative to OAuth2 client credentials", "IDENTITY_SCIM_TOKEN"),
-                        Attribute::string("client_id").optional().describe("OAuth2 client id. Environment variable: `IDENTITY_SCIM_CLIENT_ID`."),
+                        Attribute::string("client_id")
+                            .optional()
+                            .describe("OAuth2 client id. Environment variable: `IDENTITY_SCIM_CLIENT_ID`."),
                         secret_attr("client_secret", "OAuth2 client secret", "IDENTITY_SCIM_CLIENT_SECRET"),
                         Attribute::string("grant_type")
                             .optional()
                             .describe("OAuth2 grant: `client_credentials` (default) or `password`.")
                             .validate(Validator::one_of(&["client_credentials", "password"])),
-                        Attribute::string("username").optional().describe("User for the `password` grant. Environment variable: `IDENTITY_SCIM_USERNAME`."),
+                        Attribute::string("username")
+                            .optional()
+                            .describe("User for the `password` grant. Environment variable: `IDENTITY_SCIM_USERNAME`."),
                         secret_attr("password", "Password for the `password` grant", "IDENTITY_SCIM_PASSWORD"),
                         Attribute::string("scope").optional().describe("OAuth2 scope. Defaults to `urn:opc:idm:__myscopes__`."),
-                        Attribute::string("token_url")
-                            .optional()
-                            .describe("OAuth2 token endpoint. Defaults to `url` with a trailing `/admin/v1` replaced by `/oauth2/v1/token`."),
+                        Attribute::string("token_url").optional().describe(
+                            "OAuth2 token endpoint. Defaults to `url` with a trailing `/admin/v1` replaced by `/oauth2/v1/token`.",
+                        ),
                         Attribute::string("ca_cert_pem").optional().describe("PEM bundle of an extra CA to trust for the SCIM service."),
                     ],
                 )
@@ -300,7 +306,9 @@ impl IdentityProvider {
                     .validate(Validator::IntBetween { min: 1, max: 3600 }),
                 Attribute::number("max_retries")
                     .optional()
-                    .describe("How many times a failed idempotent request (429, 502, 503, 504, connection errors) is retried. Defaults to `5`.")
+                    .describe(
+                        "How many times a failed idempotent request (429, 502, 503, 504, connection errors) is retried. Defaults to `5`.",
+                    )
                     .validate(Validator::IntBetween { min: 0, max: 100 }),
             ],
         )
@@ -335,22 +343,23 @@ impl Provider for IdentityProvider {
         };
 
         let runai_block = config.get("runai");
-        let runai = match (setting(runai_block, "url", Some("IDENTITY_RUNAI_URL")), setting(runai_block, "token", Some("IDENTITY_RUNAI_TOKEN"))) {
-            (Err(()), _) | (_, Err(())) => Err(UNKNOWN_UNTIL_APPLY.to_string()),
-            (Ok(None), _) => Err(how_to("runai", &[("url", "IDENTITY_RUNAI_URL"), ("token", "IDENTITY_RUNAI_TOKEN")])),
-            (Ok(Some(_)), Ok(None)) => {
-                diags.error_at(
-                    AttrPath::attrs(&["runai", "token"]),
-                    "Missing Run:ai token",
-                    "`runai.url` is set but no token is: set `runai.token` or the IDENTITY_RUNAI_TOKEN environment variable.",
-                );
-                Err("The Run:ai token is missing.".to_string())
-            }
-            (Ok(Some(url)), Ok(Some(token))) => RunaiClient::new(&url, &token, settings.clone()).map_err(|e| {
-                diags.error_at(AttrPath::attrs(&["runai"]), "Invalid Run:ai configuration", e.clone());
-                e
-            }),
-        };
+        let runai =
+            match (setting(runai_block, "url", Some("IDENTITY_RUNAI_URL")), setting(runai_block, "token", Some("IDENTITY_RUNAI_TOKEN"))) {
+                (Err(()), _) | (_, Err(())) => Err(UNKNOWN_UNTIL_APPLY.to_string()),
+                (Ok(None), _) => Err(how_to("runai", &[("url", "IDENTITY_RUNAI_URL"), ("token", "IDENTITY_RUNAI_TOKEN")])),
+                (Ok(Some(_)), Ok(None)) => {
+                    diags.error_at(
+                        AttrPath::attrs(&["runai", "token"]),
+                        "Missing Run:ai token",
+                        "`runai.url` is set but no token is: set `runai.token` or the IDENTITY_RUNAI_TOKEN environment variable.",
+                    );
+                    Err("The Run:ai token is missing.".to_string())
+                }
+                (Ok(Some(url)), Ok(Some(token))) => RunaiClient::new(&url, &token, settings.clone()).map_err(|e| {
+                    diags.error_at(AttrPath::attrs(&["runai"]), "Invalid Run:ai configuration", e.clone());
+                    e
+                }),
+            };
 
         let fudo = resolve_fudo(config, diags);
         let fudo_client = fudo.as_ref().map_err(String::clone).and_then(|f| {
@@ -369,7 +378,10 @@ impl Provider for IdentityProvider {
                     client_id: sc.client_id.clone().unwrap_or_default(),
                     client_secret: sc.client_secret.clone().unwrap_or_default(),
                     grant: if sc.grant_type == "password" {
-                        Grant::Password { username: sc.username.clone().unwrap_or_default(), password: sc.password.clone().unwrap_or_default() }
+                        Grant::Password {
+                            username: sc.username.clone().unwrap_or_default(),
+                            password: sc.password.clone().unwrap_or_default(),
+                        }
                     } else {
                         Grant::ClientCredentials
                     },
@@ -508,7 +520,10 @@ mod tests {
 
     #[test]
     fn scim_token_url_defaults_from_the_scim_url() {
-        assert_eq!(default_token_url("https://idcs-x.identity.oraclecloud.com/admin/v1"), "https://idcs-x.identity.oraclecloud.com/oauth2/v1/token");
+        assert_eq!(
+            default_token_url("https://idcs-x.identity.oraclecloud.com/admin/v1"),
+            "https://idcs-x.identity.oraclecloud.com/oauth2/v1/token"
+        );
         assert_eq!(default_token_url("http://127.0.0.1:9/oci/admin/v1/"), "http://127.0.0.1:9/oci/oauth2/v1/token");
     }
 }

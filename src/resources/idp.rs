@@ -16,10 +16,10 @@ use super::already_exists;
 use crate::clients::ApiError;
 use crate::clients::runai::{Idp, IdpRequest, MandatoryClaim, Mappers, OcpData, OidcData, RunaiClient, SamlCreationData};
 use crate::provider::ProviderData;
-use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::model::{from_value, to_value};
 use crate::tfplugin::plan_modifier::PlanModifier;
 use crate::tfplugin::resource::{ImportState, ValidateConfig};
+use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::validator::Validator;
 use crate::tfplugin::{ApplyRequest, AttrPath, Attribute, Diagnostic, Diagnostics, Resource, Schema, StateResult, Type, Value};
 
@@ -141,7 +141,9 @@ pub(crate) fn mapper_attributes(flags: fn(Attribute) -> Attribute) -> Vec<Attrib
 fn scopes_attribute(what: &str) -> Attribute {
     Attribute::list_of("scopes", Type::String)
         .optional()
-        .describe(format!("Scopes to request from {what}. Each entry is one or more space-separated tokens of letters, digits, `-`, `.`, `_` and `:`."))
+        .describe(format!(
+            "Scopes to request from {what}. Each entry is one or more space-separated tokens of letters, digits, `-`, `.`, `_` and `:`."
+        ))
         .validate(Validator::each(Validator::matches(SCOPE_PATTERN, SCOPE_RULE)))
 }
 
@@ -170,7 +172,10 @@ fn secret_attributes() -> Vec<Attribute> {
 
 fn oidc_schema() -> Attribute {
     let mut attrs = vec![
-        Attribute::string("client_id").required().describe("Client ID registered with the OpenID Connect provider.").validate(Validator::non_empty()),
+        Attribute::string("client_id")
+            .required()
+            .describe("Client ID registered with the OpenID Connect provider.")
+            .validate(Validator::non_empty()),
         Attribute::string("discover_document_url")
             .required()
             .describe("URL of the provider's OpenID discovery document (`.../.well-known/openid-configuration`).")
@@ -187,7 +192,10 @@ fn oidc_schema() -> Attribute {
                     .required()
                     .describe("Accepted values of the claim; at least one, each without whitespace and containing a letter.")
                     .validate(Validator::Items { min: 1, max: None })
-                    .validate(Validator::each(Validator::matches(r"^\S*[a-zA-Z]\S*$", "a value without whitespace that contains at least one letter"))),
+                    .validate(Validator::each(Validator::matches(
+                        r"^\S*[a-zA-Z]\S*$",
+                        "a value without whitespace that contains at least one letter",
+                    ))),
             ],
         )
         .optional()
@@ -268,10 +276,10 @@ fn request(m: &IdpModel, config: &Value) -> IdpRequest {
         client_secret: secret_from_config(config, "oidc"),
         discover_document_url: o.discover_document_url.clone(),
         scopes: o.scopes.clone(),
-        mandatory_claim: o.mandatory_claim.as_ref().map(|c| MandatoryClaim {
-            claim: c.claim.clone().unwrap_or_default(),
-            values: c.values.clone().unwrap_or_default(),
-        }),
+        mandatory_claim: o
+            .mandatory_claim
+            .as_ref()
+            .map(|c| MandatoryClaim { claim: c.claim.clone().unwrap_or_default(), values: c.values.clone().unwrap_or_default() }),
     });
     let saml_data = m.saml.as_ref().map(|s| {
         let from_file = s.metadata_xml_file.is_some();
@@ -318,7 +326,10 @@ fn state_from_api(idp: &Idp, base: &IdpModel) -> IdpModel {
             client_secret_wo_version: b.client_secret_wo_version,
             discover_document_url: d.discover_document_url.clone().or(b.discover_document_url),
             scopes: scopes_from_api(&d.scopes, &b.scopes),
-            mandatory_claim: d.mandatory_claim.as_ref().map(|c| ClaimModel { claim: Some(c.claim.clone()), values: Some(c.values.clone()) }),
+            mandatory_claim: d
+                .mandatory_claim
+                .as_ref()
+                .map(|c| ClaimModel { claim: Some(c.claim.clone()), values: Some(c.values.clone()) }),
         }
     });
     let saml = idp.saml_data.as_ref().map(|d| {
@@ -398,11 +409,8 @@ impl IdpResource {
     }
 
     async fn read_back(&self, c: &RunaiClient, alias: &str, base: &IdpModel, op: &str) -> Result<Value, Diagnostics> {
-        let idp = c
-            .get_idp(alias)
-            .await
-            .map_err(|e| api_err(&format!("Unable to read identity provider after {op}"), &e))?
-            .ok_or_else(|| {
+        let idp =
+            c.get_idp(alias).await.map_err(|e| api_err(&format!("Unable to read identity provider after {op}"), &e))?.ok_or_else(|| {
                 Diagnostics::from(Diagnostic::error(
                     format!("Identity provider vanished after {op}"),
                     format!("Run:ai accepted the {op} of \"{alias}\" but does not return it."),
@@ -463,7 +471,9 @@ impl Resource<ProviderData> for IdpResource {
         let missing = match (&body.oidc_data, &body.ocp_data, &body.saml_data) {
             (Some(o), _, _) if o.client_secret.is_none() => Some(("oidc", "client_secret_wo", "client secret")),
             (_, Some(o), _) if o.client_secret.is_none() => Some(("ocp", "client_secret_wo", "client secret")),
-            (_, _, Some(s)) if s.metadata_xml_url.is_none() && s.metadata_xml_file.is_none() => Some(("saml", "metadata_xml_url", "SAML metadata")),
+            (_, _, Some(s)) if s.metadata_xml_url.is_none() && s.metadata_xml_file.is_none() => {
+                Some(("saml", "metadata_xml_url", "SAML metadata"))
+            }
             _ => None,
         };
         if let Some((attr, field, what)) = missing {
@@ -502,7 +512,11 @@ impl ImportState<ProviderData> for IdpResource {
     async fn import(&self, _data: Option<&ProviderData>, id: &str) -> Result<Value, Diagnostics> {
         let id = id.trim();
         if id.is_empty() {
-            return Err(Diagnostic::error("Invalid import ID", "Import an identity provider by its Run:ai alias, e.g. `terraform import identity_idp.corp corp-oidc`.").into());
+            return Err(Diagnostic::error(
+                "Invalid import ID",
+                "Import an identity provider by its Run:ai alias, e.g. `terraform import identity_idp.corp corp-oidc`.",
+            )
+            .into());
         }
         let m = IdpModel { id: Some(id.to_string()), alias: Some(id.to_string()), ..Default::default() };
         to_value(&m, &self.schema_type())
@@ -525,7 +539,10 @@ impl ValidateConfig for IdpResource {
                 d.error_at(
                     AttrPath::attrs(&[attr]),
                     "Settings do not match the idp type",
-                    format!("\"{attr}\" holds settings for type \"{t}\", but type is \"{kind}\": set only the \"{}\" attribute.", attr_for(kind).unwrap_or("matching")),
+                    format!(
+                        "\"{attr}\" holds settings for type \"{t}\", but type is \"{kind}\": set only the \"{}\" attribute.",
+                        attr_for(kind).unwrap_or("matching")
+                    ),
                 );
             }
         }

@@ -14,9 +14,9 @@ use serde::{Deserialize, Serialize};
 use super::idp::{ALIAS_PATTERN, MappersModel, mapper_attributes};
 use crate::clients::runai::{Mappers, RunaiClient};
 use crate::provider::ProviderData;
-use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::model::{from_value, to_value};
 use crate::tfplugin::resource::ImportState;
+use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::timeouts::{timeout_for, timeouts_attribute};
 use crate::tfplugin::validator::Validator;
 use crate::tfplugin::{ApplyRequest, Attribute, Diagnostic, Diagnostics, Resource, Schema, StateResult, Type, Value};
@@ -64,7 +64,10 @@ impl IdpMappersResource {
     async fn put_and_wait(&self, c: &RunaiClient, alias: &str, wanted: &Mappers, timeout: Duration) -> Result<Mappers, Diagnostics> {
         c.put_mappers(alias, wanted).await.map_err(|e| {
             if e.is_not_found() {
-                Diagnostics::from(Diagnostic::error("Identity provider not found", format!("Run:ai has no identity provider \"{alias}\": {}", e.detail())))
+                Diagnostics::from(Diagnostic::error(
+                    "Identity provider not found",
+                    format!("Run:ai has no identity provider \"{alias}\": {}", e.detail()),
+                ))
             } else {
                 Diagnostics::from(Diagnostic::error("Unable to update mappers", e.detail()))
             }
@@ -76,7 +79,12 @@ impl IdpMappersResource {
                 .get_mappers(alias)
                 .await
                 .map_err(|e| Diagnostics::from(Diagnostic::error("Unable to read mappers", e.detail())))?
-                .ok_or_else(|| Diagnostics::from(Diagnostic::error("Identity provider vanished", format!("\"{alias}\" disappeared while its mappers were being applied."))))?;
+                .ok_or_else(|| {
+                    Diagnostics::from(Diagnostic::error(
+                        "Identity provider vanished",
+                        format!("\"{alias}\" disappeared while its mappers were being applied."),
+                    ))
+                })?;
             if visible(wanted, &seen) {
                 return Ok(seen);
             }
@@ -96,7 +104,10 @@ impl IdpMappersResource {
     }
 
     fn state(&self, alias: &str, m: &Mappers, timeouts: Option<serde_json::Value>) -> Result<Value, Diagnostics> {
-        to_value(&Model { id: Some(alias.to_string()), idp: Some(alias.to_string()), mappers: MappersModel::from_api(m), timeouts }, &Self::ty())
+        to_value(
+            &Model { id: Some(alias.to_string()), idp: Some(alias.to_string()), mappers: MappersModel::from_api(m), timeouts },
+            &Self::ty(),
+        )
     }
 
     async fn apply(&self, data: &ProviderData, req: &ApplyRequest, op: &str) -> Result<StateResult, Diagnostics> {
@@ -159,7 +170,8 @@ impl Resource<ProviderData> for IdpMappersResource {
         let c = data.runai()?;
         let alias = state.get("idp").as_str().unwrap_or_default().to_string();
         let empty = Some(String::new());
-        let reset = Mappers { gid: empty.clone(), uid: empty.clone(), groups: empty.clone(), supplementary_groups: empty.clone(), email: empty };
+        let reset =
+            Mappers { gid: empty.clone(), uid: empty.clone(), groups: empty.clone(), supplementary_groups: empty.clone(), email: empty };
         match self.put_and_wait(c, &alias, &reset, timeout_for(state, "update", DEFAULT_TIMEOUT)).await {
             Ok(_) => Ok(()),
             // The idp is gone, and its mappers with it.
@@ -178,7 +190,11 @@ impl ImportState<ProviderData> for IdpMappersResource {
     async fn import(&self, _data: Option<&ProviderData>, id: &str) -> Result<Value, Diagnostics> {
         let id = id.trim();
         if id.is_empty() {
-            return Err(Diagnostic::error("Invalid import ID", "Import mappers by their idp's alias, e.g. `terraform import identity_idp_mappers.corp corp-oidc`.").into());
+            return Err(Diagnostic::error(
+                "Invalid import ID",
+                "Import mappers by their idp's alias, e.g. `terraform import identity_idp_mappers.corp corp-oidc`.",
+            )
+            .into());
         }
         to_value(&Model { id: Some(id.to_string()), idp: Some(id.to_string()), ..Default::default() }, &Self::ty())
     }

@@ -25,9 +25,9 @@ use tokio::time::Instant;
 use crate::clients::ApiError;
 use crate::clients::landscape::{ImportSession, LandscapeClient};
 use crate::provider::ProviderData;
-use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::model::{from_value, to_value};
 use crate::tfplugin::resource::ImportState;
+use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::timeouts::{timeout_for, timeouts_attribute};
 use crate::tfplugin::validator::Validator;
 use crate::tfplugin::{ApplyRequest, AttrPath, Attribute, Diagnostic, Diagnostics, Resource, Schema, StateResult, Type, Value};
@@ -88,7 +88,12 @@ impl WaitError {
 /// Polls the session until it leaves `IN_PROGRESS` or `deadline` passes. The last poll
 /// happens at the deadline, so a session that ends just in time is not reported as
 /// timed out.
-pub async fn wait_for_session(c: &LandscapeClient, session: ImportSession, deadline: Instant, backoff: Backoff) -> Result<WaitReport, WaitError> {
+pub async fn wait_for_session(
+    c: &LandscapeClient,
+    session: ImportSession,
+    deadline: Instant,
+    backoff: Backoff,
+) -> Result<WaitReport, WaitError> {
     let started = Instant::now();
     let mut last = session;
     let mut polls = 0u32;
@@ -196,11 +201,18 @@ impl OidcGroupImportResource {
                      the existing session.",
                 ),
                 timeouts_attribute(&["create"], DEFAULT_CREATE_TIMEOUT),
-                Attribute::string("status").computed().use_state_for_unknown().describe(
-                    "The session's status: `IN_PROGRESS`, then `COMPLETED` or `FAILED`. Refreshed on every plan.",
-                ),
-                Attribute::number("account_id").computed().use_state_for_unknown().describe("The Landscape account the session belongs to."),
-                Attribute::string("synced_at").computed().use_state_for_unknown().describe("When Landscape last synced the groups (RFC 3339)."),
+                Attribute::string("status")
+                    .computed()
+                    .use_state_for_unknown()
+                    .describe("The session's status: `IN_PROGRESS`, then `COMPLETED` or `FAILED`. Refreshed on every plan."),
+                Attribute::number("account_id")
+                    .computed()
+                    .use_state_for_unknown()
+                    .describe("The Landscape account the session belongs to."),
+                Attribute::string("synced_at")
+                    .computed()
+                    .use_state_for_unknown()
+                    .describe("When Landscape last synced the groups (RFC 3339)."),
                 Attribute::number("staged_count").computed().use_state_for_unknown().describe(
                     "How many groups the session staged, not counting groups already imported; null until the session has completed.",
                 ),
@@ -415,7 +427,8 @@ mod tests {
         let (_s, c) = sandbox_client(0).await;
         let session = c.create_import_session(sb::ISSUER_SLOW).await.expect("create");
         let id = session.id;
-        let err = wait_for_session(&c, session, Instant::now() + Duration::from_millis(900), Backoff::DEFAULT).await.expect_err("times out");
+        let err =
+            wait_for_session(&c, session, Instant::now() + Duration::from_millis(900), Backoff::DEFAULT).await.expect_err("times out");
         match &err {
             // Polls at 0.25 s, 0.75 s and the deadline (0.9 s).
             WaitError::TimedOut { last, polls, .. } => {

@@ -17,9 +17,9 @@ use serde_json::{Value as Json, json};
 use super::{already_exists, scim_diag};
 use crate::clients::scim::{GROUP_EXTENSION, GROUP_SCHEMA, PatchOperation, ScimClient, quote};
 use crate::provider::ProviderData;
-use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::model::{from_value, to_value};
 use crate::tfplugin::resource::ImportState;
+use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::validator::Validator;
 use crate::tfplugin::{ApplyRequest, Attribute, Diagnostic, Diagnostics, Resource, Schema, StateResult, Type, Value};
 
@@ -91,7 +91,10 @@ fn members_in_answer(g: &Json) -> BTreeSet<String> {
 
 impl ScimGroupResource {
     async fn read_group(c: &ScimClient, id: &str) -> Result<Option<Model>, Diagnostics> {
-        let g = c.get("/Groups", id, &[("excludedAttributes", "members".to_string())]).await.map_err(|e| scim_diag("Unable to read group", &e))?;
+        let g = c
+            .get("/Groups", id, &[("excludedAttributes", "members".to_string())])
+            .await
+            .map_err(|e| scim_diag("Unable to read group", &e))?;
         let Some(g) = g else { return Ok(None) };
         let gid = g.get("id").and_then(Json::as_str).unwrap_or(id).to_string();
         let members = read_members(c, &gid).await.map_err(|e| scim_diag("Unable to read group members", &e))?;

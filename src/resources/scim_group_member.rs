@@ -8,9 +8,9 @@ use serde_json::Value as Json;
 use super::scim_diag;
 use crate::clients::scim::{PatchOperation, ScimClient};
 use crate::provider::ProviderData;
-use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::model::{from_value, to_value};
 use crate::tfplugin::resource::ImportState;
+use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::validator::Validator;
 use crate::tfplugin::{ApplyRequest, Attribute, Diagnostic, Diagnostics, Resource, Schema, StateResult, Type, Value};
 
@@ -48,17 +48,18 @@ fn state(group: &str, user: &str) -> Result<Value, Diagnostics> {
 /// Whether the user is in the group: the user's read-only `groups` attribute says so.
 async fn is_member(c: &ScimClient, group: &str, user: &str) -> Result<Option<bool>, crate::clients::ApiError> {
     let Some(u) = c.get("/Users", user, &[("attributes", "groups".to_string())]).await? else { return Ok(None) };
-    let listed = u
-        .get("groups")
-        .and_then(Json::as_array)
-        .is_some_and(|gs| gs.iter().any(|g| g.get("value").and_then(Json::as_str) == Some(group)));
+    let listed =
+        u.get("groups").and_then(Json::as_array).is_some_and(|gs| gs.iter().any(|g| g.get("value").and_then(Json::as_str) == Some(group)));
     Ok(Some(listed))
 }
 
 #[async_trait]
 impl Resource<ProviderData> for ScimGroupMemberResource {
     fn identity_schema(&self) -> Option<IdentitySchema> {
-        Some(IdentitySchema::required(&[("group_id", Type::String, "SCIM id of the group."), ("user_id", Type::String, "SCIM id of the user.")]))
+        Some(IdentitySchema::required(&[
+            ("group_id", Type::String, "SCIM id of the group."),
+            ("user_id", Type::String, "SCIM id of the user."),
+        ]))
     }
 
     fn type_name(&self) -> &'static str {
@@ -73,7 +74,9 @@ impl Resource<ProviderData> for ScimGroupMemberResource {
         let c = data.scim_client()?;
         let m: Model = from_value(&req.planned)?;
         let (g, u) = (m.group_id.unwrap_or_default(), m.user_id.unwrap_or_default());
-        c.patch("/Groups", &g, &[PatchOperation::add_members(std::slice::from_ref(&u))]).await.map_err(|e| scim_diag("Unable to add the group member", &e))?;
+        c.patch("/Groups", &g, &[PatchOperation::add_members(std::slice::from_ref(&u))])
+            .await
+            .map_err(|e| scim_diag("Unable to add the group member", &e))?;
         Ok(StateResult::state(state(&g, &u)?))
     }
 
@@ -115,7 +118,9 @@ impl ImportState<ProviderData> for ScimGroupMemberResource {
             Some((g, u)) if !g.is_empty() && !u.is_empty() && !u.contains('/') => state(g, u),
             _ => Err(Diagnostic::error(
                 "Invalid import ID",
-                format!("Expected `<group_id>/<user_id>`, e.g. `terraform import identity_scim_group_member.x 2a7f.../9c1e...`; got {id:?}."),
+                format!(
+                    "Expected `<group_id>/<user_id>`, e.g. `terraform import identity_scim_group_member.x 2a7f.../9c1e...`; got {id:?}."
+                ),
             )
             .into()),
         }

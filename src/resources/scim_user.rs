@@ -15,10 +15,10 @@ use serde_json::{Value as Json, json};
 use super::{already_exists, scim_diag};
 use crate::clients::scim::{PatchOperation, ScimClient, USER_SCHEMA};
 use crate::provider::ProviderData;
-use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::model::{from_value, to_value};
 use crate::tfplugin::plan_modifier::PlanModifier;
 use crate::tfplugin::resource::ImportState;
+use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::validator::Validator;
 use crate::tfplugin::{ApplyRequest, Attribute, Diagnostic, Diagnostics, Nesting, Resource, Schema, StateResult, Type, Value};
 
@@ -152,7 +152,8 @@ fn state_from_api(u: &Json, base: &Model) -> Model {
                 .filter(|e| wants_recovery || e.get("type").and_then(Json::as_str) != Some("recovery"))
                 .map(|e| {
                     let value = e.get("value").and_then(Json::as_str);
-                    let configured = base_emails.iter().find(|b| b.value.as_deref().is_some_and(|v| value.is_some_and(|x| x.eq_ignore_ascii_case(v))));
+                    let configured =
+                        base_emails.iter().find(|b| b.value.as_deref().is_some_and(|v| value.is_some_and(|x| x.eq_ignore_ascii_case(v))));
                     Email {
                         value: same_case(value, configured.and_then(|c| c.value.as_ref())),
                         kind: Some(e.get("type").and_then(Json::as_str).unwrap_or("work").to_string()),
@@ -179,7 +180,10 @@ fn state_from_api(u: &Json, base: &Model) -> Model {
 }
 
 fn password_error(e: &crate::clients::ApiError) -> Diagnostic {
-    Diagnostic::error("Password not accepted", format!("{}\nThe user exists; the password was not set and its version is not recorded as applied.", e.detail()))
+    Diagnostic::error(
+        "Password not accepted",
+        format!("{}\nThe user exists; the password was not set and its version is not recorded as applied.", e.detail()),
+    )
 }
 
 impl ScimUserResource {
@@ -264,11 +268,9 @@ impl Resource<ProviderData> for ScimUserResource {
         let answered = c.patch("/Users", &id, &ops).await.map_err(|e| scim_diag("Unable to update user", &e))?;
         let user = match answered {
             Some(u) => u,
-            None => c
-                .get("/Users", &id, &[])
-                .await
-                .map_err(|e| scim_diag("Unable to read user after update", &e))?
-                .ok_or_else(|| Diagnostics::from(Diagnostic::error("User vanished", format!("User {id} disappeared during the update."))))?,
+            None => c.get("/Users", &id, &[]).await.map_err(|e| scim_diag("Unable to read user after update", &e))?.ok_or_else(|| {
+                Diagnostics::from(Diagnostic::error("User vanished", format!("User {id} disappeared during the update.")))
+            })?,
         };
         let mut state = state_from_api(&user, &planned);
         let mut result = StateResult::default();

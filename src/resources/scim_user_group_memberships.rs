@@ -14,9 +14,9 @@ use serde_json::{Value as Json, json};
 use super::scim_diag;
 use crate::clients::scim::{PatchOperation, ScimClient, patch_body};
 use crate::provider::ProviderData;
-use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::model::{from_value, to_value};
 use crate::tfplugin::resource::ImportState;
+use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::validator::Validator;
 use crate::tfplugin::{ApplyRequest, Attribute, Diagnostic, Diagnostics, Resource, Schema, StateResult, Type, Value};
 
@@ -88,7 +88,8 @@ impl ScimUserGroupMembershipsResource {
                 Some(o) if o.is_success() => {}
                 // Leaving a group that no longer exists leaves nothing to do.
                 Some(o) if *what == "leave" && o.status_code() == 404 => {}
-                Some(o) => diags.error(format!("Unable to {what} group {g}"), format!("The server refused it ({}): {}", o.status_code(), o.detail())),
+                Some(o) => diags
+                    .error(format!("Unable to {what} group {g}"), format!("The server refused it ({}): {}", o.status_code(), o.detail())),
                 None => diags.error(format!("Unable to {what} group {g}"), "The BulkResponse has no result for this operation."),
             }
         }
@@ -101,7 +102,10 @@ impl ScimUserGroupMembershipsResource {
             (false, Some(m)) => actual.intersection(m).cloned().collect(),
             _ => actual.clone(),
         };
-        to_value(&Model { id: Some(user.into()), user_id: Some(user.into()), group_ids: Some(group_ids), exclusive: Some(exclusive) }, &ty())
+        to_value(
+            &Model { id: Some(user.into()), user_id: Some(user.into()), group_ids: Some(group_ids), exclusive: Some(exclusive) },
+            &ty(),
+        )
     }
 
     async fn converge(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {

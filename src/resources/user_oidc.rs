@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 use crate::clients::ApiError;
 use crate::clients::fudo::{FudoClient, NewUserOidc, UserOidc, UserOidcPatch};
 use crate::provider::ProviderData;
-use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::model::{from_value, to_value};
 use crate::tfplugin::resource::{ImportState, ModifyPlan, ModifyPlanRequest};
+use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::validator::Validator;
 use crate::tfplugin::{ApplyRequest, AttrPath, Attribute, Diagnostic, Diagnostics, Resource, Schema, StateResult, Type, Value};
 
@@ -243,7 +243,10 @@ fn required(v: &Option<String>, name: &str) -> Result<String, Diagnostics> {
 #[async_trait]
 impl Resource<ProviderData> for UserOidcResource {
     fn identity_schema(&self) -> Option<IdentitySchema> {
-        Some(IdentitySchema::required(&[("user_id", Type::String, "Fudo user id."), ("oidc_id", Type::String, "Fudo OIDC configuration id.")]))
+        Some(IdentitySchema::required(&[
+            ("user_id", Type::String, "Fudo user id."),
+            ("oidc_id", Type::String, "Fudo OIDC configuration id."),
+        ]))
     }
 
     fn type_name(&self) -> &'static str {
@@ -271,7 +274,11 @@ impl Resource<ProviderData> for UserOidcResource {
         let c = client(data)?;
         let prior: UserOidcModel = from_value(state)?;
         let Some((user_id, oidc_id)) = prior.pair() else {
-            return Err(Diagnostic::error("Invalid state", format!("The state has no user_id and oidc_id, and its id is not of the form {IMPORT_FORM}.")).into());
+            return Err(Diagnostic::error(
+                "Invalid state",
+                format!("The state has no user_id and oidc_id, and its id is not of the form {IMPORT_FORM}."),
+            )
+            .into());
         };
         match c.get(&user_id, &oidc_id).await {
             Ok(Some(a)) => Ok(StateResult::state(to_value(&UserOidcModel::from_api(&a), &Self::ty())?)),
@@ -319,7 +326,12 @@ impl Resource<ProviderData> for UserOidcResource {
 impl ImportState<ProviderData> for UserOidcResource {
     async fn import(&self, _data: Option<&ProviderData>, id: &str) -> Result<Value, Diagnostics> {
         let (user_id, oidc_id) = parse_import_id(id).map_err(|why| Diagnostics::from(Diagnostic::error("Invalid import ID", why)))?;
-        let m = UserOidcModel { id: Some(compose_id(&user_id, &oidc_id)), user_id: Some(user_id), oidc_id: Some(oidc_id), ..Default::default() };
+        let m = UserOidcModel {
+            id: Some(compose_id(&user_id, &oidc_id)),
+            user_id: Some(user_id),
+            oidc_id: Some(oidc_id),
+            ..Default::default()
+        };
         to_value(&m, &Self::ty())
     }
 }
@@ -376,7 +388,8 @@ mod tests {
     #[test]
     fn import_ids() {
         assert_eq!(parse_import_id(&format!(" {U}/{O} ")), Ok((U.to_string(), O.to_string())));
-        for bad in ["", U, &format!("{U}/"), &format!("/{O}"), "a/b", &format!("{U}/{O}/1"), &format!("{U}:{O}"), "123456789012345678901/1"] {
+        for bad in ["", U, &format!("{U}/"), &format!("/{O}"), "a/b", &format!("{U}/{O}/1"), &format!("{U}:{O}"), "123456789012345678901/1"]
+        {
             let err = parse_import_id(bad).expect_err(bad);
             assert!(err.contains("<user_id>/<oidc_id>") && err.contains(&format!("{:?}", bad.trim())), "{bad}: {err}");
         }

@@ -61,10 +61,7 @@ async fn get_faults(State(state): State<SharedState>) -> Response {
     axum::Json(state.faults().to_json()).into_response()
 }
 
-async fn set_faults(
-    State(state): State<SharedState>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
+async fn set_faults(State(state): State<SharedState>, body: Result<Bytes, BytesRejection>) -> Response {
     let body = match body {
         Ok(b) => b,
         Err(e) => return generic_error(StatusCode::BAD_REQUEST, format!("unreadable body: {e}")),
@@ -88,25 +85,15 @@ pub fn vendor_of(path: &str) -> Option<&'static str> {
 /// A generic JSON error (`{"code", "message"}`, the Run:ai shape) for answers produced
 /// outside any vendor handler: unknown routes, wrong methods, unreadable bodies.
 fn generic_error(status: StatusCode, message: String) -> Response {
-    (
-        status,
-        axum::Json(json!({ "code": status.as_u16(), "message": message })),
-    )
-        .into_response()
+    (status, axum::Json(json!({ "code": status.as_u16(), "message": message }))).into_response()
 }
 
 pub async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
-    generic_error(
-        StatusCode::NOT_FOUND,
-        format!("no route for {method} {}", uri.path()),
-    )
+    generic_error(StatusCode::NOT_FOUND, format!("no route for {method} {}", uri.path()))
 }
 
 pub async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> Response {
-    generic_error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        format!("method {method} is not allowed on {}", uri.path()),
-    )
+    generic_error(StatusCode::METHOD_NOT_ALLOWED, format!("method {method} is not allowed on {}", uri.path()))
 }
 
 /// Middleware (installed with `Router::layer`, so it runs after routing and sees
@@ -129,19 +116,14 @@ pub async fn record(State(state): State<SharedState>, req: Request, next: Next) 
     let mut handler_status = None;
     let (response, logged_body) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Err(e) => (
-            generic_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("request body unreadable or larger than {MAX_BODY_BYTES} bytes: {e}"),
-            ),
+            generic_error(StatusCode::PAYLOAD_TOO_LARGE, format!("request body unreadable or larger than {MAX_BODY_BYTES} bytes: {e}")),
             None,
         ),
         Ok(bytes) => {
-            let logged = serde_json::from_slice::<serde_json::Value>(&bytes)
-                .ok()
-                .map(|mut v| {
-                    mask_secrets(&mut v);
-                    v
-                });
+            let logged = serde_json::from_slice::<serde_json::Value>(&bytes).ok().map(|mut v| {
+                mask_secrets(&mut v);
+                v
+            });
             // A HEAD answer has no body to fail, so its connection cannot be dropped.
             let decision = state.faults().decide(method != Method::HEAD);
             if !decision.delay.is_zero() {
@@ -149,14 +131,10 @@ pub async fn record(State(state): State<SharedState>, req: Request, next: Next) 
             }
             fault = decision.fault;
             let response = match decision.fault {
-                Some(f) if f.kind == FaultKind::Status => {
-                    faults::fault_response(vendor, &path, f.status, f.retry_after)
-                }
+                Some(f) if f.kind == FaultKind::Status => faults::fault_response(vendor, &path, f.status, f.retry_after),
                 Some(f) if f.kind == FaultKind::Drop => faults::dropped_response(),
                 _ => {
-                    let response = next
-                        .run(Request::from_parts(parts, Body::from(bytes)))
-                        .await;
+                    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
                     if decision.fault.is_some() {
                         // drop_after_handler: the side effect happened, the answer is lost.
                         handler_status = Some(response.status().as_u16());
@@ -178,16 +156,7 @@ pub async fn record(State(state): State<SharedState>, req: Request, next: Next) 
     state.record(
         vendor,
         route,
-        LogEntry {
-            method: method.to_string(),
-            path,
-            query,
-            status,
-            body: logged_body,
-            bulk: false,
-            fault,
-            handler_status,
-        },
+        LogEntry { method: method.to_string(), path, query, status, body: logged_body, bulk: false, fault, handler_status },
     );
     response
 }

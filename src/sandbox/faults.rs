@@ -78,8 +78,7 @@ pub struct FaultSettings {
 impl FaultSettings {
     /// Parses and validates a `POST /_sandbox/faults` body; the error is a message for a 400.
     pub fn parse(body: &[u8]) -> Result<FaultSettings, String> {
-        let s: FaultSettings =
-            serde_json::from_slice(body).map_err(|e| format!("invalid fault settings: {e}"))?;
+        let s: FaultSettings = serde_json::from_slice(body).map_err(|e| format!("invalid fault settings: {e}"))?;
         s.validate()?;
         Ok(s)
     }
@@ -89,23 +88,16 @@ impl FaultSettings {
             return Err(format!("rate must be between 0 and 1, got {}", self.rate));
         }
         if let Some(bad) = self.statuses.iter().find(|s| !(400..=599).contains(*s)) {
-            return Err(format!(
-                "statuses must be HTTP error codes between 400 and 599, got {bad}"
-            ));
+            return Err(format!("statuses must be HTTP error codes between 400 and 599, got {bad}"));
         }
         if self.drop && self.drop_after_handler {
             return Err("drop and drop_after_handler cannot both be true".to_string());
         }
         if self.rate > 0.0 && self.statuses.is_empty() && !self.drops() {
-            return Err(
-                "statuses must not be empty when rate is above 0 (or set drop)".to_string(),
-            );
+            return Err("statuses must not be empty when rate is above 0 (or set drop)".to_string());
         }
         if self.delay_ms > MAX_DELAY_MS {
-            return Err(format!(
-                "delay_ms must be at most {MAX_DELAY_MS}, got {}",
-                self.delay_ms
-            ));
+            return Err(format!("delay_ms must be at most {MAX_DELAY_MS}, got {}", self.delay_ms));
         }
         Ok(())
     }
@@ -156,13 +148,7 @@ struct Inner {
 
 impl Inner {
     fn off() -> Inner {
-        Inner {
-            settings: FaultSettings::default(),
-            rng: StdRng::from_os_rng(),
-            seen: 0,
-            injected: 0,
-            dropped: 0,
-        }
+        Inner { settings: FaultSettings::default(), rng: StdRng::from_os_rng(), seen: 0, injected: 0, dropped: 0 }
     }
 }
 
@@ -174,9 +160,7 @@ pub struct Faults {
 
 impl Default for Faults {
     fn default() -> Self {
-        Faults {
-            inner: Mutex::new(Inner::off()),
-        }
+        Faults { inner: Mutex::new(Inner::off()) }
     }
 }
 
@@ -237,11 +221,7 @@ impl Faults {
         if !in_window || s.rate <= 0.0 || inner.rng.random::<f64>() >= s.rate {
             return Decision { delay, fault: None };
         }
-        let status = if s.statuses.is_empty() {
-            HEAD_DROP_FALLBACK
-        } else {
-            s.statuses[inner.rng.random_range(0..s.statuses.len())]
-        };
+        let status = if s.statuses.is_empty() { HEAD_DROP_FALLBACK } else { s.statuses[inner.rng.random_range(0..s.statuses.len())] };
         let kind = match (s.drop, s.drop_after_handler, can_drop) {
             (true, _, true) => FaultKind::Drop,
             (_, true, true) => FaultKind::DropAfterHandler,
@@ -252,14 +232,7 @@ impl Faults {
         if kind != FaultKind::Status {
             inner.dropped += 1;
         }
-        Decision {
-            delay,
-            fault: Some(Fault {
-                kind,
-                status,
-                retry_after,
-            }),
-        }
+        Decision { delay, fault: Some(Fault { kind, status, retry_after }) }
     }
 }
 
@@ -275,12 +248,7 @@ pub fn fault_response(vendor: &str, path: &str, status: u16, retry_after: Option
     let reason = code.canonical_reason().unwrap_or("Error");
     let message = format!("{reason} (injected by the sandbox's fault injection)");
     let mut resp = match vendor {
-        "runai" => runai::ApiError::new(
-            code,
-            reason,
-            Some("injected by the sandbox's fault injection".to_string()),
-        )
-        .into_response(),
+        "runai" => runai::ApiError::new(code, reason, Some("injected by the sandbox's fault injection".to_string())).into_response(),
         "fudo" => fudo::FudoError::new(code, message).into_response(),
         "oci" if path == scim::TOKEN_PATH || path.starts_with("/oci/oauth2/") => {
             let error = match status {
@@ -297,16 +265,11 @@ pub fn fault_response(vendor: &str, path: &str, status: u16, retry_after: Option
                 .into_response()
         }
         "oci" => scim::ScimError::new(code, None, message).into_response(),
-        _ => (
-            code,
-            axum::Json(json!({ "error": landscape_code(reason), "message": message })),
-        )
-            .into_response(),
+        _ => (code, axum::Json(json!({ "error": landscape_code(reason), "message": message }))).into_response(),
     };
     if let Some(secs) = retry_after {
         if matches!(status, 429 | 503) {
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
     }
     resp
@@ -319,10 +282,7 @@ fn landscape_code(reason: &str) -> String {
         .filter(|w| !w.is_empty())
         .map(|w| {
             let mut chars = w.chars();
-            chars
-                .next()
-                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
-                .unwrap_or_default()
+            chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
         })
         .collect()
 }
@@ -365,18 +325,9 @@ mod tests {
     #[test]
     fn window_and_rate() {
         let f = Faults::default();
-        f.set(FaultSettings {
-            rate: 1.0,
-            statuses: vec![503],
-            after_n: 2,
-            count: Some(3),
-            ..FaultSettings::default()
-        });
+        f.set(FaultSettings { rate: 1.0, statuses: vec![503], after_n: 2, count: Some(3), ..FaultSettings::default() });
         let faulted: Vec<bool> = (0..8).map(|_| f.decide(true).fault.is_some()).collect();
-        assert_eq!(
-            faulted,
-            [false, false, true, true, true, false, false, false]
-        );
+        assert_eq!(faulted, [false, false, true, true, true, false, false, false]);
         assert_eq!(f.counters(), (3, 0));
         // Off by default and after reset.
         f.reset();
@@ -387,11 +338,7 @@ mod tests {
     #[test]
     fn head_requests_are_not_dropped() {
         let f = Faults::default();
-        f.set(FaultSettings {
-            rate: 1.0,
-            drop: true,
-            ..FaultSettings::default()
-        });
+        f.set(FaultSettings { rate: 1.0, drop: true, ..FaultSettings::default() });
         let d = f.decide(false).fault.expect("fault");
         assert_eq!((d.kind, d.status), (FaultKind::Status, 503));
         assert_eq!(f.decide(true).fault.map(|d| d.kind), Some(FaultKind::Drop));

@@ -35,10 +35,7 @@ struct Answer {
 
 fn sandbox() -> Sb {
     let state = AppState::new(SandboxConfig::default()).expect("state");
-    Sb {
-        app: router(state.clone()),
-        state,
-    }
+    Sb { app: router(state.clone()), state }
 }
 
 /// The credentials header each vendor expects.
@@ -58,22 +55,14 @@ fn auth_for(path: &str) -> Option<String> {
 
 impl Sb {
     async fn send(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(header::HOST, "sandbox.test");
+        let mut req = Request::builder().method(method).uri(path).header(header::HOST, "sandbox.test");
         if let Some(a) = auth_for(path) {
             req = req.header(header::AUTHORIZATION, a);
         }
         if body.is_some() {
             req = req.header(header::CONTENT_TYPE, "application/json");
         }
-        let req = req
-            .body(
-                body.map(|b| Body::from(b.to_string()))
-                    .unwrap_or_else(Body::empty),
-            )
-            .expect("request");
+        let req = req.body(body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty)).expect("request");
         let resp = self.app.clone().oneshot(req).await.expect("infallible");
         let status = resp.status();
         let headers = resp.headers().clone();
@@ -81,10 +70,7 @@ impl Sb {
         let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await;
         let dropped = marked || bytes.is_err();
         if dropped {
-            assert!(
-                marked && bytes.is_err(),
-                "a dropped answer is marked and its body fails"
-            );
+            assert!(marked && bytes.is_err(), "a dropped answer is marked and its body fails");
         }
         let bytes = bytes.unwrap_or_default();
         Answer {
@@ -119,17 +105,13 @@ fn oidc_idp(name: &str) -> Value {
 }
 
 fn retry_after(a: &Answer) -> Option<&str> {
-    a.headers
-        .get(header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
+    a.headers.get(header::RETRY_AFTER).and_then(|v| v.to_str().ok())
 }
 
 #[tokio::test]
 async fn rate_one_fails_every_vendor_in_its_own_error_shape() {
     let sb = sandbox();
-    let a = sb
-        .faults(json!({"rate": 1.0, "statuses": [429, 503], "retry_after": 1, "delay_ms": 0, "drop": false}))
-        .await;
+    let a = sb.faults(json!({"rate": 1.0, "statuses": [429, 503], "retry_after": 1, "delay_ms": 0, "drop": false})).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
     assert_eq!(a.json["rate"], json!(1.0));
     assert_eq!(a.json["statuses"], json!([429, 503]));
@@ -155,42 +137,23 @@ async fn rate_one_fails_every_vendor_in_its_own_error_shape() {
         // SCIM error schema, string status, application/scim+json
         let a = sb.send("GET", SCIM_USERS, None).await;
         assert!(matches!(a.status.as_u16(), 429 | 503), "{a:?}");
-        assert_eq!(
-            a.json["schemas"],
-            json!(["urn:ietf:params:scim:api:messages:2.0:Error"]),
-            "{}",
-            a.raw
-        );
+        assert_eq!(a.json["schemas"], json!(["urn:ietf:params:scim:api:messages:2.0:Error"]), "{}", a.raw);
         assert_eq!(a.json["status"], json!(a.status.as_u16().to_string()));
         assert!(a.json["detail"].is_string());
-        assert_eq!(
-            a.headers
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok()),
-            Some("application/scim+json")
-        );
+        assert_eq!(a.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()), Some("application/scim+json"));
         assert_eq!(retry_after(&a), Some("1"));
 
         // OCI token endpoint: OAuth2 shape
         let a = sb.send("POST", "/oci/oauth2/v1/token", None).await;
         assert!(matches!(a.status.as_u16(), 429 | 503), "{a:?}");
-        assert_eq!(
-            a.json["error"],
-            json!("temporarily_unavailable"),
-            "{}",
-            a.raw
-        );
+        assert_eq!(a.json["error"], json!("temporarily_unavailable"), "{}", a.raw);
         assert!(a.json["error_description"].is_string());
         assert_eq!(retry_after(&a), Some("1"));
 
         // Landscape {error, message}
         let a = sb.send("GET", STAGED, None).await;
         assert!(matches!(a.status.as_u16(), 429 | 503), "{a:?}");
-        let want = if a.status == StatusCode::TOO_MANY_REQUESTS {
-            "TooManyRequests"
-        } else {
-            "ServiceUnavailable"
-        };
+        let want = if a.status == StatusCode::TOO_MANY_REQUESTS { "TooManyRequests" } else { "ServiceUnavailable" };
         assert_eq!(a.json["error"], json!(want), "{}", a.raw);
         assert!(a.json["message"].is_string());
         assert_eq!(retry_after(&a), Some("1"));
@@ -207,17 +170,13 @@ async fn rate_one_fails_every_vendor_in_its_own_error_shape() {
     assert_eq!(f.json["injected"], json!(60));
     assert_eq!(f.json["dropped"], json!(0));
     assert_eq!(f.json["seen"], json!(60));
-    assert_eq!(
-        sb.send("GET", "/_sandbox/stats", None).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(sb.send("GET", "/_sandbox/stats", None).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn retry_after_only_on_429_and_503_and_only_when_set() {
     let sb = sandbox();
-    sb.faults(json!({"rate": 1, "statuses": [500], "retry_after": 7}))
-        .await;
+    sb.faults(json!({"rate": 1, "statuses": [500], "retry_after": 7})).await;
     let a = sb.send("GET", IDPS, None).await;
     assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(retry_after(&a), None);
@@ -227,8 +186,7 @@ async fn retry_after_only_on_429_and_503_and_only_when_set() {
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(retry_after(&a), None);
 
-    sb.faults(json!({"rate": 1, "statuses": [429], "retry_after": 0}))
-        .await;
+    sb.faults(json!({"rate": 1, "statuses": [429], "retry_after": 0})).await;
     let a = sb.send("GET", IDPS, None).await;
     assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(retry_after(&a), Some("0"));
@@ -247,18 +205,14 @@ async fn rate_zero_is_off() {
             "injected": 0, "dropped": 0, "seen": 0
         })
     );
-    sb.faults(json!({"rate": 0, "statuses": [503], "drop": true}))
-        .await;
+    sb.faults(json!({"rate": 0, "statuses": [503], "drop": true})).await;
     for _ in 0..50 {
         let a = sb.send("GET", IDPS, None).await;
         assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
         assert!(!a.dropped);
     }
     let f = sb.send("GET", "/_sandbox/faults", None).await.json;
-    assert_eq!(
-        (f["injected"].clone(), f["seen"].clone()),
-        (json!(0), json!(50))
-    );
+    assert_eq!((f["injected"].clone(), f["seen"].clone()), (json!(0), json!(50)));
     assert!(sb.log().await.iter().all(|e| e.get("fault").is_none()));
 }
 
@@ -269,65 +223,34 @@ async fn delay_applies_to_every_vendor_request() {
     let t = Instant::now();
     let a = sb.send("GET", IDPS, None).await;
     assert_eq!(a.status, StatusCode::OK);
-    assert!(
-        t.elapsed() >= Duration::from_millis(200),
-        "{:?}",
-        t.elapsed()
-    );
+    assert!(t.elapsed() >= Duration::from_millis(200), "{:?}", t.elapsed());
 
     // Failing requests wait too.
-    sb.faults(json!({"rate": 1, "statuses": [503], "delay_ms": 150}))
-        .await;
+    sb.faults(json!({"rate": 1, "statuses": [503], "delay_ms": 150})).await;
     let t = Instant::now();
     let a = sb.send("GET", FUDO_OIDC, None).await;
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(
-        t.elapsed() >= Duration::from_millis(150),
-        "{:?}",
-        t.elapsed()
-    );
+    assert!(t.elapsed() >= Duration::from_millis(150), "{:?}", t.elapsed());
 
     // The control plane does not.
     let t = Instant::now();
     sb.send("GET", "/_sandbox/stats", None).await;
-    assert!(
-        t.elapsed() < Duration::from_millis(150),
-        "{:?}",
-        t.elapsed()
-    );
+    assert!(t.elapsed() < Duration::from_millis(150), "{:?}", t.elapsed());
 }
 
 #[tokio::test]
 async fn faulted_requests_have_no_side_effect_and_are_recorded() {
     let sb = sandbox();
-    sb.faults(json!({"rate": 1, "statuses": [503], "retry_after": 2}))
-        .await;
+    sb.faults(json!({"rate": 1, "statuses": [503], "retry_after": 2})).await;
     let a = sb.send("POST", IDPS, Some(oidc_idp("corp"))).await;
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
-    let a = sb
-        .send(
-            "POST",
-            FUDO_OIDC,
-            Some(json!({"user_id": fudo::USER_2, "oidc_id": fudo::OIDC_AZUREAD, "oidc_sub": "x"})),
-        )
-        .await;
+    let a = sb.send("POST", FUDO_OIDC, Some(json!({"user_id": fudo::USER_2, "oidc_id": fudo::OIDC_AZUREAD, "oidc_sub": "x"}))).await;
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
-    let a = sb
-        .send(
-            "POST",
-            SCIM_USERS,
-            Some(json!({"schemas": [scim::USER_SCHEMA], "userName": "ann"})),
-        )
-        .await;
+    let a = sb.send("POST", SCIM_USERS, Some(json!({"schemas": [scim::USER_SCHEMA], "userName": "ann"}))).await;
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
     let state = sb.state.snapshot().await;
     assert_eq!(state["runai"]["idps"], json!([]));
-    assert_eq!(
-        state["fudo"]["user_oidc"].as_array().map(Vec::len),
-        Some(1),
-        "only the built-in seed: {}",
-        state["fudo"]
-    );
+    assert_eq!(state["fudo"]["user_oidc"].as_array().map(Vec::len), Some(1), "only the built-in seed: {}", state["fudo"]);
     assert_eq!(state["oci"]["users"], json!([]));
 
     // Stats count them; the log shows the injected status and `"fault": true`, secrets masked.
@@ -339,10 +262,7 @@ async fn faulted_requests_have_no_side_effect_and_are_recorded() {
     assert_eq!(log[0]["status"], json!(503));
     assert_eq!(log[0]["fault"], json!(true));
     assert_eq!(log[0]["body"]["oidcData"]["clientSecret"], json!("***"));
-    assert!(
-        log.iter()
-            .all(|e| e["fault"] == json!(true) && e["status"] == json!(503))
-    );
+    assert!(log.iter().all(|e| e["fault"] == json!(true) && e["status"] == json!(503)));
 
     // Faults off: the same create goes through.
     sb.faults(json!({"rate": 0})).await;
@@ -375,8 +295,7 @@ async fn drop_in_process_never_reaches_the_handler() {
 #[tokio::test]
 async fn reset_turns_faults_off_and_zeroes_the_counters() {
     let sb = sandbox();
-    sb.faults(json!({"rate": 1, "statuses": [502], "delay_ms": 10, "seed": 3}))
-        .await;
+    sb.faults(json!({"rate": 1, "statuses": [502], "delay_ms": 10, "seed": 3})).await;
     sb.send("GET", IDPS, None).await;
     sb.send("GET", IDPS, None).await;
     assert_eq!(sb.state.faults().counters(), (2, 0));
@@ -386,14 +305,7 @@ async fn reset_turns_faults_off_and_zeroes_the_counters() {
     assert_eq!(f["rate"], json!(0.0));
     assert_eq!(f["statuses"], json!([]));
     assert_eq!(f["delay_ms"], json!(0));
-    assert_eq!(
-        (
-            f["injected"].clone(),
-            f["dropped"].clone(),
-            f["seen"].clone()
-        ),
-        (json!(0), json!(0), json!(0))
-    );
+    assert_eq!((f["injected"].clone(), f["dropped"].clone(), f["seen"].clone()), (json!(0), json!(0), json!(0)));
     assert_eq!(sb.send("GET", IDPS, None).await.status, StatusCode::OK);
 }
 
@@ -412,26 +324,17 @@ async fn invalid_settings_are_400_json_and_change_nothing() {
         (r#"{"rate": 0.5, "statuses": [503], "bogus": 1}"#, "bogus"),
         (r#"{"rate": "high", "statuses": [503]}"#, "invalid type"),
         (r#"{"rate": 0.5, "statuses": [70000]}"#, "70000"),
-        (
-            r#"{"rate": 1, "drop": true, "drop_after_handler": true}"#,
-            "drop",
-        ),
+        (r#"{"rate": 1, "drop": true, "drop_after_handler": true}"#, "drop"),
         (r#"{"rate": 0, "delay_ms": 600001}"#, "delay_ms"),
         (r#"{"rate": 0, "seed": -1}"#, "u64"),
         (r#"{"rate": 1,"#, "invalid"),
         ("", "invalid"),
     ];
     for (body, mention) in cases {
-        let req = Request::builder()
-            .method("POST")
-            .uri("/_sandbox/faults")
-            .body(Body::from(body))
-            .expect("request");
+        let req = Request::builder().method("POST").uri("/_sandbox/faults").body(Body::from(body)).expect("request");
         let resp = sb.app.clone().oneshot(req).await.expect("infallible");
         assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{body}");
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-            .await
-            .expect("body");
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");
         let v: Value = serde_json::from_slice(&bytes).expect("JSON error body");
         assert_eq!(v["code"], json!(400), "{body}: {v}");
         let message = v["message"].as_str().expect("message");
@@ -452,16 +355,12 @@ async fn invalid_settings_are_400_json_and_change_nothing() {
         let a = sb.faults(ok.clone()).await;
         assert_eq!(a.status, StatusCode::OK, "{ok}: {}", a.raw);
     }
-    assert_eq!(
-        sb.send("GET", "/_sandbox/faults", None).await.json["seed"],
-        json!(u64::MAX)
-    );
+    assert_eq!(sb.send("GET", "/_sandbox/faults", None).await.json["seed"], json!(u64::MAX));
 }
 
 async fn statuses_with_seed(seed: u64) -> Vec<u16> {
     let sb = sandbox();
-    sb.faults(json!({"rate": 0.5, "statuses": [429, 500, 503], "seed": seed}))
-        .await;
+    sb.faults(json!({"rate": 0.5, "statuses": [429, 500, 503], "seed": seed})).await;
     let mut out = Vec::new();
     for _ in 0..40 {
         out.push(sb.send("GET", IDPS, None).await.status.as_u16());
@@ -494,23 +393,18 @@ async fn a_seed_makes_the_faults_reproducible() {
 async fn after_n_and_count_fail_an_exact_window() {
     let sb = sandbox();
     sb.send("GET", IDPS, None).await; // before the settings: not numbered
-    sb.faults(json!({"rate": 1, "statuses": [503], "after_n": 2, "count": 3}))
-        .await;
+    sb.faults(json!({"rate": 1, "statuses": [503], "after_n": 2, "count": 3})).await;
     let mut got = Vec::new();
     for _ in 0..8 {
         got.push(sb.send("GET", IDPS, None).await.status.as_u16());
     }
     assert_eq!(got, [200, 200, 503, 503, 503, 200, 200, 200]);
     let f = sb.send("GET", "/_sandbox/faults", None).await.json;
-    assert_eq!(
-        (f["injected"].clone(), f["seen"].clone()),
-        (json!(3), json!(8))
-    );
+    assert_eq!((f["injected"].clone(), f["seen"].clone()), (json!(3), json!(8)));
 
     // after_n alone: everything after the first N fails. Posting restarts the numbering;
     // the counters keep counting until reset.
-    sb.faults(json!({"rate": 1, "statuses": [429], "after_n": 1}))
-        .await;
+    sb.faults(json!({"rate": 1, "statuses": [429], "after_n": 1})).await;
     let got: Vec<u16> = {
         let mut v = Vec::new();
         for _ in 0..4 {
@@ -522,13 +416,9 @@ async fn after_n_and_count_fail_an_exact_window() {
     assert_eq!(sb.state.faults().counters(), (6, 0));
 
     // count alone: the first M fail (a crash test's "next create fails once").
-    sb.faults(json!({"rate": 1, "drop": true, "count": 1}))
-        .await;
+    sb.faults(json!({"rate": 1, "drop": true, "count": 1})).await;
     assert!(sb.send("POST", IDPS, Some(oidc_idp("once"))).await.dropped);
-    assert_eq!(
-        sb.send("POST", IDPS, Some(oidc_idp("once"))).await.status,
-        StatusCode::CREATED
-    );
+    assert_eq!(sb.send("POST", IDPS, Some(oidc_idp("once"))).await.status, StatusCode::CREATED);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -536,21 +426,14 @@ async fn after_n_and_count_fail_an_exact_window() {
 // ---------------------------------------------------------------------------------------
 
 async fn post_faults(http: &reqwest::Client, sb: &RunningSandbox, settings: Value) {
-    let resp = http
-        .post(format!("{}/_sandbox/faults", sb.url))
-        .json(&settings)
-        .send()
-        .await
-        .expect("send");
+    let resp = http.post(format!("{}/_sandbox/faults", sb.url)).json(&settings).send().await.expect("send");
     assert_eq!(resp.status(), reqwest::StatusCode::OK);
 }
 
 /// Sends one raw HTTP/1.1 request and reads until the server closes: the bytes it got,
 /// or the error (a reset) reading them.
 async fn raw_exchange(sb: &RunningSandbox, request: &str) -> Result<Vec<u8>, std::io::Error> {
-    let mut s = tokio::net::TcpStream::connect(sb.addr)
-        .await
-        .expect("connect");
+    let mut s = tokio::net::TcpStream::connect(sb.addr).await.expect("connect");
     s.write_all(request.as_bytes()).await.expect("write");
     let mut got = Vec::new();
     tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut got))
@@ -563,12 +446,7 @@ async fn raw_exchange(sb: &RunningSandbox, request: &str) -> Result<Vec<u8>, std
 async fn drop_closes_the_connection_without_an_answer_over_tcp() {
     let sb = spawn(SandboxConfig::default()).await.expect("spawn");
     let http = reqwest::Client::new();
-    post_faults(
-        &http,
-        &sb,
-        json!({"rate": 1, "statuses": [503], "drop": true}),
-    )
-    .await;
+    post_faults(&http, &sb, json!({"rate": 1, "statuses": [503], "drop": true})).await;
 
     // A raw client: not one byte of an answer, the connection just ends (`Connection:
     // close` makes a real answer end the connection too, so an answer would be seen here).
@@ -580,11 +458,7 @@ async fn drop_closes_the_connection_without_an_answer_over_tcp() {
         body.len()
     );
     match raw_exchange(&sb, &request).await {
-        Ok(got) => assert!(
-            got.is_empty(),
-            "got an answer: {}",
-            String::from_utf8_lossy(&got)
-        ),
+        Ok(got) => assert!(got.is_empty(), "got an answer: {}", String::from_utf8_lossy(&got)),
         Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
     }
 
@@ -624,12 +498,7 @@ async fn drop_closes_the_connection_without_an_answer_over_tcp() {
 async fn status_faults_over_tcp_are_complete_answers() {
     let sb = spawn(SandboxConfig::default()).await.expect("spawn");
     let http = reqwest::Client::new();
-    post_faults(
-        &http,
-        &sb,
-        json!({"rate": 1, "statuses": [429], "retry_after": 3}),
-    )
-    .await;
+    post_faults(&http, &sb, json!({"rate": 1, "statuses": [429], "retry_after": 3})).await;
     let resp = http
         .get(format!("{}/api/v2/user/oidc", sb.fudo_url()))
         .header(reqwest::header::AUTHORIZATION, DEFAULT_FUDO_API_KEY)
@@ -637,12 +506,7 @@ async fn status_faults_over_tcp_are_complete_answers() {
         .await
         .expect("send");
     assert_eq!(resp.status(), reqwest::StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(
-        resp.headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok()),
-        Some("3")
-    );
+    assert_eq!(resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("3"));
     let v: Value = resp.json().await.expect("json");
     assert_eq!(v["result"], json!("error"));
 }
@@ -651,18 +515,8 @@ async fn status_faults_over_tcp_are_complete_answers() {
 async fn drop_after_handler_loses_the_answer_but_keeps_the_side_effect() {
     let sb = spawn(SandboxConfig::default()).await.expect("spawn");
     let http = reqwest::Client::new();
-    post_faults(
-        &http,
-        &sb,
-        json!({"rate": 1, "drop_after_handler": true, "count": 1}),
-    )
-    .await;
-    let create = || {
-        http.post(format!("{}/api/v1/idps", sb.runai_url()))
-            .bearer_auth(DEFAULT_RUNAI_TOKEN)
-            .json(&oidc_idp("lost"))
-            .send()
-    };
+    post_faults(&http, &sb, json!({"rate": 1, "drop_after_handler": true, "count": 1})).await;
+    let create = || http.post(format!("{}/api/v1/idps", sb.runai_url())).bearer_auth(DEFAULT_RUNAI_TOKEN).json(&oidc_idp("lost")).send();
     let err = create().await.expect_err("the answer is lost");
     assert!(err.status().is_none() && !err.is_timeout(), "{err:?}");
 
@@ -671,23 +525,12 @@ async fn drop_after_handler_loses_the_answer_but_keeps_the_side_effect() {
     assert_eq!(idps.as_array().map(Vec::len), Some(1), "{idps}");
     assert_eq!(idps[0]["alias"], json!("lost"));
     let log = sb.state.requests();
-    assert_eq!(
-        (log[0].status, log[0].fault, log[0].handler_status),
-        (0, true, Some(201))
-    );
+    assert_eq!((log[0].status, log[0].fault, log[0].handler_status), (0, true, Some(201)));
     assert_eq!(sb.state.faults().counters(), (1, 1));
 
     // A blind retry now conflicts: what the client's non-idempotent retry logic must handle.
     let resp = create().await.expect("answered");
     assert_eq!(resp.status(), reqwest::StatusCode::CONFLICT);
-    let v: Value = sb
-        .state
-        .requests()
-        .last()
-        .map(|e| serde_json::to_value(e).expect("json"))
-        .expect("entry");
-    assert!(
-        v.get("fault").is_none() && v.get("handler_status").is_none(),
-        "{v}"
-    );
+    let v: Value = sb.state.requests().last().map(|e| serde_json::to_value(e).expect("json")).expect("entry");
+    assert!(v.get("fault").is_none() && v.get("handler_status").is_none(), "{v}");
 }

@@ -174,10 +174,7 @@ impl FudoData {
             return Err(FudoError::new(StatusCode::NOT_FOUND, format!("User with id {user_id} does not exist.")));
         }
         if self.oidc_configuration(oidc_id).is_none() {
-            return Err(FudoError::new(
-                StatusCode::NOT_FOUND,
-                format!("OpenID Connect configuration with id {oidc_id} does not exist."),
-            ));
+            return Err(FudoError::new(StatusCode::NOT_FOUND, format!("OpenID Connect configuration with id {oidc_id} does not exist.")));
         }
         Ok(())
     }
@@ -215,18 +212,13 @@ impl FudoError {
     }
 
     fn not_assigned(user_id: &str, oidc_id: &str) -> Self {
-        FudoError::new(
-            StatusCode::NOT_FOUND,
-            format!("OpenID Connect configuration {oidc_id} is not assigned to user {user_id}."),
-        )
+        FudoError::new(StatusCode::NOT_FOUND, format!("OpenID Connect configuration {oidc_id} is not assigned to user {user_id}."))
     }
 
     fn builtin(user_id: &str, oidc_id: &str) -> Self {
         FudoError::new(
             StatusCode::FORBIDDEN,
-            format!(
-                "The assignment of OpenID Connect configuration {oidc_id} to user {user_id} is a built-in object and is not editable."
-            ),
+            format!("The assignment of OpenID Connect configuration {oidc_id} to user {user_id} is a built-in object and is not editable."),
         )
     }
 }
@@ -253,10 +245,7 @@ fn success() -> Response {
 pub fn routes(state: SharedState) -> Router<SharedState> {
     Router::new()
         .route("/fudo/api/v2/user/oidc", get(list).post(create))
-        .route(
-            "/fudo/api/v2/user/{user_id}/oidc/{oidc_id}",
-            get(get_one).patch(update).delete(remove),
-        )
+        .route("/fudo/api/v2/user/{user_id}/oidc/{oidc_id}", get(get_one).patch(update).delete(remove))
         .route("/fudo/api/v2/objspec/user_oidc", get(objspec))
         .route_layer(middleware::from_fn_with_state(state, auth))
 }
@@ -267,11 +256,10 @@ async fn auth(State(state): State<SharedState>, req: Request, next: Next) -> Res
     let sent = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::trim);
     match sent {
         Some(s) if !s.is_empty() && s == key => next.run(req).await,
-        None | Some("") => FudoError::new(
-            StatusCode::UNAUTHORIZED,
-            "Authentication required: send the API key in the Authorization header.",
-        )
-        .into_response(),
+        None | Some("") => {
+            FudoError::new(StatusCode::UNAUTHORIZED, "Authentication required: send the API key in the Authorization header.")
+                .into_response()
+        }
         Some(s) if s.split_once(' ').is_some_and(|(_, rest)| rest.trim() == key) => FudoError::new(
             StatusCode::UNAUTHORIZED,
             "Invalid API key: the Authorization header must carry the raw key, without a scheme such as Bearer.",
@@ -317,10 +305,7 @@ async fn list(State(state): State<SharedState>) -> Response {
     list_answer(items)
 }
 
-async fn get_one(
-    State(state): State<SharedState>,
-    ids: Result<Path<(String, String)>, PathRejection>,
-) -> Result<Response, FudoError> {
+async fn get_one(State(state): State<SharedState>, ids: Result<Path<(String, String)>, PathRejection>) -> Result<Response, FudoError> {
     let (user_id, oidc_id) = path_ids(ids)?;
     let items = state
         .read(|d| {
@@ -401,10 +386,7 @@ async fn update(
     Ok(success())
 }
 
-async fn remove(
-    State(state): State<SharedState>,
-    ids: Result<Path<(String, String)>, PathRejection>,
-) -> Result<Response, FudoError> {
+async fn remove(State(state): State<SharedState>, ids: Result<Path<(String, String)>, PathRejection>) -> Result<Response, FudoError> {
     let (user_id, oidc_id) = path_ids(ids)?;
     state
         .write(|d| {
@@ -436,8 +418,20 @@ async fn objspec() -> Response {
     };
     let attributes = vec![
         attr("id", "string", false, &["readonly", "protected"], "Unique identifier."),
-        attr("user_id", "string", true, &["immutable"], "Uniqueness is required in the combination of attribute user_id with attribute oidc_id."),
-        attr("oidc_id", "string", true, &["immutable"], "Uniqueness is required in the combination of attribute oidc_id with attribute user_id."),
+        attr(
+            "user_id",
+            "string",
+            true,
+            &["immutable"],
+            "Uniqueness is required in the combination of attribute user_id with attribute oidc_id.",
+        ),
+        attr(
+            "oidc_id",
+            "string",
+            true,
+            &["immutable"],
+            "Uniqueness is required in the combination of attribute oidc_id with attribute user_id.",
+        ),
         attr("oidc_sub", "string", true, &[], "OpenID Connect sub claim."),
         attr("user_name", "string", false, &["readonly", "expensive"], ""),
         attr("user_domain", "string", false, &["readonly", "expensive"], ""),

@@ -230,7 +230,8 @@ async fn objspec_lists_the_model() {
     let a = sb.fudo("GET", "/fudo/api/v2/objspec/user_oidc", None).await;
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(a.json["result"], json!("success"));
-    let names: Vec<&str> = a.json["objspec"]["attributes"].as_array().expect("attributes").iter().filter_map(|x| x["name"].as_str()).collect();
+    let names: Vec<&str> =
+        a.json["objspec"]["attributes"].as_array().expect("attributes").iter().filter_map(|x| x["name"].as_str()).collect();
     assert_eq!(names.len(), 15);
     assert_eq!(&names[..4], ["id", "user_id", "oidc_id", "oidc_sub"]);
     assert_eq!(a.json["objspec"]["attributes"][1]["immutable"], json!(true));
@@ -318,7 +319,8 @@ async fn the_client_over_https_with_the_sandbox_ca() {
     // Without the CA the certificate is not trusted; insecure mode skips the check.
     let err = client(&sb.fudo_url(), KEY, None).list().await.expect_err("untrusted");
     assert!(matches!(err, crate::clients::ApiError::Transport { .. }), "{err:?}");
-    let insecure = FudoClient::new(&sb.fudo_url(), KEY, None, true, HttpSettings { max_retries: 0, ..HttpSettings::default() }).expect("client");
+    let insecure =
+        FudoClient::new(&sb.fudo_url(), KEY, None, true, HttpSettings { max_retries: 0, ..HttpSettings::default() }).expect("client");
     assert_eq!(insecure.list().await.expect("insecure list").len(), 1);
     // Plain HTTP to the TLS port fails too.
     let plain = client(&sb.fudo_url().replacen("https://", "http://", 1), KEY, None);

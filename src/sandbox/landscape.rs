@@ -190,10 +190,7 @@ const DEPARTMENTS: &[&str] = &[
 /// A 20-character lower-case alphanumeric id, deterministic per (issuer, index).
 fn group_id(issuer: i64, index: usize) -> String {
     const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
-    let mut x = (issuer as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        ^ (index as u64)
-            .wrapping_add(1)
-            .wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    let mut x = (issuer as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (index as u64).wrapping_add(1).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     let mut out = String::with_capacity(20);
     for _ in 0..20 {
         // splitmix64 step
@@ -218,11 +215,7 @@ fn seeded_groups(issuer: i64, total: usize, imported_every: Option<usize>) -> Ve
                 _ => (group_id(issuer, i), format!("{dept} {:03}", i + 1)),
             };
             let imported = imported_every.is_some_and(|n| i % n == n - 1);
-            IssuerGroup {
-                group_id,
-                name,
-                imported,
-            }
+            IssuerGroup { group_id, name, imported }
         })
         .collect()
 }
@@ -278,15 +271,9 @@ impl LandscapeData {
             if s.status != SessionStatus::InProgress || s.due_at > now {
                 continue;
             }
-            let (id, issuer_id, account_id, outcome, due_at) =
-                (s.id, s.issuer_id, s.account_id, s.outcome, s.due_at);
+            let (id, issuer_id, account_id, outcome, due_at) = (s.id, s.issuer_id, s.account_id, s.outcome, s.due_at);
             if outcome == SessionStatus::Completed {
-                let groups = self
-                    .issuers
-                    .iter()
-                    .find(|x| x.id == issuer_id)
-                    .map(|x| x.groups.clone())
-                    .unwrap_or_default();
+                let groups = self.issuers.iter().find(|x| x.id == issuer_id).map(|x| x.groups.clone()).unwrap_or_default();
                 for g in groups {
                     let gid = self.next_group_id;
                     self.next_group_id += 1;
@@ -316,13 +303,7 @@ impl LandscapeData {
     }
 
     /// Starts an import session for `issuer_id` at `now` that runs for `duration`.
-    fn start_session(
-        &mut self,
-        issuer_id: i64,
-        now: DateTime<Utc>,
-        duration: chrono::Duration,
-        outcome: SessionStatus,
-    ) -> ImportSession {
+    fn start_session(&mut self, issuer_id: i64, now: DateTime<Utc>, duration: chrono::Duration, outcome: SessionStatus) -> ImportSession {
         let id = self.next_session_id;
         self.next_session_id += 1;
         let s = ImportSession {
@@ -375,10 +356,7 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            message: message.into(),
-        }
+        ApiError { status, message: message.into() }
     }
     fn bad_request(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::BAD_REQUEST, message)
@@ -398,11 +376,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            axum::Json(json!({ "error": self.code(), "message": self.message })),
-        )
-            .into_response()
+        (self.status, axum::Json(json!({ "error": self.code(), "message": self.message }))).into_response()
     }
 }
 
@@ -413,96 +387,56 @@ impl IntoResponse for ApiError {
 /// The Landscape routes (full paths under [`PREFIX`]), guarded by the bearer token.
 pub fn routes(state: SharedState) -> Router<SharedState> {
     Router::new()
-        .route(
-            "/landscape/api/v2/oidc/groups/import_session",
-            post(create_session),
-        )
-        .route(
-            "/landscape/api/v2/oidc/groups/import_session/{id}",
-            get(get_session),
-        )
+        .route("/landscape/api/v2/oidc/groups/import_session", post(create_session))
+        .route("/landscape/api/v2/oidc/groups/import_session/{id}", get(get_session))
         .route("/landscape/api/v2/oidc/groups/staged", get(list_staged))
         .route_layer(middleware::from_fn_with_state(state, auth))
 }
 
 async fn auth(State(state): State<SharedState>, req: Request, next: Next) -> Response {
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|h| {
-            let (scheme, token) = h.trim().split_once(' ')?;
-            scheme
-                .eq_ignore_ascii_case("bearer")
-                .then(|| token.trim())
-                .filter(|t| !t.is_empty())
-        });
+    let token = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|h| {
+        let (scheme, token) = h.trim().split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    });
     match token {
         Some(t) if t == state.config().landscape_token => next.run(req).await,
-        Some(_) => {
-            ApiError::new(StatusCode::UNAUTHORIZED, "Invalid or expired token.").into_response()
-        }
-        None => ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "Authentication required: send Authorization: Bearer <JWT>.",
-        )
-        .into_response(),
+        Some(_) => ApiError::new(StatusCode::UNAUTHORIZED, "Invalid or expired token.").into_response(),
+        None => ApiError::new(StatusCode::UNAUTHORIZED, "Authentication required: send Authorization: Bearer <JWT>.").into_response(),
     }
 }
 
 /// `issuer_id` from the body: an integer (or a string of digits, as a form-minded client
 /// might send).
 fn parse_issuer_id(body: Result<Bytes, BytesRejection>) -> Result<i64, ApiError> {
-    let bytes = body
-        .map_err(|e| ApiError::bad_request(format!("Invalid request body: {}", e.body_text())))?;
-    let v: Value = serde_json::from_slice(&bytes).map_err(|e| {
-        ApiError::bad_request(format!("Invalid request body: malformed JSON ({e})."))
-    })?;
+    let bytes = body.map_err(|e| ApiError::bad_request(format!("Invalid request body: {}", e.body_text())))?;
+    let v: Value =
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("Invalid request body: malformed JSON ({e}).")))?;
     let Value::Object(obj) = v else {
-        return Err(ApiError::bad_request(
-            "Invalid request body: expected a JSON object.",
-        ));
+        return Err(ApiError::bad_request("Invalid request body: expected a JSON object."));
     };
     match obj.get("issuer_id") {
-        None | Some(Value::Null) => Err(ApiError::bad_request(
-            "Missing required parameter: issuer_id.",
-        )),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .ok_or_else(|| ApiError::bad_request("Invalid issuer_id: expected an integer.")),
-        Some(Value::String(s)) => s
-            .trim()
-            .parse()
-            .map_err(|_| ApiError::bad_request("Invalid issuer_id: expected an integer.")),
-        Some(_) => Err(ApiError::bad_request(
-            "Invalid issuer_id: expected an integer.",
-        )),
+        None | Some(Value::Null) => Err(ApiError::bad_request("Missing required parameter: issuer_id.")),
+        Some(Value::Number(n)) => n.as_i64().ok_or_else(|| ApiError::bad_request("Invalid issuer_id: expected an integer.")),
+        Some(Value::String(s)) => s.trim().parse().map_err(|_| ApiError::bad_request("Invalid issuer_id: expected an integer.")),
+        Some(_) => Err(ApiError::bad_request("Invalid issuer_id: expected an integer.")),
     }
 }
 
-async fn create_session(
-    State(state): State<SharedState>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
+async fn create_session(State(state): State<SharedState>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
     let issuer_id = parse_issuer_id(body)?;
     let normal = state.config().landscape_import_ms;
     let slow = state.config().landscape_slow_import_ms;
     let session = state
         .write(|d| {
-            let issuer = d
-                .landscape
-                .issuer(issuer_id)
-                .ok_or_else(|| ApiError::not_found(format!("Issuer {issuer_id} not found.")))?;
+            let issuer = d.landscape.issuer(issuer_id).ok_or_else(|| ApiError::not_found(format!("Issuer {issuer_id} not found.")))?;
             let (ms, outcome) = match issuer.behavior {
                 IssuerBehavior::Completes => (normal, SessionStatus::Completed),
                 IssuerBehavior::Fails => (normal, SessionStatus::Failed),
                 IssuerBehavior::Slow => (slow, SessionStatus::Completed),
             };
             // Capped at about 100 years, so the due time can never overflow.
-            let duration =
-                chrono::Duration::milliseconds(i64::try_from(ms.min(MAX_IMPORT_MS)).unwrap_or(0));
-            Ok(d.landscape
-                .start_session(issuer_id, Utc::now(), duration, outcome))
+            let duration = chrono::Duration::milliseconds(i64::try_from(ms.min(MAX_IMPORT_MS)).unwrap_or(0));
+            Ok(d.landscape.start_session(issuer_id, Utc::now(), duration, outcome))
         })
         .await?;
     Ok((StatusCode::CREATED, axum::Json(session_json(&session))).into_response())
@@ -510,30 +444,24 @@ async fn create_session(
 
 fn path_id(p: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
     let raw = p.map(|Path(s)| s).unwrap_or_default();
-    raw.parse::<i64>()
-        .map_err(|_| ApiError::not_found(format!("Import session {raw:?} not found.")))
+    raw.parse::<i64>().map_err(|_| ApiError::not_found(format!("Import session {raw:?} not found.")))
 }
 
-async fn get_session(
-    State(state): State<SharedState>,
-    id: Result<Path<String>, PathRejection>,
-) -> Result<Response, ApiError> {
+async fn get_session(State(state): State<SharedState>, id: Result<Path<String>, PathRejection>) -> Result<Response, ApiError> {
     let id = path_id(id)?;
-    let found = state
-        .read(|d| d.landscape.session(id).map(session_json))
-        .await;
-    found
-        .map(|s| axum::Json(s).into_response())
-        .ok_or_else(|| ApiError::not_found(format!("Import session {id} not found.")))
+    let found = state.read(|d| d.landscape.session(id).map(session_json)).await;
+    found.map(|s| axum::Json(s).into_response()).ok_or_else(|| ApiError::not_found(format!("Import session {id} not found.")))
 }
 
 /// A non-negative integer query parameter.
 fn uint_param(q: &HashMap<String, String>, name: &str) -> Result<Option<usize>, ApiError> {
     match q.get(name) {
         None => Ok(None),
-        Some(v) => v.trim().parse::<usize>().map(Some).map_err(|_| {
-            ApiError::bad_request(format!("Invalid {name}: expected a non-negative integer."))
-        }),
+        Some(v) => v
+            .trim()
+            .parse::<usize>()
+            .map(Some)
+            .map_err(|_| ApiError::bad_request(format!("Invalid {name}: expected a non-negative integer."))),
     }
 }
 
@@ -542,28 +470,16 @@ fn bool_param(q: &HashMap<String, String>, name: &str) -> Result<bool, ApiError>
         None => Ok(false),
         Some(v) if matches!(v.as_str(), "true" | "1" | "yes") => Ok(true),
         Some(v) if matches!(v.as_str(), "false" | "0" | "no" | "") => Ok(false),
-        Some(_) => Err(ApiError::bad_request(format!(
-            "Invalid {name}: expected true or false."
-        ))),
+        Some(_) => Err(ApiError::bad_request(format!("Invalid {name}: expected true or false."))),
     }
 }
 
 /// The page link for `offset` (absolute, like Django REST framework's).
-fn page_link(
-    headers: &HeaderMap,
-    session: i64,
-    include_imported: bool,
-    limit: usize,
-    offset: usize,
-) -> String {
+fn page_link(headers: &HeaderMap, session: i64, include_imported: bool, limit: usize, offset: usize) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            !h.is_empty()
-                && h.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
-        })
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')))
         .unwrap_or("localhost");
     let mut url = format!("http://{host}{GROUPS_PATH}/staged?import_session_id={session}");
     if include_imported {
@@ -578,17 +494,12 @@ async fn list_staged(
     headers: HeaderMap,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = query
-        .map_err(|e| ApiError::bad_request(format!("Invalid query string: {}", e.body_text())))?;
+    let Query(q) = query.map_err(|e| ApiError::bad_request(format!("Invalid query string: {}", e.body_text())))?;
     let session_id = match q.get("import_session_id").map(|v| v.trim()) {
         None | Some("") => {
-            return Err(ApiError::bad_request(
-                "Missing required parameter: import_session_id.",
-            ));
+            return Err(ApiError::bad_request("Missing required parameter: import_session_id."));
         }
-        Some(v) => v.parse::<i64>().map_err(|_| {
-            ApiError::bad_request("Invalid import_session_id: expected an integer.")
-        })?,
+        Some(v) => v.parse::<i64>().map_err(|_| ApiError::bad_request("Invalid import_session_id: expected an integer."))?,
     };
     let include_imported = bool_param(&q, "include_imported")?;
     let limit = match uint_param(&q, "limit")? {
@@ -599,46 +510,16 @@ async fn list_staged(
     let offset = uint_param(&q, "offset")?.unwrap_or(0);
     let (count, results) = state
         .read(|d| {
-            d.landscape.session(session_id).ok_or_else(|| {
-                ApiError::not_found(format!("Import session {session_id} not found."))
-            })?;
-            let matching: Vec<&StagedGroup> = d
-                .landscape
-                .staged
-                .iter()
-                .filter(|g| g.import_session_id == session_id && (include_imported || !g.imported))
-                .collect();
-            let page: Vec<Value> = matching
-                .iter()
-                .skip(offset)
-                .take(limit)
-                .map(|g| staged_json(g))
-                .collect();
+            d.landscape.session(session_id).ok_or_else(|| ApiError::not_found(format!("Import session {session_id} not found.")))?;
+            let matching: Vec<&StagedGroup> =
+                d.landscape.staged.iter().filter(|g| g.import_session_id == session_id && (include_imported || !g.imported)).collect();
+            let page: Vec<Value> = matching.iter().skip(offset).take(limit).map(|g| staged_json(g)).collect();
             Ok::<_, ApiError>((matching.len(), page))
         })
         .await?;
-    let next = (offset + results.len() < count).then(|| {
-        page_link(
-            &headers,
-            session_id,
-            include_imported,
-            limit,
-            offset + limit,
-        )
-    });
-    let previous = (offset > 0).then(|| {
-        page_link(
-            &headers,
-            session_id,
-            include_imported,
-            limit,
-            offset.saturating_sub(limit),
-        )
-    });
-    Ok(axum::Json(
-        json!({ "count": count, "next": next, "previous": previous, "results": results }),
-    )
-    .into_response())
+    let next = (offset + results.len() < count).then(|| page_link(&headers, session_id, include_imported, limit, offset + limit));
+    let previous = (offset > 0).then(|| page_link(&headers, session_id, include_imported, limit, offset.saturating_sub(limit)));
+    Ok(axum::Json(json!({ "count": count, "next": next, "previous": previous, "results": results })).into_response())
 }
 
 #[cfg(test)]
@@ -655,61 +536,30 @@ mod tests {
     const TOKEN: &str = super::super::DEFAULT_LANDSCAPE_TOKEN;
 
     fn app(import_ms: u64) -> (Router, SharedState) {
-        let config = SandboxConfig {
-            landscape_import_ms: import_ms,
-            landscape_slow_import_ms: 60_000,
-            ..SandboxConfig::default()
-        };
+        let config = SandboxConfig { landscape_import_ms: import_ms, landscape_slow_import_ms: 60_000, ..SandboxConfig::default() };
         let state = AppState::new(config).expect("state");
         (router(state.clone()), state)
     }
 
-    async fn call(
-        app: &Router,
-        method: &str,
-        path: &str,
-        auth: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(header::HOST, "sandbox.test:8080");
+    async fn call(app: &Router, method: &str, path: &str, auth: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(path).header(header::HOST, "sandbox.test:8080");
         if let Some(a) = auth {
             req = req.header(header::AUTHORIZATION, a);
         }
-        let req = req
-            .body(
-                body.map(|b| Body::from(b.to_string()))
-                    .unwrap_or_else(Body::empty),
-            )
-            .expect("request");
+        let req = req.body(body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty)).expect("request");
         let resp = app.clone().oneshot(req).await.expect("infallible");
         let status = resp.status();
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-            .await
-            .expect("body");
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 
-    async fn landscape(
-        app: &Router,
-        method: &str,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
+    async fn landscape(app: &Router, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
         call(app, method, path, Some(&format!("Bearer {TOKEN}")), body).await
     }
 
     fn assert_error(status: StatusCode, body: &Value, want: StatusCode) {
         assert_eq!(status, want, "{body}");
-        assert!(
-            body["error"].is_string() && body["message"].is_string(),
-            "error shape: {body}"
-        );
+        assert!(body["error"].is_string() && body["message"].is_string(), "error shape: {body}");
     }
 
     const SESSIONS: &str = "/landscape/api/v2/oidc/groups/import_session";
@@ -718,36 +568,13 @@ mod tests {
     #[tokio::test]
     async fn landscape_requires_the_bearer_token() {
         let (app, state) = app(0);
-        for auth in [
-            None,
-            Some("Bearer wrong"),
-            Some(TOKEN),
-            Some("Basic c2FuZGJveA=="),
-        ] {
-            let (s, b) = call(
-                &app,
-                "POST",
-                SESSIONS,
-                auth,
-                Some(json!({"issuer_id": 123})),
-            )
-            .await;
+        for auth in [None, Some("Bearer wrong"), Some(TOKEN), Some("Basic c2FuZGJveA==")] {
+            let (s, b) = call(&app, "POST", SESSIONS, auth, Some(json!({"issuer_id": 123}))).await;
             assert_error(s, &b, StatusCode::UNAUTHORIZED);
-            let (s, b) = call(
-                &app,
-                "GET",
-                &format!("{STAGED}?import_session_id=1"),
-                auth,
-                None,
-            )
-            .await;
+            let (s, b) = call(&app, "GET", &format!("{STAGED}?import_session_id=1"), auth, None).await;
             assert_error(s, &b, StatusCode::UNAUTHORIZED);
         }
-        assert!(
-            state.snapshot().await["landscape"]["sessions"]
-                .as_array()
-                .is_some_and(Vec::is_empty)
-        );
+        assert!(state.snapshot().await["landscape"]["sessions"].as_array().is_some_and(Vec::is_empty));
     }
 
     #[tokio::test]
@@ -759,23 +586,11 @@ mod tests {
         assert_eq!(created["account_id"], ACCOUNT_ID);
         assert_eq!(created["issuer_id"], 123);
         let id = created["id"].as_i64().expect("id");
-        let synced = created["synced_at"]
-            .as_str()
-            .expect("synced_at")
-            .to_string();
-        assert!(
-            DateTime::parse_from_rfc3339(&synced).is_ok() && synced.ends_with('Z'),
-            "{synced}"
-        );
+        let synced = created["synced_at"].as_str().expect("synced_at").to_string();
+        assert!(DateTime::parse_from_rfc3339(&synced).is_ok() && synced.ends_with('Z'), "{synced}");
 
         // While running: no staged groups yet.
-        let (s, page) = landscape(
-            &app,
-            "GET",
-            &format!("{STAGED}?import_session_id={id}"),
-            None,
-        )
-        .await;
+        let (s, page) = landscape(&app, "GET", &format!("{STAGED}?import_session_id={id}"), None).await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(page["count"], 0);
         let (_, got) = landscape(&app, "GET", &format!("{SESSIONS}/{id}"), None).await;
@@ -788,25 +603,11 @@ mod tests {
         assert_eq!(got["id"], id);
 
         // Default filter: 500 not-yet-imported groups; first page of the default size.
-        let (_, page) = landscape(
-            &app,
-            "GET",
-            &format!("{STAGED}?import_session_id={id}"),
-            None,
-        )
-        .await;
+        let (_, page) = landscape(&app, "GET", &format!("{STAGED}?import_session_id={id}"), None).await;
         assert_eq!(page["count"], SEEDED_GROUPS);
-        assert_eq!(
-            page["results"].as_array().map(Vec::len),
-            Some(DEFAULT_PAGE_SIZE)
-        );
+        assert_eq!(page["results"].as_array().map(Vec::len), Some(DEFAULT_PAGE_SIZE));
         assert_eq!(page["previous"], Value::Null);
-        assert_eq!(
-            page["next"],
-            json!(format!(
-                "http://sandbox.test:8080{STAGED}?import_session_id={id}&limit=50&offset=50"
-            ))
-        );
+        assert_eq!(page["next"], json!(format!("http://sandbox.test:8080{STAGED}?import_session_id={id}&limit=50&offset=50")));
         let first = &page["results"][0];
         assert_eq!(first["name"], "Marketing");
         assert_eq!(first["group_id"], "1239fzxv39fvzcz3fcwp");
@@ -815,13 +616,7 @@ mod tests {
         assert_eq!(first["account_id"], ACCOUNT_ID);
         assert_eq!(page["results"][1]["name"], "Engineering");
         // With imported groups: 520.
-        let (_, page) = landscape(
-            &app,
-            "GET",
-            &format!("{STAGED}?import_session_id={id}&include_imported=true&limit=1"),
-            None,
-        )
-        .await;
+        let (_, page) = landscape(&app, "GET", &format!("{STAGED}?import_session_id={id}&include_imported=true&limit=1"), None).await;
         assert_eq!(page["count"], SEEDED_GROUPS + SEEDED_IMPORTED_GROUPS);
     }
 
@@ -830,18 +625,13 @@ mod tests {
         let (app, _state) = app(0);
         let (_, created) = landscape(&app, "POST", SESSIONS, Some(json!({"issuer_id": 123}))).await;
         let id = created["id"].as_i64().expect("id");
-        for (include, total) in [
-            (false, SEEDED_GROUPS),
-            (true, SEEDED_GROUPS + SEEDED_IMPORTED_GROUPS),
-        ] {
+        for (include, total) in [(false, SEEDED_GROUPS), (true, SEEDED_GROUPS + SEEDED_IMPORTED_GROUPS)] {
             let mut ids = Vec::new();
             let mut offset = 0;
             let mut pages = 0;
             loop {
                 // A limit above the maximum is capped.
-                let path = format!(
-                    "{STAGED}?import_session_id={id}&include_imported={include}&limit=1000&offset={offset}"
-                );
+                let path = format!("{STAGED}?import_session_id={id}&include_imported={include}&limit=1000&offset={offset}");
                 let (s, page) = landscape(&app, "GET", &path, None).await;
                 assert_eq!(s, StatusCode::OK, "{page}");
                 pages += 1;
@@ -861,13 +651,7 @@ mod tests {
             assert_eq!(sorted, ids, "ids ascending and unique");
         }
         // Past the end: an empty page, no next.
-        let (_, page) = landscape(
-            &app,
-            "GET",
-            &format!("{STAGED}?import_session_id={id}&offset=10000"),
-            None,
-        )
-        .await;
+        let (_, page) = landscape(&app, "GET", &format!("{STAGED}?import_session_id={id}&offset=10000"), None).await;
         assert_eq!(page["results"], json!([]));
         assert_eq!(page["next"], Value::Null);
     }
@@ -880,26 +664,14 @@ mod tests {
         let id = created["id"].as_i64().expect("id");
         let (_, got) = landscape(&app, "GET", &format!("{SESSIONS}/{id}"), None).await;
         assert_eq!(got["status"], "FAILED");
-        let (_, page) = landscape(
-            &app,
-            "GET",
-            &format!("{STAGED}?import_session_id={id}&include_imported=true"),
-            None,
-        )
-        .await;
+        let (_, page) = landscape(&app, "GET", &format!("{STAGED}?import_session_id={id}&include_imported=true"), None).await;
         assert_eq!(page["count"], 0);
     }
 
     #[tokio::test]
     async fn landscape_slow_issuer_stays_in_progress() {
         let (app, _state) = app(0);
-        let (_, created) = landscape(
-            &app,
-            "POST",
-            SESSIONS,
-            Some(json!({"issuer_id": ISSUER_SLOW})),
-        )
-        .await;
+        let (_, created) = landscape(&app, "POST", SESSIONS, Some(json!({"issuer_id": ISSUER_SLOW}))).await;
         let id = created["id"].as_i64().expect("id");
         let (_, got) = landscape(&app, "GET", &format!("{SESSIONS}/{id}"), None).await;
         assert_eq!(got["status"], "IN_PROGRESS");
@@ -910,34 +682,19 @@ mod tests {
         let (app, _state) = app(0);
         let (s, b) = landscape(&app, "POST", SESSIONS, Some(json!({"issuer_id": 999}))).await;
         assert_error(s, &b, StatusCode::NOT_FOUND);
-        assert!(
-            b["message"].as_str().is_some_and(|m| m.contains("999")),
-            "{b}"
-        );
-        for path in [
-            format!("{SESSIONS}/42"),
-            format!("{SESSIONS}/abc"),
-            format!("{STAGED}?import_session_id=42"),
-        ] {
+        assert!(b["message"].as_str().is_some_and(|m| m.contains("999")), "{b}");
+        for path in [format!("{SESSIONS}/42"), format!("{SESSIONS}/abc"), format!("{STAGED}?import_session_id=42")] {
             let (s, b) = landscape(&app, "GET", &path, None).await;
             assert_error(s, &b, StatusCode::NOT_FOUND);
         }
-        for body in [
-            json!({}),
-            json!({"issuer_id": "x"}),
-            json!({"issuer_id": 1.5}),
-            json!([123]),
-        ] {
+        for body in [json!({}), json!({"issuer_id": "x"}), json!({"issuer_id": 1.5}), json!([123])] {
             let (s, b) = landscape(&app, "POST", SESSIONS, Some(body)).await;
             assert_error(s, &b, StatusCode::BAD_REQUEST);
         }
         let (s, b) = landscape(&app, "POST", SESSIONS, None).await;
         assert_error(s, &b, StatusCode::BAD_REQUEST);
-        let (_, created) =
-            landscape(&app, "POST", SESSIONS, Some(json!({"issuer_id": "123"}))).await;
-        let id = created["id"]
-            .as_i64()
-            .expect("a numeric string is accepted");
+        let (_, created) = landscape(&app, "POST", SESSIONS, Some(json!({"issuer_id": "123"}))).await;
+        let id = created["id"].as_i64().expect("a numeric string is accepted");
         for q in [
             "",
             "import_session_id=x",
@@ -956,64 +713,26 @@ mod tests {
         let (_, created) = landscape(&app, "POST", SESSIONS, Some(json!({"issuer_id": 123}))).await;
         let id = created["id"].as_i64().expect("id");
         landscape(&app, "GET", &format!("{SESSIONS}/{id}"), None).await;
-        landscape(
-            &app,
-            "GET",
-            &format!("{STAGED}?import_session_id={id}"),
-            None,
-        )
-        .await;
-        landscape(
-            &app,
-            "GET",
-            &format!("{STAGED}?import_session_id={id}&offset=50"),
-            None,
-        )
-        .await;
+        landscape(&app, "GET", &format!("{STAGED}?import_session_id={id}"), None).await;
+        landscape(&app, "GET", &format!("{STAGED}?import_session_id={id}&offset=50"), None).await;
 
         let snap = state.snapshot().await;
-        let issuers: Vec<i64> = snap["landscape"]["issuers"]
-            .as_array()
-            .expect("issuers")
-            .iter()
-            .filter_map(|i| i["id"].as_i64())
-            .collect();
+        let issuers: Vec<i64> = snap["landscape"]["issuers"].as_array().expect("issuers").iter().filter_map(|i| i["id"].as_i64()).collect();
         assert_eq!(issuers, [123, 124, 125]);
         assert_eq!(snap["landscape"]["sessions"][0]["status"], "COMPLETED");
-        assert_eq!(
-            snap["landscape"]["staged"].as_array().map(Vec::len),
-            Some(SEEDED_GROUPS + SEEDED_IMPORTED_GROUPS)
-        );
+        assert_eq!(snap["landscape"]["staged"].as_array().map(Vec::len), Some(SEEDED_GROUPS + SEEDED_IMPORTED_GROUPS));
 
         let stats = state.stats();
         assert_eq!(stats.by_vendor.get("landscape"), Some(&4));
-        assert_eq!(
-            stats
-                .by_route
-                .get("POST /landscape/api/v2/oidc/groups/import_session"),
-            Some(&1)
-        );
-        assert_eq!(
-            stats
-                .by_route
-                .get("GET /landscape/api/v2/oidc/groups/import_session/{id}"),
-            Some(&1)
-        );
-        assert_eq!(
-            stats
-                .by_route
-                .get("GET /landscape/api/v2/oidc/groups/staged"),
-            Some(&2)
-        );
+        assert_eq!(stats.by_route.get("POST /landscape/api/v2/oidc/groups/import_session"), Some(&1));
+        assert_eq!(stats.by_route.get("GET /landscape/api/v2/oidc/groups/import_session/{id}"), Some(&1));
+        assert_eq!(stats.by_route.get("GET /landscape/api/v2/oidc/groups/staged"), Some(&2));
 
         state.reset().await;
         let snap = state.snapshot().await;
         assert_eq!(snap["landscape"]["sessions"], json!([]));
         assert_eq!(snap["landscape"]["staged"], json!([]));
-        assert_eq!(
-            snap["landscape"]["issuers"].as_array().map(Vec::len),
-            Some(3)
-        );
+        assert_eq!(snap["landscape"]["issuers"].as_array().map(Vec::len), Some(3));
         assert!(state.stats().by_vendor.is_empty());
         let (_, created) = landscape(&app, "POST", SESSIONS, Some(json!({"issuer_id": 123}))).await;
         assert_eq!(created["id"], 1, "ids restart after a reset");
@@ -1023,30 +742,15 @@ mod tests {
     fn landscape_seeds_are_deterministic_and_distinct() {
         let a = LandscapeData::seeded();
         let b = LandscapeData::seeded();
-        let ga: Vec<&str> = a.issuers[0]
-            .groups
-            .iter()
-            .map(|g| g.group_id.as_str())
-            .collect();
-        let gb: Vec<&str> = b.issuers[0]
-            .groups
-            .iter()
-            .map(|g| g.group_id.as_str())
-            .collect();
+        let ga: Vec<&str> = a.issuers[0].groups.iter().map(|g| g.group_id.as_str()).collect();
+        let gb: Vec<&str> = b.issuers[0].groups.iter().map(|g| g.group_id.as_str()).collect();
         assert_eq!(ga, gb);
         let mut uniq = ga.clone();
         uniq.sort();
         uniq.dedup();
         assert_eq!(uniq.len(), ga.len());
-        assert!(ga.iter().all(|g| {
-            g.len() == 20
-                && g.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        }));
-        assert_eq!(
-            a.issuers[0].groups.iter().filter(|g| g.imported).count(),
-            SEEDED_IMPORTED_GROUPS
-        );
+        assert!(ga.iter().all(|g| { g.len() == 20 && g.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) }));
+        assert_eq!(a.issuers[0].groups.iter().filter(|g| g.imported).count(), SEEDED_IMPORTED_GROUPS);
         assert!(!a.issuers[0].groups[0].imported && !a.issuers[0].groups[1].imported);
     }
 
@@ -1054,17 +758,9 @@ mod tests {
     fn landscape_settle_is_lazy_and_persists_across_normalize() {
         let mut d = LandscapeData::seeded();
         let t0 = Utc::now();
-        let s = d.start_session(
-            123,
-            t0,
-            chrono::Duration::milliseconds(1000),
-            SessionStatus::Completed,
-        );
+        let s = d.start_session(123, t0, chrono::Duration::milliseconds(1000), SessionStatus::Completed);
         d.settle(t0 + chrono::Duration::milliseconds(999));
-        assert_eq!(
-            d.session(s.id).map(|s| s.status),
-            Some(SessionStatus::InProgress)
-        );
+        assert_eq!(d.session(s.id).map(|s| s.status), Some(SessionStatus::InProgress));
         assert!(d.staged.is_empty());
         d.settle(t0 + chrono::Duration::milliseconds(1000));
         let done = d.session(s.id).expect("session");
@@ -1075,15 +771,11 @@ mod tests {
         d.settle(t0 + chrono::Duration::seconds(10));
         assert_eq!(d.staged.len(), SEEDED_GROUPS + SEEDED_IMPORTED_GROUPS);
         // A file round trip keeps the counters ahead of the stored ids.
-        let mut back: LandscapeData =
-            serde_json::from_value(serde_json::to_value(&d).expect("json")).expect("parse");
+        let mut back: LandscapeData = serde_json::from_value(serde_json::to_value(&d).expect("json")).expect("parse");
         back.next_session_id = 1;
         back.next_group_id = 1;
         back.normalize();
         assert_eq!(back.next_session_id, 2);
-        assert_eq!(
-            back.next_group_id,
-            (SEEDED_GROUPS + SEEDED_IMPORTED_GROUPS) as i64 + 1
-        );
+        assert_eq!(back.next_group_id, (SEEDED_GROUPS + SEEDED_IMPORTED_GROUPS) as i64 + 1);
     }
 }

@@ -31,9 +31,9 @@ pub mod store;
 pub mod tls;
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod faults_tests;
+#[cfg(test)]
+mod tests;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -169,10 +169,7 @@ pub fn router(state: SharedState) -> Router {
         // fallback to the routes present at the time of the call).
         .method_not_allowed_fallback(control::method_not_allowed)
         .fallback(control::not_found)
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            control::record,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), control::record))
         .with_state(state)
 }
 
@@ -197,10 +194,7 @@ pub async fn serve_state(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("sandbox server failed")
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await.context("sandbox server failed")
 }
 
 /// What the `identity-sandbox` binary does: bind `listen`, load the state, print the one
@@ -214,16 +208,16 @@ pub async fn run(listen: &str, config: SandboxConfig) -> anyhow::Result<()> {
 pub async fn run_with_tls(listen: &str, config: SandboxConfig, tls: &tls::TlsOptions) -> anyhow::Result<()> {
     use std::io::Write as _;
 
-    let listener = TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr().context("local address")?;
     let state = AppState::new(config)?;
     let cert = if tls.tls {
         let cert = tls::generate(&tls::subject_alt_names(Some(addr), &tls.tls_sans))?;
         match &tls.tls_cert_out {
             Some(path) => tls::write_pem(path, &cert.ca_pem)?,
-            None => tracing::warn!("--tls without --tls-cert-out: clients cannot trust the generated certificate (pass --tls-cert-out FILE)"),
+            None => {
+                tracing::warn!("--tls without --tls-cert-out: clients cannot trust the generated certificate (pass --tls-cert-out FILE)")
+            }
         }
         Some(cert)
     } else {
@@ -240,10 +234,7 @@ pub async fn run_with_tls(listen: &str, config: SandboxConfig, tls: &tls::TlsOpt
         None => serve_state(state, listener, shutdown_signal()).await,
         Some(cert) => {
             let listener = tls::TlsListener::new(listener, cert.server_config).context("TLS listener")?;
-            axum::serve(listener, router(state))
-                .with_graceful_shutdown(shutdown_signal())
-                .await
-                .context("sandbox server failed")
+            axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await.context("sandbox server failed")
         }
     }
 }
@@ -319,9 +310,7 @@ impl Drop for RunningSandbox {
 
 /// Starts a sandbox on `127.0.0.1:0` in the background.
 pub async fn spawn(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .context("bind 127.0.0.1:0")?;
+    let listener = TcpListener::bind("127.0.0.1:0").await.context("bind 127.0.0.1:0")?;
     let addr = listener.local_addr().context("local address")?;
     let state = AppState::new(config)?;
     let app = router(state.clone());
@@ -330,10 +319,5 @@ pub async fn spawn(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
             tracing::error!(error = %e, "sandbox server failed");
         }
     });
-    Ok(RunningSandbox {
-        url: format!("http://{addr}"),
-        addr,
-        state,
-        task,
-    })
+    Ok(RunningSandbox { url: format!("http://{addr}"), addr, state, task })
 }

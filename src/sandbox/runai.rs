@@ -236,9 +236,7 @@ impl RunaiData {
     }
 
     fn insert(&mut self, idp: StoredIdp) {
-        let at = self
-            .idps
-            .partition_point(|i| i.alias.as_str() < idp.alias.as_str());
+        let at = self.idps.partition_point(|i| i.alias.as_str() < idp.alias.as_str());
         self.idps.insert(at, idp);
     }
 }
@@ -257,11 +255,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>, details: Option<String>) -> Self {
-        ApiError {
-            status,
-            message: message.into(),
-            details,
-        }
+        ApiError { status, message: message.into(), details }
     }
 
     fn bad_request(message: impl Into<String>, field: &str) -> Self {
@@ -274,33 +268,19 @@ impl ApiError {
     }
 
     fn wrong_type(field: &str, expected: &str) -> Self {
-        ApiError::bad_request(
-            format!("Invalid type for parameter \"{field}\": expected {expected}"),
-            field,
-        )
+        ApiError::bad_request(format!("Invalid type for parameter \"{field}\": expected {expected}"), field)
     }
 
     fn invalid(field: &str, why: &str) -> Self {
-        ApiError::bad_request(
-            format!("Invalid value for parameter \"{field}\": {why}"),
-            field,
-        )
+        ApiError::bad_request(format!("Invalid value for parameter \"{field}\": {why}"), field)
     }
 
     fn conflict(alias: &str) -> Self {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            format!("idp with alias \"{alias}\" already exists"),
-            None,
-        )
+        ApiError::new(StatusCode::CONFLICT, format!("idp with alias \"{alias}\" already exists"), None)
     }
 
     fn not_found(alias: &str) -> Self {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            format!("idp \"{alias}\" not found"),
-            None,
-        )
+        ApiError::new(StatusCode::NOT_FOUND, format!("idp \"{alias}\" not found"), None)
     }
 }
 
@@ -322,38 +302,24 @@ impl IntoResponse for ApiError {
 pub fn routes(state: SharedState) -> Router<SharedState> {
     Router::new()
         .route("/runai/api/v1/idps", get(list_idps).post(create_idp))
-        .route(
-            "/runai/api/v1/idps/{idp}",
-            get(get_idp).put(update_idp).delete(delete_idp),
-        )
-        .route(
-            "/runai/api/v1/idps/{idp}/mappers",
-            get(get_mappers).put(update_mappers),
-        )
+        .route("/runai/api/v1/idps/{idp}", get(get_idp).put(update_idp).delete(delete_idp))
+        .route("/runai/api/v1/idps/{idp}/mappers", get(get_mappers).put(update_mappers))
         .route_layer(middleware::from_fn_with_state(state, auth))
         // Added after the auth layer: public, and outside the vendor prefix (not counted).
         .route(SAMPLE_METADATA_PATH, get(sample_metadata))
 }
 
 async fn auth(State(state): State<SharedState>, req: Request, next: Next) -> Response {
-    let header = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
+    let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let token = header.and_then(|h| {
         let (scheme, token) = h.trim().split_once(' ')?;
-        scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| token.trim())
-            .filter(|t| !t.is_empty())
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
     });
     match token {
-        None => ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "Unauthorized",
-            Some("an Authorization: Bearer <token> header is required".to_string()),
-        )
-        .into_response(),
+        None => {
+            ApiError::new(StatusCode::UNAUTHORIZED, "Unauthorized", Some("an Authorization: Bearer <token> header is required".to_string()))
+                .into_response()
+        }
         Some(t) if t == state.config().runai_token => next.run(req).await,
         Some(t) if t == state.config().runai_readonly_token => {
             if matches!(*req.method(), Method::GET | Method::HEAD) {
@@ -362,24 +328,17 @@ async fn auth(State(state): State<SharedState>, req: Request, next: Next) -> Res
                 ApiError::new(
                     StatusCode::FORBIDDEN,
                     "Forbidden",
-                    Some(format!(
-                        "the token is read-only: {} is not permitted",
-                        req.method()
-                    )),
+                    Some(format!("the token is read-only: {} is not permitted", req.method())),
                 )
                 .into_response()
             }
         }
-        Some(_) => {
-            ApiError::new(StatusCode::UNAUTHORIZED, "Issuer is not familiar.", None).into_response()
-        }
+        Some(_) => ApiError::new(StatusCode::UNAUTHORIZED, "Issuer is not familiar.", None).into_response(),
     }
 }
 
 async fn list_idps(State(state): State<SharedState>) -> Response {
-    let idps: Vec<Value> = state
-        .read(|d| d.runai.idps.iter().map(read_model).collect())
-        .await;
+    let idps: Vec<Value> = state.read(|d| d.runai.idps.iter().map(read_model).collect()).await;
     axum::Json(idps).into_response()
 }
 
@@ -419,11 +378,7 @@ async fn create_idp(
                 saml_data: None,
                 oidc_data: None,
                 ocp_data: None,
-                mappers: req
-                    .mappers
-                    .as_ref()
-                    .map(|m| m.over(&Mappers::default()))
-                    .unwrap_or_default(),
+                mappers: req.mappers.as_ref().map(|m| m.over(&Mappers::default())).unwrap_or_default(),
                 pending_mappers: Vec::new(),
             };
             idp.set_data(req.data, &base);
@@ -434,15 +389,9 @@ async fn create_idp(
     Ok((StatusCode::CREATED, axum::Json(json!({ "alias": alias }))).into_response())
 }
 
-async fn get_idp(
-    State(state): State<SharedState>,
-    alias: Result<Path<String>, PathRejection>,
-) -> Result<Response, ApiError> {
+async fn get_idp(State(state): State<SharedState>, alias: Result<Path<String>, PathRejection>) -> Result<Response, ApiError> {
     let alias = path_alias(alias)?;
-    let found = state
-        .read(|d| d.runai.find(&alias).map(read_model))
-        .await
-        .ok_or_else(|| ApiError::not_found(&alias))?;
+    let found = state.read(|d| d.runai.find(&alias).map(read_model)).await.ok_or_else(|| ApiError::not_found(&alias))?;
     Ok(axum::Json(found).into_response())
 }
 
@@ -459,17 +408,12 @@ async fn update_idp(
     let base = base_url(&headers, &uri);
     // 404 and type/name mismatches are reported before any metadata fetch; the write
     // below checks again.
-    state
-        .read(|d| check_update(&d.runai, &alias, &req).map(|_| ()))
-        .await?;
+    state.read(|d| check_update(&d.runai, &alias, &req).map(|_| ())).await?;
     req.data.resolve().await?;
     state
         .write(|d| {
             check_update(&d.runai, &alias, &req)?;
-            let idp = d
-                .runai
-                .find_mut(&alias)
-                .ok_or_else(|| ApiError::not_found(&alias))?;
+            let idp = d.runai.find_mut(&alias).ok_or_else(|| ApiError::not_found(&alias))?;
             if let Some(m) = &req.mappers {
                 // The latest write wins over mapper changes accepted before it.
                 idp.pending_mappers.clear();
@@ -484,60 +428,32 @@ async fn update_idp(
 
 /// What a PUT must satisfy against the stored idp: it exists, the type is unchanged, and a
 /// `name`, when sent, is the alias.
-fn check_update<'a>(
-    runai: &'a RunaiData,
-    alias: &str,
-    req: &IdpRequest,
-) -> Result<&'a StoredIdp, ApiError> {
-    let idp = runai
-        .find(alias)
-        .ok_or_else(|| ApiError::not_found(alias))?;
+fn check_update<'a>(runai: &'a RunaiData, alias: &str, req: &IdpRequest) -> Result<&'a StoredIdp, ApiError> {
+    let idp = runai.find(alias).ok_or_else(|| ApiError::not_found(alias))?;
     if req.kind != idp.kind {
-        return Err(ApiError::invalid(
-            "type",
-            &format!(
-                "the type of idp \"{alias}\" is \"{}\" and cannot be changed",
-                idp.kind.as_str()
-            ),
-        ));
+        return Err(ApiError::invalid("type", &format!("the type of idp \"{alias}\" is \"{}\" and cannot be changed", idp.kind.as_str())));
     }
     if req.name.as_ref().is_some_and(|name| name != alias) {
-        return Err(ApiError::invalid(
-            "name",
-            &format!("must equal the idp alias \"{alias}\""),
-        ));
+        return Err(ApiError::invalid("name", &format!("must equal the idp alias \"{alias}\"")));
     }
     Ok(idp)
 }
 
-async fn delete_idp(
-    State(state): State<SharedState>,
-    alias: Result<Path<String>, PathRejection>,
-) -> Result<Response, ApiError> {
+async fn delete_idp(State(state): State<SharedState>, alias: Result<Path<String>, PathRejection>) -> Result<Response, ApiError> {
     let alias = path_alias(alias)?;
     state
         .write(|d| {
             let before = d.runai.idps.len();
             d.runai.idps.retain(|i| i.alias != alias);
-            if d.runai.idps.len() == before {
-                Err(ApiError::not_found(&alias))
-            } else {
-                Ok(())
-            }
+            if d.runai.idps.len() == before { Err(ApiError::not_found(&alias)) } else { Ok(()) }
         })
         .await?;
     Ok(StatusCode::OK.into_response())
 }
 
-async fn get_mappers(
-    State(state): State<SharedState>,
-    alias: Result<Path<String>, PathRejection>,
-) -> Result<Response, ApiError> {
+async fn get_mappers(State(state): State<SharedState>, alias: Result<Path<String>, PathRejection>) -> Result<Response, ApiError> {
     let alias = path_alias(alias)?;
-    let mappers = state
-        .read(|d| d.runai.find(&alias).map(|i| i.mappers.clone()))
-        .await
-        .ok_or_else(|| ApiError::not_found(&alias))?;
+    let mappers = state.read(|d| d.runai.find(&alias).map(|i| i.mappers.clone())).await.ok_or_else(|| ApiError::not_found(&alias))?;
     Ok(axum::Json(mappers).into_response())
 }
 
@@ -552,16 +468,9 @@ async fn update_mappers(
     let delay_ms = state.config().mapper_delay_ms;
     state
         .write(|d| {
-            let idp = d
-                .runai
-                .find_mut(&alias)
-                .ok_or_else(|| ApiError::not_found(&alias))?;
+            let idp = d.runai.find_mut(&alias).ok_or_else(|| ApiError::not_found(&alias))?;
             // Fields left out keep the latest accepted value (pending or visible).
-            let latest = idp
-                .pending_mappers
-                .last()
-                .map(|p| &p.mappers)
-                .unwrap_or(&idp.mappers);
+            let latest = idp.pending_mappers.last().map(|p| &p.mappers).unwrap_or(&idp.mappers);
             let mappers = input.over(latest);
             if delay_ms == 0 {
                 idp.pending_mappers.clear();
@@ -642,13 +551,8 @@ impl StoredIdp {
             IdpData::Saml(mut s) => {
                 // Keep the SP metadata URL stable across updates, like the redirect URI.
                 s.service_provider_metadata_url = match &self.saml_data {
-                    Some(old) if !old.service_provider_metadata_url.is_empty() => {
-                        old.service_provider_metadata_url.clone()
-                    }
-                    _ => format!(
-                        "{base}{PREFIX}/auth/realms/runai/broker/{}/endpoint/descriptor",
-                        self.alias
-                    ),
+                    Some(old) if !old.service_provider_metadata_url.is_empty() => old.service_provider_metadata_url.clone(),
+                    _ => format!("{base}{PREFIX}/auth/realms/runai/broker/{}/endpoint/descriptor", self.alias),
                 };
                 self.saml_data = Some(s);
             }
@@ -660,22 +564,16 @@ impl StoredIdp {
 // Request parsing and validation
 // ---------------------------------------------------------------------------------------
 
-static ALIAS_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[a-z0-9_-]+$").expect("constant regex"));
+static ALIAS_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z0-9_-]+$").expect("constant regex"));
 
 /// The spec's URL rule as intended (see specs/README.md): optional http(s) scheme, a host
 /// with a dot and a 2+ letter TLD, optional port, optional path. The sandbox also admits
 /// `localhost` and `127.0.0.1` so tests can point at loopback servers.
 static URL_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"^(https?://)?([a-zA-Z0-9.-]+\.[a-zA-Z]{2,}|localhost|127\.0\.0\.1)(:[0-9]{1,5})?(/[^\s]*)?$",
-    )
-    .expect("constant regex")
+    Regex::new(r"^(https?://)?([a-zA-Z0-9.-]+\.[a-zA-Z]{2,}|localhost|127\.0\.0\.1)(:[0-9]{1,5})?(/[^\s]*)?$").expect("constant regex")
 });
 
-static SCOPE_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^([a-zA-Z0-9._:-]+)(\s[a-zA-Z0-9._:-]+)*$").expect("constant regex")
-});
+static SCOPE_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^([a-zA-Z0-9._:-]+)(\s[a-zA-Z0-9._:-]+)*$").expect("constant regex"));
 
 const SCOPE_PATTERN: &str = r"^([a-zA-Z0-9-._:]+)(\s[a-zA-Z0-9-._:]+)*$";
 
@@ -733,20 +631,13 @@ impl MappersInput {
 impl IdpRequest {
     fn parse(body: &Map<String, Value>) -> Result<Self, ApiError> {
         let kind_str = opt_str(body, "type", "type")?.ok_or_else(|| ApiError::missing("type"))?;
-        let kind = IdpType::parse(&kind_str).ok_or_else(|| {
-            ApiError::invalid(
-                "type",
-                "must be one of \"saml\", \"oidc\", \"openshift-v4\"",
-            )
-        })?;
+        let kind =
+            IdpType::parse(&kind_str).ok_or_else(|| ApiError::invalid("type", "must be one of \"saml\", \"oidc\", \"openshift-v4\""))?;
         let name = opt_str(body, "name", "name")?;
 
         for other in [IdpType::Saml, IdpType::Oidc, IdpType::Ocp] {
             if other != kind && opt_obj(body, other.data_key(), other.data_key())?.is_some() {
-                return Err(ApiError::invalid(
-                    other.data_key(),
-                    &format!("not allowed for an idp of type \"{}\"", kind.as_str()),
-                ));
+                return Err(ApiError::invalid(other.data_key(), &format!("not allowed for an idp of type \"{}\"", kind.as_str())));
             }
         }
         let key = kind.data_key();
@@ -756,15 +647,8 @@ impl IdpRequest {
             IdpType::Ocp => IdpData::Ocp(parse_ocp(data_obj)?),
             IdpType::Saml => IdpData::Saml(parse_saml(data_obj)?),
         };
-        let mappers = opt_obj(body, "mappers", "mappers")?
-            .map(|m| MappersInput::parse(m, "mappers"))
-            .transpose()?;
-        Ok(IdpRequest {
-            name,
-            kind,
-            data,
-            mappers,
-        })
+        let mappers = opt_obj(body, "mappers", "mappers")?.map(|m| MappersInput::parse(m, "mappers")).transpose()?;
+        Ok(IdpRequest { name, kind, data, mappers })
     }
 }
 
@@ -780,30 +664,19 @@ fn parse_oidc(o: &Map<String, Value>) -> Result<StoredOidc, ApiError> {
         None => None,
         Some(mc) => Some(parse_mandatory_claim(mc, &join(p, "mandatoryClaim"))?),
     };
-    Ok(StoredOidc {
-        client_id,
-        client_secret,
-        discover_document_url,
-        scopes,
-        mandatory_claim,
-    })
+    Ok(StoredOidc { client_id, client_secret, discover_document_url, scopes, mandatory_claim })
 }
 
 fn parse_mandatory_claim(mc: &Map<String, Value>, p: &str) -> Result<MandatoryClaim, ApiError> {
     let claim_field = join(p, "claim");
-    let claim =
-        opt_str(mc, "claim", &claim_field)?.ok_or_else(|| ApiError::missing(&claim_field))?;
+    let claim = opt_str(mc, "claim", &claim_field)?.ok_or_else(|| ApiError::missing(&claim_field))?;
     if !claim.chars().any(|c| c.is_ascii_alphabetic()) {
         return Err(ApiError::invalid(&claim_field, "must contain a letter"));
     }
     let values_field = join(p, "values");
-    let values = opt_str_array(mc, "values", &values_field)?
-        .ok_or_else(|| ApiError::missing(&values_field))?;
+    let values = opt_str_array(mc, "values", &values_field)?.ok_or_else(|| ApiError::missing(&values_field))?;
     if values.is_empty() {
-        return Err(ApiError::invalid(
-            &values_field,
-            "must have at least 1 item",
-        ));
+        return Err(ApiError::invalid(&values_field, "must have at least 1 item"));
     }
     for (i, v) in values.iter().enumerate() {
         let field = format!("{values_field}[{i}]");
@@ -832,12 +705,7 @@ fn parse_ocp(o: &Map<String, Value>) -> Result<StoredOcp, ApiError> {
     }
     let client_secret = req_nonempty(o, "clientSecret", &join(p, "clientSecret"))?;
     let scopes = parse_scopes(o, p)?;
-    Ok(StoredOcp {
-        idp_base_url,
-        client_id,
-        client_secret,
-        scopes,
-    })
+    Ok(StoredOcp { idp_base_url, client_id, client_secret, scopes })
 }
 
 const SAML_URL_FIELD: &str = "samlData.metadataXmlUrl";
@@ -861,10 +729,7 @@ fn parse_saml(s: &Map<String, Value>) -> Result<StoredSaml, ApiError> {
 
     let given_type = metadata_xml_type.as_deref();
     if given_type.is_some_and(|t| t != "url" && t != "file") {
-        return Err(ApiError::invalid(
-            &type_field,
-            "must be one of \"url\", \"file\"",
-        ));
+        return Err(ApiError::invalid(&type_field, "must be one of \"url\", \"file\""));
     }
     let has_url = metadata_xml_url.as_deref().is_some_and(|u| !u.is_empty());
     let has_file = metadata_xml_file.as_deref().is_some_and(|f| !f.is_empty());
@@ -874,10 +739,7 @@ fn parse_saml(s: &Map<String, Value>) -> Result<StoredSaml, ApiError> {
         }
         (false, false) => return Err(ApiError::missing(SAML_URL_FIELD)),
         (true, true) => {
-            return Err(ApiError::invalid(
-                p,
-                "give exactly one of metadataXmlUrl and metadataXmlFile",
-            ));
+            return Err(ApiError::invalid(p, "give exactly one of metadataXmlUrl and metadataXmlFile"));
         }
         (true, false) => {
             if given_type == Some("file") {
@@ -924,21 +786,11 @@ impl IdpData {
         let inline = s.metadata_xml_file.as_deref().filter(|f| !f.is_empty());
         let url = s.metadata_xml_url.as_deref().filter(|u| !u.is_empty());
         let (text, field) = match (inline, url) {
-            (Some(file), _) => (
-                metadata_text_from_file(file)
-                    .map_err(|why| ApiError::invalid(SAML_FILE_FIELD, &why))?,
-                SAML_FILE_FIELD,
-            ),
-            (None, Some(url)) => (
-                fetch_metadata(url)
-                    .await
-                    .map_err(|why| ApiError::invalid(SAML_URL_FIELD, &why))?,
-                SAML_URL_FIELD,
-            ),
+            (Some(file), _) => (metadata_text_from_file(file).map_err(|why| ApiError::invalid(SAML_FILE_FIELD, &why))?, SAML_FILE_FIELD),
+            (None, Some(url)) => (fetch_metadata(url).await.map_err(|why| ApiError::invalid(SAML_URL_FIELD, &why))?, SAML_URL_FIELD),
             (None, None) => return Err(ApiError::missing(SAML_URL_FIELD)),
         };
-        let md = parse_metadata(&text)
-            .map_err(|why| ApiError::invalid(field, &format!("not valid SAML metadata: {why}")))?;
+        let md = parse_metadata(&text).map_err(|why| ApiError::invalid(field, &format!("not valid SAML metadata: {why}")))?;
         if s.entity_id.is_empty() {
             s.entity_id = md.entity_id;
         }
@@ -954,10 +806,7 @@ fn parse_scopes(o: &Map<String, Value>, prefix: &str) -> Result<Option<Vec<Strin
     if let Some(scopes) = &scopes {
         for (i, s) in scopes.iter().enumerate() {
             if !SCOPE_RE.is_match(s) {
-                return Err(ApiError::invalid(
-                    &format!("{field}[{i}]"),
-                    &format!("must match {SCOPE_PATTERN}"),
-                ));
+                return Err(ApiError::invalid(&format!("{field}[{i}]"), &format!("must match {SCOPE_PATTERN}")));
             }
         }
     }
@@ -976,11 +825,7 @@ fn check_url(url: &str, field: &str) -> Result<(), ApiError> {
 }
 
 fn join(prefix: &str, key: &str) -> String {
-    if prefix.is_empty() {
-        key.to_string()
-    } else {
-        format!("{prefix}.{key}")
-    }
+    if prefix.is_empty() { key.to_string() } else { format!("{prefix}.{key}") }
 }
 
 /// Absent and null both read as "not given".
@@ -999,11 +844,7 @@ fn req_nonempty(obj: &Map<String, Value>, key: &str, field: &str) -> Result<Stri
     }
 }
 
-fn opt_obj<'a>(
-    obj: &'a Map<String, Value>,
-    key: &str,
-    field: &str,
-) -> Result<Option<&'a Map<String, Value>>, ApiError> {
+fn opt_obj<'a>(obj: &'a Map<String, Value>, key: &str, field: &str) -> Result<Option<&'a Map<String, Value>>, ApiError> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(m)) => Ok(Some(m)),
@@ -1011,11 +852,7 @@ fn opt_obj<'a>(
     }
 }
 
-fn opt_str_array(
-    obj: &Map<String, Value>,
-    key: &str,
-    field: &str,
-) -> Result<Option<Vec<String>>, ApiError> {
+fn opt_str_array(obj: &Map<String, Value>, key: &str, field: &str) -> Result<Option<Vec<String>>, ApiError> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Array(items)) => items
@@ -1037,35 +874,17 @@ fn parse_object(body: Result<Bytes, BytesRejection>) -> Result<Map<String, Value
         ApiError::new(status, "Invalid request body", Some(e.body_text()))
     })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "Required request body is missing",
-            None,
-        ));
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "Required request body is missing", None));
     }
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "Invalid request body: expected a JSON object",
-            None,
-        )),
-        Err(e) => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "Invalid request body: malformed JSON",
-            Some(e.to_string()),
-        )),
+        Ok(_) => Err(ApiError::new(StatusCode::BAD_REQUEST, "Invalid request body: expected a JSON object", None)),
+        Err(e) => Err(ApiError::new(StatusCode::BAD_REQUEST, "Invalid request body: malformed JSON", Some(e.to_string()))),
     }
 }
 
 fn path_alias(p: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
-    p.map(|Path(a)| a).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "Invalid path parameter \"idp\"",
-            Some(e.body_text()),
-        )
-    })
+    p.map(|Path(a)| a).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "Invalid path parameter \"idp\"", Some(e.body_text())))
 }
 
 /// `http://` + the authority the client addressed (HTTP/2 `:authority` or the `Host`
@@ -1074,18 +893,8 @@ fn base_url(headers: &HeaderMap, uri: &Uri) -> String {
     let host = uri
         .authority()
         .map(|a| a.as_str().to_string())
-        .or_else(|| {
-            headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .map(str::to_string)
-        })
-        .filter(|h| {
-            !h.is_empty()
-                && h.chars().all(|c| {
-                    c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_')
-                })
-        })
+        .or_else(|| headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string))
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_')))
         .unwrap_or_else(|| "localhost".to_string());
     format!("http://{host}")
 }
@@ -1172,19 +981,11 @@ pub fn parse_metadata(xml: &str) -> Result<IdpMetadata, String> {
         .filter(|e| !e.is_empty())
         .ok_or("the EntityDescriptor has no entityID attribute")?
         .to_string();
-    let idp = md_child(entity, "IDPSSODescriptor").ok_or(
-        "the EntityDescriptor has no IDPSSODescriptor (it does not describe an identity provider)",
-    )?;
+    let idp = md_child(entity, "IDPSSODescriptor")
+        .ok_or("the EntityDescriptor has no IDPSSODescriptor (it does not describe an identity provider)")?;
 
-    let services: Vec<_> = idp
-        .children()
-        .filter(|n| n.has_tag_name((MD_NS, "SingleSignOnService")))
-        .collect();
-    let by_binding = |b: &str| {
-        services
-            .iter()
-            .find(|n| n.attribute("Binding").map(str::trim) == Some(b))
-    };
+    let services: Vec<_> = idp.children().filter(|n| n.has_tag_name((MD_NS, "SingleSignOnService"))).collect();
+    let by_binding = |b: &str| services.iter().find(|n| n.attribute("Binding").map(str::trim) == Some(b));
     let service = by_binding(BINDING_REDIRECT)
         .or_else(|| by_binding(BINDING_POST))
         .or(services.first())
@@ -1223,31 +1024,22 @@ pub fn parse_metadata(xml: &str) -> Result<IdpMetadata, String> {
     if !signing_certificate.is_empty() && b64_lenient().decode(&signing_certificate).is_err() {
         return Err("the signing X509Certificate is not base64".to_string());
     }
-    Ok(IdpMetadata {
-        entity_id,
-        single_sign_on_service_url,
-        signing_certificate,
-    })
+    Ok(IdpMetadata { entity_id, single_sign_on_service_url, signing_certificate })
 }
 
 fn md_child<'a, 'i>(node: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {
     node.children().find(|n| n.has_tag_name((MD_NS, name)))
 }
 
-fn ds_children<'a, 'i>(
-    node: roxmltree::Node<'a, 'i>,
-    name: &'static str,
-) -> impl Iterator<Item = roxmltree::Node<'a, 'i>> {
-    node.children()
-        .filter(move |n| n.has_tag_name((DS_NS, name)))
+fn ds_children<'a, 'i>(node: roxmltree::Node<'a, 'i>, name: &'static str) -> impl Iterator<Item = roxmltree::Node<'a, 'i>> {
+    node.children().filter(move |n| n.has_tag_name((DS_NS, name)))
 }
 
 /// Standard alphabet, padding optional.
 fn b64_lenient() -> base64::engine::GeneralPurpose {
     base64::engine::GeneralPurpose::new(
         &base64::alphabet::STANDARD,
-        base64::engine::GeneralPurposeConfig::new()
-            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+        base64::engine::GeneralPurposeConfig::new().with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
     )
 }
 
@@ -1261,16 +1053,11 @@ fn metadata_text_from_file(content: &str) -> Result<String, String> {
         return xml_text(trimmed.as_bytes().to_vec());
     }
     let encoded = match trimmed.strip_prefix("data:") {
-        Some(rest) => rest
-            .split_once(";base64,")
-            .map(|(_, b)| b)
-            .ok_or("a data: URL must be base64-encoded (;base64,)")?,
+        Some(rest) => rest.split_once(";base64,").map(|(_, b)| b).ok_or("a data: URL must be base64-encoded (;base64,)")?,
         None => trimmed,
     };
     let compact: String = encoded.chars().filter(|c| !c.is_whitespace()).collect();
-    let bytes = b64_lenient()
-        .decode(compact)
-        .map_err(|_| NEITHER.to_string())?;
+    let bytes = b64_lenient().decode(compact).map_err(|_| NEITHER.to_string())?;
     let text = xml_text(bytes).map_err(|why| format!("{NEITHER}: {why}"))?;
     if !text.trim_start().starts_with('<') {
         return Err(NEITHER.to_string());
@@ -1281,12 +1068,9 @@ fn metadata_text_from_file(content: &str) -> Result<String, String> {
 /// Bytes of a metadata document as text (UTF-8, BOM removed).
 fn xml_text(bytes: Vec<u8>) -> Result<String, String> {
     if bytes.len() > MAX_METADATA_BYTES {
-        return Err(format!(
-            "the document is larger than {MAX_METADATA_BYTES} bytes"
-        ));
+        return Err(format!("the document is larger than {MAX_METADATA_BYTES} bytes"));
     }
-    let text =
-        String::from_utf8(bytes).map_err(|_| "the document is not UTF-8 text".to_string())?;
+    let text = String::from_utf8(bytes).map_err(|_| "the document is not UTF-8 text".to_string())?;
     Ok(text.trim_start_matches('\u{feff}').to_string())
 }
 
@@ -1294,50 +1078,36 @@ fn xml_text(bytes: Vec<u8>) -> Result<String, String> {
 /// TLS, one for loopback hosts that never uses a proxy and accepts any certificate (so a
 /// sandbox started with `--tls` can fetch the sample from itself). No idle connections are
 /// kept, so a client is safe to share between tokio runtimes (each test has its own).
-static FETCH_CLIENTS: LazyLock<Result<(reqwest::Client, reqwest::Client), String>> =
-    LazyLock::new(|| {
-        let builder = || {
-            reqwest::Client::builder()
-                .timeout(METADATA_FETCH_TIMEOUT)
-                .connect_timeout(METADATA_FETCH_TIMEOUT)
-                .pool_max_idle_per_host(0)
-                .user_agent(concat!("identity-sandbox/", env!("CARGO_PKG_VERSION")))
-        };
-        let proxied = builder().build().map_err(|e| e.to_string())?;
-        let direct = builder()
-            .no_proxy()
-            .danger_accept_invalid_certs(true)
-            .build()
-            .map_err(|e| e.to_string())?;
-        Ok((proxied, direct))
-    });
+static FETCH_CLIENTS: LazyLock<Result<(reqwest::Client, reqwest::Client), String>> = LazyLock::new(|| {
+    let builder = || {
+        reqwest::Client::builder()
+            .timeout(METADATA_FETCH_TIMEOUT)
+            .connect_timeout(METADATA_FETCH_TIMEOUT)
+            .pool_max_idle_per_host(0)
+            .user_agent(concat!("identity-sandbox/", env!("CARGO_PKG_VERSION")))
+    };
+    let proxied = builder().build().map_err(|e| e.to_string())?;
+    let direct = builder().no_proxy().danger_accept_invalid_certs(true).build().map_err(|e| e.to_string())?;
+    Ok((proxied, direct))
+});
 
 /// Fetches `url` (`https://` assumed when it has no scheme). Any transport error, a
 /// non-2xx status or an oversized body is an error saying the metadata could not be
 /// fetched.
 async fn fetch_metadata(url: &str) -> Result<String, String> {
     let lower = url.to_ascii_lowercase();
-    let full = if lower.starts_with("http://") || lower.starts_with("https://") {
-        url.to_string()
-    } else {
-        format!("https://{url}")
-    };
+    let full = if lower.starts_with("http://") || lower.starts_with("https://") { url.to_string() } else { format!("https://{url}") };
     let fail = |why: String| format!("the SAML metadata could not be fetched from {full}: {why}");
     let parsed = reqwest::Url::parse(&full).map_err(|e| fail(e.to_string()))?;
     let loopback = parsed.host_str().is_some_and(|h| {
         let h = h.trim_start_matches('[').trim_end_matches(']');
-        h.eq_ignore_ascii_case("localhost")
-            || h.parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
+        h.eq_ignore_ascii_case("localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
     });
     let (proxied, direct) = FETCH_CLIENTS.as_ref().map_err(|e| fail(e.clone()))?;
     let client = if loopback { direct } else { proxied };
     let mut resp = client
         .get(parsed)
-        .header(
-            header::ACCEPT,
-            "application/samlmetadata+xml, application/xml, text/xml, */*",
-        )
+        .header(header::ACCEPT, "application/samlmetadata+xml, application/xml, text/xml, */*")
         .send()
         .await
         .map_err(|e| fail(error_chain(&e)))?;
@@ -1349,9 +1119,7 @@ async fn fetch_metadata(url: &str) -> Result<String, String> {
     while let Some(chunk) = resp.chunk().await.map_err(|e| fail(error_chain(&e)))? {
         body.extend_from_slice(&chunk);
         if body.len() > MAX_METADATA_BYTES {
-            return Err(fail(format!(
-                "the answer is larger than {MAX_METADATA_BYTES} bytes"
-            )));
+            return Err(fail(format!("the answer is larger than {MAX_METADATA_BYTES} bytes")));
         }
     }
     xml_text(body).map_err(fail)
@@ -1376,11 +1144,8 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 /// carrying a signing certificate ([`SAMPLE_SIGNING_CERTIFICATE`], wrapped at 64
 /// columns), HTTP-POST and HTTP-Redirect SSO services at `sso_url`, and a logout service.
 pub fn sample_metadata_xml(entity_id: &str, sso_url: &str) -> String {
-    let cert: String = SAMPLE_SIGNING_CERTIFICATE
-        .as_bytes()
-        .chunks(64)
-        .map(|c| format!("            {}\n", String::from_utf8_lossy(c)))
-        .collect();
+    let cert: String =
+        SAMPLE_SIGNING_CERTIFICATE.as_bytes().chunks(64).map(|c| format!("            {}\n", String::from_utf8_lossy(c))).collect();
     let entity_id = xml_escape(entity_id);
     let sso_url = xml_escape(sso_url);
     format!(
@@ -1422,35 +1187,13 @@ fn xml_escape(s: &str) -> String {
 
 /// `GET /_sandbox/samples/saml-metadata.xml?entity_id=..&sso_url=..` (both optional; an
 /// empty value means the default).
-async fn sample_metadata(
-    query: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> Response {
+async fn sample_metadata(query: Result<Query<HashMap<String, String>>, QueryRejection>) -> Response {
     let Ok(Query(q)) = query else {
-        return (
-            StatusCode::BAD_REQUEST,
-            "unreadable query string; expected entity_id=..&sso_url=..",
-        )
-            .into_response();
+        return (StatusCode::BAD_REQUEST, "unreadable query string; expected entity_id=..&sso_url=..").into_response();
     };
-    let pick = |key: &str, default: &'static str| {
-        q.get(key)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
-            .unwrap_or(default)
-            .to_string()
-    };
-    let xml = sample_metadata_xml(
-        &pick("entity_id", SAMPLE_ENTITY_ID),
-        &pick("sso_url", SAMPLE_SSO_URL),
-    );
-    (
-        [(
-            header::CONTENT_TYPE,
-            "application/samlmetadata+xml; charset=utf-8",
-        )],
-        xml,
-    )
-        .into_response()
+    let pick = |key: &str, default: &'static str| q.get(key).map(String::as_str).filter(|v| !v.is_empty()).unwrap_or(default).to_string();
+    let xml = sample_metadata_xml(&pick("entity_id", SAMPLE_ENTITY_ID), &pick("sso_url", SAMPLE_SSO_URL));
+    ([(header::CONTENT_TYPE, "application/samlmetadata+xml; charset=utf-8")], xml).into_response()
 }
 
 #[cfg(test)]

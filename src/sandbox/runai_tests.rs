@@ -12,9 +12,7 @@ use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
 use super::*;
-use crate::sandbox::{
-    AppState, DEFAULT_RUNAI_READONLY_TOKEN, DEFAULT_RUNAI_TOKEN, SandboxConfig, router, spawn,
-};
+use crate::sandbox::{AppState, DEFAULT_RUNAI_READONLY_TOKEN, DEFAULT_RUNAI_TOKEN, SandboxConfig, router, spawn};
 
 const TOKEN: &str = DEFAULT_RUNAI_TOKEN;
 const READONLY: &str = DEFAULT_RUNAI_READONLY_TOKEN;
@@ -28,10 +26,7 @@ struct Sb {
 
 fn sandbox_with(config: SandboxConfig) -> Sb {
     let state = AppState::new(config).expect("state");
-    Sb {
-        app: router(state.clone()),
-        state,
-    }
+    Sb { app: router(state.clone()), state }
 }
 
 fn sandbox() -> Sb {
@@ -47,39 +42,19 @@ struct Answer {
 }
 
 impl Sb {
-    async fn send(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        body: Option<&str>,
-    ) -> Answer {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(header::HOST, HOST);
+    async fn send(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Answer {
+        let mut req = Request::builder().method(method).uri(path).header(header::HOST, HOST);
         if let Some(t) = token {
             req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
         }
         if body.is_some() {
             req = req.header(header::CONTENT_TYPE, "application/json");
         }
-        let req = req
-            .body(
-                body.map(|b| Body::from(b.to_string()))
-                    .unwrap_or_else(Body::empty),
-            )
-            .expect("request");
+        let req = req.body(body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty)).expect("request");
         let resp = self.app.clone().oneshot(req).await.expect("infallible");
         let status = resp.status();
-        let content_type = resp
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-            .await
-            .expect("body");
+        let content_type = resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");
         Answer {
             status,
             content_type,
@@ -172,9 +147,7 @@ fn parses_the_sample_document() {
     // The certificate is wrapped in the document and really is DER.
     assert!(xml.contains(&SAMPLE_SIGNING_CERTIFICATE[..64]));
     assert!(!xml.contains(SAMPLE_SIGNING_CERTIFICATE));
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(SAMPLE_SIGNING_CERTIFICATE)
-        .expect("base64");
+    let der = base64::engine::general_purpose::STANDARD.decode(SAMPLE_SIGNING_CERTIFICATE).expect("base64");
     assert_eq!(der[0], 0x30, "a DER SEQUENCE");
 }
 
@@ -183,10 +156,7 @@ fn sample_escapes_its_parameters() {
     let xml = sample_metadata_xml("urn:a&b\"<c>'", "https://sso.example.com/x?a=1&b=2");
     let md = parse_metadata(&xml).expect("valid");
     assert_eq!(md.entity_id, "urn:a&b\"<c>'");
-    assert_eq!(
-        md.single_sign_on_service_url,
-        "https://sso.example.com/x?a=1&b=2"
-    );
+    assert_eq!(md.single_sign_on_service_url, "https://sso.example.com/x?a=1&b=2");
 }
 
 const POST: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
@@ -195,10 +165,7 @@ const ARTIFACT: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact";
 
 /// A metadata document with a default-namespace `md` and prefix `dsig` for xmldsig.
 fn doc(services: &[(&str, &str)], keys: &str) -> String {
-    let services: String = services
-        .iter()
-        .map(|(b, l)| format!(r#"<SingleSignOnService Binding="{b}" Location="{l}"/>"#))
-        .collect();
+    let services: String = services.iter().map(|(b, l)| format!(r#"<SingleSignOnService Binding="{b}" Location="{l}"/>"#)).collect();
     format!(
         r#"<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:dsig="http://www.w3.org/2000/09/xmldsig#" entityID="urn:e">
              <IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">{keys}{services}</IDPSSODescriptor>
@@ -215,42 +182,18 @@ fn key(usage: Option<&str>, cert: &str) -> String {
 
 #[test]
 fn sso_binding_preference() {
-    let sso = |services: &[(&str, &str)]| {
-        parse_metadata(&doc(services, ""))
-            .expect("valid")
-            .single_sign_on_service_url
-    };
+    let sso = |services: &[(&str, &str)]| parse_metadata(&doc(services, "")).expect("valid").single_sign_on_service_url;
     assert_eq!(
-        sso(&[
-            (ARTIFACT, "https://a.example.com"),
-            (POST, "https://p.example.com"),
-            (REDIRECT, "https://r.example.com")
-        ]),
+        sso(&[(ARTIFACT, "https://a.example.com"), (POST, "https://p.example.com"), (REDIRECT, "https://r.example.com")]),
         "https://r.example.com"
     );
-    assert_eq!(
-        sso(&[
-            (ARTIFACT, "https://a.example.com"),
-            (POST, "https://p.example.com")
-        ]),
-        "https://p.example.com"
-    );
-    assert_eq!(
-        sso(&[
-            (ARTIFACT, "https://a.example.com"),
-            ("urn:other", "https://o.example.com")
-        ]),
-        "https://a.example.com"
-    );
+    assert_eq!(sso(&[(ARTIFACT, "https://a.example.com"), (POST, "https://p.example.com")]), "https://p.example.com");
+    assert_eq!(sso(&[(ARTIFACT, "https://a.example.com"), ("urn:other", "https://o.example.com")]), "https://a.example.com");
 }
 
 #[test]
 fn signing_certificate_selection() {
-    let cert = |keys: &str| {
-        parse_metadata(&doc(&[(POST, "https://p.example.com")], keys))
-            .expect("valid")
-            .signing_certificate
-    };
+    let cert = |keys: &str| parse_metadata(&doc(&[(POST, "https://p.example.com")], keys)).expect("valid").signing_certificate;
     // Encryption keys are skipped; whitespace (line breaks, indentation) is removed.
     let keys = key(Some("encryption"), "RU5D") + &key(Some("signing"), "\n  U0lH\n  TkVE\n");
     assert_eq!(cert(&keys), "U0lHTkVE");
@@ -260,11 +203,7 @@ fn signing_certificate_selection() {
     assert_eq!(cert(&key(Some("encryption"), "RU5D")), "");
     assert_eq!(cert(""), "");
     // Not base64: refused.
-    let err = parse_metadata(&doc(
-        &[(POST, "https://p.example.com")],
-        &key(None, "not*base64"),
-    ))
-    .expect_err("bad cert");
+    let err = parse_metadata(&doc(&[(POST, "https://p.example.com")], &key(None, "not*base64"))).expect_err("bad cert");
     assert!(err.contains("not base64"), "{err}");
 }
 
@@ -285,11 +224,7 @@ fn elements_match_by_namespace_not_prefix() {
     let xml = r#"<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:x="urn:x" entityID="urn:p">
         <x:IDPSSODescriptor><SingleSignOnService Location="https://p.example.com"/></x:IDPSSODescriptor>
       </EntityDescriptor>"#;
-    assert!(
-        parse_metadata(xml)
-            .expect_err("foreign")
-            .contains("IDPSSODescriptor")
-    );
+    assert!(parse_metadata(xml).expect_err("foreign").contains("IDPSSODescriptor"));
 }
 
 #[test]
@@ -311,10 +246,7 @@ fn unusable_documents_are_refused() {
         ("<a><b></a>", "malformed XML"),
         ("not xml at all", "malformed XML"),
         ("<html><body>login</body></html>", "root element"),
-        (
-            r#"<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata"><IDPSSODescriptor/></EntityDescriptor>"#,
-            "entityID",
-        ),
+        (r#"<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata"><IDPSSODescriptor/></EntityDescriptor>"#, "entityID"),
         (
             r#"<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="urn:e"><SPSSODescriptor/></EntityDescriptor>"#,
             "no IDPSSODescriptor",
@@ -338,10 +270,7 @@ fn unusable_documents_are_refused() {
     ];
     for (xml, expected) in cases {
         let err = parse_metadata(xml).expect_err(xml);
-        assert!(
-            err.contains(expected),
-            "{xml:?}: {err:?} should contain {expected:?}"
-        );
+        assert!(err.contains(expected), "{xml:?}: {err:?} should contain {expected:?}");
     }
 }
 
@@ -350,22 +279,12 @@ fn file_content_raw_or_base64() {
     let xml = sample_metadata_xml(SAMPLE_ENTITY_ID, SAMPLE_SSO_URL);
     let b64 = base64::engine::general_purpose::STANDARD.encode(&xml);
     assert_eq!(metadata_text_from_file(&xml).expect("raw"), xml.trim());
-    assert_eq!(
-        metadata_text_from_file(&format!("\u{feff}\n  {xml}")).expect("bom"),
-        xml.trim()
-    );
+    assert_eq!(metadata_text_from_file(&format!("\u{feff}\n  {xml}")).expect("bom"), xml.trim());
     assert_eq!(metadata_text_from_file(&b64).expect("b64"), xml);
     // Wrapped like `base64` (76 columns) and with a data: URL prefix.
-    let wrapped: String = b64
-        .as_bytes()
-        .chunks(76)
-        .map(|c| format!("{}\n", String::from_utf8_lossy(c)))
-        .collect();
+    let wrapped: String = b64.as_bytes().chunks(76).map(|c| format!("{}\n", String::from_utf8_lossy(c))).collect();
     assert_eq!(metadata_text_from_file(&wrapped).expect("wrapped"), xml);
-    assert_eq!(
-        metadata_text_from_file(&format!("data:application/xml;base64,{b64}")).expect("data url"),
-        xml
-    );
+    assert_eq!(metadata_text_from_file(&format!("data:application/xml;base64,{b64}")).expect("data url"), xml);
     // A base64 BOM-prefixed document.
     let with_bom = base64::engine::general_purpose::STANDARD.encode(format!("\u{feff}{xml}"));
     assert_eq!(metadata_text_from_file(&with_bom).expect("b64 bom"), xml);
@@ -376,11 +295,7 @@ fn file_content_raw_or_base64() {
         assert!(err.contains("neither"), "{garbage}: {err}");
     }
     let latin1 = base64::engine::general_purpose::STANDARD.encode([0x3c, 0x61, 0xe9, 0x3e]);
-    assert!(
-        metadata_text_from_file(&latin1)
-            .expect_err("latin1")
-            .contains("UTF-8")
-    );
+    assert!(metadata_text_from_file(&latin1).expect_err("latin1").contains("UTF-8"));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -390,13 +305,8 @@ fn file_content_raw_or_base64() {
 #[tokio::test]
 async fn saml_from_inline_xml_file() {
     let sb = sandbox();
-    let xml = sample_metadata_xml(
-        "https://idp.corp.example.com/meta",
-        "https://idp.corp.example.com/sso",
-    );
-    let a = sb
-        .runai("POST", IDPS, Some(saml_file_body(None, &xml)))
-        .await;
+    let xml = sample_metadata_xml("https://idp.corp.example.com/meta", "https://idp.corp.example.com/sso");
+    let a = sb.runai("POST", IDPS, Some(saml_file_body(None, &xml))).await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
     assert_eq!(a.json, json!({"alias": "saml"}));
 
@@ -429,10 +339,7 @@ async fn saml_from_inline_xml_file() {
     assert_eq!(stored["metadataXmlFile"], json!(xml));
     assert_eq!(stored["fileName"], json!("idp-metadata.xml"));
     assert!(stored.get("metadataXmlUrl").is_none());
-    assert_eq!(
-        stored["signingCertificate"],
-        json!(SAMPLE_SIGNING_CERTIFICATE)
-    );
+    assert_eq!(stored["signingCertificate"], json!(SAMPLE_SIGNING_CERTIFICATE));
 }
 
 #[tokio::test]
@@ -447,37 +354,20 @@ async fn saml_from_base64_file_and_entity_id_override() {
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
     let got = sb.runai("GET", &format!("{IDPS}/b64"), None).await.json;
     assert_eq!(got["samlData"]["entityId"], json!("urn:from-request"));
-    assert_eq!(
-        got["samlData"]["singleSignOnServiceUrl"],
-        json!("https://sso.example.com/a")
-    );
-    assert_eq!(
-        got["samlData"]["signingCertificate"],
-        json!(SAMPLE_SIGNING_CERTIFICATE)
-    );
+    assert_eq!(got["samlData"]["singleSignOnServiceUrl"], json!("https://sso.example.com/a"));
+    assert_eq!(got["samlData"]["signingCertificate"], json!(SAMPLE_SIGNING_CERTIFICATE));
 
     // An empty entityId means "take the metadata's".
     let mut body = saml_file_body(Some("empty-entity"), &b64);
     body["samlData"]["entityId"] = json!("");
-    assert_eq!(
-        sb.runai("POST", IDPS, Some(body)).await.status,
-        StatusCode::CREATED
-    );
-    let got = sb
-        .runai("GET", &format!("{IDPS}/empty-entity"), None)
-        .await
-        .json;
+    assert_eq!(sb.runai("POST", IDPS, Some(body)).await.status, StatusCode::CREATED);
+    let got = sb.runai("GET", &format!("{IDPS}/empty-entity"), None).await.json;
     assert_eq!(got["samlData"]["entityId"], json!("urn:from-metadata"));
 
     // metadataXmlType may be left out: the input given decides.
     let mut body = saml_file_body(Some("no-type"), &xml);
-    body["samlData"]
-        .as_object_mut()
-        .map(|o| o.remove("metadataXmlType"));
-    assert_eq!(
-        sb.runai("POST", IDPS, Some(body)).await.status,
-        StatusCode::CREATED
-    );
+    body["samlData"].as_object_mut().map(|o| o.remove("metadataXmlType"));
+    assert_eq!(sb.runai("POST", IDPS, Some(body)).await.status, StatusCode::CREATED);
 }
 
 #[tokio::test]
@@ -492,34 +382,11 @@ async fn saml_input_rules_are_400s_naming_the_field() {
     };
     let cases: Vec<(Value, &str, &str)> = vec![
         // Malformed documents.
-        (
-            saml_file_body(None, "<md:EntityDescriptor"),
-            "samlData.metadataXmlFile",
-            "malformed XML",
-        ),
-        (
-            saml_file_body(None, "<a><b></a>"),
-            "samlData.metadataXmlFile",
-            "malformed XML",
-        ),
-        (
-            saml_file_body(None, "<html/>"),
-            "samlData.metadataXmlFile",
-            "root element",
-        ),
-        (
-            saml_file_body(
-                None,
-                &base64::engine::general_purpose::STANDARD.encode("<unclosed"),
-            ),
-            "samlData.metadataXmlFile",
-            "malformed XML",
-        ),
-        (
-            saml_file_body(None, "%%% not xml %%%"),
-            "samlData.metadataXmlFile",
-            "neither",
-        ),
+        (saml_file_body(None, "<md:EntityDescriptor"), "samlData.metadataXmlFile", "malformed XML"),
+        (saml_file_body(None, "<a><b></a>"), "samlData.metadataXmlFile", "malformed XML"),
+        (saml_file_body(None, "<html/>"), "samlData.metadataXmlFile", "root element"),
+        (saml_file_body(None, &base64::engine::general_purpose::STANDARD.encode("<unclosed")), "samlData.metadataXmlFile", "malformed XML"),
+        (saml_file_body(None, "%%% not xml %%%"), "samlData.metadataXmlFile", "neither"),
         (
             saml_file_body(
                 None,
@@ -537,37 +404,13 @@ async fn saml_input_rules_are_400s_naming_the_field() {
             "SingleSignOnService",
         ),
         // metadataXmlType must name the input given.
-        (
-            with(&|b| b["samlData"]["metadataXmlType"] = json!("url")),
-            "samlData.metadataXmlType",
-            "\"url\"",
-        ),
-        (
-            json!({"type": "saml", "samlData": {"metadataXmlType": "file", "metadataXmlUrl": url}}),
-            "samlData.metadataXmlType",
-            "\"file\"",
-        ),
-        (
-            with(&|b| b["samlData"]["metadataXmlType"] = json!("xml")),
-            "samlData.metadataXmlType",
-            "url",
-        ),
+        (with(&|b| b["samlData"]["metadataXmlType"] = json!("url")), "samlData.metadataXmlType", "\"url\""),
+        (json!({"type": "saml", "samlData": {"metadataXmlType": "file", "metadataXmlUrl": url}}), "samlData.metadataXmlType", "\"file\""),
+        (with(&|b| b["samlData"]["metadataXmlType"] = json!("xml")), "samlData.metadataXmlType", "url"),
         // Exactly one input.
-        (
-            with(&|b| b["samlData"]["metadataXmlUrl"] = json!(url)),
-            "samlData",
-            "exactly one",
-        ),
-        (
-            json!({"type": "saml", "samlData": {"metadataXmlType": "url"}}),
-            "samlData.metadataXmlUrl",
-            "Required parameter is missing",
-        ),
-        (
-            json!({"type": "saml", "samlData": {"metadataXmlType": "file"}}),
-            "samlData.metadataXmlFile",
-            "Required parameter is missing",
-        ),
+        (with(&|b| b["samlData"]["metadataXmlUrl"] = json!(url)), "samlData", "exactly one"),
+        (json!({"type": "saml", "samlData": {"metadataXmlType": "url"}}), "samlData.metadataXmlUrl", "Required parameter is missing"),
+        (json!({"type": "saml", "samlData": {"metadataXmlType": "file"}}), "samlData.metadataXmlFile", "Required parameter is missing"),
         (
             json!({"type": "saml", "samlData": {"metadataXmlUrl": "", "metadataXmlFile": ""}}),
             "samlData.metadataXmlUrl",
@@ -581,36 +424,20 @@ async fn saml_input_rules_are_400s_naming_the_field() {
             "samlData.fileName",
             "Required parameter is missing",
         ),
-        (
-            with(&|b| b["samlData"]["fileName"] = json!("")),
-            "samlData.fileName",
-            "Required parameter is missing",
-        ),
+        (with(&|b| b["samlData"]["fileName"] = json!("")), "samlData.fileName", "Required parameter is missing"),
         // Types and URL shape.
-        (
-            with(&|b| b["samlData"]["metadataXmlFile"] = json!(5)),
-            "samlData.metadataXmlFile",
-            "expected string",
-        ),
+        (with(&|b| b["samlData"]["metadataXmlFile"] = json!(5)), "samlData.metadataXmlFile", "expected string"),
         (
             json!({"type": "saml", "samlData": {"metadataXmlType": "url", "metadataXmlUrl": "ftp://idp.example.com/m"}}),
             "samlData.metadataXmlUrl",
             "must be a URL",
         ),
-        (
-            json!({"type": "saml"}),
-            "samlData",
-            "Required parameter is missing",
-        ),
+        (json!({"type": "saml"}), "samlData", "Required parameter is missing"),
     ];
     for (body, details, needle) in cases {
         let a = sb.runai("POST", IDPS, Some(body.clone())).await;
         assert_error(&a, StatusCode::BAD_REQUEST, Some(details));
-        assert!(
-            message(&a).contains(needle),
-            "body {body}: {} should contain {needle:?}",
-            a.raw
-        );
+        assert!(message(&a).contains(needle), "body {body}: {} should contain {needle:?}", a.raw);
     }
     assert_eq!(sb.stored_idps().await, json!([]));
 }
@@ -619,66 +446,33 @@ async fn saml_input_rules_are_400s_naming_the_field() {
 async fn saml_put_reparses_and_requires_a_source() {
     let sb = sandbox();
     let v1 = sample_metadata_xml("urn:v1", "https://sso.example.com/v1");
-    sb.runai("POST", IDPS, Some(saml_file_body(Some("corp"), &v1)))
-        .await;
+    sb.runai("POST", IDPS, Some(saml_file_body(Some("corp"), &v1))).await;
     let path = format!("{IDPS}/corp");
     let before = sb.runai("GET", &path, None).await.json;
 
     // No metadata at all: 400, nothing changes.
-    let a = sb
-        .runai(
-            "PUT",
-            &path,
-            Some(json!({"type": "saml", "samlData": {"entityId": "urn:x"}})),
-        )
-        .await;
-    assert_eq!(
-        a.json,
-        json!({"code": 400, "message": "Required parameter is missing", "details": "samlData.metadataXmlUrl"})
-    );
+    let a = sb.runai("PUT", &path, Some(json!({"type": "saml", "samlData": {"entityId": "urn:x"}}))).await;
+    assert_eq!(a.json, json!({"code": 400, "message": "Required parameter is missing", "details": "samlData.metadataXmlUrl"}));
     // A malformed replacement: 400, nothing changes.
-    let a = sb
-        .runai("PUT", &path, Some(saml_file_body(None, "<broken")))
-        .await;
-    assert_error(
-        &a,
-        StatusCode::BAD_REQUEST,
-        Some("samlData.metadataXmlFile"),
-    );
+    let a = sb.runai("PUT", &path, Some(saml_file_body(None, "<broken"))).await;
+    assert_error(&a, StatusCode::BAD_REQUEST, Some("samlData.metadataXmlFile"));
     assert_eq!(sb.runai("GET", &path, None).await.json, before);
 
     // A new document replaces everything taken from the metadata.
     let v2 = sample_metadata_xml("urn:v2", "https://sso.example.com/v2");
-    let a = sb
-        .runai("PUT", &path, Some(saml_file_body(Some("corp"), &v2)))
-        .await;
+    let a = sb.runai("PUT", &path, Some(saml_file_body(Some("corp"), &v2))).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
     let after = sb.runai("GET", &path, None).await.json;
     assert_eq!(after["samlData"]["entityId"], json!("urn:v2"));
-    assert_eq!(
-        after["samlData"]["singleSignOnServiceUrl"],
-        json!("https://sso.example.com/v2")
-    );
-    assert_eq!(
-        after["samlData"]["serviceProviderMetadataUrl"],
-        json!(sp_metadata_url("corp"))
-    );
+    assert_eq!(after["samlData"]["singleSignOnServiceUrl"], json!("https://sso.example.com/v2"));
+    assert_eq!(after["samlData"]["serviceProviderMetadataUrl"], json!(sp_metadata_url("corp")));
     assert_eq!(after["redirectUri"], before["redirectUri"]);
-    assert_eq!(
-        sb.stored_idps().await[0]["samlData"]["metadataXmlFile"],
-        json!(v2)
-    );
+    assert_eq!(sb.stored_idps().await[0]["samlData"]["metadataXmlFile"], json!(v2));
 
     // The type cannot change, and an unknown alias is 404 before any fetch.
     let a = sb.runai("PUT", &path, Some(ocp_body("s"))).await;
     assert_error(&a, StatusCode::BAD_REQUEST, Some("type"));
-    let a = sb
-        .runai(
-            "PUT",
-            &format!("{IDPS}/ghost"),
-            Some(saml_url_body(None, "http://127.0.0.1:1/m")),
-        )
-        .await;
+    let a = sb.runai("PUT", &format!("{IDPS}/ghost"), Some(saml_url_body(None, "http://127.0.0.1:1/m"))).await;
     assert_error(&a, StatusCode::NOT_FOUND, None);
 }
 
@@ -687,27 +481,14 @@ async fn saml_from_url_served_by_the_sandbox_itself() {
     let sb = spawn(SandboxConfig::default()).await.expect("spawn");
     let http = reqwest::Client::new();
     let api = format!("{}/api/v1/idps", sb.runai_url());
-    let sample = format!(
-        "{}{SAMPLE_METADATA_PATH}?entity_id=urn%3Acorp%3Aidp&sso_url=https%3A%2F%2Fsso.corp.example.com%2Fsaml",
-        sb.url
-    );
+    let sample = format!("{}{SAMPLE_METADATA_PATH}?entity_id=urn%3Acorp%3Aidp&sso_url=https%3A%2F%2Fsso.corp.example.com%2Fsaml", sb.url);
     let post = |body: Value| http.post(&api).bearer_auth(TOKEN).json(&body).send();
 
-    let resp = post(saml_url_body(Some("by-url"), &sample))
-        .await
-        .expect("send");
+    let resp = post(saml_url_body(Some("by-url"), &sample)).await.expect("send");
     let status = resp.status();
     let text = resp.text().await.expect("text");
     assert_eq!(status, reqwest::StatusCode::CREATED, "{text}");
-    let got: Value = http
-        .get(format!("{api}/by-url"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let got: Value = http.get(format!("{api}/by-url")).bearer_auth(TOKEN).send().await.expect("send").json().await.expect("json");
     assert_eq!(
         got["samlData"],
         json!({
@@ -731,18 +512,13 @@ async fn saml_from_url_served_by_the_sandbox_itself() {
         format!("http://127.0.0.1:{port}/metadata")
     };
     let cases = [
-        (
-            format!("{}/_sandbox/samples/nothing.xml", sb.url),
-            "could not be fetched",
-        ),
+        (format!("{}/_sandbox/samples/nothing.xml", sb.url), "could not be fetched"),
         (format!("{}/_sandbox/samples/nothing.xml", sb.url), "404"),
         (refused, "could not be fetched"),
         (format!("{}/_sandbox/stats", sb.url), "malformed XML"),
     ];
     for (i, (url, needle)) in cases.iter().enumerate() {
-        let resp = post(saml_url_body(Some(&format!("bad-{i}")), url))
-            .await
-            .expect("send");
+        let resp = post(saml_url_body(Some(&format!("bad-{i}")), url)).await.expect("send");
         assert_eq!(resp.status(), reqwest::StatusCode::BAD_REQUEST);
         let body: Value = resp.json().await.expect("json");
         assert_eq!(body["code"], json!(400));
@@ -752,41 +528,17 @@ async fn saml_from_url_served_by_the_sandbox_itself() {
     }
 
     // A conflict is reported before the (failing) fetch.
-    let resp = post(saml_url_body(Some("by-url"), "http://127.0.0.1:1/nothing"))
-        .await
-        .expect("send");
+    let resp = post(saml_url_body(Some("by-url"), "http://127.0.0.1:1/nothing")).await.expect("send");
     assert_eq!(resp.status(), reqwest::StatusCode::CONFLICT);
-    assert_eq!(
-        sb.state.snapshot().await["runai"]["idps"]
-            .as_array()
-            .map(Vec::len),
-        Some(1)
-    );
+    assert_eq!(sb.state.snapshot().await["runai"]["idps"].as_array().map(Vec::len), Some(1));
 
     // PUT by URL re-fetches.
     let v2 = format!("{}{SAMPLE_METADATA_PATH}?entity_id=urn%3Av2", sb.url);
-    let resp = http
-        .put(format!("{api}/by-url"))
-        .bearer_auth(TOKEN)
-        .json(&saml_url_body(None, &v2))
-        .send()
-        .await
-        .expect("send");
+    let resp = http.put(format!("{api}/by-url")).bearer_auth(TOKEN).json(&saml_url_body(None, &v2)).send().await.expect("send");
     assert_eq!(resp.status(), reqwest::StatusCode::OK);
-    let got: Value = http
-        .get(format!("{api}/by-url"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let got: Value = http.get(format!("{api}/by-url")).bearer_auth(TOKEN).send().await.expect("send").json().await.expect("json");
     assert_eq!(got["samlData"]["entityId"], json!("urn:v2"));
-    assert_eq!(
-        got["samlData"]["singleSignOnServiceUrl"],
-        json!(SAMPLE_SSO_URL)
-    );
+    assert_eq!(got["samlData"]["singleSignOnServiceUrl"], json!(SAMPLE_SSO_URL));
 }
 
 #[tokio::test]
@@ -794,28 +546,15 @@ async fn sample_endpoint_needs_no_auth_and_is_not_counted() {
     let sb = sandbox();
     let a = sb.send("GET", SAMPLE_METADATA_PATH, None, None).await;
     assert_eq!(a.status, StatusCode::OK);
-    assert_eq!(
-        a.content_type.as_deref(),
-        Some("application/samlmetadata+xml; charset=utf-8")
-    );
+    assert_eq!(a.content_type.as_deref(), Some("application/samlmetadata+xml; charset=utf-8"));
     let md = parse_metadata(&a.raw).expect("valid");
     assert_eq!(md.entity_id, SAMPLE_ENTITY_ID);
     assert_eq!(md.single_sign_on_service_url, SAMPLE_SSO_URL);
     assert_eq!(md.signing_certificate, SAMPLE_SIGNING_CERTIFICATE);
     // Stable within the process.
-    assert_eq!(
-        sb.send("GET", SAMPLE_METADATA_PATH, None, None).await.raw,
-        a.raw
-    );
+    assert_eq!(sb.send("GET", SAMPLE_METADATA_PATH, None, None).await.raw, a.raw);
 
-    let a = sb
-        .send(
-            "GET",
-            &format!("{SAMPLE_METADATA_PATH}?entity_id=urn%3Ax%26y&sso_url="),
-            None,
-            None,
-        )
-        .await;
+    let a = sb.send("GET", &format!("{SAMPLE_METADATA_PATH}?entity_id=urn%3Ax%26y&sso_url="), None, None).await;
     let md = parse_metadata(&a.raw).expect("valid");
     assert_eq!(md.entity_id, "urn:x&y");
     assert_eq!(md.single_sign_on_service_url, SAMPLE_SSO_URL);
@@ -854,33 +593,15 @@ async fn readonly_token_reads_but_cannot_write() {
         let a = sb.send(method, p, Some(READONLY), b).await;
         assert_error(&a, StatusCode::FORBIDDEN, None);
         assert_eq!(a.json["message"], json!("Forbidden"), "{method} {p}");
-        assert_eq!(
-            a.json["details"],
-            json!(format!("the token is read-only: {method} is not permitted"))
-        );
+        assert_eq!(a.json["details"], json!(format!("the token is read-only: {method} is not permitted")));
     }
     assert_eq!(sb.stored_idps().await, snapshot);
 
     // A custom read-only token; the old default is then just a wrong token.
-    let sb = sandbox_with(SandboxConfig {
-        runai_readonly_token: "viewer".into(),
-        ..SandboxConfig::default()
-    });
-    assert_eq!(
-        sb.send("GET", IDPS, Some("viewer"), None).await.status,
-        StatusCode::OK
-    );
-    assert_error(
-        &sb.send("GET", IDPS, Some(READONLY), None).await,
-        StatusCode::UNAUTHORIZED,
-        None,
-    );
-    assert_error(
-        &sb.send("DELETE", &format!("{IDPS}/x"), Some("viewer"), None)
-            .await,
-        StatusCode::FORBIDDEN,
-        None,
-    );
+    let sb = sandbox_with(SandboxConfig { runai_readonly_token: "viewer".into(), ..SandboxConfig::default() });
+    assert_eq!(sb.send("GET", IDPS, Some("viewer"), None).await.status, StatusCode::OK);
+    assert_error(&sb.send("GET", IDPS, Some(READONLY), None).await, StatusCode::UNAUTHORIZED, None);
+    assert_error(&sb.send("DELETE", &format!("{IDPS}/x"), Some("viewer"), None).await, StatusCode::FORBIDDEN, None);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -913,10 +634,7 @@ async fn ocp_create_read_put() {
             }
         })
     );
-    assert_eq!(
-        sb.stored_idps().await[0]["ocpData"]["clientSecret"],
-        json!("s3cret")
-    );
+    assert_eq!(sb.stored_idps().await[0]["ocpData"]["clientSecret"], json!("s3cret"));
 
     // Same secret rules as oidc: a PUT without a secret (or with an empty one) is refused
     // and wipes nothing.
@@ -924,63 +642,34 @@ async fn ocp_create_read_put() {
         let mut b = ocp_body("x");
         match secret {
             None => {
-                b["ocpData"]
-                    .as_object_mut()
-                    .map(|o| o.remove("clientSecret"));
+                b["ocpData"].as_object_mut().map(|o| o.remove("clientSecret"));
             }
             Some(s) => b["ocpData"]["clientSecret"] = json!(s),
         }
         let a = sb.runai("PUT", &path, Some(b)).await;
-        assert_eq!(
-            a.json,
-            json!({"code": 400, "message": "Required parameter is missing", "details": "ocpData.clientSecret"})
-        );
+        assert_eq!(a.json, json!({"code": 400, "message": "Required parameter is missing", "details": "ocpData.clientSecret"}));
     }
     assert_eq!(sb.runai("GET", &path, None).await.json, got);
-    assert_eq!(
-        sb.stored_idps().await[0]["ocpData"]["clientSecret"],
-        json!("s3cret")
-    );
+    assert_eq!(sb.stored_idps().await[0]["ocpData"]["clientSecret"], json!("s3cret"));
 
     // A full PUT replaces: clientId and scopes dropped when not sent.
     let put = json!({"type": "openshift-v4", "ocpData": {"idpBaseUrl": "ocp2.example.com", "clientSecret": "n3w"}});
-    assert_eq!(
-        sb.runai("PUT", &path, Some(put)).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(sb.runai("PUT", &path, Some(put)).await.status, StatusCode::OK);
     let after = sb.runai("GET", &path, None).await.json;
-    assert_eq!(
-        after["ocpData"],
-        json!({"idpBaseUrl": "ocp2.example.com", "clientSecret": SECRET_MASK})
-    );
-    assert_eq!(
-        sb.stored_idps().await[0]["ocpData"]["clientSecret"],
-        json!("n3w")
-    );
+    assert_eq!(after["ocpData"], json!({"idpBaseUrl": "ocp2.example.com", "clientSecret": SECRET_MASK}));
+    assert_eq!(sb.stored_idps().await[0]["ocpData"]["clientSecret"], json!("n3w"));
 
     // Bad scope and bad URL are 400s naming the field.
     let mut b = ocp_body("x");
     b["ocpData"]["scopes"] = json!(["ok", "not ok!"]);
-    assert_error(
-        &sb.runai("PUT", &path, Some(b)).await,
-        StatusCode::BAD_REQUEST,
-        Some("ocpData.scopes[1]"),
-    );
+    assert_error(&sb.runai("PUT", &path, Some(b)).await, StatusCode::BAD_REQUEST, Some("ocpData.scopes[1]"));
     let mut b = ocp_body("x");
     b["ocpData"]["idpBaseUrl"] = json!("https://nodot");
-    assert_error(
-        &sb.runai("PUT", &path, Some(b)).await,
-        StatusCode::BAD_REQUEST,
-        Some("ocpData.idpBaseUrl"),
-    );
+    assert_error(&sb.runai("PUT", &path, Some(b)).await, StatusCode::BAD_REQUEST, Some("ocpData.idpBaseUrl"));
     // Another type's data is refused.
     let mut b = ocp_body("x");
     b["oidcData"] = json!({"clientId": "c"});
-    assert_error(
-        &sb.runai("PUT", &path, Some(b)).await,
-        StatusCode::BAD_REQUEST,
-        Some("oidcData"),
-    );
+    assert_error(&sb.runai("PUT", &path, Some(b)).await, StatusCode::BAD_REQUEST, Some("oidcData"));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -989,99 +678,46 @@ async fn ocp_create_read_put() {
 
 #[tokio::test]
 async fn mapper_delay_applies_to_every_read_and_a_full_put_wins() {
-    let sb = sandbox_with(SandboxConfig {
-        mapper_delay_ms: 150,
-        ..SandboxConfig::default()
-    });
+    let sb = sandbox_with(SandboxConfig { mapper_delay_ms: 150, ..SandboxConfig::default() });
     let xml = sample_metadata_xml(SAMPLE_ENTITY_ID, SAMPLE_SSO_URL);
-    sb.runai("POST", IDPS, Some(saml_file_body(Some("corp"), &xml)))
-        .await;
+    sb.runai("POST", IDPS, Some(saml_file_body(Some("corp"), &xml))).await;
     let path = format!("{IDPS}/corp");
     let mappers = format!("{path}/mappers");
 
-    let a = sb
-        .runai("PUT", &mappers, Some(json!({"email": "mail"})))
-        .await;
+    let a = sb.runai("PUT", &mappers, Some(json!({"email": "mail"}))).await;
     assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.raw);
     assert_eq!(a.raw, "");
     // Not yet visible through any read: mappers, the idp, the list.
-    assert_eq!(
-        sb.runai("GET", &mappers, None).await.json["email"],
-        json!("email")
-    );
-    assert_eq!(
-        sb.runai("GET", &path, None).await.json["mappers"]["email"],
-        json!("email")
-    );
-    assert_eq!(
-        sb.runai("GET", IDPS, None).await.json[0]["mappers"]["email"],
-        json!("email")
-    );
+    assert_eq!(sb.runai("GET", &mappers, None).await.json["email"], json!("email"));
+    assert_eq!(sb.runai("GET", &path, None).await.json["mappers"]["email"], json!("email"));
+    assert_eq!(sb.runai("GET", IDPS, None).await.json[0]["mappers"]["email"], json!("email"));
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(
-        sb.runai("GET", &mappers, None).await.json["email"],
-        json!("mail")
-    );
-    assert_eq!(
-        sb.runai("GET", &path, None).await.json["mappers"]["email"],
-        json!("mail")
-    );
-    assert_eq!(
-        sb.runai("GET", IDPS, None).await.json[0]["mappers"]["email"],
-        json!("mail")
-    );
+    assert_eq!(sb.runai("GET", &mappers, None).await.json["email"], json!("mail"));
+    assert_eq!(sb.runai("GET", &path, None).await.json["mappers"]["email"], json!("mail"));
+    assert_eq!(sb.runai("GET", IDPS, None).await.json[0]["mappers"]["email"], json!("mail"));
 
     // A pending mapper change followed by a full PUT carrying mappers: the PUT wins, now
     // and after the delay.
-    sb.runai("PUT", &mappers, Some(json!({"uid": "pending"})))
-        .await;
+    sb.runai("PUT", &mappers, Some(json!({"uid": "pending"}))).await;
     let mut put = saml_file_body(None, &xml);
     put["mappers"] = json!({"uid": "from-put"});
-    assert_eq!(
-        sb.runai("PUT", &path, Some(put)).await.status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        sb.runai("GET", &mappers, None).await.json["uid"],
-        json!("from-put")
-    );
+    assert_eq!(sb.runai("PUT", &path, Some(put)).await.status, StatusCode::OK);
+    assert_eq!(sb.runai("GET", &mappers, None).await.json["uid"], json!("from-put"));
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(
-        sb.runai("GET", &mappers, None).await.json["uid"],
-        json!("from-put")
-    );
+    assert_eq!(sb.runai("GET", &mappers, None).await.json["uid"], json!("from-put"));
 
     // Unknown idp: 404 for both mapper routes, in the error shape.
-    let a = sb
-        .runai(
-            "PUT",
-            &format!("{IDPS}/ghost/mappers"),
-            Some(json!({"gid": "g"})),
-        )
-        .await;
-    assert_eq!(
-        a.json,
-        json!({"code": 404, "message": "idp \"ghost\" not found"})
-    );
-    assert_error(
-        &sb.runai("GET", &format!("{IDPS}/ghost/mappers"), None)
-            .await,
-        StatusCode::NOT_FOUND,
-        None,
-    );
+    let a = sb.runai("PUT", &format!("{IDPS}/ghost/mappers"), Some(json!({"gid": "g"}))).await;
+    assert_eq!(a.json, json!({"code": 404, "message": "idp \"ghost\" not found"}));
+    assert_error(&sb.runai("GET", &format!("{IDPS}/ghost/mappers"), None).await, StatusCode::NOT_FOUND, None);
 }
 
 #[tokio::test]
 async fn saml_url_fetch_from_itself_over_tls() {
-    let (sb, ca_pem) = crate::sandbox::tls::spawn_tls(SandboxConfig::default())
-        .await
-        .expect("spawn_tls");
+    let (sb, ca_pem) = crate::sandbox::tls::spawn_tls(SandboxConfig::default()).await.expect("spawn_tls");
     assert!(sb.url.starts_with("https://"), "{}", sb.url);
     let ca = reqwest::Certificate::from_pem(ca_pem.as_bytes()).expect("ca");
-    let http = reqwest::Client::builder()
-        .add_root_certificate(ca)
-        .build()
-        .expect("client");
+    let http = reqwest::Client::builder().add_root_certificate(ca).build().expect("client");
     let sample = format!("{}{SAMPLE_METADATA_PATH}?entity_id=urn%3Atls", sb.url);
     let resp = http
         .post(format!("{}/api/v1/idps", sb.runai_url()))
@@ -1091,24 +727,9 @@ async fn saml_url_fetch_from_itself_over_tls() {
         .await
         .expect("send");
     let status = resp.status();
-    assert_eq!(
-        status,
-        reqwest::StatusCode::CREATED,
-        "{}",
-        resp.text().await.unwrap_or_default()
-    );
-    let got: Value = http
-        .get(format!("{}/api/v1/idps/tls", sb.runai_url()))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{}", resp.text().await.unwrap_or_default());
+    let got: Value =
+        http.get(format!("{}/api/v1/idps/tls", sb.runai_url())).bearer_auth(TOKEN).send().await.expect("send").json().await.expect("json");
     assert_eq!(got["samlData"]["entityId"], json!("urn:tls"));
-    assert_eq!(
-        got["samlData"]["signingCertificate"],
-        json!(SAMPLE_SIGNING_CERTIFICATE)
-    );
+    assert_eq!(got["samlData"]["signingCertificate"], json!(SAMPLE_SIGNING_CERTIFICATE));
 }

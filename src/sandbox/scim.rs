@@ -71,27 +71,23 @@ pub const MAX_BULK_OPERATIONS: usize = 1000;
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const USER_EXTENSION: &str = "urn:ietf:params:scim:schemas:oracle:idcs:extension:user:User";
-pub const USER_STATE_EXTENSION: &str =
-    "urn:ietf:params:scim:schemas:oracle:idcs:extension:userState:User";
+pub const USER_STATE_EXTENSION: &str = "urn:ietf:params:scim:schemas:oracle:idcs:extension:userState:User";
 pub const GROUP_EXTENSION: &str = "urn:ietf:params:scim:schemas:oracle:idcs:extension:group:Group";
-pub const PASSWORD_CHANGER_SCHEMA: &str =
-    "urn:ietf:params:scim:schemas:oracle:idcs:UserPasswordChanger";
+pub const PASSWORD_CHANGER_SCHEMA: &str = "urn:ietf:params:scim:schemas:oracle:idcs:UserPasswordChanger";
 pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const SEARCH_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
-pub const ORACLE_ERROR_EXTENSION: &str =
-    "urn:ietf:params:scim:api:oracle:idcs:extension:messages:Error";
+pub const ORACLE_ERROR_EXTENSION: &str = "urn:ietf:params:scim:api:oracle:idcs:extension:messages:Error";
 pub const BULK_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 pub const BULK_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
 /// The password-policy violation `detail`, verbatim from the spec.
-pub const PASSWORD_POLICY_DETAIL: &str = "The password does not meet the criteria of the password policy because: [The password must have at least 12 characters.]";
+pub const PASSWORD_POLICY_DETAIL: &str =
+    "The password does not meet the criteria of the password policy because: [The password must have at least 12 characters.]";
 pub const PASSWORD_POLICY_MESSAGE_ID: &str = "error.identity.passwordmgmt.pwdpolicyViolation";
 /// The identity domain and tenancy the sandbox pretends to be.
-pub const DOMAIN_OCID: &str =
-    "ocid1.domain.oc1..aaaaaaaasandboxdomainaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-pub const TENANCY_OCID: &str =
-    "ocid1.tenancy.oc1..aaaaaaaasandboxtenancyaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+pub const DOMAIN_OCID: &str = "ocid1.domain.oc1..aaaaaaaasandboxdomainaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+pub const TENANCY_OCID: &str = "ocid1.tenancy.oc1..aaaaaaaasandboxtenancyaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 
 const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 
@@ -110,17 +106,8 @@ pub struct ScimError {
 }
 
 impl ScimError {
-    pub fn new(
-        status: StatusCode,
-        scim_type: Option<&'static str>,
-        detail: impl Into<String>,
-    ) -> Self {
-        ScimError {
-            status,
-            detail: detail.into(),
-            scim_type,
-            body: None,
-        }
+    pub fn new(status: StatusCode, scim_type: Option<&'static str>, detail: impl Into<String>) -> Self {
+        ScimError { status, detail: detail.into(), scim_type, body: None }
     }
 
     pub fn bad_request(scim_type: &'static str, detail: impl Into<String>) -> Self {
@@ -128,11 +115,7 @@ impl ScimError {
     }
 
     pub fn not_found(kind: &str, key: &str) -> Self {
-        ScimError::new(
-            StatusCode::NOT_FOUND,
-            None,
-            format!("{kind} {key} not found."),
-        )
+        ScimError::new(StatusCode::NOT_FOUND, None, format!("{kind} {key} not found."))
     }
 
     pub fn uniqueness(detail: impl Into<String>) -> Self {
@@ -144,11 +127,7 @@ impl ScimError {
     }
 
     fn method_not_allowed(method: &Method, path: &str) -> Self {
-        ScimError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            None,
-            format!("Method {method} is not supported on {path}."),
-        )
+        ScimError::new(StatusCode::METHOD_NOT_ALLOWED, None, format!("Method {method} is not supported on {path}."))
     }
 
     /// Exactly the spec's 400 for a password shorter than the policy allows.
@@ -186,27 +165,15 @@ impl IntoResponse for ScimError {
     fn into_response(self) -> Response {
         let mut resp = scim_json(self.status, &self.to_json());
         if self.status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(
-                    "Bearer realm=\"identity-sandbox\", error=\"invalid_token\"",
-                ),
-            );
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"identity-sandbox\", error=\"invalid_token\""));
         }
         resp
     }
 }
 
 fn scim_json(status: StatusCode, body: &Value) -> Response {
-    (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(SCIM_CONTENT_TYPE),
-        )],
-        body.to_string(),
-    )
-        .into_response()
+    (status, [(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE))], body.to_string()).into_response()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -265,15 +232,9 @@ pub fn routes(state: SharedState) -> Router<SharedState> {
         .route("/oci/admin/v1/Groups", any(groups_collection))
         .route("/oci/admin/v1/Groups/.search", any(groups_search))
         .route("/oci/admin/v1/Groups/{id}", any(group_item))
-        .route(
-            "/oci/admin/v1/UserPasswordChanger/{id}",
-            any(password_changer),
-        )
+        .route("/oci/admin/v1/UserPasswordChanger/{id}", any(password_changer))
         .route("/oci/admin/v1/Bulk", any(bulk))
-        .route(
-            "/oci/admin/v1/ServiceProviderConfig",
-            get(service_provider_config),
-        )
+        .route("/oci/admin/v1/ServiceProviderConfig", get(service_provider_config))
         .route("/oci/admin/v1/{*rest}", any(scim_not_found))
         .route_layer(middleware::from_fn_with_state(state, auth))
         .route(TOKEN_PATH, post(token))
@@ -282,28 +243,20 @@ pub fn routes(state: SharedState) -> Router<SharedState> {
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let h = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = h.trim().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
 async fn auth(State(state): State<SharedState>, req: Request, next: Next) -> Response {
     let status = match bearer(req.headers()) {
         None => {
-            return ScimError::unauthorized(
-                "An \"Authorization: Bearer <access token>\" header is required.",
-            )
-            .into_response();
+            return ScimError::unauthorized("An \"Authorization: Bearer <access token>\" header is required.").into_response();
         }
         Some(t) if t == state.config().scim_static_token => TokenStatus::Valid,
         Some(t) => state.scim_tokens().check(t),
     };
     match status {
         TokenStatus::Valid => next.run(req).await,
-        TokenStatus::Expired => {
-            ScimError::unauthorized("The access token has expired.").into_response()
-        }
+        TokenStatus::Expired => ScimError::unauthorized("The access token has expired.").into_response(),
         TokenStatus::Unknown => ScimError::unauthorized("Invalid access token.").into_response(),
     }
 }
@@ -315,18 +268,12 @@ async fn auth(State(state): State<SharedState>, req: Request, next: Next) -> Res
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     let mut resp = (
         status,
-        [
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-            (header::PRAGMA, HeaderValue::from_static("no-cache")),
-        ],
+        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store")), (header::PRAGMA, HeaderValue::from_static("no-cache"))],
         axum::Json(json!({ "error": error, "error_description": description })),
     )
         .into_response();
     if status == StatusCode::UNAUTHORIZED {
-        resp.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"identity-sandbox\""),
-        );
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"identity-sandbox\""));
     }
     resp
 }
@@ -384,56 +331,27 @@ fn basic_credentials_match(headers: &HeaderMap, id: &str, secret: &str) -> bool 
     let Some((got_id, got_secret)) = decoded.split_once(':') else {
         return false;
     };
-    let unescape = |s: &str| {
-        parse_urlencoded(&format!("x={s}"))
-            .pop()
-            .map(|(_, v)| v)
-            .unwrap_or_default()
-    };
-    (got_id == id && got_secret == secret)
-        || (unescape(got_id) == id && unescape(got_secret) == secret)
+    let unescape = |s: &str| parse_urlencoded(&format!("x={s}")).pop().map(|(_, v)| v).unwrap_or_default();
+    (got_id == id && got_secret == secret) || (unescape(got_id) == id && unescape(got_secret) == secret)
 }
 
-async fn token(
-    State(state): State<SharedState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
+async fn token(State(state): State<SharedState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
     let config = state.config();
     if !basic_credentials_match(&headers, &config.scim_client_id, &config.scim_client_secret) {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "Client authentication failed.",
-        );
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Client authentication failed.");
     }
-    let body = body
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default();
+    let body = body.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
     let form = parse_urlencoded(&body);
-    let param = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
-    };
+    let param = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty());
     match param("grant_type") {
         None => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "The request is missing the required parameter grant_type.",
-            );
+            return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "The request is missing the required parameter grant_type.");
         }
         Some("client_credentials") => {}
         Some("password") => match (param("username"), param("password")) {
             (Some(u), Some(p)) => {
                 if u != config.scim_username || p != config.scim_password {
-                    return oauth_error(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_grant",
-                        "The user name or password is invalid.",
-                    );
+                    return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "The user name or password is invalid.");
                 }
             }
             _ => {
@@ -448,9 +366,7 @@ async fn token(
             return oauth_error(
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
-                &format!(
-                    "The grant type \"{other}\" is not supported; use client_credentials or password."
-                ),
+                &format!("The grant type \"{other}\" is not supported; use client_credentials or password."),
             );
         }
     }
@@ -459,10 +375,7 @@ async fn token(
     let access_token = state.scim_tokens().issue(Duration::from_secs(ttl));
     (
         StatusCode::OK,
-        [
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-            (header::PRAGMA, HeaderValue::from_static("no-cache")),
-        ],
+        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store")), (header::PRAGMA, HeaderValue::from_static("no-cache"))],
         axum::Json(json!({
             "access_token": access_token,
             "token_type": "Bearer",
@@ -489,23 +402,10 @@ impl Ctx {
         let host = uri
             .authority()
             .map(|a| a.as_str().to_string())
-            .or_else(|| {
-                headers
-                    .get(header::HOST)
-                    .and_then(|h| h.to_str().ok())
-                    .map(str::to_string)
-            })
-            .filter(|h| {
-                !h.is_empty()
-                    && h.chars().all(|c| {
-                        c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_')
-                    })
-            })
+            .or_else(|| headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string))
+            .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_')))
             .unwrap_or_else(|| "localhost".to_string());
-        Ctx {
-            base: format!("http://{host}"),
-            now: Utc::now(),
-        }
+        Ctx { base: format!("http://{host}"), now: Utc::now() }
     }
 }
 
@@ -519,10 +419,7 @@ impl Params {
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.0.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -536,33 +433,19 @@ impl Params {
 }
 
 fn split_list(s: &str) -> Vec<String> {
-    s.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
+    s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
 
 /// The body as a JSON object, or a 400 `invalidSyntax`.
 fn parse_body(body: Result<Bytes, BytesRejection>) -> Result<Map<String, Value>, ScimError> {
-    let bytes =
-        body.map_err(|e| ScimError::new(e.status(), Some("invalidSyntax"), e.body_text()))?;
+    let bytes = body.map_err(|e| ScimError::new(e.status(), Some("invalidSyntax"), e.body_text()))?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ScimError::bad_request(
-            "invalidSyntax",
-            "The request body is missing.",
-        ));
+        return Err(ScimError::bad_request("invalidSyntax", "The request body is missing."));
     }
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(ScimError::bad_request(
-            "invalidSyntax",
-            "The request body must be a JSON object.",
-        )),
-        Err(e) => Err(ScimError::bad_request(
-            "invalidSyntax",
-            format!("The request body is not valid JSON: {e}."),
-        )),
+        Ok(_) => Err(ScimError::bad_request("invalidSyntax", "The request body must be a JSON object.")),
+        Err(e) => Err(ScimError::bad_request("invalidSyntax", format!("The request body is not valid JSON: {e}."))),
     }
 }
 
@@ -586,10 +469,7 @@ impl Target {
         let path = path.trim_end_matches('/');
         let mut parts = path.strip_prefix('/')?.splitn(2, '/');
         let collection = parts.next()?;
-        let id = parts
-            .next()
-            .map(str::to_string)
-            .filter(|s| !s.is_empty() && !s.contains('/'));
+        let id = parts.next().map(str::to_string).filter(|s| !s.is_empty() && !s.contains('/'));
         Some(match (collection, id) {
             ("Users", None) => Target::Users,
             ("Users", Some(id)) => Target::User(id),
@@ -635,11 +515,7 @@ impl Outcome {
 
     fn location(&self) -> Option<String> {
         match self {
-            Outcome::Resource { body, .. } => body
-                .get("meta")
-                .and_then(|m| m.get("location"))
-                .and_then(Value::as_str)
-                .map(str::to_string),
+            Outcome::Resource { body, .. } => body.get("meta").and_then(|m| m.get("location")).and_then(Value::as_str).map(str::to_string),
             Outcome::NoContent { location } => Some(location.clone()),
         }
     }
@@ -647,16 +523,9 @@ impl Outcome {
     /// The body after `attributes` / `excludedAttributes`.
     fn projected(self, params: &Params) -> Option<Map<String, Value>> {
         match self {
-            Outcome::Resource {
-                body,
-                core_urn: Some(urn),
-                ..
-            } => Some(project(
-                body,
-                &params.list("attributes"),
-                &params.list("excludedAttributes"),
-                urn,
-            )),
+            Outcome::Resource { body, core_urn: Some(urn), .. } => {
+                Some(project(body, &params.list("attributes"), &params.list("excludedAttributes"), urn))
+            }
             Outcome::Resource { body, .. } => Some(body),
             Outcome::NoContent { .. } => None,
         }
@@ -666,11 +535,7 @@ impl Outcome {
         let status = self.status();
         let location = self.location();
         let version = match &self {
-            Outcome::Resource { body, .. } => body
-                .get("meta")
-                .and_then(|m| m.get("version"))
-                .and_then(Value::as_str)
-                .map(str::to_string),
+            Outcome::Resource { body, .. } => body.get("meta").and_then(|m| m.get("version")).and_then(Value::as_str).map(str::to_string),
             Outcome::NoContent { .. } => None,
         };
         let mut resp = match self.projected(params) {
@@ -699,15 +564,7 @@ const USER_PATCH: patch::Schema = patch::Schema {
         ("emails", patch::Kind::Multi),
         ("password", patch::Kind::Simple),
     ],
-    read_only: &[
-        "id",
-        "ocid",
-        "meta",
-        "schemas",
-        "groups",
-        USER_EXTENSION,
-        USER_STATE_EXTENSION,
-    ],
+    read_only: &["id", "ocid", "meta", "schemas", "groups", USER_EXTENSION, USER_STATE_EXTENSION],
 };
 
 const GROUP_PATCH: patch::Schema = patch::Schema {
@@ -722,19 +579,11 @@ const GROUP_PATCH: patch::Schema = patch::Schema {
 };
 
 fn user_resource(d: &OciData, ctx: &Ctx, i: usize, status: StatusCode) -> Outcome {
-    Outcome::Resource {
-        status,
-        body: View::new(d, &ctx.base).user(&d.users[i], false),
-        core_urn: Some(USER_SCHEMA),
-    }
+    Outcome::Resource { status, body: View::new(d, &ctx.base).user(&d.users[i], false), core_urn: Some(USER_SCHEMA) }
 }
 
 fn group_resource(d: &OciData, ctx: &Ctx, i: usize, status: StatusCode) -> Outcome {
-    Outcome::Resource {
-        status,
-        body: View::new(d, &ctx.base).group(&d.groups[i]),
-        core_urn: Some(GROUP_SCHEMA),
-    }
+    Outcome::Resource { status, body: View::new(d, &ctx.base).group(&d.groups[i]), core_urn: Some(GROUP_SCHEMA) }
 }
 
 /// 204 for a PATCH, unless the query asks for attributes: then 200 with the resource.
@@ -751,9 +600,7 @@ pub fn execute(
     params: &Params,
     body: Option<&Map<String, Value>>,
 ) -> Result<Outcome, ScimError> {
-    let need_body = || {
-        body.ok_or_else(|| ScimError::bad_request("invalidSyntax", "The request body is missing."))
-    };
+    let need_body = || body.ok_or_else(|| ScimError::bad_request("invalidSyntax", "The request body is missing."));
     let location = || format!("{}{SCIM_BASE}{}", ctx.base, target.path());
     match (method.as_str(), target) {
         ("POST", Target::Users) => {
@@ -778,19 +625,11 @@ pub fn execute(
             patch::apply(&mut doc, &USER_PATCH, need_body()?)?;
             let input = UserInput::parse(&doc)?;
             d.set_user(i, input, ctx.now)?;
-            Ok(if wants_resource(params) {
-                user_resource(d, ctx, i, StatusCode::OK)
-            } else {
-                Outcome::NoContent {
-                    location: location(),
-                }
-            })
+            Ok(if wants_resource(params) { user_resource(d, ctx, i, StatusCode::OK) } else { Outcome::NoContent { location: location() } })
         }
         ("DELETE", Target::User(key)) => {
             d.delete_user(key)?;
-            Ok(Outcome::NoContent {
-                location: location(),
-            })
+            Ok(Outcome::NoContent { location: location() })
         }
         ("POST", Target::Groups) => {
             let i = d.create_group(need_body()?, ctx.now)?;
@@ -814,19 +653,11 @@ pub fn execute(
             patch::apply(&mut doc, &GROUP_PATCH, need_body()?)?;
             let input = GroupInput::parse(&doc)?;
             d.set_group(i, input, ctx.now)?;
-            Ok(if wants_resource(params) {
-                group_resource(d, ctx, i, StatusCode::OK)
-            } else {
-                Outcome::NoContent {
-                    location: location(),
-                }
-            })
+            Ok(if wants_resource(params) { group_resource(d, ctx, i, StatusCode::OK) } else { Outcome::NoContent { location: location() } })
         }
         ("DELETE", Target::Group(key)) => {
             d.delete_group(key)?;
-            Ok(Outcome::NoContent {
-                location: location(),
-            })
+            Ok(Outcome::NoContent { location: location() })
         }
         ("PUT", Target::PasswordChanger(key)) => {
             let i = d.change_password(key, need_body()?)?;
@@ -843,19 +674,10 @@ pub fn execute(
                 "compartmentOcid": TENANCY_OCID,
                 "tenancyOcid": TENANCY_OCID,
             });
-            let Value::Object(body) = body else {
-                unreachable!("an object literal")
-            };
-            Ok(Outcome::Resource {
-                status: StatusCode::OK,
-                body,
-                core_urn: None,
-            })
+            let Value::Object(body) = body else { unreachable!("an object literal") };
+            Ok(Outcome::Resource { status: StatusCode::OK, body, core_urn: None })
         }
-        (_, t) => Err(ScimError::method_not_allowed(
-            method,
-            &format!("{SCIM_BASE}{}", t.path()),
-        )),
+        (_, t) => Err(ScimError::method_not_allowed(method, &format!("{SCIM_BASE}{}", t.path()))),
     }
 }
 
@@ -896,14 +718,7 @@ impl Kind {
 
     /// The attribute paths a filter may use (lower-case `attr` / `attr.sub`).
     fn filter_attributes(self) -> &'static [&'static str] {
-        const META: [&str; 6] = [
-            "meta",
-            "meta.created",
-            "meta.lastmodified",
-            "meta.version",
-            "meta.resourcetype",
-            "meta.location",
-        ];
+        const META: [&str; 6] = ["meta", "meta.created", "meta.lastmodified", "meta.version", "meta.resourcetype", "meta.location"];
         const USERS: &[&str] = &[
             "id",
             "ocid",
@@ -970,10 +785,7 @@ impl Kind {
             Some(urn) if urn.eq_ignore_ascii_case(self.core_urn()) => known(&p.key()),
             Some(urn) => {
                 let full = p.full();
-                self.extensions().iter().any(|e| {
-                    e.eq_ignore_ascii_case(urn)
-                        || (p.sub.is_none() && e.eq_ignore_ascii_case(&full))
-                })
+                self.extensions().iter().any(|e| e.eq_ignore_ascii_case(urn) || (p.sub.is_none() && e.eq_ignore_ascii_case(&full)))
             }
         }
     }
@@ -1002,19 +814,15 @@ fn parse_filter(kind: Kind, s: &str) -> Result<Filter, ScimError> {
 fn parse_index(name: &str, v: Option<&Value>) -> Result<Option<i64>, ScimError> {
     match v {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| {
-            ScimError::bad_request("invalidValue", format!("\"{name}\" must be an integer."))
-        }),
-        Some(Value::String(s)) => s.trim().parse::<i64>().map(Some).map_err(|_| {
-            ScimError::bad_request(
-                "invalidValue",
-                format!("\"{name}\" must be an integer, got \"{s}\"."),
-            )
-        }),
-        Some(other) => Err(ScimError::bad_request(
-            "invalidValue",
-            format!("\"{name}\" must be an integer, got {other}."),
-        )),
+        Some(Value::Number(n)) => {
+            n.as_i64().map(Some).ok_or_else(|| ScimError::bad_request("invalidValue", format!("\"{name}\" must be an integer.")))
+        }
+        Some(Value::String(s)) => s
+            .trim()
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| ScimError::bad_request("invalidValue", format!("\"{name}\" must be an integer, got \"{s}\"."))),
+        Some(other) => Err(ScimError::bad_request("invalidValue", format!("\"{name}\" must be an integer, got {other}."))),
     }
 }
 
@@ -1035,24 +843,14 @@ impl ListQuery {
             filter,
             // RFC 7644 3.4.2.4: below 1 means 1; a negative count means 0.
             start_index: usize::try_from(start_index.unwrap_or(1).max(1)).unwrap_or(1),
-            count: usize::try_from(count.unwrap_or(MAX_PAGE_SIZE as i64).max(0))
-                .unwrap_or(0)
-                .min(MAX_PAGE_SIZE),
+            count: usize::try_from(count.unwrap_or(MAX_PAGE_SIZE as i64).max(0)).unwrap_or(0).min(MAX_PAGE_SIZE),
             attributes,
             excluded,
         })
     }
 
     fn from_params(kind: Kind, params: &Params) -> Result<ListQuery, ScimError> {
-        let num = |name: &str| {
-            parse_index(
-                name,
-                params
-                    .get(name)
-                    .map(|s| Value::String(s.to_string()))
-                    .as_ref(),
-            )
-        };
+        let num = |name: &str| parse_index(name, params.get(name).map(|s| Value::String(s.to_string())).as_ref());
         ListQuery::build(
             kind,
             params.get("filter"),
@@ -1069,25 +867,16 @@ impl ListQuery {
         let names = |key: &str| -> Result<Vec<String>, ScimError> {
             match get_ci(body, key) {
                 None | Some(Value::Null) => Ok(Vec::new()),
-                Some(Value::Array(items)) => Ok(items
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .flat_map(split_list)
-                    .collect()),
+                Some(Value::Array(items)) => Ok(items.iter().filter_map(Value::as_str).flat_map(split_list).collect()),
                 Some(Value::String(s)) => Ok(split_list(s)),
-                Some(other) => Err(ScimError::bad_request(
-                    "invalidValue",
-                    format!("\"{key}\" must be an array of strings, got {other}."),
-                )),
+                Some(other) => Err(ScimError::bad_request("invalidValue", format!("\"{key}\" must be an array of strings, got {other}."))),
             }
         };
         let filter = match get_ci(body, "filter") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s.as_str()),
             Some(_) => {
-                return Err(invalid_filter(
-                    "Invalid filter: \"filter\" must be a string.",
-                ));
+                return Err(invalid_filter("Invalid filter: \"filter\" must be a string."));
             }
         };
         ListQuery::build(
@@ -1109,16 +898,8 @@ pub fn list(d: &OciData, base: &str, kind: Kind, q: &ListQuery) -> Value {
         Kind::Groups => view.group(&d.groups[i]),
     };
     let ids: Vec<(&str, &str)> = match kind {
-        Kind::Users => d
-            .users
-            .iter()
-            .map(|u| (u.id.as_str(), u.ocid.as_str()))
-            .collect(),
-        Kind::Groups => d
-            .groups
-            .iter()
-            .map(|g| (g.id.as_str(), g.ocid.as_str()))
-            .collect(),
+        Kind::Users => d.users.iter().map(|u| (u.id.as_str(), u.ocid.as_str())).collect(),
+        Kind::Groups => d.groups.iter().map(|g| (g.id.as_str(), g.ocid.as_str())).collect(),
     };
     let mut candidates: Vec<usize> = (0..ids.len()).collect();
     if let Some(set) = q.filter.as_ref().and_then(Filter::id_set) {
@@ -1126,33 +907,15 @@ pub fn list(d: &OciData, base: &str, kind: Kind, q: &ListQuery) -> Value {
     }
     let skip = q.start_index - 1;
     let (total, page): (usize, Vec<Map<String, Value>>) = match &q.filter {
-        None => (
-            candidates.len(),
-            candidates
-                .iter()
-                .skip(skip)
-                .take(q.count)
-                .map(|&i| render(i))
-                .collect(),
-        ),
+        None => (candidates.len(), candidates.iter().skip(skip).take(q.count).map(|&i| render(i)).collect()),
         Some(f) => {
             let core = kind.core_urn();
-            let matched: Vec<Map<String, Value>> = candidates
-                .iter()
-                .map(|&i| render(i))
-                .filter(|r| f.matches(r, core))
-                .collect();
+            let matched: Vec<Map<String, Value>> = candidates.iter().map(|&i| render(i)).filter(|r| f.matches(r, core)).collect();
             let total = matched.len();
-            (
-                total,
-                matched.into_iter().skip(skip).take(q.count).collect(),
-            )
+            (total, matched.into_iter().skip(skip).take(q.count).collect())
         }
     };
-    let resources: Vec<Value> = page
-        .into_iter()
-        .map(|r| Value::Object(project(r, &q.attributes, &q.excluded, kind.core_urn())))
-        .collect();
+    let resources: Vec<Value> = page.into_iter().map(|r| Value::Object(project(r, &q.attributes, &q.excluded, kind.core_urn()))).collect();
     json!({
         "schemas": [LIST_RESPONSE_SCHEMA],
         "totalResults": total,
@@ -1167,8 +930,7 @@ pub fn list(d: &OciData, base: &str, kind: Kind, q: &ListQuery) -> Value {
 // ---------------------------------------------------------------------------------------
 
 fn path_id(p: Result<Path<String>, PathRejection>) -> Result<String, ScimError> {
-    p.map(|Path(id)| id)
-        .map_err(|e| ScimError::bad_request("invalidValue", e.body_text()))
+    p.map(|Path(id)| id).map_err(|e| ScimError::bad_request("invalidValue", e.body_text()))
 }
 
 /// Runs one operation against the shared state: reads under the lock, writes persisted.
@@ -1185,27 +947,16 @@ async fn run(
     let result = match method {
         Method::GET | Method::DELETE => {
             if method == Method::GET {
-                state
-                    .read(|d| execute(&mut d.oci, &ctx, &method, &target, &params, None))
-                    .await
+                state.read(|d| execute(&mut d.oci, &ctx, &method, &target, &params, None)).await
             } else {
-                state
-                    .write(|d| execute(&mut d.oci, &ctx, &method, &target, &params, None))
-                    .await
+                state.write(|d| execute(&mut d.oci, &ctx, &method, &target, &params, None)).await
             }
         }
         Method::POST | Method::PUT | Method::PATCH => match parse_body(body) {
-            Ok(body) => {
-                state
-                    .write(|d| execute(&mut d.oci, &ctx, &method, &target, &params, Some(&body)))
-                    .await
-            }
+            Ok(body) => state.write(|d| execute(&mut d.oci, &ctx, &method, &target, &params, Some(&body))).await,
             Err(e) => Err(e),
         },
-        _ => Err(ScimError::method_not_allowed(
-            &method,
-            &format!("{SCIM_BASE}{}", target.path()),
-        )),
+        _ => Err(ScimError::method_not_allowed(&method, &format!("{SCIM_BASE}{}", target.path()))),
     };
     match result {
         Ok(outcome) => outcome.into_response(&params),
@@ -1330,28 +1081,13 @@ async fn password_changer(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     match path_id(id) {
-        Ok(id) => {
-            run(
-                &state,
-                method,
-                &headers,
-                &uri,
-                Target::PasswordChanger(id),
-                body,
-            )
-            .await
-        }
+        Ok(id) => run(&state, method, &headers, &uri, Target::PasswordChanger(id), body).await,
         Err(e) => e.into_response(),
     }
 }
 
 async fn scim_not_found(uri: Uri) -> Response {
-    ScimError::new(
-        StatusCode::NOT_FOUND,
-        None,
-        format!("No SCIM endpoint at {}.", uri.path()),
-    )
-    .into_response()
+    ScimError::new(StatusCode::NOT_FOUND, None, format!("No SCIM endpoint at {}.", uri.path())).into_response()
 }
 
 async fn service_provider_config(headers: HeaderMap, uri: Uri) -> Response {
@@ -1407,20 +1143,13 @@ fn unresolved_bulk_id(key: &str) -> ScimError {
     ScimError::new(
         StatusCode::CONFLICT,
         Some("invalidValue"),
-        format!(
-            "bulkId \"{key}\" cannot be resolved: no earlier successful POST in this request has it."
-        ),
+        format!("bulkId \"{key}\" cannot be resolved: no earlier successful POST in this request has it."),
     )
 }
 
 /// Runs the operations of a Bulk request in order; returns the response operations and
 /// a log entry per operation.
-fn run_bulk(
-    d: &mut OciData,
-    ctx: &Ctx,
-    ops: &[Value],
-    fail_on_errors: Option<u64>,
-) -> (Vec<Value>, Vec<LogEntry>) {
+fn run_bulk(d: &mut OciData, ctx: &Ctx, ops: &[Value], fail_on_errors: Option<u64>) -> (Vec<Value>, Vec<LogEntry>) {
     let mut ids: HashMap<String, String> = HashMap::new();
     let mut results = Vec::new();
     let mut logs = Vec::new();
@@ -1430,14 +1159,9 @@ fn run_bulk(
         let op = op.as_object().unwrap_or(&empty);
         let method_raw = get_ci(op, "method").and_then(Value::as_str).unwrap_or("");
         let method_name = method_raw.to_ascii_uppercase();
-        let bulk_id = get_ci(op, "bulkId")
-            .and_then(Value::as_str)
-            .map(str::to_string);
+        let bulk_id = get_ci(op, "bulkId").and_then(Value::as_str).map(str::to_string);
         let mut data = get_ci(op, "data").cloned();
-        let raw_path = get_ci(op, "path")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+        let raw_path = get_ci(op, "path").and_then(Value::as_str).unwrap_or("").to_string();
 
         // Resolve bulkId references in the path and the data.
         let mut path = raw_path.clone();
@@ -1477,9 +1201,7 @@ fn run_bulk(
             (None, None, _) => Err(ScimError::bad_request(
                 "invalidSyntax",
                 if has_method {
-                    format!(
-                        "Operations[{n}].method \"{method_raw}\" is not one of POST, PUT, PATCH, DELETE."
-                    )
+                    format!("Operations[{n}].method \"{method_raw}\" is not one of POST, PUT, PATCH, DELETE.")
                 } else {
                     format!("Operations[{n}].method is required.")
                 },
@@ -1496,10 +1218,7 @@ fn run_bulk(
             (None, Some(m), Some(t)) => match &data {
                 None => execute(d, ctx, &m, t, &params, None),
                 Some(Value::Object(body)) => execute(d, ctx, &m, t, &params, Some(body)),
-                Some(_) => Err(ScimError::bad_request(
-                    "invalidSyntax",
-                    format!("Operations[{n}].data must be an object."),
-                )),
+                Some(_) => Err(ScimError::bad_request("invalidSyntax", format!("Operations[{n}].data must be an object."))),
             },
         };
 
@@ -1531,10 +1250,7 @@ fn run_bulk(
                 errors += 1;
                 if method_name != "POST" {
                     if let Some(t) = &target {
-                        entry.insert(
-                            "location".into(),
-                            json!(format!("{}{SCIM_BASE}{}", ctx.base, t.path())),
-                        );
+                        entry.insert("location".into(), json!(format!("{}{SCIM_BASE}{}", ctx.base, t.path())));
                     }
                 }
                 entry.insert("status".into(), json!(e.status.as_u16().to_string()));
@@ -1578,30 +1294,21 @@ async fn bulk(
         let ops = match get_ci(&b, "Operations") {
             Some(Value::Array(ops)) => ops.clone(),
             _ => {
-                return Err(ScimError::bad_request(
-                    "invalidSyntax",
-                    "The request body must have an \"Operations\" array.",
-                ));
+                return Err(ScimError::bad_request("invalidSyntax", "The request body must have an \"Operations\" array."));
             }
         };
         if ops.len() > MAX_BULK_OPERATIONS {
             return Err(ScimError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 None,
-                format!(
-                    "A Bulk request may have at most {MAX_BULK_OPERATIONS} operations, this one has {}.",
-                    ops.len()
-                ),
+                format!("A Bulk request may have at most {MAX_BULK_OPERATIONS} operations, this one has {}.", ops.len()),
             ));
         }
         let fail_on_errors = match get_ci(&b, "failOnErrors") {
             None | Some(Value::Null) => None,
             Some(Value::Number(n)) if n.as_u64().is_some_and(|n| n >= 1) => n.as_u64(),
             Some(other) => {
-                return Err(ScimError::bad_request(
-                    "invalidValue",
-                    format!("\"failOnErrors\" must be a positive integer, got {other}."),
-                ));
+                return Err(ScimError::bad_request("invalidValue", format!("\"failOnErrors\" must be a positive integer, got {other}.")));
             }
         };
         Ok((ops, fail_on_errors))
@@ -1610,10 +1317,7 @@ async fn bulk(
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
-    let (results, logs) = state
-        .write(|d| Ok::<_, ScimError>(run_bulk(&mut d.oci, &ctx, &ops, fail_on_errors)))
-        .await
-        .unwrap_or_default();
+    let (results, logs) = state.write(|d| Ok::<_, ScimError>(run_bulk(&mut d.oci, &ctx, &ops, fail_on_errors))).await.unwrap_or_default();
     for entry in logs {
         state.log_only(entry);
     }

@@ -14,8 +14,7 @@ use tower::ServiceExt as _;
 use super::filter::{AttrPath, Filter, Literal, Op, PatchPath};
 use super::*;
 use crate::sandbox::{
-    AppState, DEFAULT_SCIM_CLIENT_ID, DEFAULT_SCIM_CLIENT_SECRET, DEFAULT_SCIM_PASSWORD,
-    DEFAULT_SCIM_USERNAME, SandboxConfig, router,
+    AppState, DEFAULT_SCIM_CLIENT_ID, DEFAULT_SCIM_CLIENT_SECRET, DEFAULT_SCIM_PASSWORD, DEFAULT_SCIM_USERNAME, SandboxConfig, router,
 };
 
 const HOST: &str = "sandbox.test:8080";
@@ -32,10 +31,7 @@ struct Sb {
 
 fn sandbox_with(config: SandboxConfig) -> Sb {
     let state = AppState::new(config).expect("state");
-    Sb {
-        app: router(state.clone()),
-        state,
-    }
+    Sb { app: router(state.clone()), state }
 }
 
 fn sandbox() -> Sb {
@@ -57,10 +53,7 @@ impl Answer {
 }
 
 fn basic(id: &str, secret: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
-    )
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}")))
 }
 
 impl Sb {
@@ -72,25 +65,18 @@ impl Sb {
         content_type: Option<&str>,
         body: Option<String>,
     ) -> Answer {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(header::HOST, HOST);
+        let mut req = Request::builder().method(method).uri(path).header(header::HOST, HOST);
         if let Some(a) = authorization {
             req = req.header(header::AUTHORIZATION, a);
         }
         if let Some(ct) = content_type {
             req = req.header(header::CONTENT_TYPE, ct);
         }
-        let req = req
-            .body(body.map(Body::from).unwrap_or_else(Body::empty))
-            .expect("request");
+        let req = req.body(body.map(Body::from).unwrap_or_else(Body::empty)).expect("request");
         let resp = self.app.clone().oneshot(req).await.expect("infallible");
         let status = resp.status();
         let headers = resp.headers().clone();
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-            .await
-            .expect("body");
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");
         Answer {
             status,
             headers,
@@ -112,40 +98,23 @@ impl Sb {
     }
 
     async fn token(&self, authorization: Option<&str>, form: &str) -> Answer {
-        self.send(
-            "POST",
-            TOKEN_PATH,
-            authorization,
-            Some("application/x-www-form-urlencoded"),
-            Some(form.to_string()),
-        )
-        .await
+        self.send("POST", TOKEN_PATH, authorization, Some("application/x-www-form-urlencoded"), Some(form.to_string())).await
     }
 
     async fn client_token(&self) -> String {
-        let a = self
-            .token(
-                Some(&basic(DEFAULT_SCIM_CLIENT_ID, DEFAULT_SCIM_CLIENT_SECRET)),
-                "grant_type=client_credentials",
-            )
-            .await;
+        let a = self.token(Some(&basic(DEFAULT_SCIM_CLIENT_ID, DEFAULT_SCIM_CLIENT_SECRET)), "grant_type=client_credentials").await;
         assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
         a.json["access_token"].as_str().expect("token").to_string()
     }
 
     async fn create_user(&self, user_name: &str) -> Value {
-        let a = self
-            .scim("POST", USERS, Some(user_body(user_name, "Given", "Family")))
-            .await;
+        let a = self.scim("POST", USERS, Some(user_body(user_name, "Given", "Family"))).await;
         assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
         a.json
     }
 
     async fn create_group(&self, name: &str, members: &[&str]) -> Value {
-        let members: Vec<Value> = members
-            .iter()
-            .map(|m| json!({"value": m, "type": "User"}))
-            .collect();
+        let members: Vec<Value> = members.iter().map(|m| json!({"value": m, "type": "User"})).collect();
         let a = self
             .scim(
                 "POST",
@@ -168,25 +137,16 @@ impl Sb {
     }
 
     async fn patch(&self, path: &str, ops: Value) -> Answer {
-        self.scim(
-            "PATCH",
-            path,
-            Some(json!({"schemas": [PATCH_OP_SCHEMA], "Operations": ops})),
-        )
-        .await
+        self.scim("PATCH", path, Some(json!({"schemas": [PATCH_OP_SCHEMA], "Operations": ops}))).await
     }
 
     async fn log(&self) -> Vec<Value> {
-        let a = self
-            .send("GET", "/_sandbox/requests", None, None, None)
-            .await;
+        let a = self.send("GET", "/_sandbox/requests", None, None, None).await;
         a.json.as_array().cloned().expect("log array")
     }
 
     async fn state_json(&self) -> Value {
-        self.send("GET", "/_sandbox/state", None, None, None)
-            .await
-            .json
+        self.send("GET", "/_sandbox/state", None, None, None).await.json
     }
 }
 
@@ -201,25 +161,13 @@ fn user_body(user_name: &str, given: &str, family: &str) -> Value {
 fn assert_scim_error(a: &Answer, status: StatusCode, scim_type: Option<&str>) {
     assert_eq!(a.status, status, "body: {}", a.raw);
     assert_eq!(a.json["schemas"], json!([ERROR_SCHEMA]), "body: {}", a.raw);
-    assert_eq!(
-        a.json["status"],
-        json!(status.as_u16().to_string()),
-        "body: {}",
-        a.raw
-    );
-    assert!(
-        a.json["detail"].as_str().is_some_and(|d| !d.is_empty()),
-        "body: {}",
-        a.raw
-    );
+    assert_eq!(a.json["status"], json!(status.as_u16().to_string()), "body: {}", a.raw);
+    assert!(a.json["detail"].as_str().is_some_and(|d| !d.is_empty()), "body: {}", a.raw);
     match scim_type {
         Some(t) => assert_eq!(a.json["scimType"], json!(t), "body: {}", a.raw),
         None => assert!(a.json.get("scimType").is_none(), "body: {}", a.raw),
     }
-    assert_eq!(
-        a.header(header::CONTENT_TYPE),
-        Some("application/scim+json")
-    );
+    assert_eq!(a.header(header::CONTENT_TYPE), Some("application/scim+json"));
 }
 
 fn detail(a: &Answer) -> String {
@@ -235,70 +183,41 @@ fn id_of(v: &Value) -> String {
 }
 
 fn member_ids(group: &Value) -> Vec<String> {
-    group["members"]
-        .as_array()
-        .map(|ms| {
-            ms.iter()
-                .map(|m| m["value"].as_str().unwrap_or("").to_string())
-                .collect()
-        })
-        .unwrap_or_default()
+    group["members"].as_array().map(|ms| ms.iter().map(|m| m["value"].as_str().unwrap_or("").to_string()).collect()).unwrap_or_default()
 }
 
 fn is_hex32(s: &str) -> bool {
-    s.len() == 32
-        && s.chars()
-            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    s.len() == 32 && s.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
 }
 
 fn is_ocid(s: &str, kind: &str) -> bool {
     let Some(tail) = s.strip_prefix(&format!("ocid1.{kind}.oc1..")) else {
         return false;
     };
-    tail.len() == 60
-        && tail
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || ('2'..='7').contains(&c))
+    tail.len() == 60 && tail.chars().all(|c| c.is_ascii_lowercase() || ('2'..='7').contains(&c))
 }
 
 /// Percent-encodes everything but unreserved characters.
 fn query(s: &str) -> String {
     s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
+        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect()
 }
 
 async fn list(sb: &Sb, collection: &str, params: &str) -> Answer {
-    sb.scim("GET", &format!("{collection}?{params}"), None)
-        .await
+    sb.scim("GET", &format!("{collection}?{params}"), None).await
 }
 
 async fn filter_users(sb: &Sb, filter: &str) -> Vec<String> {
     let a = list(sb, USERS, &format!("filter={}", query(filter))).await;
     assert_eq!(a.status, StatusCode::OK, "{filter}: {}", a.raw);
-    a.json["Resources"]
-        .as_array()
-        .expect("Resources")
-        .iter()
-        .map(|r| r["userName"].as_str().unwrap_or("").to_string())
-        .collect()
+    a.json["Resources"].as_array().expect("Resources").iter().map(|r| r["userName"].as_str().unwrap_or("").to_string()).collect()
 }
 
 async fn filter_groups(sb: &Sb, filter: &str) -> Vec<String> {
     let a = list(sb, GROUPS, &format!("filter={}", query(filter))).await;
     assert_eq!(a.status, StatusCode::OK, "{filter}: {}", a.raw);
-    a.json["Resources"]
-        .as_array()
-        .expect("Resources")
-        .iter()
-        .map(|r| r["displayName"].as_str().unwrap_or("").to_string())
-        .collect()
+    a.json["Resources"].as_array().expect("Resources").iter().map(|r| r["displayName"].as_str().unwrap_or("").to_string()).collect()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -309,12 +228,7 @@ async fn filter_groups(sb: &Sb, filter: &str) -> Vec<String> {
 async fn token_grants() {
     let sb = sandbox();
     let auth = basic(DEFAULT_SCIM_CLIENT_ID, DEFAULT_SCIM_CLIENT_SECRET);
-    let a = sb
-        .token(
-            Some(&auth),
-            "grant_type=client_credentials&scope=urn%3Aopc%3Aidm%3A__myscopes__",
-        )
-        .await;
+    let a = sb.token(Some(&auth), "grant_type=client_credentials&scope=urn%3Aopc%3Aidm%3A__myscopes__").await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
     assert_eq!(a.json["token_type"], json!("Bearer"));
     assert_eq!(a.json["expires_in"], json!(3600));
@@ -334,9 +248,7 @@ async fn token_grants() {
     assert_ne!(t1, t2, "tokens are random");
 
     for t in [&t1, &t2] {
-        let a = sb
-            .send("GET", USERS, Some(&format!("Bearer {t}")), None, None)
-            .await;
+        let a = sb.send("GET", USERS, Some(&format!("Bearer {t}")), None, None).await;
         assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
     }
 
@@ -359,48 +271,24 @@ async fn token_errors() {
 
     let a = sb.token(None, form).await;
     check(&a, StatusCode::UNAUTHORIZED, "invalid_client");
-    assert_eq!(
-        a.json["error_description"],
-        json!("Client authentication failed.")
-    );
-    assert!(
-        a.header(header::WWW_AUTHENTICATE)
-            .is_some_and(|h| h.starts_with("Basic"))
-    );
-    let a = sb
-        .token(Some(&basic(DEFAULT_SCIM_CLIENT_ID, "wrong")), form)
-        .await;
+    assert_eq!(a.json["error_description"], json!("Client authentication failed."));
+    assert!(a.header(header::WWW_AUTHENTICATE).is_some_and(|h| h.starts_with("Basic")));
+    let a = sb.token(Some(&basic(DEFAULT_SCIM_CLIENT_ID, "wrong")), form).await;
     check(&a, StatusCode::UNAUTHORIZED, "invalid_client");
     let a = sb.token(Some("Basic !!!notbase64"), form).await;
     check(&a, StatusCode::UNAUTHORIZED, "invalid_client");
     let a = sb.token(Some(&format!("Bearer {STATIC}")), form).await;
     check(&a, StatusCode::UNAUTHORIZED, "invalid_client");
 
-    let a = sb
-        .token(
-            Some(&good),
-            "grant_type=password&username=admin&password=nope",
-        )
-        .await;
+    let a = sb.token(Some(&good), "grant_type=password&username=admin&password=nope").await;
     check(&a, StatusCode::BAD_REQUEST, "invalid_grant");
-    let a = sb
-        .token(
-            Some(&good),
-            "grant_type=password&username=someone&password=Sandbox-Passw0rd%21",
-        )
-        .await;
+    let a = sb.token(Some(&good), "grant_type=password&username=someone&password=Sandbox-Passw0rd%21").await;
     check(&a, StatusCode::BAD_REQUEST, "invalid_grant");
-    let a = sb
-        .token(Some(&good), "grant_type=password&username=admin")
-        .await;
+    let a = sb.token(Some(&good), "grant_type=password&username=admin").await;
     check(&a, StatusCode::BAD_REQUEST, "invalid_request");
-    let a = sb
-        .token(Some(&good), "grant_type=authorization_code&code=x")
-        .await;
+    let a = sb.token(Some(&good), "grant_type=authorization_code&code=x").await;
     check(&a, StatusCode::BAD_REQUEST, "unsupported_grant_type");
-    let a = sb
-        .token(Some(&good), "scope=urn%3Aopc%3Aidm%3A__myscopes__")
-        .await;
+    let a = sb.token(Some(&good), "scope=urn%3Aopc%3Aidm%3A__myscopes__").await;
     check(&a, StatusCode::BAD_REQUEST, "invalid_request");
     let a = sb.token(Some(&good), "").await;
     check(&a, StatusCode::BAD_REQUEST, "invalid_request");
@@ -412,16 +300,8 @@ async fn token_errors() {
 
 #[tokio::test]
 async fn tokens_expire_after_the_ttl() {
-    let sb = sandbox_with(SandboxConfig {
-        scim_token_ttl_secs: 1,
-        ..SandboxConfig::default()
-    });
-    let a = sb
-        .token(
-            Some(&basic(DEFAULT_SCIM_CLIENT_ID, DEFAULT_SCIM_CLIENT_SECRET)),
-            "grant_type=client_credentials",
-        )
-        .await;
+    let sb = sandbox_with(SandboxConfig { scim_token_ttl_secs: 1, ..SandboxConfig::default() });
+    let a = sb.token(Some(&basic(DEFAULT_SCIM_CLIENT_ID, DEFAULT_SCIM_CLIENT_SECRET)), "grant_type=client_credentials").await;
     assert_eq!(a.json["expires_in"], json!(1));
     let token = a.json["access_token"].as_str().expect("token").to_string();
     let bearer = format!("Bearer {token}");
@@ -435,9 +315,7 @@ async fn tokens_expire_after_the_ttl() {
 
     // A fresh token works; the static token never expires.
     let fresh = sb.client_token().await;
-    let a = sb
-        .send("GET", USERS, Some(&format!("Bearer {fresh}")), None, None)
-        .await;
+    let a = sb.send("GET", USERS, Some(&format!("Bearer {fresh}")), None, None).await;
     assert_eq!(a.status, StatusCode::OK);
     let a = sb.scim("GET", USERS, None).await;
     assert_eq!(a.status, StatusCode::OK);
@@ -445,10 +323,7 @@ async fn tokens_expire_after_the_ttl() {
 
 #[tokio::test]
 async fn scim_needs_a_valid_bearer_token() {
-    let sb = sandbox_with(SandboxConfig {
-        scim_static_token: "my-static".into(),
-        ..SandboxConfig::default()
-    });
+    let sb = sandbox_with(SandboxConfig { scim_static_token: "my-static".into(), ..SandboxConfig::default() });
     for auth in [
         None,
         Some("Bearer nope".to_string()),
@@ -469,13 +344,9 @@ async fn scim_needs_a_valid_bearer_token() {
             assert!(a.header(header::WWW_AUTHENTICATE).is_some());
         }
     }
-    let a = sb
-        .send("GET", USERS, Some("Bearer my-static"), None, None)
-        .await;
+    let a = sb.send("GET", USERS, Some("Bearer my-static"), None, None).await;
     assert_eq!(a.status, StatusCode::OK);
-    let a = sb
-        .send("GET", USERS, Some("bearer my-static"), None, None)
-        .await;
+    let a = sb.send("GET", USERS, Some("bearer my-static"), None, None).await;
     assert_eq!(a.status, StatusCode::OK, "the scheme is case-insensitive");
 }
 
@@ -486,15 +357,11 @@ async fn unknown_paths_and_methods_are_scim_errors() {
     assert_scim_error(&a, StatusCode::NOT_FOUND, None);
     let a = sb.scim("DELETE", USERS, None).await;
     assert_scim_error(&a, StatusCode::METHOD_NOT_ALLOWED, None);
-    let a = sb
-        .scim("GET", "/oci/admin/v1/UserPasswordChanger/x", None)
-        .await;
+    let a = sb.scim("GET", "/oci/admin/v1/UserPasswordChanger/x", None).await;
     assert_scim_error(&a, StatusCode::METHOD_NOT_ALLOWED, None);
     let a = sb.scim("GET", BULK, None).await;
     assert_scim_error(&a, StatusCode::METHOD_NOT_ALLOWED, None);
-    let a = sb
-        .scim("GET", "/oci/admin/v1/ServiceProviderConfig", None)
-        .await;
+    let a = sb.scim("GET", "/oci/admin/v1/ServiceProviderConfig", None).await;
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(a.json["bulk"]["supported"], json!(true));
     assert_eq!(a.json["filter"]["maxResults"], json!(50));
@@ -521,27 +388,14 @@ async fn create_user_answers_the_full_resource() {
         )
         .await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
-    assert_eq!(
-        a.header(header::CONTENT_TYPE),
-        Some("application/scim+json")
-    );
+    assert_eq!(a.header(header::CONTENT_TYPE), Some("application/scim+json"));
     let u = &a.json;
     let id = id_of(u);
     assert!(is_hex32(&id), "{id}");
-    assert!(
-        is_ocid(u["ocid"].as_str().unwrap_or(""), "user"),
-        "{}",
-        u["ocid"]
-    );
-    assert_eq!(
-        u["schemas"],
-        json!([USER_SCHEMA, USER_EXTENSION, USER_STATE_EXTENSION])
-    );
+    assert!(is_ocid(u["ocid"].as_str().unwrap_or(""), "user"), "{}", u["ocid"]);
+    assert_eq!(u["schemas"], json!([USER_SCHEMA, USER_EXTENSION, USER_STATE_EXTENSION]));
     assert_eq!(u["userName"], json!("user@oracle.com"));
-    assert_eq!(
-        u["name"],
-        json!({"givenName": "user", "familyName": "test", "formatted": "user test"})
-    );
+    assert_eq!(u["name"], json!({"givenName": "user", "familyName": "test", "formatted": "user test"}));
     assert_eq!(u["displayName"], json!("user test"));
     assert_eq!(u["active"], json!(true));
     assert_eq!(u["externalId"], json!("ext-1"));
@@ -560,18 +414,13 @@ async fn create_user_answers_the_full_resource() {
     assert!(u["meta"]["created"].as_str().unwrap_or("").ends_with('Z'));
     assert!(is_hex32(u["meta"]["version"].as_str().unwrap_or("")));
     assert_eq!(a.header(header::LOCATION), Some(location.as_str()));
-    assert!(
-        a.header(header::ETAG)
-            .is_some_and(|e| e.starts_with("W/\""))
-    );
+    assert!(a.header(header::ETAG).is_some_and(|e| e.starts_with("W/\"")));
     assert_eq!(u[USER_EXTENSION]["isFederatedUser"], json!(false));
     assert!(u.get("password").is_none() && u.get("passwordChanges").is_none());
 
     // The same by id and by ocid.
     let by_id = sb.get(&format!("{USERS}/{id}")).await;
-    let by_ocid = sb
-        .get(&format!("{USERS}/{}", u["ocid"].as_str().unwrap_or("")))
-        .await;
+    let by_ocid = sb.get(&format!("{USERS}/{}", u["ocid"].as_str().unwrap_or(""))).await;
     assert_eq!(by_id, *u);
     assert_eq!(by_ocid, *u);
 }
@@ -627,13 +476,7 @@ async fn user_defaults_and_email_rules() {
     assert!(a.json.get("externalId").is_none());
 
     // Only a given name.
-    let a = sb
-        .scim(
-            "POST",
-            USERS,
-            Some(json!({"schemas": [USER_SCHEMA], "userName": "carol", "name": {"givenName": "Carol"}})),
-        )
-        .await;
+    let a = sb.scim("POST", USERS, Some(json!({"schemas": [USER_SCHEMA], "userName": "carol", "name": {"givenName": "Carol"}}))).await;
     assert_eq!(a.json["displayName"], json!("Carol"));
     assert_eq!(a.json["name"]["formatted"], json!("Carol"));
 }
@@ -642,67 +485,31 @@ async fn user_defaults_and_email_rules() {
 async fn user_validation_and_uniqueness() {
     let sb = sandbox();
     sb.create_user("Dup@Example.com").await;
-    let a = sb
-        .scim("POST", USERS, Some(user_body("dup@example.COM", "a", "b")))
-        .await;
+    let a = sb.scim("POST", USERS, Some(user_body("dup@example.COM", "a", "b"))).await;
     assert_scim_error(&a, StatusCode::CONFLICT, Some("uniqueness"));
     assert!(detail(&a).contains("dup@example.COM"), "{}", a.raw);
 
-    let a = sb
-        .scim(
-            "POST",
-            USERS,
-            Some(json!({"schemas": [USER_SCHEMA], "name": {"givenName": "x"}})),
-        )
-        .await;
+    let a = sb.scim("POST", USERS, Some(json!({"schemas": [USER_SCHEMA], "name": {"givenName": "x"}}))).await;
     assert_scim_error(&a, StatusCode::BAD_REQUEST, Some("invalidValue"));
     assert!(detail(&a).contains("userName"));
-    let a = sb
-        .scim(
-            "POST",
-            USERS,
-            Some(json!({"schemas": [USER_SCHEMA], "userName": "  "})),
-        )
-        .await;
+    let a = sb.scim("POST", USERS, Some(json!({"schemas": [USER_SCHEMA], "userName": "  "}))).await;
     assert_scim_error(&a, StatusCode::BAD_REQUEST, Some("invalidValue"));
-    let a = sb
-        .scim("POST", USERS, Some(json!({"userName": "noschemas"})))
-        .await;
+    let a = sb.scim("POST", USERS, Some(json!({"userName": "noschemas"}))).await;
     assert_scim_error(&a, StatusCode::BAD_REQUEST, Some("invalidSyntax"));
-    let a = sb
-        .scim(
-            "POST",
-            USERS,
-            Some(json!({"schemas": [GROUP_SCHEMA], "userName": "wrong"})),
-        )
-        .await;
+    let a = sb.scim("POST", USERS, Some(json!({"schemas": [GROUP_SCHEMA], "userName": "wrong"}))).await;
     assert_scim_error(&a, StatusCode::BAD_REQUEST, Some("invalidSyntax"));
-    let a = sb
-        .scim(
-            "POST",
-            USERS,
-            Some(json!({"schemas": [USER_SCHEMA], "userName": "x", "active": "yes"})),
-        )
-        .await;
+    let a = sb.scim("POST", USERS, Some(json!({"schemas": [USER_SCHEMA], "userName": "x", "active": "yes"}))).await;
     assert_scim_error(&a, StatusCode::BAD_REQUEST, Some("invalidValue"));
     assert!(detail(&a).contains("active"));
-    let a = sb
-        .scim(
-            "POST",
-            USERS,
-            Some(json!({"schemas": [USER_SCHEMA], "userName": "x", "emails": [{"type": "work"}]})),
-        )
-        .await;
+    let a = sb.scim("POST", USERS, Some(json!({"schemas": [USER_SCHEMA], "userName": "x", "emails": [{"type": "work"}]}))).await;
     assert_scim_error(&a, StatusCode::BAD_REQUEST, Some("invalidValue"));
     let a = sb
         .scim(
             "POST",
             USERS,
-            Some(
-                json!({"schemas": [USER_SCHEMA], "userName": "x", "emails": [
-                    {"value": "a@x", "primary": true}, {"value": "b@x", "primary": true}
-                ]}),
-            ),
+            Some(json!({"schemas": [USER_SCHEMA], "userName": "x", "emails": [
+                {"value": "a@x", "primary": true}, {"value": "b@x", "primary": true}
+            ]})),
         )
         .await;
     assert_scim_error(&a, StatusCode::BAD_REQUEST, Some("invalidValue"));
@@ -710,34 +517,13 @@ async fn user_validation_and_uniqueness() {
     // Malformed bodies.
     let token = format!("Bearer {STATIC}");
     for body in ["", "{not json", "[1,2]"] {
-        let a = sb
-            .send(
-                "POST",
-                USERS,
-                Some(&token),
-                Some("application/json"),
-                Some(body.into()),
-            )
-            .await;
+        let a = sb.send("POST", USERS, Some(&token), Some("application/json"), Some(body.into())).await;
         assert_scim_error(&a, StatusCode::BAD_REQUEST, Some("invalidSyntax"));
     }
     // Plain application/json is accepted.
-    let a = sb
-        .send(
-            "POST",
-            USERS,
-            Some(&token),
-            Some("application/json"),
-            Some(user_body("json", "a", "b").to_string()),
-        )
-        .await;
+    let a = sb.send("POST", USERS, Some(&token), Some("application/json"), Some(user_body("json", "a", "b").to_string())).await;
     assert_eq!(a.status, StatusCode::CREATED);
-    assert_eq!(
-        sb.state.snapshot().await["oci"]["users"]
-            .as_array()
-            .map(Vec::len),
-        Some(2)
-    );
+    assert_eq!(sb.state.snapshot().await["oci"]["users"].as_array().map(Vec::len), Some(2));
 }
 
 #[tokio::test]
@@ -796,22 +582,10 @@ async fn put_replaces_a_user() {
     assert!(v.get("externalId").is_none(), "PUT clears what it omits");
     assert!(v.get("emails").is_none());
 
-    let a = sb
-        .scim(
-            "PUT",
-            &format!("{USERS}/{id}"),
-            Some(user_body("OTHER", "a", "b")),
-        )
-        .await;
+    let a = sb.scim("PUT", &format!("{USERS}/{id}"), Some(user_body("OTHER", "a", "b"))).await;
     assert_scim_error(&a, StatusCode::CONFLICT, Some("uniqueness"));
     // Its own name (in another case) is fine.
-    let a = sb
-        .scim(
-            "PUT",
-            &format!("{USERS}/{id}"),
-            Some(user_body("pat2", "a", "b")),
-        )
-        .await;
+    let a = sb.scim("PUT", &format!("{USERS}/{id}"), Some(user_body("pat2", "a", "b"))).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
 }
 
@@ -843,10 +617,7 @@ async fn patch_user_forms() {
     assert_eq!(v["displayName"], json!("Patty"));
     assert_eq!(v["active"], json!(false));
     assert_eq!(v["externalId"], json!("x-9"));
-    assert_eq!(
-        v["name"],
-        json!({"givenName": "Pat", "familyName": "Family", "formatted": "Pat Family"})
-    );
+    assert_eq!(v["name"], json!({"givenName": "Pat", "familyName": "Family", "formatted": "Pat Family"}));
     assert_eq!(
         v["emails"],
         json!([
@@ -880,11 +651,7 @@ async fn patch_user_forms() {
     let v = sb.get(&path).await;
     assert_eq!(v["active"], json!(true));
     assert_eq!(v["displayName"], json!("P. Fam"));
-    assert_eq!(
-        v["name"]["givenName"],
-        json!("Pat"),
-        "replace merges complex values"
-    );
+    assert_eq!(v["name"]["givenName"], json!("Pat"), "replace merges complex values");
     assert_eq!(v["name"]["formatted"], json!("Pat Fam"));
 
     // Remove.
@@ -906,46 +673,14 @@ async fn patch_user_forms() {
     // Errors leave the user unchanged (a PATCH applies whole or not at all).
     let before = sb.get(&path).await;
     let cases = [
-        (
-            json!([{"op": "replace", "path": "id", "value": "x"}]),
-            StatusCode::BAD_REQUEST,
-            "mutability",
-        ),
-        (
-            json!([{"op": "replace", "path": "groups", "value": []}]),
-            StatusCode::BAD_REQUEST,
-            "mutability",
-        ),
-        (
-            json!([{"op": "replace", "path": "nickName2", "value": "x"}]),
-            StatusCode::BAD_REQUEST,
-            "invalidPath",
-        ),
-        (
-            json!([{"op": "replace", "path": "name[", "value": "x"}]),
-            StatusCode::BAD_REQUEST,
-            "invalidPath",
-        ),
-        (
-            json!([{"op": "move", "path": "userName", "value": "x"}]),
-            StatusCode::BAD_REQUEST,
-            "invalidSyntax",
-        ),
-        (
-            json!([{"op": "remove"}]),
-            StatusCode::BAD_REQUEST,
-            "noTarget",
-        ),
-        (
-            json!([{"op": "replace", "path": "active", "value": "false"}]),
-            StatusCode::BAD_REQUEST,
-            "invalidValue",
-        ),
-        (
-            json!([{"op": "replace", "path": "emails[type eq \"home\"].value", "value": "x@y"}]),
-            StatusCode::BAD_REQUEST,
-            "noTarget",
-        ),
+        (json!([{"op": "replace", "path": "id", "value": "x"}]), StatusCode::BAD_REQUEST, "mutability"),
+        (json!([{"op": "replace", "path": "groups", "value": []}]), StatusCode::BAD_REQUEST, "mutability"),
+        (json!([{"op": "replace", "path": "nickName2", "value": "x"}]), StatusCode::BAD_REQUEST, "invalidPath"),
+        (json!([{"op": "replace", "path": "name[", "value": "x"}]), StatusCode::BAD_REQUEST, "invalidPath"),
+        (json!([{"op": "move", "path": "userName", "value": "x"}]), StatusCode::BAD_REQUEST, "invalidSyntax"),
+        (json!([{"op": "remove"}]), StatusCode::BAD_REQUEST, "noTarget"),
+        (json!([{"op": "replace", "path": "active", "value": "false"}]), StatusCode::BAD_REQUEST, "invalidValue"),
+        (json!([{"op": "replace", "path": "emails[type eq \"home\"].value", "value": "x@y"}]), StatusCode::BAD_REQUEST, "noTarget"),
         (
             json!([
                 {"op": "replace", "path": "userName", "value": "changed"},
@@ -961,23 +696,12 @@ async fn patch_user_forms() {
         assert_scim_error(&a, status, Some(scim_type));
         assert_eq!(sb.get(&path).await, before, "{ops}");
     }
-    let a = sb
-        .scim(
-            "PATCH",
-            &path,
-            Some(json!({"Operations": [{"op": "replace", "path": "active", "value": true}]})),
-        )
-        .await;
+    let a = sb.scim("PATCH", &path, Some(json!({"Operations": [{"op": "replace", "path": "active", "value": true}]}))).await;
     assert_scim_error(&a, StatusCode::BAD_REQUEST, Some("invalidSyntax"));
 
     // userName uniqueness applies to PATCH too.
     sb.create_user("taken").await;
-    let a = sb
-        .patch(
-            &path,
-            json!([{"op": "replace", "path": "userName", "value": "TAKEN"}]),
-        )
-        .await;
+    let a = sb.patch(&path, json!([{"op": "replace", "path": "userName", "value": "TAKEN"}])).await;
     assert_scim_error(&a, StatusCode::CONFLICT, Some("uniqueness"));
 }
 
@@ -989,18 +713,10 @@ async fn delete_user_leaves_every_group() {
     let g1 = id_of(&sb.create_group("g1", &[&u1, &u2]).await);
     let g2 = id_of(&sb.create_group("g2", &[&u1]).await);
     let user = sb.get(&format!("{USERS}/{u1}")).await;
-    let groups: Vec<&str> = user["groups"]
-        .as_array()
-        .expect("groups")
-        .iter()
-        .map(|g| g["value"].as_str().unwrap_or(""))
-        .collect();
+    let groups: Vec<&str> = user["groups"].as_array().expect("groups").iter().map(|g| g["value"].as_str().unwrap_or("")).collect();
     assert_eq!(groups, vec![g1.as_str(), g2.as_str()]);
     assert_eq!(user["groups"][0]["display"], json!("g1"));
-    assert_eq!(
-        user["groups"][0]["$ref"],
-        json!(format!("{BASE}{GROUPS}/{g1}"))
-    );
+    assert_eq!(user["groups"][0]["$ref"], json!(format!("{BASE}{GROUPS}/{g1}")));
 
     let a = sb.scim("DELETE", &format!("{USERS}/{u1}"), None).await;
     assert_eq!(a.status, StatusCode::NO_CONTENT);
@@ -1009,14 +725,8 @@ async fn delete_user_leaves_every_group() {
     assert_scim_error(&a, StatusCode::NOT_FOUND, None);
     let a = sb.scim("DELETE", &format!("{USERS}/{u1}"), None).await;
     assert_scim_error(&a, StatusCode::NOT_FOUND, None);
-    assert_eq!(
-        member_ids(&sb.get(&format!("{GROUPS}/{g1}")).await),
-        vec![u2]
-    );
-    assert_eq!(
-        member_ids(&sb.get(&format!("{GROUPS}/{g2}")).await),
-        Vec::<String>::new()
-    );
+    assert_eq!(member_ids(&sb.get(&format!("{GROUPS}/{g1}")).await), vec![u2]);
+    assert_eq!(member_ids(&sb.get(&format!("{GROUPS}/{g2}")).await), Vec::<String>::new());
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1031,18 +741,9 @@ async fn password_changer_policy_and_secrecy() {
     let ocid = u["ocid"].as_str().expect("ocid").to_string();
     let body = |p: &str| json!({"password": p, "schemas": [PASSWORD_CHANGER_SCHEMA]});
 
-    let a = sb
-        .scim(
-            "PUT",
-            &format!("/oci/admin/v1/UserPasswordChanger/{id}"),
-            Some(body("Short1!")),
-        )
-        .await;
+    let a = sb.scim("PUT", &format!("/oci/admin/v1/UserPasswordChanger/{id}"), Some(body("Short1!"))).await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        a.header(header::CONTENT_TYPE),
-        Some("application/scim+json")
-    );
+    assert_eq!(a.header(header::CONTENT_TYPE), Some("application/scim+json"));
     assert_eq!(
         a.json,
         json!({
@@ -1058,63 +759,27 @@ async fn password_changer_policy_and_secrecy() {
         })
     );
     // Eleven characters (multi-byte ones count as one) are still too short.
-    let a = sb
-        .scim(
-            "PUT",
-            &format!("/oci/admin/v1/UserPasswordChanger/{id}"),
-            Some(body("ééééééééééé")),
-        )
-        .await;
+    let a = sb.scim("PUT", &format!("/oci/admin/v1/UserPasswordChanger/{id}"), Some(body("ééééééééééé"))).await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
 
     let location = format!("{BASE}/oci/admin/v1/UserPasswordChanger/{ocid}");
-    let a = sb
-        .scim(
-            "PUT",
-            &format!("/oci/admin/v1/UserPasswordChanger/{ocid}"),
-            Some(body("Welcome@123Bro")),
-        )
-        .await;
+    let a = sb.scim("PUT", &format!("/oci/admin/v1/UserPasswordChanger/{ocid}"), Some(body("Welcome@123Bro"))).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
     assert_eq!(a.json["schemas"], json!([PASSWORD_CHANGER_SCHEMA]));
     assert_eq!(a.json["id"], json!(id));
     assert_eq!(a.json["ocid"], json!(ocid));
-    assert_eq!(
-        a.json["meta"],
-        json!({"resourceType": "UserPasswordChanger", "location": location})
-    );
+    assert_eq!(a.json["meta"], json!({"resourceType": "UserPasswordChanger", "location": location}));
     for k in ["domainOcid", "compartmentOcid", "tenancyOcid"] {
-        assert!(
-            a.json[k].as_str().is_some_and(|s| s.starts_with("ocid1.")),
-            "{k}"
-        );
+        assert!(a.json[k].as_str().is_some_and(|s| s.starts_with("ocid1.")), "{k}");
     }
     assert!(!a.raw.contains("Welcome@123Bro"));
-    let a = sb
-        .scim(
-            "PUT",
-            &format!("/oci/admin/v1/UserPasswordChanger/{id}"),
-            Some(body("Another-Passw0rd")),
-        )
-        .await;
+    let a = sb.scim("PUT", &format!("/oci/admin/v1/UserPasswordChanger/{id}"), Some(body("Another-Passw0rd"))).await;
     assert_eq!(a.status, StatusCode::OK);
 
     // Errors.
-    let a = sb
-        .scim(
-            "PUT",
-            "/oci/admin/v1/UserPasswordChanger/ghost",
-            Some(body("Welcome@123Bro")),
-        )
-        .await;
+    let a = sb.scim("PUT", "/oci/admin/v1/UserPasswordChanger/ghost", Some(body("Welcome@123Bro"))).await;
     assert_scim_error(&a, StatusCode::NOT_FOUND, None);
-    let a = sb
-        .scim(
-            "PUT",
-            &format!("/oci/admin/v1/UserPasswordChanger/{id}"),
-            Some(json!({"schemas": [PASSWORD_CHANGER_SCHEMA]})),
-        )
-        .await;
+    let a = sb.scim("PUT", &format!("/oci/admin/v1/UserPasswordChanger/{id}"), Some(json!({"schemas": [PASSWORD_CHANGER_SCHEMA]}))).await;
     assert_scim_error(&a, StatusCode::BAD_REQUEST, Some("invalidValue"));
 
     // The state counts; the text is nowhere (state, log, user resource).
@@ -1122,11 +787,7 @@ async fn password_changer_policy_and_secrecy() {
     let user = &state["oci"]["users"][0];
     assert_eq!(user["passwordChanges"], json!(2));
     assert_eq!(user["passwordSet"], json!(true));
-    let everything = format!(
-        "{state}{}{}",
-        Value::Array(sb.log().await),
-        sb.get(&format!("{USERS}/{id}")).await
-    );
+    let everything = format!("{state}{}{}", Value::Array(sb.log().await), sb.get(&format!("{USERS}/{id}")).await);
     for secret in ["Short1!", "Welcome@123Bro", "Another-Passw0rd", "ééé"] {
         assert!(!everything.contains(secret), "{secret} leaked");
     }
@@ -1134,10 +795,7 @@ async fn password_changer_policy_and_secrecy() {
     assert_eq!(log[2]["body"]["password"], json!("***"));
     let fresh = sb.create_user("nopw").await;
     let state = sb.state_json().await;
-    let fresh = state["oci"]["users"]
-        .as_array()
-        .and_then(|us| us.iter().find(|u| u["id"] == fresh["id"]).cloned())
-        .expect("user in state");
+    let fresh = state["oci"]["users"].as_array().and_then(|us| us.iter().find(|u| u["id"] == fresh["id"]).cloned()).expect("user in state");
     assert_eq!(fresh["passwordChanges"], json!(0));
     assert_eq!(fresh["passwordSet"], json!(false));
 }
@@ -1168,18 +826,11 @@ async fn create_group_with_members_and_extension() {
     let g = &a.json;
     let gid = id_of(g);
     assert!(is_hex32(&gid));
-    assert!(
-        is_ocid(g["ocid"].as_str().unwrap_or(""), "group"),
-        "{}",
-        g["ocid"]
-    );
+    assert!(is_ocid(g["ocid"].as_str().unwrap_or(""), "group"), "{}", g["ocid"]);
     assert_eq!(g["schemas"], json!([GROUP_SCHEMA, GROUP_EXTENSION]));
     assert_eq!(g["displayName"], json!("Admins"));
     assert_eq!(g["externalId"], json!("123456"));
-    assert_eq!(
-        g[GROUP_EXTENSION],
-        json!({"description": "Example Description"})
-    );
+    assert_eq!(g[GROUP_EXTENSION], json!({"description": "Example Description"}));
     assert_eq!(
         g["members"],
         json!([{
@@ -1188,10 +839,7 @@ async fn create_group_with_members_and_extension() {
         }])
     );
     assert_eq!(g["meta"]["resourceType"], json!("Group"));
-    assert_eq!(
-        g["meta"]["location"],
-        json!(format!("{BASE}{GROUPS}/{gid}"))
-    );
+    assert_eq!(g["meta"]["location"], json!(format!("{BASE}{GROUPS}/{gid}")));
     assert_eq!(a.header(header::LOCATION), g["meta"]["location"].as_str());
 
     // Without the extension: core schema only; no members: an empty list.
@@ -1201,9 +849,7 @@ async fn create_group_with_members_and_extension() {
     assert_eq!(plain["members"], json!([]));
 
     // Member given by ocid is stored by id; duplicates collapse.
-    let g2 = sb
-        .create_group("ByOcid", &[u["ocid"].as_str().unwrap_or(""), uid.as_str()])
-        .await;
+    let g2 = sb.create_group("ByOcid", &[u["ocid"].as_str().unwrap_or(""), uid.as_str()]).await;
     assert_eq!(member_ids(&g2), vec![uid.clone()]);
 
     // Errors.
@@ -1217,35 +863,16 @@ async fn create_group_with_members_and_extension() {
     assert_scim_error(&a, StatusCode::BAD_REQUEST, Some("invalidValue"));
     assert!(detail(&a).contains("nobody"));
     let a = sb
-        .scim(
-            "POST",
-            GROUPS,
-            Some(json!({"schemas": [GROUP_SCHEMA], "displayName": "y", "members": [{"value": uid, "type": "Group"}]})),
-        )
+        .scim("POST", GROUPS, Some(json!({"schemas": [GROUP_SCHEMA], "displayName": "y", "members": [{"value": uid, "type": "Group"}]})))
         .await;
     assert_scim_error(&a, StatusCode::BAD_REQUEST, Some("invalidValue"));
-    let a = sb
-        .scim(
-            "POST",
-            GROUPS,
-            Some(json!({"schemas": [GROUP_SCHEMA], "displayName": "admins"})),
-        )
-        .await;
+    let a = sb.scim("POST", GROUPS, Some(json!({"schemas": [GROUP_SCHEMA], "displayName": "admins"}))).await;
     assert_scim_error(&a, StatusCode::CONFLICT, Some("uniqueness"));
-    let a = sb
-        .scim("POST", GROUPS, Some(json!({"schemas": [GROUP_SCHEMA]})))
-        .await;
+    let a = sb.scim("POST", GROUPS, Some(json!({"schemas": [GROUP_SCHEMA]}))).await;
     assert_scim_error(&a, StatusCode::BAD_REQUEST, Some("invalidValue"));
-    let a = sb
-        .scim("POST", GROUPS, Some(json!({"displayName": "noschemas"})))
-        .await;
+    let a = sb.scim("POST", GROUPS, Some(json!({"displayName": "noschemas"}))).await;
     assert_scim_error(&a, StatusCode::BAD_REQUEST, Some("invalidSyntax"));
-    assert_eq!(
-        sb.state.snapshot().await["oci"]["groups"]
-            .as_array()
-            .map(Vec::len),
-        Some(3)
-    );
+    assert_eq!(sb.state.snapshot().await["oci"]["groups"].as_array().map(Vec::len), Some(3));
 }
 
 #[tokio::test]
@@ -1266,22 +893,13 @@ async fn get_put_delete_group() {
         .await;
     let g = a.json;
     let gid = id_of(&g);
-    let by_ocid = sb
-        .get(&format!("{GROUPS}/{}", g["ocid"].as_str().unwrap_or("")))
-        .await;
+    let by_ocid = sb.get(&format!("{GROUPS}/{}", g["ocid"].as_str().unwrap_or(""))).await;
     assert_eq!(by_ocid, g);
-    let lean = sb
-        .get(&format!("{GROUPS}/{gid}?excludedAttributes=members"))
-        .await;
+    let lean = sb.get(&format!("{GROUPS}/{gid}?excludedAttributes=members")).await;
     assert!(lean.get("members").is_none());
     assert_eq!(lean["displayName"], json!("G"));
-    let only = sb
-        .get(&format!("{GROUPS}/{gid}?attributes=displayName"))
-        .await;
-    assert_eq!(
-        only,
-        json!({"schemas": [GROUP_SCHEMA, GROUP_EXTENSION], "id": gid, "displayName": "G"})
-    );
+    let only = sb.get(&format!("{GROUPS}/{gid}?attributes=displayName")).await;
+    assert_eq!(only, json!({"schemas": [GROUP_SCHEMA, GROUP_EXTENSION], "id": gid, "displayName": "G"}));
     let a = sb.scim("GET", &format!("{GROUPS}/nope"), None).await;
     assert_scim_error(&a, StatusCode::NOT_FOUND, None);
     assert!(detail(&a).contains("nope"));
@@ -1305,13 +923,7 @@ async fn get_put_delete_group() {
     assert_eq!(a.json["ocid"], g["ocid"]);
 
     sb.create_group("Other", &[]).await;
-    let a = sb
-        .scim(
-            "PUT",
-            &format!("{GROUPS}/{gid}"),
-            Some(json!({"schemas": [GROUP_SCHEMA], "displayName": "other"})),
-        )
-        .await;
+    let a = sb.scim("PUT", &format!("{GROUPS}/{gid}"), Some(json!({"schemas": [GROUP_SCHEMA], "displayName": "other"}))).await;
     assert_scim_error(&a, StatusCode::CONFLICT, Some("uniqueness"));
 
     let a = sb.scim("DELETE", &format!("{GROUPS}/{gid}"), None).await;
@@ -1329,24 +941,12 @@ async fn patch_group_forms() {
         users.push(sb.create_user(&format!("m{i}")).await);
     }
     let ids: Vec<String> = users.iter().map(id_of).collect();
-    let ocid_of = |id: &str| {
-        users
-            .iter()
-            .find(|u| u["id"] == json!(id))
-            .and_then(|u| u["ocid"].as_str())
-            .unwrap_or("")
-            .to_string()
-    };
+    let ocid_of = |id: &str| users.iter().find(|u| u["id"] == json!(id)).and_then(|u| u["ocid"].as_str()).unwrap_or("").to_string();
     let g = sb.create_group("team", &[&ids[0]]).await;
     let path = format!("{GROUPS}/{}", id_of(&g));
 
     // The spec's forms: replace displayName; add members.
-    let a = sb
-        .patch(
-            &path,
-            json!([{"op": "replace", "path": "displayName", "value": "Team"}]),
-        )
-        .await;
+    let a = sb.patch(&path, json!([{"op": "replace", "path": "displayName", "value": "Team"}])).await;
     assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.raw);
     let a = sb
         .patch(
@@ -1359,12 +959,7 @@ async fn patch_group_forms() {
     assert_eq!(a.status, StatusCode::NO_CONTENT);
     assert_eq!(members_of(&sb, &path).await, ids[..3].to_vec());
     // Adding an existing member is a no-op.
-    let a = sb
-        .patch(
-            &path,
-            json!([{"op": "add", "path": "members", "value": [{"value": ids[1], "type": "User"}]}]),
-        )
-        .await;
+    let a = sb.patch(&path, json!([{"op": "add", "path": "members", "value": [{"value": ids[1], "type": "User"}]}])).await;
     assert_eq!(a.status, StatusCode::NO_CONTENT);
     assert_eq!(members_of(&sb, &path).await, ids[..3].to_vec());
 
@@ -1387,30 +982,17 @@ async fn patch_group_forms() {
     assert_eq!(full["externalId"], json!("ext-7"));
 
     // remove members[value eq "<id>"].
-    let a = sb
-        .patch(
-            &path,
-            json!([{"op": "remove", "path": format!("members[value eq \"{}\"]", ids[0])}]),
-        )
-        .await;
+    let a = sb.patch(&path, json!([{"op": "remove", "path": format!("members[value eq \"{}\"]", ids[0])}])).await;
     assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.raw);
     assert_eq!(members_of(&sb, &path).await, ids[1..3].to_vec());
     // remove members[type eq "User" and value eq "<ocid>"] (an ocid names the member too).
     let a = sb
-        .patch(
-            &path,
-            json!([{"op": "remove", "path": format!("members[type eq \"User\" and value eq \"{}\"]", ocid_of(&ids[1]))}]),
-        )
+        .patch(&path, json!([{"op": "remove", "path": format!("members[type eq \"User\" and value eq \"{}\"]", ocid_of(&ids[1]))}]))
         .await;
     assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.raw);
     assert_eq!(members_of(&sb, &path).await, ids[2..3].to_vec());
     // Removing a member that is not there is a no-op.
-    let a = sb
-        .patch(
-            &path,
-            json!([{"op": "remove", "path": format!("members[value eq \"{}\"]", ids[4])}]),
-        )
-        .await;
+    let a = sb.patch(&path, json!([{"op": "remove", "path": format!("members[value eq \"{}\"]", ids[4])}])).await;
     assert_eq!(a.status, StatusCode::NO_CONTENT);
 
     // remove "members" with a value array (Azure style).
@@ -1421,12 +1003,7 @@ async fn patch_group_forms() {
         ]}]),
     )
     .await;
-    let a = sb
-        .patch(
-            &path,
-            json!([{"op": "remove", "path": "members", "value": [{"value": ids[2]}, {"value": ids[4]}]}]),
-        )
-        .await;
+    let a = sb.patch(&path, json!([{"op": "remove", "path": "members", "value": [{"value": ids[2]}, {"value": ids[4]}]}])).await;
     assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.raw);
     assert_eq!(members_of(&sb, &path).await, vec![ids[3].clone()]);
 
@@ -1445,9 +1022,7 @@ async fn patch_group_forms() {
     assert_eq!(member_ids(&a.json), vec![ids[0].clone(), ids[1].clone()]);
 
     // replace members: the whole list.
-    let a = sb
-        .patch(&path, json!([{"op": "replace", "path": "members", "value": [{"value": ids[4], "type": "User"}]}]))
-        .await;
+    let a = sb.patch(&path, json!([{"op": "replace", "path": "members", "value": [{"value": ids[4], "type": "User"}]}])).await;
     assert_eq!(a.status, StatusCode::NO_CONTENT);
     assert_eq!(members_of(&sb, &path).await, vec![ids[4].clone()]);
 
@@ -1468,9 +1043,7 @@ async fn patch_group_forms() {
     assert_eq!(v[GROUP_EXTENSION]["description"], json!("D2"));
 
     // remove "members": all of them.
-    let a = sb
-        .patch(&path, json!([{"op": "remove", "path": "members"}]))
-        .await;
+    let a = sb.patch(&path, json!([{"op": "remove", "path": "members"}])).await;
     assert_eq!(a.status, StatusCode::NO_CONTENT);
     assert_eq!(members_of(&sb, &path).await, Vec::<String>::new());
 
@@ -1486,47 +1059,20 @@ async fn patch_group_forms() {
         )
         .await;
     assert_scim_error(&a, StatusCode::BAD_REQUEST, Some("invalidValue"));
-    let a = sb
-        .patch(
-            &path,
-            json!([{"op": "add", "path": "members", "value": ["not-an-object"]}]),
-        )
-        .await;
+    let a = sb.patch(&path, json!([{"op": "add", "path": "members", "value": ["not-an-object"]}])).await;
     assert_scim_error(&a, StatusCode::BAD_REQUEST, Some("invalidValue"));
-    let a = sb
-        .patch(
-            &path,
-            json!([{"op": "remove", "path": "members[value eq ]"}]),
-        )
-        .await;
+    let a = sb.patch(&path, json!([{"op": "remove", "path": "members[value eq ]"}])).await;
     assert_scim_error(&a, StatusCode::BAD_REQUEST, Some("invalidPath"));
-    let a = sb
-        .patch(&path, json!([{"op": "remove", "path": "displayName"}]))
-        .await;
+    let a = sb.patch(&path, json!([{"op": "remove", "path": "displayName"}])).await;
     assert_scim_error(&a, StatusCode::BAD_REQUEST, Some("invalidValue"));
-    let a = sb
-        .patch(
-            &path,
-            json!([{"op": "replace", "path": "ocid", "value": "x"}]),
-        )
-        .await;
+    let a = sb.patch(&path, json!([{"op": "replace", "path": "ocid", "value": "x"}])).await;
     assert_scim_error(&a, StatusCode::BAD_REQUEST, Some("mutability"));
     sb.create_group("Taken", &[]).await;
-    let a = sb
-        .patch(
-            &path,
-            json!([{"op": "replace", "path": "displayName", "value": "taken"}]),
-        )
-        .await;
+    let a = sb.patch(&path, json!([{"op": "replace", "path": "displayName", "value": "taken"}])).await;
     assert_scim_error(&a, StatusCode::CONFLICT, Some("uniqueness"));
     assert_eq!(sb.get(&path).await, before);
 
-    let a = sb
-        .patch(
-            &format!("{GROUPS}/unknown"),
-            json!([{"op": "remove", "path": "members"}]),
-        )
-        .await;
+    let a = sb.patch(&format!("{GROUPS}/unknown"), json!([{"op": "remove", "path": "members"}])).await;
     assert_scim_error(&a, StatusCode::NOT_FOUND, None);
 }
 
@@ -1537,38 +1083,10 @@ async fn patch_group_forms() {
 async fn filter_fixture(sb: &Sb) -> (Vec<Value>, Vec<Value>) {
     let mut users = Vec::new();
     for (name, given, family, email, active, ext) in [
-        (
-            "alice@example.com",
-            "Alice",
-            "Smith",
-            "Alice@Example.com",
-            true,
-            "A-1",
-        ),
-        (
-            "bob@example.com",
-            "Bob",
-            "Jones",
-            "bob@other.org",
-            false,
-            "b-2",
-        ),
-        (
-            "carol@corp.io",
-            "Carol",
-            "Smith",
-            "carol@corp.io",
-            true,
-            "C-3",
-        ),
-        (
-            "dave \"the\" user",
-            "Dave",
-            "Quote",
-            "dave@corp.io",
-            true,
-            "D-4",
-        ),
+        ("alice@example.com", "Alice", "Smith", "Alice@Example.com", true, "A-1"),
+        ("bob@example.com", "Bob", "Jones", "bob@other.org", false, "b-2"),
+        ("carol@corp.io", "Carol", "Smith", "carol@corp.io", true, "C-3"),
+        ("dave \"the\" user", "Dave", "Quote", "dave@corp.io", true, "D-4"),
     ] {
         let a = sb
             .scim(
@@ -1598,12 +1116,7 @@ async fn filter_fixture(sb: &Sb) -> (Vec<Value>, Vec<Value>) {
 async fn filter_operators() {
     let sb = sandbox();
     let (users, groups) = filter_fixture(&sb).await;
-    let all = [
-        "alice@example.com",
-        "bob@example.com",
-        "carol@corp.io",
-        "dave \"the\" user",
-    ];
+    let all = ["alice@example.com", "bob@example.com", "carol@corp.io", "dave \"the\" user"];
     let pick = |idx: &[usize]| idx.iter().map(|&i| all[i].to_string()).collect::<Vec<_>>();
 
     let cases: Vec<(String, Vec<usize>)> = vec![
@@ -1618,16 +1131,10 @@ async fn filter_operators() {
         ("emails.value eq \"ALICE@example.com\"".into(), vec![0]),
         ("emails.value co \"corp\"".into(), vec![2, 3]),
         ("emails.type eq \"recovery\"".into(), vec![0, 1, 2, 3]),
-        (
-            "emails[type eq \"work\" and value ew \"other.org\"]".into(),
-            vec![1],
-        ),
+        ("emails[type eq \"work\" and value ew \"other.org\"]".into(), vec![1]),
         ("name.familyName eq \"smith\"".into(), vec![0, 2]),
         ("name.givenName sw \"Ca\"".into(), vec![2]),
-        (
-            "urn:ietf:params:scim:schemas:core:2.0:User:userName sw \"carol\"".into(),
-            vec![2],
-        ),
+        ("urn:ietf:params:scim:schemas:core:2.0:User:userName sw \"carol\"".into(), vec![2]),
         ("active eq true".into(), vec![0, 2, 3]),
         ("active eq false".into(), vec![1]),
         ("active ne true".into(), vec![1]),
@@ -1637,57 +1144,21 @@ async fn filter_operators() {
         ("externalId eq \"a-1\"".into(), vec![]),
         ("displayName eq \"bob jones\"".into(), vec![1]),
         (format!("id eq \"{}\"", id_of(&users[3])), vec![3]),
-        (
-            format!("ocid eq \"{}\"", users[1]["ocid"].as_str().unwrap_or("")),
-            vec![1],
-        ),
+        (format!("ocid eq \"{}\"", users[1]["ocid"].as_str().unwrap_or("")), vec![1]),
         // Groups of a user.
-        (
-            format!("groups.value eq \"{}\"", id_of(&groups[0])),
-            vec![0, 2],
-        ),
-        (
-            format!("groups[value eq \"{}\"]", id_of(&groups[1])),
-            vec![1],
-        ),
-        (
-            format!(
-                "groups.value eq \"{}\"",
-                groups[1]["ocid"].as_str().unwrap_or("")
-            ),
-            vec![1],
-        ),
+        (format!("groups.value eq \"{}\"", id_of(&groups[0])), vec![0, 2]),
+        (format!("groups[value eq \"{}\"]", id_of(&groups[1])), vec![1]),
+        (format!("groups.value eq \"{}\"", groups[1]["ocid"].as_str().unwrap_or("")), vec![1]),
         ("groups pr".into(), vec![0, 1, 2]),
         ("not (groups pr)".into(), vec![3]),
         // Precedence: and binds tighter than or.
-        (
-            "userName sw \"a\" or userName sw \"b\" and active eq true".into(),
-            vec![0],
-        ),
-        (
-            "(userName sw \"a\" or userName sw \"b\") and active eq false".into(),
-            vec![1],
-        ),
-        (
-            "userName sw \"b\" and active eq true or userName sw \"c\"".into(),
-            vec![2],
-        ),
-        (
-            "not (name.familyName eq \"Smith\") and active eq true".into(),
-            vec![3],
-        ),
-        (
-            "not(userName co \"example\" or userName co \"corp\")".into(),
-            vec![3],
-        ),
-        (
-            "meta.created pr and meta.resourceType eq \"User\"".into(),
-            vec![0, 1, 2, 3],
-        ),
-        (
-            "meta.lastModified gt \"2000-01-01T00:00:00Z\"".into(),
-            vec![0, 1, 2, 3],
-        ),
+        ("userName sw \"a\" or userName sw \"b\" and active eq true".into(), vec![0]),
+        ("(userName sw \"a\" or userName sw \"b\") and active eq false".into(), vec![1]),
+        ("userName sw \"b\" and active eq true or userName sw \"c\"".into(), vec![2]),
+        ("not (name.familyName eq \"Smith\") and active eq true".into(), vec![3]),
+        ("not(userName co \"example\" or userName co \"corp\")".into(), vec![3]),
+        ("meta.created pr and meta.resourceType eq \"User\"".into(), vec![0, 1, 2, 3]),
+        ("meta.lastModified gt \"2000-01-01T00:00:00Z\"".into(), vec![0, 1, 2, 3]),
         ("meta.created lt \"2000-01-01T00:00:00Z\"".into(), vec![]),
         ("externalId eq null".into(), vec![]),
         ("userName gt \"bob\"".into(), vec![1, 2, 3]),
@@ -1701,50 +1172,24 @@ async fn filter_operators() {
     let u0 = id_of(&users[0]);
     let u1_ocid = users[1]["ocid"].as_str().unwrap_or("").to_string();
     let gcases: Vec<(String, Vec<&str>)> = vec![
-        (
-            format!("members[type eq \"User\" and value eq \"{u0}\"]"),
-            vec!["Admins"],
-        ),
+        (format!("members[type eq \"User\" and value eq \"{u0}\"]"), vec!["Admins"]),
         (format!("members[value eq \"{u0}\"]"), vec!["Admins"]),
         (format!("members.value eq \"{u0}\""), vec!["Admins"]),
-        (
-            format!("members[type eq \"User\" and value eq \"{u1_ocid}\"]"),
-            vec!["Readers"],
-        ),
-        (
-            "members[type eq \"User\" and value eq \"nobody\"]".into(),
-            vec![],
-        ),
+        (format!("members[type eq \"User\" and value eq \"{u1_ocid}\"]"), vec!["Readers"]),
+        ("members[type eq \"User\" and value eq \"nobody\"]".into(), vec![]),
         ("members pr".into(), vec!["Admins", "Readers"]),
         ("displayName eq \"admins\"".into(), vec!["Admins"]),
-        (
-            "displayName sw \"R\" or displayName ew \"pty\"".into(),
-            vec!["Readers", "Empty"],
-        ),
+        ("displayName sw \"R\" or displayName ew \"pty\"".into(), vec!["Readers", "Empty"]),
         (format!("id eq \"{}\"", id_of(&groups[2])), vec!["Empty"]),
     ];
     for (f, expected) in gcases {
         assert_eq!(filter_groups(&sb, &f).await, expected, "filter: {f}");
     }
     // The spec's literal query string (spaces as %20, quotes as %22, raw brackets).
-    let a = sb
-        .scim(
-            "GET",
-            &format!(
-                "{GROUPS}?filter=members[type%20eq%20%22User%22%20and%20value%20eq%20%22{u0}%22]"
-            ),
-            None,
-        )
-        .await;
+    let a = sb.scim("GET", &format!("{GROUPS}?filter=members[type%20eq%20%22User%22%20and%20value%20eq%20%22{u0}%22]"), None).await;
     assert_eq!(a.json["totalResults"], json!(1), "{}", a.raw);
     // '+' as a space works as well.
-    let a = sb
-        .scim(
-            "GET",
-            &format!("{USERS}?filter=userName+eq+%22bob%40example.com%22"),
-            None,
-        )
-        .await;
+    let a = sb.scim("GET", &format!("{USERS}?filter=userName+eq+%22bob%40example.com%22"), None).await;
     assert_eq!(a.json["totalResults"], json!(1), "{}", a.raw);
 }
 
@@ -1772,18 +1217,9 @@ async fn invalid_filters_are_400_invalid_filter() {
     ] {
         let a = list(&sb, USERS, &format!("filter={}", query(f))).await;
         assert_scim_error(&a, StatusCode::BAD_REQUEST, Some("invalidFilter"));
-        assert!(
-            detail(&a).contains(hint),
-            "filter {f:?}: detail {:?} lacks {hint:?}",
-            detail(&a)
-        );
+        assert!(detail(&a).contains(hint), "filter {f:?}: detail {:?} lacks {hint:?}", detail(&a));
     }
-    let a = list(
-        &sb,
-        GROUPS,
-        &format!("filter={}", query("userName eq \"x\"")),
-    )
-    .await;
+    let a = list(&sb, GROUPS, &format!("filter={}", query("userName eq \"x\""))).await;
     assert_scim_error(&a, StatusCode::BAD_REQUEST, Some("invalidFilter"));
     let deep = format!("{}userName pr{}", "(".repeat(40), ")".repeat(40));
     let a = list(&sb, USERS, &format!("filter={}", query(&deep))).await;
@@ -1799,12 +1235,7 @@ async fn batched_id_filters_are_fast() {
         sb.state
             .write(|d| {
                 for i in 0..600 {
-                    d.oci.create_user(
-                        user_body(&format!("bulk{i}"), "B", &i.to_string())
-                            .as_object()
-                            .expect("object"),
-                        now,
-                    )?;
+                    d.oci.create_user(user_body(&format!("bulk{i}"), "B", &i.to_string()).as_object().expect("object"), now)?;
                 }
                 Ok::<_, ScimError>(())
             })
@@ -1821,12 +1252,7 @@ async fn batched_id_filters_are_fast() {
     let mut got = Vec::new();
     let mut start = 1;
     loop {
-        let a = list(
-            &sb,
-            USERS,
-            &format!("filter={}&startIndex={start}&count=50", query(&f)),
-        )
-        .await;
+        let a = list(&sb, USERS, &format!("filter={}&startIndex={start}&count=50", query(&f))).await;
         assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
         assert_eq!(a.json["totalResults"], json!(150));
         let page = a.json["Resources"].as_array().expect("page");
@@ -1841,11 +1267,7 @@ async fn batched_id_filters_are_fast() {
     assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
 
     // Mixed ids and ocids in one batch.
-    let f = format!(
-        "id eq \"{}\" or ocid eq \"{}\"",
-        id_of(&users[0]),
-        users[1]["ocid"].as_str().unwrap_or("")
-    );
+    let f = format!("id eq \"{}\" or ocid eq \"{}\"", id_of(&users[0]), users[1]["ocid"].as_str().unwrap_or(""));
     let a = list(&sb, USERS, &format!("filter={}", query(&f))).await;
     assert_eq!(a.json["totalResults"], json!(2));
 }
@@ -1857,12 +1279,7 @@ async fn paging() {
     sb.state
         .write(|d| {
             for i in 0..120 {
-                d.oci.create_user(
-                    user_body(&format!("p{i:03}"), "P", "Q")
-                        .as_object()
-                        .expect("object"),
-                    now,
-                )?;
+                d.oci.create_user(user_body(&format!("p{i:03}"), "P", "Q").as_object().expect("object"), now)?;
             }
             Ok::<_, ScimError>(())
         })
@@ -1877,12 +1294,7 @@ async fn paging() {
         }
     };
     let names = |v: &Value| -> Vec<String> {
-        v["Resources"]
-            .as_array()
-            .expect("Resources")
-            .iter()
-            .map(|r| r["userName"].as_str().unwrap_or("").to_string())
-            .collect()
+        v["Resources"].as_array().expect("Resources").iter().map(|r| r["userName"].as_str().unwrap_or("").to_string()).collect()
     };
 
     let first = page("").await;
@@ -1921,10 +1333,7 @@ async fn paging() {
 
     let filtered = page("filter=userName%20sw%20%22p1%22&startIndex=11&count=5").await;
     assert_eq!(filtered["totalResults"], json!(20));
-    assert_eq!(
-        names(&filtered),
-        vec!["p110", "p111", "p112", "p113", "p114"]
-    );
+    assert_eq!(names(&filtered), vec!["p110", "p111", "p112", "p113", "p114"]);
 
     for bad in ["count=abc", "startIndex=1.5"] {
         let a = list(&sb, USERS, bad).await;
@@ -1945,10 +1354,7 @@ async fn list_projection_and_search() {
     let a = list(&sb, GROUPS, "excludedAttributes=members").await;
     let rs = a.json["Resources"].as_array().expect("Resources");
     assert_eq!(rs.len(), 3);
-    assert!(
-        rs.iter()
-            .all(|g| g.get("members").is_none() && g.get("displayName").is_some())
-    );
+    assert!(rs.iter().all(|g| g.get("members").is_none() && g.get("displayName").is_some()));
 
     let a = list(&sb, USERS, "attributes=userName,emails.value&count=1").await;
     assert_eq!(
@@ -1960,19 +1366,8 @@ async fn list_projection_and_search() {
             "emails": [{"value": "alice@example.com"}, {"value": "alice@example.com"}]
         })
     );
-    let a = list(
-        &sb,
-        GROUPS,
-        &format!(
-            "filter={}&attributes=members.value",
-            query("displayName eq \"Readers\"")
-        ),
-    )
-    .await;
-    assert_eq!(
-        a.json["Resources"][0]["members"],
-        json!([{"value": id_of(&users[1])}])
-    );
+    let a = list(&sb, GROUPS, &format!("filter={}&attributes=members.value", query("displayName eq \"Readers\""))).await;
+    assert_eq!(a.json["Resources"][0]["members"], json!([{"value": id_of(&users[1])}]));
 
     // POST /.search: the same in a body.
     let a = sb
@@ -1993,13 +1388,7 @@ async fn list_projection_and_search() {
     assert_eq!(a.json["startIndex"], json!(2));
     assert_eq!(a.json["Resources"][0]["userName"], json!("carol@corp.io"));
     assert!(a.json["Resources"][0].get("emails").is_none());
-    let a = sb
-        .scim(
-            "POST",
-            "/oci/admin/v1/Groups/.search",
-            Some(json!({"schemas": [SEARCH_REQUEST_SCHEMA], "filter": "bogus"})),
-        )
-        .await;
+    let a = sb.scim("POST", "/oci/admin/v1/Groups/.search", Some(json!({"schemas": [SEARCH_REQUEST_SCHEMA], "filter": "bogus"}))).await;
     assert_scim_error(&a, StatusCode::BAD_REQUEST, Some("invalidFilter"));
 }
 
@@ -2050,26 +1439,12 @@ async fn bulk_with_bulk_ids_and_per_operation_failures() {
     assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
     assert_eq!(a.json["schemas"], json!([BULK_RESPONSE_SCHEMA]));
     let ops = a.json["Operations"].as_array().expect("Operations").clone();
-    let statuses: Vec<&str> = ops
-        .iter()
-        .map(|o| o["status"].as_str().unwrap_or("?"))
-        .collect();
-    assert_eq!(
-        statuses,
-        vec![
-            "201", "201", "204", "404", "400", "200", "204", "200", "409", "409", "204", "400",
-            "404"
-        ],
-        "{}",
-        a.raw
-    );
+    let statuses: Vec<&str> = ops.iter().map(|o| o["status"].as_str().unwrap_or("?")).collect();
+    assert_eq!(statuses, vec!["201", "201", "204", "404", "400", "200", "204", "200", "409", "409", "204", "400", "404"], "{}", a.raw);
     let new_user = id_of(&ops[0]["response"]);
     assert_eq!(ops[0]["bulkId"], json!("u1"));
     assert_eq!(ops[0]["method"], json!("POST"));
-    assert_eq!(
-        ops[0]["location"],
-        json!(format!("{BASE}{USERS}/{new_user}"))
-    );
+    assert_eq!(ops[0]["location"], json!(format!("{BASE}{USERS}/{new_user}")));
     let g3 = id_of(&ops[1]["response"]);
     assert_eq!(member_ids(&ops[1]["response"]), vec![new_user.clone()]);
     assert_eq!(ops[2]["location"], json!(format!("{BASE}{GROUPS}/{g1}")));
@@ -2081,32 +1456,14 @@ async fn bulk_with_bulk_ids_and_per_operation_failures() {
     assert_eq!(member_ids(&ops[5]["response"]), vec![existing.clone()]);
     assert_eq!(ops[6]["location"], json!(format!("{BASE}{GROUPS}/{g3}")));
     assert_eq!(ops[7]["response"]["displayName"], json!("Bulk Renamed"));
-    assert!(
-        ops[8]["response"]["detail"]
-            .as_str()
-            .unwrap_or("")
-            .contains("missing")
-    );
+    assert!(ops[8]["response"]["detail"].as_str().unwrap_or("").contains("missing"));
     assert_eq!(ops[9]["response"]["scimType"], json!("uniqueness"));
-    assert!(
-        ops[9].get("location").is_none(),
-        "a failed POST has no location"
-    );
+    assert!(ops[9].get("location").is_none(), "a failed POST has no location");
 
     // The effects.
-    assert_eq!(
-        member_ids(&sb.get(&format!("{GROUPS}/{g1}")).await),
-        vec![new_user.clone()]
-    );
-    assert_eq!(
-        member_ids(&sb.get(&format!("{GROUPS}/{g2}")).await),
-        Vec::<String>::new(),
-        "existing was deleted later"
-    );
-    assert_eq!(
-        member_ids(&sb.get(&format!("{GROUPS}/{g3}")).await),
-        vec![new_user.clone()]
-    );
+    assert_eq!(member_ids(&sb.get(&format!("{GROUPS}/{g1}")).await), vec![new_user.clone()]);
+    assert_eq!(member_ids(&sb.get(&format!("{GROUPS}/{g2}")).await), Vec::<String>::new(), "existing was deleted later");
+    assert_eq!(member_ids(&sb.get(&format!("{GROUPS}/{g3}")).await), vec![new_user.clone()]);
 
     // Stats count the Bulk once; the log has every operation with "bulk": true.
     let stats = sb.state.stats();
@@ -2117,18 +1474,12 @@ async fn bulk_with_bulk_ids_and_per_operation_failures() {
     assert_eq!(bulk_entries[2]["method"], json!("PATCH"));
     assert_eq!(bulk_entries[2]["path"], json!(format!("{GROUPS}/{g1}")));
     assert_eq!(bulk_entries[2]["status"], json!(204));
-    assert_eq!(
-        bulk_entries[2]["body"]["Operations"][0]["value"][0]["value"],
-        json!(new_user)
-    );
+    assert_eq!(bulk_entries[2]["body"]["Operations"][0]["value"][0]["value"], json!(new_user));
     assert_eq!(bulk_entries[5]["query"], json!("attributes=members"));
     assert_eq!(bulk_entries[6]["path"], json!(format!("{GROUPS}/{g3}")));
     // The operations are logged just before the Bulk request itself, which has no
     // "bulk" key (like every ordinary entry).
-    let at = log
-        .iter()
-        .position(|e| e["path"] == json!(BULK))
-        .expect("Bulk entry");
+    let at = log.iter().position(|e| e["path"] == json!(BULK)).expect("Bulk entry");
     assert!(log[at].get("bulk").is_none());
     assert_eq!(log[at]["status"], json!(200));
     assert!(log[at - 13..at].iter().all(|e| e["bulk"] == json!(true)));
@@ -2159,47 +1510,18 @@ async fn bulk_fail_on_errors_and_request_errors() {
         .await;
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(a.json["Operations"].as_array().map(Vec::len), Some(1));
-    assert_eq!(
-        member_ids(&sb.get(&format!("{GROUPS}/{g}")).await),
-        Vec::<String>::new()
-    );
+    assert_eq!(member_ids(&sb.get(&format!("{GROUPS}/{g}")).await), Vec::<String>::new());
 
     let a = sb.scim("POST", BULK, Some(json!({"Operations": []}))).await;
     assert_scim_error(&a, StatusCode::BAD_REQUEST, Some("invalidSyntax"));
-    let a = sb
-        .scim(
-            "POST",
-            BULK,
-            Some(json!({"schemas": [BULK_REQUEST_SCHEMA]})),
-        )
-        .await;
+    let a = sb.scim("POST", BULK, Some(json!({"schemas": [BULK_REQUEST_SCHEMA]}))).await;
     assert_scim_error(&a, StatusCode::BAD_REQUEST, Some("invalidSyntax"));
-    let a = sb
-        .scim(
-            "POST",
-            BULK,
-            Some(json!({"schemas": [BULK_REQUEST_SCHEMA], "failOnErrors": 0, "Operations": []})),
-        )
-        .await;
+    let a = sb.scim("POST", BULK, Some(json!({"schemas": [BULK_REQUEST_SCHEMA], "failOnErrors": 0, "Operations": []}))).await;
     assert_scim_error(&a, StatusCode::BAD_REQUEST, Some("invalidValue"));
-    let many: Vec<Value> = (0..=MAX_BULK_OPERATIONS)
-        .map(|_| json!({"method": "DELETE", "path": "/Users/x"}))
-        .collect();
-    let a = sb
-        .scim(
-            "POST",
-            BULK,
-            Some(json!({"schemas": [BULK_REQUEST_SCHEMA], "Operations": many})),
-        )
-        .await;
+    let many: Vec<Value> = (0..=MAX_BULK_OPERATIONS).map(|_| json!({"method": "DELETE", "path": "/Users/x"})).collect();
+    let a = sb.scim("POST", BULK, Some(json!({"schemas": [BULK_REQUEST_SCHEMA], "Operations": many}))).await;
     assert_scim_error(&a, StatusCode::PAYLOAD_TOO_LARGE, None);
-    let a = sb
-        .scim(
-            "POST",
-            BULK,
-            Some(json!({"schemas": [BULK_REQUEST_SCHEMA], "Operations": []})),
-        )
-        .await;
+    let a = sb.scim("POST", BULK, Some(json!({"schemas": [BULK_REQUEST_SCHEMA], "Operations": []}))).await;
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(a.json["Operations"], json!([]));
 }
@@ -2222,13 +1544,7 @@ async fn bulk_memberships_for_three_groups_is_one_request() {
                                             "value": [{"value": uid, "type": "User"}]}]}})
         })
         .collect();
-    let a = sb
-        .scim(
-            "POST",
-            BULK,
-            Some(json!({"schemas": [BULK_REQUEST_SCHEMA], "Operations": ops})),
-        )
-        .await;
+    let a = sb.scim("POST", BULK, Some(json!({"schemas": [BULK_REQUEST_SCHEMA], "Operations": ops}))).await;
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(sb.state.stats().total, before + 1);
     let user = sb.get(&format!("{USERS}/{uid}")).await;
@@ -2243,17 +1559,11 @@ async fn bulk_memberships_for_three_groups_is_one_request() {
 async fn state_reset_and_persistence() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("state.json");
-    let config = SandboxConfig {
-        data: Some(file.clone()),
-        ..SandboxConfig::default()
-    };
+    let config = SandboxConfig { data: Some(file.clone()), ..SandboxConfig::default() };
     let (u1, u2, g1, g2);
     {
         let sb = sandbox_with(config.clone());
-        assert_eq!(
-            sb.state_json().await["oci"],
-            json!({"users": [], "groups": []})
-        );
+        assert_eq!(sb.state_json().await["oci"], json!({"users": [], "groups": []}));
         let a = sb.create_user("first").await;
         u1 = id_of(&a);
         u2 = id_of(&sb.create_user("second").await);
@@ -2280,16 +1590,10 @@ async fn state_reset_and_persistence() {
         let oci = &state["oci"];
         assert_eq!(oci["users"][0]["userName"], json!("first"));
         assert_eq!(oci["users"][0]["passwordChanges"], json!(1));
-        assert_eq!(
-            oci["users"][0]["meta"]["location"],
-            json!(format!("{USERS}/{u1}"))
-        );
+        assert_eq!(oci["users"][0]["meta"]["location"], json!(format!("{USERS}/{u1}")));
         assert_eq!(oci["users"][1]["groups"][0]["value"], json!(g1));
         assert_eq!(member_ids(&oci["groups"][0]), vec![u2.clone(), u1.clone()]);
-        assert_eq!(
-            oci["groups"][0][GROUP_EXTENSION]["description"],
-            json!("persisted")
-        );
+        assert_eq!(oci["groups"][0][GROUP_EXTENSION]["description"], json!("persisted"));
         assert!(!state.to_string().contains("Long-enough-pw"));
     }
     let on_disk = std::fs::read_to_string(&file).expect("read");
@@ -2312,34 +1616,20 @@ async fn state_reset_and_persistence() {
     assert_eq!(before["oci"]["users"][0]["passwordChanges"], json!(1));
     assert_eq!(before["oci"]["users"][0]["passwordSet"], json!(true));
     let u = sb.get(&format!("{USERS}/{u1}")).await;
-    assert_eq!(
-        u["meta"]["created"],
-        before["oci"]["users"][0]["meta"]["created"]
-    );
-    assert_eq!(
-        sb.get(&format!("{GROUPS}/{g2}")).await["displayName"],
-        json!("G2")
-    );
+    assert_eq!(u["meta"]["created"], before["oci"]["users"][0]["meta"]["created"]);
+    assert_eq!(sb.get(&format!("{GROUPS}/{g2}")).await["displayName"], json!("G2"));
     // Still unique after the reload.
-    let a = sb
-        .scim("POST", USERS, Some(user_body("FIRST", "a", "b")))
-        .await;
+    let a = sb.scim("POST", USERS, Some(user_body("FIRST", "a", "b"))).await;
     assert_scim_error(&a, StatusCode::CONFLICT, Some("uniqueness"));
 
     // Reset empties the domain (and persists that), but issued tokens stay valid.
     let token = sb.client_token().await;
     let a = sb.send("POST", "/_sandbox/reset", None, None, None).await;
     assert_eq!(a.status, StatusCode::NO_CONTENT);
-    assert_eq!(
-        sb.state_json().await["oci"],
-        json!({"users": [], "groups": []})
-    );
-    let on_disk: Value =
-        serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("json");
+    assert_eq!(sb.state_json().await["oci"], json!({"users": [], "groups": []}));
+    let on_disk: Value = serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("json");
     assert_eq!(on_disk["oci"], json!({"users": [], "groups": []}));
-    let a = sb
-        .send("GET", USERS, Some(&format!("Bearer {token}")), None, None)
-        .await;
+    let a = sb.send("GET", USERS, Some(&format!("Bearer {token}")), None, None).await;
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(a.json["totalResults"], json!(0));
 }
@@ -2349,14 +1639,8 @@ async fn older_state_files_load_without_oci() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("state.json");
     std::fs::write(&file, r#"{"runai": {"idps": []}}"#).expect("write");
-    let sb = sandbox_with(SandboxConfig {
-        data: Some(file),
-        ..SandboxConfig::default()
-    });
-    assert_eq!(
-        sb.state_json().await["oci"],
-        json!({"users": [], "groups": []})
-    );
+    let sb = sandbox_with(SandboxConfig { data: Some(file), ..SandboxConfig::default() });
+    assert_eq!(sb.state_json().await["oci"], json!({"users": [], "groups": []}));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -2372,24 +1656,15 @@ fn filter_precedence_and_shapes() {
     let cmp = |p: &str, v: &str| Filter::Compare(path(p), Op::Eq, Literal::Str(v.into()));
     assert_eq!(
         Filter::parse("a eq \"1\" or b eq \"2\" and c eq \"3\"").expect("parse"),
-        Filter::Or(vec![
-            cmp("a", "1"),
-            Filter::And(vec![cmp("b", "2"), cmp("c", "3")])
-        ])
+        Filter::Or(vec![cmp("a", "1"), Filter::And(vec![cmp("b", "2"), cmp("c", "3")])])
     );
     assert_eq!(
         Filter::parse("(a eq \"1\" or b eq \"2\") and not (c pr)").expect("parse"),
-        Filter::And(vec![
-            Filter::Or(vec![cmp("a", "1"), cmp("b", "2")]),
-            Filter::Not(Box::new(Filter::Present(path("c"))))
-        ])
+        Filter::And(vec![Filter::Or(vec![cmp("a", "1"), cmp("b", "2")]), Filter::Not(Box::new(Filter::Present(path("c"))))])
     );
     assert_eq!(
         Filter::parse("members[type eq \"User\" and value eq \"x\"]").expect("parse"),
-        Filter::ValuePath(
-            path("members"),
-            Box::new(Filter::And(vec![cmp("type", "User"), cmp("value", "x")]))
-        )
+        Filter::ValuePath(path("members"), Box::new(Filter::And(vec![cmp("type", "User"), cmp("value", "x")])))
     );
     assert_eq!(
         Filter::parse("a EQ true or b Ne null or c gt 5").expect("parse"),
@@ -2399,31 +1674,17 @@ fn filter_precedence_and_shapes() {
             Filter::Compare(path("c"), Op::Gt, Literal::Num(5.into())),
         ])
     );
-    assert_eq!(
-        Filter::parse(r#"a eq "q\"uo\\te\u00e9""#).expect("parse"),
-        cmp("a", "q\"uo\\teé")
-    );
+    assert_eq!(Filter::parse(r#"a eq "q\"uo\\te\u00e9""#).expect("parse"), cmp("a", "q\"uo\\teé"));
     let p = path("urn:ietf:params:scim:schemas:core:2.0:User:name.givenName");
     assert_eq!(p.urn.as_deref(), Some(USER_SCHEMA));
-    assert_eq!(
-        (p.attr.as_str(), p.sub.as_deref()),
-        ("name", Some("givenName"))
-    );
+    assert_eq!((p.attr.as_str(), p.sub.as_deref()), ("name", Some("givenName")));
 
     // 500 or-terms: one flat node, and an id set.
-    let f = (0..500)
-        .map(|i| format!("id eq \"{i}\""))
-        .collect::<Vec<_>>()
-        .join(" or ");
+    let f = (0..500).map(|i| format!("id eq \"{i}\"")).collect::<Vec<_>>().join(" or ");
     let parsed = Filter::parse(&f).expect("parse");
     assert!(matches!(&parsed, Filter::Or(terms) if terms.len() == 500));
     assert_eq!(parsed.id_set().map(|s| s.len()), Some(500));
-    assert!(
-        Filter::parse("id eq \"1\" or userName eq \"x\"")
-            .expect("parse")
-            .id_set()
-            .is_none()
-    );
+    assert!(Filter::parse("id eq \"1\" or userName eq \"x\"").expect("parse").id_set().is_none());
 }
 
 #[test]
@@ -2436,13 +1697,7 @@ fn patch_paths() {
     let p = PatchPath::parse(&format!("{GROUP_EXTENSION}:description")).expect("parse");
     assert_eq!(p.attr.urn.as_deref(), Some(GROUP_EXTENSION));
     assert_eq!(p.attr.attr, "description");
-    for bad in [
-        "members[",
-        "members[value eq \"x\"]x",
-        "a.b.c",
-        "name.givenName[x pr]",
-        "",
-    ] {
+    for bad in ["members[", "members[value eq \"x\"]x", "a.b.c", "name.givenName[x pr]", ""] {
         assert!(PatchPath::parse(bad).is_err(), "{bad}");
     }
 }

@@ -47,12 +47,7 @@ pub struct SandboxData {
 impl SandboxData {
     /// A fresh server: no provider-created objects, only the vendor seeds.
     pub fn seeded() -> Self {
-        SandboxData {
-            runai: RunaiData::seeded(),
-            fudo: FudoData::seeded(),
-            landscape: LandscapeData::seeded(),
-            oci: OciData::default(),
-        }
+        SandboxData { runai: RunaiData::seeded(), fudo: FudoData::seeded(), landscape: LandscapeData::seeded(), oci: OciData::default() }
     }
 
     /// Restores invariants a hand-edited `--data` file may break (e.g. list order).
@@ -156,10 +151,7 @@ impl AppState {
     }
 
     /// Runs `f` on the settled data and, when it returns `Ok`, persists the result.
-    pub async fn write<T, E>(
-        &self,
-        f: impl FnOnce(&mut SandboxData) -> Result<T, E>,
-    ) -> Result<T, E> {
+    pub async fn write<T, E>(&self, f: impl FnOnce(&mut SandboxData) -> Result<T, E>) -> Result<T, E> {
         let mut data = self.data.lock().await;
         data.settle(Utc::now());
         let result = f(&mut data);
@@ -171,9 +163,7 @@ impl AppState {
 
     /// The full state as JSON, unmasked (`GET /_sandbox/state`).
     pub async fn snapshot(&self) -> serde_json::Value {
-        self.read(|data| serde_json::to_value(&*data))
-            .await
-            .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }))
+        self.read(|data| serde_json::to_value(&*data)).await.unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }))
     }
 
     /// `POST /_sandbox/reset`: seeds only, zero stats, empty request log, faults off.
@@ -244,15 +234,13 @@ impl AppState {
 fn load(path: &Path) -> anyhow::Result<SandboxData> {
     match std::fs::read(path) {
         Ok(bytes) => {
-            let mut data: SandboxData = serde_json::from_slice(&bytes)
-                .with_context(|| format!("cannot parse sandbox state file {}", path.display()))?;
+            let mut data: SandboxData =
+                serde_json::from_slice(&bytes).with_context(|| format!("cannot parse sandbox state file {}", path.display()))?;
             data.normalize();
             Ok(data)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(SandboxData::seeded()),
-        Err(e) => {
-            Err(e).with_context(|| format!("cannot read sandbox state file {}", path.display()))
-        }
+        Err(e) => Err(e).with_context(|| format!("cannot read sandbox state file {}", path.display())),
     }
 }
 
@@ -266,12 +254,8 @@ async fn write_atomic(path: &Path, data: &SandboxData) -> anyhow::Result<()> {
     let mut bytes = serde_json::to_vec_pretty(data).context("serialize state")?;
     bytes.push(b'\n');
     let tmp = tmp_path(path);
-    tokio::fs::write(&tmp, &bytes)
-        .await
-        .with_context(|| format!("write {}", tmp.display()))?;
-    tokio::fs::rename(&tmp, path)
-        .await
-        .with_context(|| format!("rename {} to {}", tmp.display(), path.display()))?;
+    tokio::fs::write(&tmp, &bytes).await.with_context(|| format!("write {}", tmp.display()))?;
+    tokio::fs::rename(&tmp, path).await.with_context(|| format!("rename {} to {}", tmp.display(), path.display()))?;
     Ok(())
 }
 
@@ -321,9 +305,6 @@ mod tests {
 
     #[test]
     fn tmp_path_appends_suffix() {
-        assert_eq!(
-            tmp_path(Path::new("/x/state.json")),
-            PathBuf::from("/x/state.json.tmp")
-        );
+        assert_eq!(tmp_path(Path::new("/x/state.json")), PathBuf::from("/x/state.json.tmp"));
     }
 }

@@ -22,10 +22,7 @@ struct Sb {
 
 fn sandbox_with(config: SandboxConfig) -> Sb {
     let state = AppState::new(config).expect("state");
-    Sb {
-        app: router(state.clone()),
-        state,
-    }
+    Sb { app: router(state.clone()), state }
 }
 
 fn sandbox() -> Sb {
@@ -39,34 +36,18 @@ struct Answer {
 }
 
 impl Sb {
-    async fn send(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        body: Option<&str>,
-    ) -> Answer {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(header::HOST, HOST);
+    async fn send(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Answer {
+        let mut req = Request::builder().method(method).uri(path).header(header::HOST, HOST);
         if let Some(t) = token {
             req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
         }
         if body.is_some() {
             req = req.header(header::CONTENT_TYPE, "application/json");
         }
-        let req = req
-            .body(
-                body.map(|b| Body::from(b.to_string()))
-                    .unwrap_or_else(Body::empty),
-            )
-            .expect("request");
+        let req = req.body(body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty)).expect("request");
         let resp = self.app.clone().oneshot(req).await.expect("infallible");
         let status = resp.status();
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-            .await
-            .expect("body");
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");
         let raw = String::from_utf8_lossy(&bytes).into_owned();
         let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Answer { status, raw, json }
@@ -119,41 +100,24 @@ async fn unauthorized_without_or_with_wrong_token() {
 #[tokio::test]
 async fn create_returns_alias_and_conflicts_on_duplicate() {
     let sb = sandbox();
-    let a = sb
-        .runai("POST", IDPS, Some(oidc_body(None, "s3cret")))
-        .await;
+    let a = sb.runai("POST", IDPS, Some(oidc_body(None, "s3cret"))).await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
     assert_eq!(a.json, json!({"alias": "oidc"}));
 
-    let a = sb
-        .runai("POST", IDPS, Some(oidc_body(Some("corp-sso"), "s3cret")))
-        .await;
+    let a = sb.runai("POST", IDPS, Some(oidc_body(Some("corp-sso"), "s3cret"))).await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
     assert_eq!(a.json, json!({"alias": "corp-sso"}));
 
-    let a = sb
-        .runai("POST", IDPS, Some(oidc_body(Some("corp-sso"), "other")))
-        .await;
+    let a = sb.runai("POST", IDPS, Some(oidc_body(Some("corp-sso"), "other"))).await;
     assert_error(&a, StatusCode::CONFLICT);
-    assert!(
-        a.json["message"]
-            .as_str()
-            .unwrap_or("")
-            .contains("corp-sso")
-    );
+    assert!(a.json["message"].as_str().unwrap_or("").contains("corp-sso"));
 
     let a = sb.runai("POST", IDPS, Some(oidc_body(None, "again"))).await;
     assert_error(&a, StatusCode::CONFLICT);
 
     // The list is sorted by alias.
     let a = sb.runai("GET", IDPS, None).await;
-    let aliases: Vec<&str> = a
-        .json
-        .as_array()
-        .expect("array")
-        .iter()
-        .filter_map(|i| i["alias"].as_str())
-        .collect();
+    let aliases: Vec<&str> = a.json.as_array().expect("array").iter().filter_map(|i| i["alias"].as_str()).collect();
     assert_eq!(aliases, ["corp-sso", "oidc"]);
 }
 
@@ -164,40 +128,20 @@ async fn unknown_idp_is_404_everywhere() {
     let a = sb.runai("GET", &path, None).await;
     assert_error(&a, StatusCode::NOT_FOUND);
     assert_eq!(a.json["message"], json!("idp \"ghost\" not found"));
-    assert_error(
-        &sb.runai("DELETE", &path, None).await,
-        StatusCode::NOT_FOUND,
-    );
-    assert_error(
-        &sb.runai("PUT", &path, Some(oidc_body(None, "s"))).await,
-        StatusCode::NOT_FOUND,
-    );
+    assert_error(&sb.runai("DELETE", &path, None).await, StatusCode::NOT_FOUND);
+    assert_error(&sb.runai("PUT", &path, Some(oidc_body(None, "s"))).await, StatusCode::NOT_FOUND);
     let mappers = format!("{path}/mappers");
-    assert_error(
-        &sb.runai("GET", &mappers, None).await,
-        StatusCode::NOT_FOUND,
-    );
-    assert_error(
-        &sb.runai("PUT", &mappers, Some(json!({"gid": "g"}))).await,
-        StatusCode::NOT_FOUND,
-    );
+    assert_error(&sb.runai("GET", &mappers, None).await, StatusCode::NOT_FOUND);
+    assert_error(&sb.runai("PUT", &mappers, Some(json!({"gid": "g"}))).await, StatusCode::NOT_FOUND);
     // Unknown route under the prefix, and a wrong method: JSON errors too.
-    assert_error(
-        &sb.runai("GET", "/runai/api/v1/nothing", None).await,
-        StatusCode::NOT_FOUND,
-    );
-    assert_error(
-        &sb.runai("PATCH", IDPS, None).await,
-        StatusCode::METHOD_NOT_ALLOWED,
-    );
+    assert_error(&sb.runai("GET", "/runai/api/v1/nothing", None).await, StatusCode::NOT_FOUND);
+    assert_error(&sb.runai("PATCH", IDPS, None).await, StatusCode::METHOD_NOT_ALLOWED);
 }
 
 #[tokio::test]
 async fn invalid_bodies_are_json_400s_naming_the_field() {
     let sb = sandbox();
-    let bad_json = sb
-        .send("POST", IDPS, Some(TOKEN), Some("{\"type\": \"oidc\","))
-        .await;
+    let bad_json = sb.send("POST", IDPS, Some(TOKEN), Some("{\"type\": \"oidc\",")).await;
     assert_error(&bad_json, StatusCode::BAD_REQUEST);
     let empty = sb.send("POST", IDPS, Some(TOKEN), None).await;
     assert_error(&empty, StatusCode::BAD_REQUEST);
@@ -253,9 +197,7 @@ async fn invalid_bodies_are_json_400s_naming_the_field() {
         (
             {
                 let mut b = oidc_body(None, "s");
-                b["oidcData"]
-                    .as_object_mut()
-                    .map(|o| o.remove("clientSecret"));
+                b["oidcData"].as_object_mut().map(|o| o.remove("clientSecret"));
                 b
             },
             "oidcData.clientSecret",
@@ -319,22 +261,13 @@ async fn invalid_bodies_are_json_400s_naming_the_field() {
             },
             "mappers.gid",
         ),
-        (
-            json!({"type": "openshift-v4", "ocpData": {"idpBaseUrl": "https://ocp.example.com"}}),
-            "ocpData.clientSecret",
-        ),
-        (
-            json!({"type": "openshift-v4", "ocpData": {"clientSecret": "s"}}),
-            "ocpData.idpBaseUrl",
-        ),
+        (json!({"type": "openshift-v4", "ocpData": {"idpBaseUrl": "https://ocp.example.com"}}), "ocpData.clientSecret"),
+        (json!({"type": "openshift-v4", "ocpData": {"clientSecret": "s"}}), "ocpData.idpBaseUrl"),
         (
             json!({"type": "openshift-v4", "ocpData": {"idpBaseUrl": "https://ocp.example.com", "clientSecret": "s", "clientId": ""}}),
             "ocpData.clientId",
         ),
-        (
-            json!({"type": "saml", "samlData": {}}),
-            "samlData.metadataXmlUrl",
-        ),
+        (json!({"type": "saml", "samlData": {}}), "samlData.metadataXmlUrl"),
         (
             json!({"type": "saml", "samlData": {"metadataXmlType": "ftp", "metadataXmlUrl": "https://a.example.com"}}),
             "samlData.metadataXmlType",
@@ -343,23 +276,12 @@ async fn invalid_bodies_are_json_400s_naming_the_field() {
     for (body, field) in cases {
         let a = sb.runai("POST", IDPS, Some(body.clone())).await;
         assert_error(&a, StatusCode::BAD_REQUEST);
-        assert_eq!(
-            a.json["details"],
-            json!(field),
-            "body {body}: answer {}",
-            a.raw
-        );
+        assert_eq!(a.json["details"], json!(field), "body {body}: answer {}", a.raw);
         let message = a.json["message"].as_str().unwrap_or("");
-        assert!(
-            message == "Required parameter is missing" || message.contains(field),
-            "message {message:?} should name {field}"
-        );
+        assert!(message == "Required parameter is missing" || message.contains(field), "message {message:?} should name {field}");
     }
     let missing = sb.runai("POST", IDPS, Some(oidc_body(None, ""))).await;
-    assert_eq!(
-        missing.json,
-        json!({"code": 400, "message": "Required parameter is missing", "details": "oidcData.clientSecret"})
-    );
+    assert_eq!(missing.json, json!({"code": 400, "message": "Required parameter is missing", "details": "oidcData.clientSecret"}));
     assert_eq!(sb.state.snapshot().await["runai"]["idps"], json!([]));
 }
 
@@ -367,36 +289,25 @@ async fn invalid_bodies_are_json_400s_naming_the_field() {
 async fn valid_edge_cases_are_accepted() {
     let sb = sandbox();
     let mut b = oidc_body(Some("loop"), "s");
-    b["oidcData"]["discoverDocumentUrl"] =
-        json!("http://127.0.0.1:9999/.well-known/openid-configuration");
+    b["oidcData"]["discoverDocumentUrl"] = json!("http://127.0.0.1:9999/.well-known/openid-configuration");
     b["oidcData"]["scopes"] = json!(["openid", "profile email", "urn:x.y:read"]);
     b["oidcData"]["mandatoryClaim"] = json!({"claim": "groups", "values": ["admins", "ops-1"]});
     b["samlData"] = Value::Null; // null data of another type is "not given"
     let a = sb.runai("POST", IDPS, Some(b)).await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
     let a = sb.runai("GET", &format!("{IDPS}/loop"), None).await;
-    assert_eq!(
-        a.json["oidcData"]["scopes"],
-        json!(["openid", "profile email", "urn:x.y:read"])
-    );
-    assert_eq!(
-        a.json["oidcData"]["mandatoryClaim"],
-        json!({"claim": "groups", "values": ["admins", "ops-1"]})
-    );
+    assert_eq!(a.json["oidcData"]["scopes"], json!(["openid", "profile email", "urn:x.y:read"]));
+    assert_eq!(a.json["oidcData"]["mandatoryClaim"], json!({"claim": "groups", "values": ["admins", "ops-1"]}));
 
     let mut b = oidc_body(Some("local"), "s");
     b["oidcData"]["discoverDocumentUrl"] = json!("localhost:8443");
-    assert_eq!(
-        sb.runai("POST", IDPS, Some(b)).await.status,
-        StatusCode::CREATED
-    );
+    assert_eq!(sb.runai("POST", IDPS, Some(b)).await.status, StatusCode::CREATED);
 }
 
 #[tokio::test]
 async fn get_masks_secret_and_omits_unset_fields() {
     let sb = sandbox();
-    sb.runai("POST", IDPS, Some(oidc_body(Some("corp"), "s3cret")))
-        .await;
+    sb.runai("POST", IDPS, Some(oidc_body(Some("corp"), "s3cret"))).await;
     let a = sb.runai("GET", &format!("{IDPS}/corp"), None).await;
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(
@@ -420,10 +331,7 @@ async fn get_masks_secret_and_omits_unset_fields() {
     assert_eq!(list.json, json!([a.json]));
     // The server itself still holds the secret.
     let state = sb.state.snapshot().await;
-    assert_eq!(
-        state["runai"]["idps"][0]["oidcData"]["clientSecret"],
-        json!("s3cret")
-    );
+    assert_eq!(state["runai"]["idps"][0]["oidcData"]["clientSecret"], json!("s3cret"));
 }
 
 #[tokio::test]
@@ -471,8 +379,7 @@ async fn put_replaces_and_never_wipes_the_secret() {
     let sb = sandbox();
     let mut create = oidc_body(Some("corp"), "s3cret");
     create["oidcData"]["scopes"] = json!(["openid"]);
-    create["mappers"] =
-        json!({"gid": "g", "uid": "u", "groups": "gr", "supplementaryGroups": "sg", "email": "e"});
+    create["mappers"] = json!({"gid": "g", "uid": "u", "groups": "gr", "supplementaryGroups": "sg", "email": "e"});
     sb.runai("POST", IDPS, Some(create)).await;
     let path = format!("{IDPS}/corp");
     let before = sb.runai("GET", &path, None).await.json;
@@ -481,50 +388,35 @@ async fn put_replaces_and_never_wipes_the_secret() {
     let mut no_secret = oidc_body(None, "");
     no_secret["oidcData"]["clientId"] = json!("changed");
     let a = sb.runai("PUT", &path, Some(no_secret)).await;
-    assert_eq!(
-        a.json,
-        json!({"code": 400, "message": "Required parameter is missing", "details": "oidcData.clientSecret"})
-    );
+    assert_eq!(a.json, json!({"code": 400, "message": "Required parameter is missing", "details": "oidcData.clientSecret"}));
     assert_eq!(sb.runai("GET", &path, None).await.json, before);
-    assert_eq!(
-        sb.state.snapshot().await["runai"]["idps"][0]["oidcData"]["clientSecret"],
-        json!("s3cret")
-    );
+    assert_eq!(sb.state.snapshot().await["runai"]["idps"][0]["oidcData"]["clientSecret"], json!("s3cret"));
 
     // Type change and foreign name are refused.
-    let a = sb.runai("PUT", &path, Some(json!({"type": "openshift-v4", "ocpData": {"idpBaseUrl": "https://o.example.com", "clientSecret": "x"}}))).await;
+    let a = sb
+        .runai("PUT", &path, Some(json!({"type": "openshift-v4", "ocpData": {"idpBaseUrl": "https://o.example.com", "clientSecret": "x"}})))
+        .await;
     assert_error(&a, StatusCode::BAD_REQUEST);
     assert_eq!(a.json["details"], json!("type"));
-    let a = sb
-        .runai("PUT", &path, Some(oidc_body(Some("other"), "x")))
-        .await;
+    let a = sb.runai("PUT", &path, Some(oidc_body(Some("other"), "x"))).await;
     assert_error(&a, StatusCode::BAD_REQUEST);
     assert_eq!(a.json["details"], json!("name"));
 
     // Full replacement: scopes dropped, mappers kept (not sent), redirectUri stable.
     let mut update = oidc_body(Some("corp"), "n3w");
     update["oidcData"]["clientId"] = json!("new-client");
-    let a = sb
-        .send("PUT", &path, Some(TOKEN), Some(&update.to_string()))
-        .await;
+    let a = sb.send("PUT", &path, Some(TOKEN), Some(&update.to_string())).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
     let after = sb.runai("GET", &path, None).await.json;
     assert_eq!(after["oidcData"]["clientId"], json!("new-client"));
     assert!(after["oidcData"].get("scopes").is_none());
     assert_eq!(after["mappers"], before["mappers"]);
     assert_eq!(after["redirectUri"], before["redirectUri"]);
-    assert_eq!(
-        sb.state.snapshot().await["runai"]["idps"][0]["oidcData"]["clientSecret"],
-        json!("n3w")
-    );
+    assert_eq!(sb.state.snapshot().await["runai"]["idps"][0]["oidcData"]["clientSecret"], json!("n3w"));
 
     // Sending the mask back stores it literally: the trap a client must avoid.
-    sb.runai("PUT", &path, Some(oidc_body(None, "********")))
-        .await;
-    assert_eq!(
-        sb.state.snapshot().await["runai"]["idps"][0]["oidcData"]["clientSecret"],
-        json!("********")
-    );
+    sb.runai("PUT", &path, Some(oidc_body(None, "********"))).await;
+    assert_eq!(sb.state.snapshot().await["runai"]["idps"][0]["oidcData"]["clientSecret"], json!("********"));
 
     // Mappers in a PUT replace (missing fields take the defaults).
     let mut with_mappers = oidc_body(None, "x");
@@ -541,86 +433,57 @@ async fn put_replaces_and_never_wipes_the_secret() {
 
 #[tokio::test]
 async fn mapper_updates_are_accepted_then_visible_after_the_delay() {
-    let sb = sandbox_with(SandboxConfig {
-        mapper_delay_ms: 150,
-        ..SandboxConfig::default()
-    });
-    sb.runai("POST", IDPS, Some(oidc_body(Some("corp"), "s")))
-        .await;
+    let sb = sandbox_with(SandboxConfig { mapper_delay_ms: 150, ..SandboxConfig::default() });
+    sb.runai("POST", IDPS, Some(oidc_body(Some("corp"), "s"))).await;
     let mappers_path = format!("{IDPS}/corp/mappers");
     let a = sb.runai("GET", &mappers_path, None).await;
     assert_eq!(a.json["groups"], json!("GROUPS"));
 
-    let a = sb.runai("PUT", &mappers_path, Some(json!({"gid": "gidNumber", "uid": "uidNumber", "groups": "memberOf", "supplementaryGroups": "sg", "email": "mail"}))).await;
+    let a = sb
+        .runai(
+            "PUT",
+            &mappers_path,
+            Some(json!({"gid": "gidNumber", "uid": "uidNumber", "groups": "memberOf", "supplementaryGroups": "sg", "email": "mail"})),
+        )
+        .await;
     assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.raw);
     // A partial follow-up builds on the accepted (not yet visible) values.
-    let a = sb
-        .runai("PUT", &mappers_path, Some(json!({"email": "upn"})))
-        .await;
+    let a = sb.runai("PUT", &mappers_path, Some(json!({"email": "upn"}))).await;
     assert_eq!(a.status, StatusCode::ACCEPTED);
     // Wrong types are refused at once.
-    let a = sb
-        .runai("PUT", &mappers_path, Some(json!({"gid": ["x"]})))
-        .await;
+    let a = sb.runai("PUT", &mappers_path, Some(json!({"gid": ["x"]}))).await;
     assert_error(&a, StatusCode::BAD_REQUEST);
     assert_eq!(a.json["details"], json!("gid"));
 
     // Not visible yet.
-    assert_eq!(
-        sb.runai("GET", &mappers_path, None).await.json["groups"],
-        json!("GROUPS")
-    );
-    assert_eq!(
-        sb.runai("GET", &format!("{IDPS}/corp"), None).await.json["mappers"]["groups"],
-        json!("GROUPS")
-    );
+    assert_eq!(sb.runai("GET", &mappers_path, None).await.json["groups"], json!("GROUPS"));
+    assert_eq!(sb.runai("GET", &format!("{IDPS}/corp"), None).await.json["mappers"]["groups"], json!("GROUPS"));
 
     tokio::time::sleep(Duration::from_millis(400)).await;
     let expected = json!({"gid": "gidNumber", "uid": "uidNumber", "groups": "memberOf", "supplementaryGroups": "sg", "email": "upn"});
     assert_eq!(sb.runai("GET", &mappers_path, None).await.json, expected);
-    assert_eq!(
-        sb.runai("GET", &format!("{IDPS}/corp"), None).await.json["mappers"],
-        expected
-    );
-    assert!(
-        sb.state.snapshot().await["runai"]["idps"][0]
-            .get("pendingMappers")
-            .is_none()
-    );
+    assert_eq!(sb.runai("GET", &format!("{IDPS}/corp"), None).await.json["mappers"], expected);
+    assert!(sb.state.snapshot().await["runai"]["idps"][0].get("pendingMappers").is_none());
 }
 
 #[tokio::test]
 async fn mapper_updates_with_zero_delay_apply_at_once() {
-    let sb = sandbox_with(SandboxConfig {
-        mapper_delay_ms: 0,
-        ..SandboxConfig::default()
-    });
-    sb.runai("POST", IDPS, Some(oidc_body(Some("corp"), "s")))
-        .await;
+    let sb = sandbox_with(SandboxConfig { mapper_delay_ms: 0, ..SandboxConfig::default() });
+    sb.runai("POST", IDPS, Some(oidc_body(Some("corp"), "s"))).await;
     let path = format!("{IDPS}/corp/mappers");
-    assert_eq!(
-        sb.runai("PUT", &path, Some(json!({"uid": "sub"})))
-            .await
-            .status,
-        StatusCode::ACCEPTED
-    );
+    assert_eq!(sb.runai("PUT", &path, Some(json!({"uid": "sub"}))).await.status, StatusCode::ACCEPTED);
     assert_eq!(sb.runai("GET", &path, None).await.json["uid"], json!("sub"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_requests_are_consistent() {
-    let sb = std::sync::Arc::new(sandbox_with(SandboxConfig {
-        mapper_delay_ms: 50,
-        ..SandboxConfig::default()
-    }));
+    let sb = std::sync::Arc::new(sandbox_with(SandboxConfig { mapper_delay_ms: 50, ..SandboxConfig::default() }));
     let mut tasks = Vec::new();
     for i in 0..20 {
         let sb = sb.clone();
         tasks.push(tokio::spawn(async move {
             let name = format!("idp-{i:02}");
-            let a = sb
-                .runai("POST", IDPS, Some(oidc_body(Some(&name), "s")))
-                .await;
+            let a = sb.runai("POST", IDPS, Some(oidc_body(Some(&name), "s"))).await;
             assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
             let path = format!("{IDPS}/{name}/mappers");
             let a = sb.runai("PUT", &path, Some(json!({"email": name}))).await;
@@ -647,12 +510,7 @@ async fn concurrent_requests_are_consistent() {
 async fn stats_and_request_log() {
     let sb = sandbox();
     sb.send("GET", IDPS, None, None).await; // 401, counted
-    sb.runai(
-        "POST",
-        &format!("{IDPS}?dryRun=false"),
-        Some(oidc_body(Some("corp"), "s3cret")),
-    )
-    .await;
+    sb.runai("POST", &format!("{IDPS}?dryRun=false"), Some(oidc_body(Some("corp"), "s3cret"))).await;
     sb.runai("GET", &format!("{IDPS}/corp"), None).await;
     sb.runai("GET", &format!("{IDPS}/ghost"), None).await; // 404, counted
     sb.runai("GET", "/runai/nowhere", None).await; // unmatched
@@ -675,18 +533,12 @@ async fn stats_and_request_log() {
     let log = sb.send("GET", "/_sandbox/requests", None, None).await.json;
     let log = log.as_array().expect("array");
     assert_eq!(log.len(), 5);
-    assert_eq!(
-        log[0],
-        json!({"method": "GET", "path": IDPS, "query": null, "status": 401, "body": null})
-    );
+    assert_eq!(log[0], json!({"method": "GET", "path": IDPS, "query": null, "status": 401, "body": null}));
     assert_eq!(log[1]["method"], json!("POST"));
     assert_eq!(log[1]["query"], json!("dryRun=false"));
     assert_eq!(log[1]["status"], json!(201));
     assert_eq!(log[1]["body"]["oidcData"]["clientSecret"], json!("***"));
-    assert_eq!(
-        log[1]["body"]["oidcData"]["clientId"],
-        json!("runai-client")
-    );
+    assert_eq!(log[1]["body"]["oidcData"]["clientId"], json!("runai-client"));
     assert_eq!(log[3]["status"], json!(404));
     assert!(!log.iter().any(|e| e.to_string().contains("s3cret")));
 }
@@ -704,41 +556,25 @@ async fn reset_clears_objects_stats_and_log() {
     let log = sb.send("GET", "/_sandbox/requests", None, None).await.json;
     assert_eq!(log.as_array().map(Vec::len), Some(1));
     // Every vendor is back to its seeds (each vendor's own tests check its seeds).
-    assert_eq!(
-        sb.send("GET", "/_sandbox/state", None, None).await.json["runai"],
-        json!({"idps": []})
-    );
+    assert_eq!(sb.send("GET", "/_sandbox/state", None, None).await.json["runai"], json!({"idps": []}));
 }
 
 #[tokio::test]
 async fn data_file_round_trip() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("state.json");
-    let config = SandboxConfig {
-        data: Some(file.clone()),
-        mapper_delay_ms: 60_000,
-        ..SandboxConfig::default()
-    };
+    let config = SandboxConfig { data: Some(file.clone()), mapper_delay_ms: 60_000, ..SandboxConfig::default() };
     {
         let sb = sandbox_with(config.clone());
-        sb.runai("POST", IDPS, Some(oidc_body(Some("corp"), "s3cret")))
-            .await;
-        sb.runai("POST", IDPS, Some(oidc_body(Some("gone"), "x")))
-            .await;
+        sb.runai("POST", IDPS, Some(oidc_body(Some("corp"), "s3cret"))).await;
+        sb.runai("POST", IDPS, Some(oidc_body(Some("gone"), "x"))).await;
         sb.runai("DELETE", &format!("{IDPS}/gone"), None).await;
-        let a = sb
-            .runai(
-                "PUT",
-                &format!("{IDPS}/corp/mappers"),
-                Some(json!({"uid": "sub"})),
-            )
-            .await;
+        let a = sb.runai("PUT", &format!("{IDPS}/corp/mappers"), Some(json!({"uid": "sub"}))).await;
         assert_eq!(a.status, StatusCode::ACCEPTED);
     }
     assert!(file.exists());
     assert!(!dir.path().join("state.json.tmp").exists());
-    let on_disk: Value =
-        serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
+    let on_disk: Value = serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
     assert_eq!(on_disk["runai"]["idps"].as_array().map(Vec::len), Some(1));
 
     // A new server on the same file has the same objects, secrets and pending changes.
@@ -747,23 +583,13 @@ async fn data_file_round_trip() {
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(a.json["mappers"]["uid"], json!("UID"));
     let state = sb.state.snapshot().await;
-    assert_eq!(
-        state["runai"]["idps"][0]["oidcData"]["clientSecret"],
-        json!("s3cret")
-    );
-    assert_eq!(
-        state["runai"]["idps"][0]["pendingMappers"][0]["mappers"]["uid"],
-        json!("sub")
-    );
-    assert_error(
-        &sb.runai("GET", &format!("{IDPS}/gone"), None).await,
-        StatusCode::NOT_FOUND,
-    );
+    assert_eq!(state["runai"]["idps"][0]["oidcData"]["clientSecret"], json!("s3cret"));
+    assert_eq!(state["runai"]["idps"][0]["pendingMappers"][0]["mappers"]["uid"], json!("sub"));
+    assert_error(&sb.runai("GET", &format!("{IDPS}/gone"), None).await, StatusCode::NOT_FOUND);
 
     // Reset persists too.
     sb.send("POST", "/_sandbox/reset", None, None).await;
-    let on_disk: Value =
-        serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
+    let on_disk: Value = serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
     assert_eq!(on_disk["runai"], json!({"idps": []}));
 }
 
@@ -772,11 +598,7 @@ async fn corrupt_data_file_is_an_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("state.json");
     std::fs::write(&file, "{not json").expect("write");
-    let err = AppState::new(SandboxConfig {
-        data: Some(file),
-        ..SandboxConfig::default()
-    })
-    .expect_err("must fail");
+    let err = AppState::new(SandboxConfig { data: Some(file), ..SandboxConfig::default() }).expect_err("must fail");
     assert!(format!("{err:#}").contains("cannot parse"));
 }
 
@@ -792,21 +614,8 @@ async fn over_tcp_with_spawn() {
         .await
         .expect("send");
     assert_eq!(resp.status(), reqwest::StatusCode::CREATED);
-    let got: Value = http
-        .get(format!("{}/api/v1/idps/tcp", sb.runai_url()))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(
-        got["redirectUri"],
-        json!(format!(
-            "{}/runai/auth/realms/runai/broker/tcp/endpoint",
-            sb.url
-        ))
-    );
+    let got: Value =
+        http.get(format!("{}/api/v1/idps/tcp", sb.runai_url())).bearer_auth(TOKEN).send().await.expect("send").json().await.expect("json");
+    assert_eq!(got["redirectUri"], json!(format!("{}/runai/auth/realms/runai/broker/tcp/endpoint", sb.url)));
     assert_eq!(sb.state.stats().total, 2);
 }

@@ -25,7 +25,14 @@ impl PageKind {
 }
 
 /// Renders one page. `example` is HCL, `import` a shell snippet (resources only).
-pub fn render_page(provider: &str, type_name: &str, kind: PageKind, schema: &Schema, example: Option<&str>, import: Option<&str>) -> String {
+pub fn render_page(
+    provider: &str,
+    type_name: &str,
+    kind: PageKind,
+    schema: &Schema,
+    example: Option<&str>,
+    import: Option<&str>,
+) -> String {
     let mut out = String::new();
     let desc = schema.block.description.trim();
     let _ = writeln!(out, "---");
@@ -65,11 +72,8 @@ pub fn render_schema(schema: &Schema) -> String {
 }
 
 fn render_attrs<'a>(out: &mut String, attrs: &'a [Attribute], prefix: &str, nested: &mut Vec<(String, &'a [Attribute])>) {
-    let groups: [(&str, fn(&Attribute) -> bool); 3] = [
-        ("Required", |a| a.required),
-        ("Optional", |a| a.optional),
-        ("Read-Only", |a| a.computed && !a.optional && !a.required),
-    ];
+    let groups: [(&str, fn(&Attribute) -> bool); 3] =
+        [("Required", |a| a.required), ("Optional", |a| a.optional), ("Read-Only", |a| a.computed && !a.optional && !a.required)];
     for (title, pick) in groups {
         let mut sorted: Vec<&Attribute> = attrs.iter().filter(|a| pick(a)).collect();
         if sorted.is_empty() {

@@ -19,8 +19,7 @@ pub fn from_value<T: DeserializeOwned>(v: &Value) -> Result<T, Diagnostics> {
         Value::Null => Json::Object(serde_json::Map::new()),
         v => to_json_lossy(v),
     };
-    serde_json::from_value(j)
-        .map_err(|e| Diagnostic::error("Internal error reading a value into its model", e.to_string()).into())
+    serde_json::from_value(j).map_err(|e| Diagnostic::error("Internal error reading a value into its model", e.to_string()).into())
 }
 
 /// Turns a model into a value of `ty` (the schema's type).

@@ -255,7 +255,12 @@ impl IdentitySchema {
             version: 0,
             attributes: attrs
                 .iter()
-                .map(|(n, t, d)| IdentityAttribute { name: n.to_string(), ty: t.clone(), description: d.to_string(), required_for_import: true })
+                .map(|(n, t, d)| IdentityAttribute {
+                    name: n.to_string(),
+                    ty: t.clone(),
+                    description: d.to_string(),
+                    required_for_import: true,
+                })
                 .collect(),
         }
     }

@@ -118,7 +118,11 @@ impl Validator {
                 Some(s) => {
                     let n = s.chars().count();
                     if n < *min {
-                        Err(if *min == 1 { "must not be empty".to_string() } else { format!("must be at least {min} characters long, got {n}") })
+                        Err(if *min == 1 {
+                            "must not be empty".to_string()
+                        } else {
+                            format!("must be at least {min} characters long, got {n}")
+                        })
                     } else if max.is_some_and(|m| n > m) {
                         Err(format!("must be at most {} characters long, got {n}", max.unwrap_or(0)))
                     } else {

@@ -71,9 +71,7 @@ pub fn provider_bin() -> PathBuf {
 /// The directory `dev_overrides` points at (it holds the provider binary).
 pub fn provider_dir() -> PathBuf {
     let bin = provider_bin();
-    bin.parent()
-        .unwrap_or_else(|| panic!("provider binary {} has no parent directory", bin.display()))
-        .to_path_buf()
+    bin.parent().unwrap_or_else(|| panic!("provider binary {} has no parent directory", bin.display())).to_path_buf()
 }
 
 /// The sandbox binary cargo built for this test run.
@@ -116,9 +114,7 @@ pub fn terraform_bin() -> PathBuf {
 
 fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p)
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
+    std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -248,12 +244,9 @@ impl Sandbox {
 
         let first = match rx.recv_timeout(START_TIMEOUT) {
             Ok(line) => line,
-            Err(mpsc::RecvTimeoutError::Timeout) => fail(
-                &mut child,
-                format!("no `listening on` line on stdout within {START_TIMEOUT:?}"),
-                stderr_thread,
-                &stderr,
-            ),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                fail(&mut child, format!("no `listening on` line on stdout within {START_TIMEOUT:?}"), stderr_thread, &stderr)
+            }
             Err(mpsc::RecvTimeoutError::Disconnected) => {
                 fail(&mut child, "stdout closed before the `listening on` line".into(), stderr_thread, &stderr)
             }
@@ -268,14 +261,10 @@ impl Sandbox {
             ),
         };
 
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("tokio runtime for the sandbox HTTP helper");
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime for the sandbox HTTP helper");
         // The CA file is written before the `listening on` line.
-        let ca_pem = tls_cert_out(args).map(|p| {
-            std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("the sandbox did not write its CA to {}: {e}", p.display()))
-        });
+        let ca_pem = tls_cert_out(args)
+            .map(|p| std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("the sandbox did not write its CA to {}: {e}", p.display())));
         let client = {
             let _guard = rt.enter();
             let mut b = reqwest::Client::builder().no_proxy().timeout(HTTP_TIMEOUT);
@@ -374,9 +363,7 @@ impl Sandbox {
     #[track_caller]
     pub fn total_requests(&self) -> u64 {
         let stats = self.stats();
-        stats["total"]
-            .as_u64()
-            .unwrap_or_else(|| panic!("/_sandbox/stats has no numeric `total`: {stats}"))
+        stats["total"].as_u64().unwrap_or_else(|| panic!("/_sandbox/stats has no numeric `total`: {stats}"))
     }
 
     /// `stats().by_route[route]`, 0 when absent. Routes look like `GET /runai/api/v1/idps/{idp}`.
@@ -390,12 +377,10 @@ impl Sandbox {
     pub fn requests(&self) -> Vec<Value> {
         match self.control("GET", "/_sandbox/requests", None) {
             Value::Array(a) => a,
-            Value::Object(mut o) if o.get("requests").is_some_and(Value::is_array) => {
-                match o.remove("requests") {
-                    Some(Value::Array(a)) => a,
-                    _ => unreachable!(),
-                }
-            }
+            Value::Object(mut o) if o.get("requests").is_some_and(Value::is_array) => match o.remove("requests") {
+                Some(Value::Array(a)) => a,
+                _ => unreachable!(),
+            },
             other => panic!("/_sandbox/requests did not answer an array: {other}"),
         }
     }
@@ -403,10 +388,7 @@ impl Sandbox {
     /// The logged requests whose method and path match exactly.
     #[track_caller]
     pub fn requests_to(&self, method: &str, path: &str) -> Vec<Value> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r["method"].as_str() == Some(method) && r["path"].as_str() == Some(path))
-            .collect()
+        self.requests().into_iter().filter(|r| r["method"].as_str() == Some(method) && r["path"].as_str() == Some(path)).collect()
     }
 
     /// `GET /_sandbox/state`: every vendor's stored objects, unmasked.
@@ -431,10 +413,7 @@ impl Sandbox {
     fn control(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         let (status, value) = self.http_with(method, path, body, Auth::None);
         if !(200..300).contains(&status) {
-            panic!(
-                "sandbox control call {method} {path} answered {status}: {value}\n--- sandbox stderr ---\n{}",
-                self.stderr_tail()
-            );
+            panic!("sandbox control call {method} {path} answered {status}: {value}\n--- sandbox stderr ---\n{}", self.stderr_tail());
         }
         value
     }
@@ -458,8 +437,7 @@ impl Sandbox {
             Auth::Header(h) => Some(h),
             Auth::Auto => self.auto_auth(path),
         };
-        let method_parsed = reqwest::Method::from_bytes(method.as_bytes())
-            .unwrap_or_else(|e| panic!("bad HTTP method {method:?}: {e}"));
+        let method_parsed = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or_else(|e| panic!("bad HTTP method {method:?}: {e}"));
         let url = format!("{}{}", self.url, path);
         let result = self.rt.block_on(async {
             let mut req = self.client.request(method_parsed, &url);
@@ -474,14 +452,9 @@ impl Sandbox {
             let text = resp.text().await?;
             Ok::<_, reqwest::Error>((status, text))
         });
-        let (status, text) = result.unwrap_or_else(|e| {
-            panic!("{method} {url} failed: {e}\n--- sandbox stderr ---\n{}", self.stderr_tail())
-        });
-        let value = if text.trim().is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
+        let (status, text) =
+            result.unwrap_or_else(|e| panic!("{method} {url} failed: {e}\n--- sandbox stderr ---\n{}", self.stderr_tail()));
+        let value = if text.trim().is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         (status, value)
     }
 
@@ -548,11 +521,8 @@ impl Sandbox {
     /// Aliases of the stored Run:ai idps, sorted.
     #[track_caller]
     pub fn runai_aliases(&self) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .runai_idps()
-            .iter()
-            .map(|i| i["alias"].as_str().unwrap_or_else(|| panic!("idp without alias: {i}")).to_string())
-            .collect();
+        let mut v: Vec<String> =
+            self.runai_idps().iter().map(|i| i["alias"].as_str().unwrap_or_else(|| panic!("idp without alias: {i}")).to_string()).collect();
         v.sort();
         v
     }
@@ -602,9 +572,7 @@ impl Sandbox {
     /// The stored Fudo assignment of this pair, if any.
     #[track_caller]
     pub fn fudo_assignment(&self, user_id: &str, oidc_id: &str) -> Option<Value> {
-        self.fudo_assignments()
-            .into_iter()
-            .find(|a| a["user_id"].as_str() == Some(user_id) && a["oidc_id"].as_str() == Some(oidc_id))
+        self.fudo_assignments().into_iter().find(|a| a["user_id"].as_str() == Some(user_id) && a["oidc_id"].as_str() == Some(oidc_id))
     }
 
     /// Deletes a Fudo assignment behind Terraform's back (asserts a 2xx answer).
@@ -693,11 +661,7 @@ impl Workspace {
     pub fn bare(sandbox_log: LogTail) -> Workspace {
         let _ = terraform_bin(); // fail early and clearly
         let keep = std::env::var("IDENTITY_ACC_KEEP").is_ok_and(|v| !v.is_empty() && v != "0");
-        let root = tempfile::Builder::new()
-            .prefix("identity-acc-")
-            .disable_cleanup(keep)
-            .tempdir()
-            .expect("create a temporary directory");
+        let root = tempfile::Builder::new().prefix("identity-acc-").disable_cleanup(keep).tempdir().expect("create a temporary directory");
         if keep {
             eprintln!("IDENTITY_ACC_KEEP: workspace kept at {}", root.path().display());
         }
@@ -789,8 +753,7 @@ impl Workspace {
     #[track_caller]
     pub fn state_file_text(&self) -> String {
         let p = self.dir.join("terraform.tfstate");
-        std::fs::read_to_string(&p)
-            .unwrap_or_else(|e| panic!("no state file at {} ({e}); apply or import first", p.display()))
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("no state file at {} ({e}); apply or import first", p.display()))
     }
 
     /// Panics when `needle` occurs in `terraform.tfstate` or `terraform.tfstate.backup`.
@@ -799,10 +762,7 @@ impl Workspace {
         for name in ["terraform.tfstate", "terraform.tfstate.backup"] {
             let p = self.dir.join(name);
             if let Ok(text) = std::fs::read_to_string(&p) {
-                assert!(
-                    !text.contains(needle),
-                    "{name} contains {needle:?}, which must never be stored in state:\n{text}"
-                );
+                assert!(!text.contains(needle), "{name} contains {needle:?}, which must never be stored in state:\n{text}");
             }
         }
     }
@@ -820,10 +780,7 @@ impl Workspace {
                 cmd.env_remove(&k);
             }
         }
-        cmd.env("TF_CLI_CONFIG_FILE", &self.cli_config)
-            .env("TF_IN_AUTOMATION", "1")
-            .env("TF_INPUT", "0")
-            .env("CHECKPOINT_DISABLE", "1");
+        cmd.env("TF_CLI_CONFIG_FILE", &self.cli_config).env("TF_IN_AUTOMATION", "1").env("TF_INPUT", "0").env("CHECKPOINT_DISABLE", "1");
         if let Some(level) = &self.tf_log {
             cmd.env("TF_LOG", level).env("TF_LOG_PATH", self.root.path().join("terraform.log"));
         }
@@ -1030,8 +987,7 @@ impl Workspace {
 
 #[track_caller]
 fn parse_json(out: &CmdOutput, ws: &Workspace) -> Value {
-    serde_json::from_str(&out.stdout)
-        .unwrap_or_else(|e| panic!("{}", ws.report(&format!("stdout is not JSON ({e})"), out)))
+    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{}", ws.report(&format!("stdout is not JSON ({e})"), out)))
 }
 
 fn collect_resources(module: &Value, into: &mut Vec<Value>) {
@@ -1177,9 +1133,7 @@ pub fn all_actions(plan: &Value) -> Vec<(String, Vec<String>)> {
 // ---------------------------------------------------------------------------------------
 
 fn run_with_timeout(mut cmd: Command, command: String, timeout: Duration) -> CmdOutput {
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start `{command}` ({}): {e}", terraform_bin().display()));
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start `{command}` ({}): {e}", terraform_bin().display()));
     let out_rx = read_all(child.stdout.take().expect("piped stdout"));
     let err_rx = read_all(child.stderr.take().expect("piped stderr"));
     let started = Instant::now();
@@ -1239,8 +1193,7 @@ impl Workspace {
     /// commands use it; a provider installed from a mirror needs `terraform init` first.
     #[track_caller]
     pub fn write_cli_config(&self, config: &str) {
-        std::fs::write(&self.cli_config, config)
-            .unwrap_or_else(|e| panic!("write the CLI config {}: {e}", self.cli_config.display()));
+        std::fs::write(&self.cli_config, config).unwrap_or_else(|e| panic!("write the CLI config {}: {e}", self.cli_config.display()));
     }
 }
 

@@ -115,8 +115,7 @@ fn is_attr_name(s: &str) -> bool {
         return true;
     }
     let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic()) && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 impl AttrPath {
@@ -140,11 +139,7 @@ impl AttrPath {
         if parts.next().is_some() {
             return Err(bad());
         }
-        Ok(AttrPath {
-            urn,
-            attr: attr.to_string(),
-            sub,
-        })
+        Ok(AttrPath { urn, attr: attr.to_string(), sub })
     }
 
     /// `attr` or `attr.sub`, without the URN, lower-cased (for lookups in name tables).
@@ -164,11 +159,7 @@ impl AttrPath {
 
 /// The value of `key` in `obj`, compared case-insensitively (attribute names are).
 pub fn get_ci<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    obj.get(key).or_else(|| {
-        obj.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
-    })
+    obj.get(key).or_else(|| obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
 }
 
 /// The key of `obj` that equals `key` case-insensitively.
@@ -183,14 +174,8 @@ pub fn key_ci(obj: &Map<String, Value>, key: &str) -> Option<String> {
 /// addressed whole (`urn:...:group:Group`), an attribute of an extension
 /// (`urn:...:group:Group:description`), a core-schema-qualified attribute or a plain one.
 /// `None` when the URN names nothing in `root`.
-pub fn locate<'a, 'p>(
-    root: &'a Map<String, Value>,
-    path: &'p AttrPath,
-    core_urn: &str,
-) -> Option<(&'a Value, Vec<&'p str>)> {
-    let names: Vec<&str> = std::iter::once(path.attr.as_str())
-        .chain(path.sub.as_deref())
-        .collect();
+pub fn locate<'a, 'p>(root: &'a Map<String, Value>, path: &'p AttrPath, core_urn: &str) -> Option<(&'a Value, Vec<&'p str>)> {
+    let names: Vec<&str> = std::iter::once(path.attr.as_str()).chain(path.sub.as_deref()).collect();
     match &path.urn {
         None => get_ci(root, names[0]).map(|v| (v, names[1..].to_vec())),
         Some(urn) => {
@@ -298,10 +283,7 @@ fn tokenize(input: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
                 loop {
                     match bytes.get(i) {
                         None => {
-                            return Err(ParseError(format!(
-                                "unterminated string starting at position {}",
-                                start + 1
-                            )));
+                            return Err(ParseError(format!("unterminated string starting at position {}", start + 1)));
                         }
                         Some(b'\\') => i += 2,
                         Some(b'"') => break,
@@ -310,22 +292,13 @@ fn tokenize(input: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
                 }
                 i += 1;
                 let raw = &input[start..i];
-                let s: String = serde_json::from_str(raw).map_err(|_| {
-                    ParseError(format!(
-                        "invalid string {raw} at position {}: bad escape sequence",
-                        start + 1
-                    ))
-                })?;
+                let s: String = serde_json::from_str(raw)
+                    .map_err(|_| ParseError(format!("invalid string {raw} at position {}: bad escape sequence", start + 1)))?;
                 out.push((start, Tok::Str(s)));
             }
             _ => {
                 let start = i;
-                while i < bytes.len()
-                    && !matches!(
-                        bytes[i],
-                        b' ' | b'\t' | b'\r' | b'\n' | b'(' | b')' | b'[' | b']' | b'"'
-                    )
-                {
+                while i < bytes.len() && !matches!(bytes[i], b' ' | b'\t' | b'\r' | b'\n' | b'(' | b')' | b'[' | b']' | b'"') {
                     i += 1;
                 }
                 out.push((start, Tok::Word(input[start..i].to_string())));
@@ -371,11 +344,7 @@ impl Parser {
 
     fn unexpected(&self, wanted: &str) -> ParseError {
         match self.peek() {
-            Some(t) => ParseError(format!(
-                "expected {wanted} at {}, found {}",
-                self.position(),
-                t.describe()
-            )),
+            Some(t) => ParseError(format!("expected {wanted} at {}, found {}", self.position(), t.describe())),
             None => ParseError(format!("expected {wanted} at the end of the filter")),
         }
     }
@@ -386,11 +355,7 @@ impl Parser {
             self.at += 1;
             terms.push(self.and()?);
         }
-        Ok(if terms.len() == 1 {
-            terms.remove(0)
-        } else {
-            Filter::Or(terms)
-        })
+        Ok(if terms.len() == 1 { terms.remove(0) } else { Filter::Or(terms) })
     }
 
     fn and(&mut self) -> Result<Filter, ParseError> {
@@ -399,19 +364,13 @@ impl Parser {
             self.at += 1;
             terms.push(self.atom()?);
         }
-        Ok(if terms.len() == 1 {
-            terms.remove(0)
-        } else {
-            Filter::And(terms)
-        })
+        Ok(if terms.len() == 1 { terms.remove(0) } else { Filter::And(terms) })
     }
 
     fn nested(&mut self, close: Tok, what: &str) -> Result<Filter, ParseError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(ParseError(format!(
-                "the filter nests deeper than {MAX_DEPTH} levels"
-            )));
+            return Err(ParseError(format!("the filter nests deeper than {MAX_DEPTH} levels")));
         }
         let inner = self.or()?;
         if self.peek() != Some(&close) {
@@ -428,19 +387,13 @@ impl Parser {
                 self.at += 1;
                 self.nested(Tok::RParen, "\")\"")
             }
-            Some(Tok::Word(w))
-                if w.eq_ignore_ascii_case("not")
-                    && matches!(self.toks.get(self.at + 1), Some((_, Tok::LParen))) =>
-            {
+            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("not") && matches!(self.toks.get(self.at + 1), Some((_, Tok::LParen))) => {
                 self.at += 2;
                 Ok(Filter::Not(Box::new(self.nested(Tok::RParen, "\")\"")?)))
             }
             Some(Tok::Word(_)) => {
-                let Some((pos, Tok::Word(word))) = self.next() else {
-                    unreachable!("peeked a word")
-                };
-                let path = AttrPath::parse(&word)
-                    .map_err(|e| ParseError(format!("{} at position {}", e.0, pos + 1)))?;
+                let Some((pos, Tok::Word(word))) = self.next() else { unreachable!("peeked a word") };
+                let path = AttrPath::parse(&word).map_err(|e| ParseError(format!("{} at position {}", e.0, pos + 1)))?;
                 if self.peek() == Some(&Tok::LBracket) {
                     self.at += 1;
                     if path.sub.is_some() {
@@ -470,9 +423,7 @@ impl Parser {
                     return Ok(Filter::Present(path));
                 }
                 let op_kind = Op::parse(&op).ok_or_else(|| {
-                    ParseError(format!(
-                        "unknown operator \"{op}\" after \"{word}\" (expected eq, ne, co, sw, ew, gt, ge, lt, le or pr)"
-                    ))
+                    ParseError(format!("unknown operator \"{op}\" after \"{word}\" (expected eq, ne, co, sw, ew, gt, ge, lt, le or pr)"))
                 })?;
                 let value = match self.next() {
                     Some((_, Tok::Str(s))) => Literal::Str(s),
@@ -516,11 +467,7 @@ impl Filter {
         if input.trim().is_empty() {
             return Err(ParseError("the filter is empty".to_string()));
         }
-        let mut p = Parser {
-            toks: tokenize(input)?,
-            at: 0,
-            depth: 0,
-        };
+        let mut p = Parser { toks: tokenize(input)?, at: 0, depth: 0 };
         let f = p.or()?;
         if p.peek().is_some() {
             return Err(p.unexpected("\"and\", \"or\" or the end of the filter"));
@@ -539,11 +486,7 @@ impl Filter {
     fn collect_paths(&self, parent: Option<&AttrPath>, out: &mut Vec<AttrPath>) {
         let qualify = |p: &AttrPath| match parent {
             None => p.clone(),
-            Some(parent) => AttrPath {
-                urn: parent.urn.clone(),
-                attr: parent.attr.clone(),
-                sub: Some(p.attr.clone()),
-            },
+            Some(parent) => AttrPath { urn: parent.urn.clone(), attr: parent.attr.clone(), sub: Some(p.attr.clone()) },
         };
         match self {
             Filter::Or(fs) | Filter::And(fs) => {
@@ -565,10 +508,7 @@ impl Filter {
         fn term(f: &Filter) -> Option<&str> {
             match f {
                 Filter::Compare(p, Op::Eq, Literal::Str(s))
-                    if p.urn.is_none()
-                        && p.sub.is_none()
-                        && (p.attr.eq_ignore_ascii_case("id")
-                            || p.attr.eq_ignore_ascii_case("ocid")) =>
+                    if p.urn.is_none() && p.sub.is_none() && (p.attr.eq_ignore_ascii_case("id") || p.attr.eq_ignore_ascii_case("ocid")) =>
                 {
                     Some(s)
                 }
@@ -590,9 +530,9 @@ impl Filter {
             Filter::And(fs) => fs.iter().all(|f| f.matches(root, core_urn)),
             Filter::Not(f) => !f.matches(root, core_urn),
             Filter::Present(p) => values(root, p, core_urn).into_iter().any(present),
-            Filter::ValuePath(p, inner) => values(root, p, core_urn)
-                .into_iter()
-                .any(|v| matches!(v, Value::Object(o) if inner.matches(o, core_urn))),
+            Filter::ValuePath(p, inner) => {
+                values(root, p, core_urn).into_iter().any(|v| matches!(v, Value::Object(o) if inner.matches(o, core_urn)))
+            }
             Filter::Compare(p, op, lit) => {
                 let exact = case_exact(p);
                 let vals = values(root, p, core_urn);
@@ -622,9 +562,7 @@ fn present(v: &Value) -> bool {
 /// others (userName, displayName, emails, names, types...) compare case-insensitively.
 fn case_exact(p: &AttrPath) -> bool {
     let last = p.sub.as_deref().unwrap_or(&p.attr);
-    ["id", "externalId", "ocid", "version", "location", "$ref"]
-        .iter()
-        .any(|n| last.eq_ignore_ascii_case(n))
+    ["id", "externalId", "ocid", "version", "location", "$ref"].iter().any(|n| last.eq_ignore_ascii_case(n))
 }
 
 fn compare(v: &Value, op: Op, lit: &Literal, exact: bool) -> bool {
@@ -637,11 +575,7 @@ fn compare(v: &Value, op: Op, lit: &Literal, exact: bool) -> bool {
     }
     match (v, lit) {
         (Value::String(s), Literal::Str(l)) => {
-            let (s, l) = if exact {
-                (s.clone(), l.clone())
-            } else {
-                (s.to_lowercase(), l.to_lowercase())
-            };
+            let (s, l) = if exact { (s.clone(), l.clone()) } else { (s.to_lowercase(), l.to_lowercase()) };
             match op {
                 Op::Eq => s == l,
                 Op::Ne => s != l,
@@ -696,17 +630,11 @@ impl PatchPath {
     pub fn parse(s: &str) -> Result<PatchPath, ParseError> {
         let s = s.trim();
         let Some(open) = s.find('[') else {
-            return Ok(PatchPath {
-                attr: AttrPath::parse(s)?,
-                filter: None,
-                filter_sub: None,
-            });
+            return Ok(PatchPath { attr: AttrPath::parse(s)?, filter: None, filter_sub: None });
         };
         let attr = AttrPath::parse(&s[..open])?;
         if attr.sub.is_some() {
-            return Err(ParseError(format!(
-                "invalid path \"{s}\": a value filter must follow an attribute"
-            )));
+            return Err(ParseError(format!("invalid path \"{s}\": a value filter must follow an attribute")));
         }
         // The matching "]": the last one outside a string literal.
         let mut close = None;
@@ -721,10 +649,8 @@ impl PatchPath {
                 _ => {}
             }
         }
-        let close =
-            close.ok_or_else(|| ParseError(format!("invalid path \"{s}\": missing \"]\"")))?;
-        let filter = Filter::parse(&s[open + 1..close])
-            .map_err(|e| ParseError(format!("invalid value filter in path \"{s}\": {e}")))?;
+        let close = close.ok_or_else(|| ParseError(format!("invalid path \"{s}\": missing \"]\"")))?;
+        let filter = Filter::parse(&s[open + 1..close]).map_err(|e| ParseError(format!("invalid value filter in path \"{s}\": {e}")))?;
         let rest = &s[close + 1..];
         let filter_sub = if rest.is_empty() {
             None
@@ -732,16 +658,10 @@ impl PatchPath {
             match rest.strip_prefix('.') {
                 Some(sub) if is_attr_name(sub) => Some(sub.to_string()),
                 _ => {
-                    return Err(ParseError(format!(
-                        "invalid path \"{s}\": only \".subAttribute\" may follow \"]\""
-                    )));
+                    return Err(ParseError(format!("invalid path \"{s}\": only \".subAttribute\" may follow \"]\"")));
                 }
             }
         };
-        Ok(PatchPath {
-            attr,
-            filter: Some(filter),
-            filter_sub,
-        })
+        Ok(PatchPath { attr, filter: Some(filter), filter_sub })
     }
 }

@@ -15,10 +15,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
 use super::filter::{AttrPath, get_ci, key_ci};
-use super::{
-    GROUP_EXTENSION, GROUP_SCHEMA, MIN_PASSWORD_CHARS, SCIM_BASE, ScimError, USER_EXTENSION,
-    USER_SCHEMA, USER_STATE_EXTENSION,
-};
+use super::{GROUP_EXTENSION, GROUP_SCHEMA, MIN_PASSWORD_CHARS, SCIM_BASE, ScimError, USER_EXTENSION, USER_SCHEMA, USER_STATE_EXTENSION};
 
 // ---------------------------------------------------------------------------------------
 // Stored model
@@ -42,10 +39,7 @@ struct OciDataRepr {
 
 impl From<OciDataRepr> for OciData {
     fn from(r: OciDataRepr) -> Self {
-        OciData {
-            users: r.users,
-            groups: r.groups,
-        }
+        OciData { users: r.users, groups: r.groups }
     }
 }
 
@@ -53,16 +47,8 @@ impl Serialize for OciData {
     /// The rendered resources (what `GET /_sandbox/state` shows and `--data` stores).
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let view = View::new(self, "");
-        let users: Vec<Value> = self
-            .users
-            .iter()
-            .map(|u| Value::Object(view.user(u, true)))
-            .collect();
-        let groups: Vec<Value> = self
-            .groups
-            .iter()
-            .map(|g| Value::Object(view.group(g)))
-            .collect();
+        let users: Vec<Value> = self.users.iter().map(|u| Value::Object(view.user(u, true))).collect();
+        let groups: Vec<Value> = self.groups.iter().map(|g| Value::Object(view.group(g))).collect();
         json!({ "users": users, "groups": groups }).serialize(s)
     }
 }
@@ -78,11 +64,7 @@ pub struct StoredMeta {
 impl StoredMeta {
     fn new(now: DateTime<Utc>) -> Self {
         let t = timestamp(now);
-        StoredMeta {
-            created: t.clone(),
-            last_modified: t,
-            version: random_hex(16),
-        }
+        StoredMeta { created: t.clone(), last_modified: t, version: random_hex(16) }
     }
 
     fn touch(&mut self, now: DateTime<Utc>) {
@@ -130,10 +112,7 @@ pub struct StoredGroup {
     #[serde(default, deserialize_with = "member_ids")]
     pub members: Vec<String>,
     /// The Oracle group extension, present when a client sent it.
-    #[serde(
-        default,
-        rename = "urn:ietf:params:scim:schemas:oracle:idcs:extension:group:Group"
-    )]
+    #[serde(default, rename = "urn:ietf:params:scim:schemas:oracle:idcs:extension:group:Group")]
     pub extension: Option<GroupExtension>,
     pub meta: StoredMeta,
 }
@@ -149,10 +128,7 @@ fn member_ids<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::
     struct Member {
         value: String,
     }
-    Ok(Vec::<Member>::deserialize(d)?
-        .into_iter()
-        .map(|m| m.value)
-        .collect())
+    Ok(Vec::<Member>::deserialize(d)?.into_iter().map(|m| m.value).collect())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -166,9 +142,7 @@ pub fn timestamp(t: DateTime<Utc>) -> String {
 /// `n` random bytes as lower-case hex.
 pub fn random_hex(n: usize) -> String {
     let mut rng = rand::rng();
-    (0..n)
-        .map(|_| format!("{:02x}", rng.random::<u8>()))
-        .collect()
+    (0..n).map(|_| format!("{:02x}", rng.random::<u8>())).collect()
 }
 
 /// `ocid1.<kind>.oc1..` followed by 60 lower-case base32 characters (the first eight are
@@ -176,9 +150,7 @@ pub fn random_hex(n: usize) -> String {
 pub fn new_ocid(kind: &str) -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz234567";
     let mut rng = rand::rng();
-    let tail: String = (0..52)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect();
+    let tail: String = (0..52).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
     format!("ocid1.{kind}.oc1..aaaaaaaa{tail}")
 }
 
@@ -203,11 +175,7 @@ impl<'a> View<'a> {
                 groups_of.entry(m.as_str()).or_default().push(g);
             }
         }
-        View {
-            base,
-            users,
-            groups_of,
-        }
+        View { base, users, groups_of }
     }
 
     fn location(&self, collection: &str, id: &str) -> String {
@@ -218,10 +186,7 @@ impl<'a> View<'a> {
     /// (for the sandbox state only, never the API).
     pub fn user(&self, u: &StoredUser, with_password_info: bool) -> Map<String, Value> {
         let mut m = Map::new();
-        m.insert(
-            "schemas".into(),
-            json!([USER_SCHEMA, USER_EXTENSION, USER_STATE_EXTENSION]),
-        );
+        m.insert("schemas".into(), json!([USER_SCHEMA, USER_EXTENSION, USER_STATE_EXTENSION]));
         m.insert("id".into(), json!(u.id));
         m.insert("ocid".into(), json!(u.ocid));
         if let Some(e) = &u.external_id {
@@ -234,10 +199,7 @@ impl<'a> View<'a> {
         m.insert("displayName".into(), json!(u.display_name));
         m.insert("active".into(), json!(u.active));
         if !u.emails.is_empty() {
-            m.insert(
-                "emails".into(),
-                Value::Array(u.emails.iter().cloned().map(Value::Object).collect()),
-            );
+            m.insert("emails".into(), Value::Array(u.emails.iter().cloned().map(Value::Object).collect()));
         }
         let groups: Vec<Value> = self
             .groups_of
@@ -265,10 +227,7 @@ impl<'a> View<'a> {
             }),
         );
         m.insert(USER_EXTENSION.into(), json!({ "isFederatedUser": false }));
-        m.insert(
-            USER_STATE_EXTENSION.into(),
-            json!({ "locked": { "on": false } }),
-        );
+        m.insert(USER_STATE_EXTENSION.into(), json!({ "locked": { "on": false } }));
         if with_password_info {
             m.insert("passwordChanges".into(), json!(u.password_changes));
             m.insert("passwordSet".into(), json!(u.password_set));
@@ -340,10 +299,7 @@ pub fn writable_user(u: &StoredUser) -> Map<String, Value> {
         m.insert("externalId".into(), json!(e));
     }
     if !u.emails.is_empty() {
-        m.insert(
-            "emails".into(),
-            Value::Array(u.emails.iter().cloned().map(Value::Object).collect()),
-        );
+        m.insert("emails".into(), Value::Array(u.emails.iter().cloned().map(Value::Object).collect()));
     }
     m
 }
@@ -357,11 +313,7 @@ pub fn writable_group(g: &StoredGroup, data: &OciData) -> Map<String, Value> {
         m.insert("externalId".into(), json!(e));
     }
     if !g.members.is_empty() {
-        let ocids: HashMap<&str, &str> = data
-            .users
-            .iter()
-            .map(|u| (u.id.as_str(), u.ocid.as_str()))
-            .collect();
+        let ocids: HashMap<&str, &str> = data.users.iter().map(|u| (u.id.as_str(), u.ocid.as_str())).collect();
         let members = g
             .members
             .iter()
@@ -392,12 +344,7 @@ pub fn writable_group(g: &StoredGroup, data: &OciData) -> Map<String, Value> {
 /// Applies `attributes` (keep only these, plus `id` and `schemas`) or `excludedAttributes`
 /// (drop these; never `id` / `schemas`) to a rendered resource. Names are attribute paths
 /// (`name.givenName`, `members`, `urn:...:Group:description`); unknown names are ignored.
-pub fn project(
-    resource: Map<String, Value>,
-    attributes: &[String],
-    excluded: &[String],
-    core_urn: &str,
-) -> Map<String, Value> {
+pub fn project(resource: Map<String, Value>, attributes: &[String], excluded: &[String], core_urn: &str) -> Map<String, Value> {
     let mut resource = resource;
     if !attributes.is_empty() {
         let mut out = Map::new();
@@ -465,11 +412,7 @@ pub fn project(
 }
 
 /// The top-level key a projection name refers to, and the sub-attribute when it has one.
-fn resolve_top(
-    resource: &Map<String, Value>,
-    name: &str,
-    core_urn: &str,
-) -> Option<(String, Option<String>)> {
+fn resolve_top(resource: &Map<String, Value>, name: &str, core_urn: &str) -> Option<(String, Option<String>)> {
     let name = name.trim();
     if let Some(k) = key_ci(resource, name) {
         return Some((k, None));
@@ -492,12 +435,7 @@ fn pick_sub(v: &Value, sub: &str) -> Option<Value> {
             m.insert(k.clone(), o[&k].clone());
             Some(Value::Object(m))
         }
-        Value::Array(items) => Some(Value::Array(
-            items
-                .iter()
-                .map(|i| pick_sub(i, sub).unwrap_or_else(|| json!({})))
-                .collect(),
-        )),
+        Value::Array(items) => Some(Value::Array(items.iter().map(|i| pick_sub(i, sub).unwrap_or_else(|| json!({}))).collect())),
         _ => None,
     }
 }
@@ -526,9 +464,7 @@ fn opt_string(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, Sci
     match get_ci(obj, key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(invalid(format!(
-            "Attribute \"{key}\" must be a string, got {other}."
-        ))),
+        Some(other) => Err(invalid(format!("Attribute \"{key}\" must be a string, got {other}."))),
     }
 }
 
@@ -536,37 +472,26 @@ fn opt_bool(obj: &Map<String, Value>, key: &str) -> Result<Option<bool>, ScimErr
     match get_ci(obj, key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(other) => Err(invalid(format!(
-            "Attribute \"{key}\" must be a boolean, got {other}."
-        ))),
+        Some(other) => Err(invalid(format!("Attribute \"{key}\" must be a boolean, got {other}."))),
     }
 }
 
 /// A non-empty `schemas` list that contains `urn` (case-insensitively).
 pub fn require_schema(obj: &Map<String, Value>, urn: &str) -> Result<(), ScimError> {
     let ok = match get_ci(obj, "schemas") {
-        Some(Value::Array(items)) => items
-            .iter()
-            .any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(urn))),
+        Some(Value::Array(items)) => items.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(urn))),
         _ => false,
     };
     if ok {
         Ok(())
     } else {
-        Err(ScimError::bad_request(
-            "invalidSyntax",
-            format!("The request body must have \"schemas\" containing \"{urn}\"."),
-        ))
+        Err(ScimError::bad_request("invalidSyntax", format!("The request body must have \"schemas\" containing \"{urn}\".")))
     }
 }
 
 /// The password policy: at least [`MIN_PASSWORD_CHARS`] characters.
 pub fn check_password(password: &str) -> Result<(), ScimError> {
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        Err(ScimError::password_policy())
-    } else {
-        Ok(())
-    }
+    if password.chars().count() < MIN_PASSWORD_CHARS { Err(ScimError::password_policy()) } else { Ok(()) }
 }
 
 /// A validated User body (POST, PUT, or the result of a PATCH).
@@ -584,9 +509,8 @@ pub struct UserInput {
 
 impl UserInput {
     pub fn parse(obj: &Map<String, Value>) -> Result<UserInput, ScimError> {
-        let user_name = opt_string(obj, "userName")?
-            .filter(|s| !s.trim().is_empty())
-            .ok_or_else(|| invalid("Attribute \"userName\" is required."))?;
+        let user_name =
+            opt_string(obj, "userName")?.filter(|s| !s.trim().is_empty()).ok_or_else(|| invalid("Attribute \"userName\" is required."))?;
         let name = match get_ci(obj, "name") {
             None | Some(Value::Null) => None,
             Some(Value::Object(n)) => {
@@ -598,24 +522,13 @@ impl UserInput {
                             name.insert(k.clone(), v.clone());
                         }
                         other => {
-                            return Err(invalid(format!(
-                                "Attribute \"name.{k}\" must be a string, got {other}."
-                            )));
+                            return Err(invalid(format!("Attribute \"name.{k}\" must be a string, got {other}.")));
                         }
                     }
                 }
-                let part = |key: &str| {
-                    get_ci(&name, key)
-                        .and_then(Value::as_str)
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_string)
-                };
-                let formatted = [part("givenName"), part("familyName")]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join(" ");
+                let part =
+                    |key: &str| get_ci(&name, key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+                let formatted = [part("givenName"), part("familyName")].into_iter().flatten().collect::<Vec<_>>().join(" ");
                 if !formatted.is_empty() {
                     if let Some(k) = key_ci(&name, "formatted") {
                         name.remove(&k);
@@ -625,9 +538,7 @@ impl UserInput {
                 (!name.is_empty()).then_some(name)
             }
             Some(other) => {
-                return Err(invalid(format!(
-                    "Attribute \"name\" must be an object, got {other}."
-                )));
+                return Err(invalid(format!("Attribute \"name\" must be an object, got {other}.")));
             }
         };
         let display_name = opt_string(obj, "displayName")?.filter(|s| !s.trim().is_empty());
@@ -642,15 +553,7 @@ impl UserInput {
             }
             Some(_) => return Err(invalid("Attribute \"password\" must be a string.")),
         };
-        Ok(UserInput {
-            user_name,
-            name,
-            display_name,
-            active,
-            external_id,
-            emails,
-            password_given,
-        })
+        Ok(UserInput { user_name, name, display_name, active, external_id, emails, password_given })
     }
 
     /// `displayName` as given, else "givenName familyName", else the userName.
@@ -658,13 +561,7 @@ impl UserInput {
         if let Some(d) = &self.display_name {
             return d.clone();
         }
-        if let Some(f) = self
-            .name
-            .as_ref()
-            .and_then(|n| get_ci(n, "formatted"))
-            .and_then(Value::as_str)
-            .filter(|f| !f.trim().is_empty())
-        {
+        if let Some(f) = self.name.as_ref().and_then(|n| get_ci(n, "formatted")).and_then(Value::as_str).filter(|f| !f.trim().is_empty()) {
             return f.to_string();
         }
         self.user_name.clone()
@@ -679,17 +576,13 @@ fn parse_emails(v: Option<&Value>) -> Result<Vec<Map<String, Value>>, ScimError>
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(items)) => items,
         Some(other) => {
-            return Err(invalid(format!(
-                "Attribute \"emails\" must be an array, got {other}."
-            )));
+            return Err(invalid(format!("Attribute \"emails\" must be an array, got {other}.")));
         }
     };
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let Value::Object(e) = item else {
-            return Err(invalid(format!(
-                "Attribute \"emails[{i}]\" must be an object, got {item}."
-            )));
+            return Err(invalid(format!("Attribute \"emails[{i}]\" must be an object, got {item}.")));
         };
         let value = opt_string(e, "value")?
             .filter(|v| !v.trim().is_empty())
@@ -702,31 +595,18 @@ fn parse_emails(v: Option<&Value>) -> Result<Vec<Map<String, Value>>, ScimError>
         if let Some(p) = opt_bool(e, "primary")? {
             m.insert("primary".into(), json!(p));
         }
-        m.insert(
-            "secondary".into(),
-            json!(opt_bool(e, "secondary")?.unwrap_or(false)),
-        );
-        m.insert(
-            "verified".into(),
-            json!(opt_bool(e, "verified")?.unwrap_or(false)),
-        );
+        m.insert("secondary".into(), json!(opt_bool(e, "secondary")?.unwrap_or(false)));
+        m.insert("verified".into(), json!(opt_bool(e, "verified")?.unwrap_or(false)));
         if let Some(d) = opt_string(e, "display")? {
             m.insert("display".into(), json!(d));
         }
         out.push(m);
     }
-    let primaries: Vec<&Map<String, Value>> = out
-        .iter()
-        .filter(|e| e.get("primary") == Some(&Value::Bool(true)))
-        .collect();
+    let primaries: Vec<&Map<String, Value>> = out.iter().filter(|e| e.get("primary") == Some(&Value::Bool(true))).collect();
     if primaries.len() > 1 {
         return Err(invalid("At most one email may be primary."));
     }
-    let has_recovery = out.iter().any(|e| {
-        e.get("type")
-            .and_then(Value::as_str)
-            .is_some_and(|t| t.eq_ignore_ascii_case("recovery"))
-    });
+    let has_recovery = out.iter().any(|e| e.get("type").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case("recovery")));
     if let (Some(primary), false) = (primaries.first(), has_recovery) {
         let recovery = json!({
             "value": primary["value"],
@@ -764,18 +644,12 @@ impl GroupInput {
                 let mut out = Vec::new();
                 for (i, item) in items.iter().enumerate() {
                     let Value::Object(m) = item else {
-                        return Err(invalid(format!(
-                            "Attribute \"members[{i}]\" must be an object, got {item}."
-                        )));
+                        return Err(invalid(format!("Attribute \"members[{i}]\" must be an object, got {item}.")));
                     };
-                    let value = opt_string(m, "value")?.ok_or_else(|| {
-                        invalid(format!("Attribute \"members[{i}].value\" is required."))
-                    })?;
+                    let value = opt_string(m, "value")?.ok_or_else(|| invalid(format!("Attribute \"members[{i}].value\" is required.")))?;
                     if let Some(t) = opt_string(m, "type")? {
                         if !t.eq_ignore_ascii_case("User") {
-                            return Err(invalid(format!(
-                                "Member type \"{t}\" is not supported: members must be of type \"User\"."
-                            )));
+                            return Err(invalid(format!("Member type \"{t}\" is not supported: members must be of type \"User\".")));
                         }
                     }
                     out.push(value);
@@ -783,28 +657,17 @@ impl GroupInput {
                 out
             }
             Some(other) => {
-                return Err(invalid(format!(
-                    "Attribute \"members\" must be an array, got {other}."
-                )));
+                return Err(invalid(format!("Attribute \"members\" must be an array, got {other}.")));
             }
         };
         let extension = match get_ci(obj, GROUP_EXTENSION) {
             None | Some(Value::Null) => None,
-            Some(Value::Object(e)) => Some(GroupExtension {
-                description: opt_string(e, "description")?,
-            }),
+            Some(Value::Object(e)) => Some(GroupExtension { description: opt_string(e, "description")? }),
             Some(other) => {
-                return Err(invalid(format!(
-                    "Attribute \"{GROUP_EXTENSION}\" must be an object, got {other}."
-                )));
+                return Err(invalid(format!("Attribute \"{GROUP_EXTENSION}\" must be an object, got {other}.")));
             }
         };
-        Ok(GroupInput {
-            display_name,
-            external_id,
-            members,
-            extension,
-        })
+        Ok(GroupInput { display_name, external_id, members, extension })
     }
 }
 
@@ -819,8 +682,7 @@ impl OciData {
         let ids: HashSet<String> = self.users.iter().map(|u| u.id.clone()).collect();
         for g in &mut self.groups {
             let mut seen = HashSet::new();
-            g.members
-                .retain(|m| ids.contains(m) && seen.insert(m.clone()));
+            g.members.retain(|m| ids.contains(m) && seen.insert(m.clone()));
         }
     }
 
@@ -830,67 +692,37 @@ impl OciData {
     }
 
     pub fn group_index(&self, key: &str) -> Option<usize> {
-        self.groups
-            .iter()
-            .position(|g| g.id == key || g.ocid == key)
+        self.groups.iter().position(|g| g.id == key || g.ocid == key)
     }
 
     pub fn user_or_404(&self, key: &str) -> Result<usize, ScimError> {
-        self.user_index(key)
-            .ok_or_else(|| ScimError::not_found("User", key))
+        self.user_index(key).ok_or_else(|| ScimError::not_found("User", key))
     }
 
     pub fn group_or_404(&self, key: &str) -> Result<usize, ScimError> {
-        self.group_index(key)
-            .ok_or_else(|| ScimError::not_found("Group", key))
+        self.group_index(key).ok_or_else(|| ScimError::not_found("Group", key))
     }
 
     fn check_user_name(&self, user_name: &str, except: Option<usize>) -> Result<(), ScimError> {
-        let taken = self.users.iter().enumerate().any(|(i, u)| {
-            Some(i) != except && u.user_name.to_lowercase() == user_name.to_lowercase()
-        });
-        if taken {
-            Err(ScimError::uniqueness(format!(
-                "A user with userName \"{user_name}\" already exists."
-            )))
-        } else {
-            Ok(())
-        }
+        let taken = self.users.iter().enumerate().any(|(i, u)| Some(i) != except && u.user_name.to_lowercase() == user_name.to_lowercase());
+        if taken { Err(ScimError::uniqueness(format!("A user with userName \"{user_name}\" already exists."))) } else { Ok(()) }
     }
 
     fn check_group_name(&self, name: &str, except: Option<usize>) -> Result<(), ScimError> {
-        let taken = self.groups.iter().enumerate().any(|(i, g)| {
-            Some(i) != except && g.display_name.to_lowercase() == name.to_lowercase()
-        });
-        if taken {
-            Err(ScimError::uniqueness(format!(
-                "A group with displayName \"{name}\" already exists."
-            )))
-        } else {
-            Ok(())
-        }
+        let taken = self.groups.iter().enumerate().any(|(i, g)| Some(i) != except && g.display_name.to_lowercase() == name.to_lowercase());
+        if taken { Err(ScimError::uniqueness(format!("A group with displayName \"{name}\" already exists."))) } else { Ok(()) }
     }
 
     /// Member values (ids or ocids) as user ids, without duplicates; 400 for an unknown one.
     fn resolve_members(&self, values: &[String]) -> Result<Vec<String>, ScimError> {
-        let by_key: HashMap<&str, &str> = self
-            .users
-            .iter()
-            .flat_map(|u| {
-                [
-                    (u.id.as_str(), u.id.as_str()),
-                    (u.ocid.as_str(), u.id.as_str()),
-                ]
-            })
-            .collect();
+        let by_key: HashMap<&str, &str> =
+            self.users.iter().flat_map(|u| [(u.id.as_str(), u.id.as_str()), (u.ocid.as_str(), u.id.as_str())]).collect();
         let mut seen = HashSet::new();
         let mut out: Vec<String> = Vec::new();
         for v in values {
-            let id = by_key.get(v.as_str()).ok_or_else(|| {
-                invalid(format!(
-                    "Member \"{v}\" is not a valid user: no user has this id or ocid."
-                ))
-            })?;
+            let id = by_key
+                .get(v.as_str())
+                .ok_or_else(|| invalid(format!("Member \"{v}\" is not a valid user: no user has this id or ocid.")))?;
             if seen.insert(*id) {
                 out.push((*id).to_string());
             }
@@ -899,11 +731,7 @@ impl OciData {
     }
 
     /// POST /Users; returns the new user's index.
-    pub fn create_user(
-        &mut self,
-        body: &Map<String, Value>,
-        now: DateTime<Utc>,
-    ) -> Result<usize, ScimError> {
+    pub fn create_user(&mut self, body: &Map<String, Value>, now: DateTime<Utc>) -> Result<usize, ScimError> {
         require_schema(body, USER_SCHEMA)?;
         let input = UserInput::parse(body)?;
         self.check_user_name(&input.user_name, None)?;
@@ -925,12 +753,7 @@ impl OciData {
     }
 
     /// Replaces the writable attributes of user `i` with a validated body (PUT, PATCH).
-    pub fn set_user(
-        &mut self,
-        i: usize,
-        input: UserInput,
-        now: DateTime<Utc>,
-    ) -> Result<(), ScimError> {
+    pub fn set_user(&mut self, i: usize, input: UserInput, now: DateTime<Utc>) -> Result<(), ScimError> {
         self.check_user_name(&input.user_name, Some(i))?;
         let display_name = input.effective_display_name();
         let u = &mut self.users[i];
@@ -959,19 +782,13 @@ impl OciData {
     }
 
     /// PUT /UserPasswordChanger/{id}: only counts (the text is never kept).
-    pub fn change_password(
-        &mut self,
-        key: &str,
-        body: &Map<String, Value>,
-    ) -> Result<usize, ScimError> {
+    pub fn change_password(&mut self, key: &str, body: &Map<String, Value>) -> Result<usize, ScimError> {
         let i = self.user_or_404(key)?;
         require_schema(body, super::PASSWORD_CHANGER_SCHEMA)?;
         match get_ci(body, "password") {
             Some(Value::String(p)) => check_password(p)?,
             _ => {
-                return Err(invalid(
-                    "Attribute \"password\" is required and must be a string.",
-                ));
+                return Err(invalid("Attribute \"password\" is required and must be a string."));
             }
         }
         let u = &mut self.users[i];
@@ -981,11 +798,7 @@ impl OciData {
     }
 
     /// POST /Groups; returns the new group's index.
-    pub fn create_group(
-        &mut self,
-        body: &Map<String, Value>,
-        now: DateTime<Utc>,
-    ) -> Result<usize, ScimError> {
+    pub fn create_group(&mut self, body: &Map<String, Value>, now: DateTime<Utc>) -> Result<usize, ScimError> {
         require_schema(body, GROUP_SCHEMA)?;
         let input = GroupInput::parse(body)?;
         self.check_group_name(&input.display_name, None)?;
@@ -1003,12 +816,7 @@ impl OciData {
     }
 
     /// Replaces the writable attributes of group `i` with a validated body (PUT, PATCH).
-    pub fn set_group(
-        &mut self,
-        i: usize,
-        input: GroupInput,
-        now: DateTime<Utc>,
-    ) -> Result<(), ScimError> {
+    pub fn set_group(&mut self, i: usize, input: GroupInput, now: DateTime<Utc>) -> Result<(), ScimError> {
         self.check_group_name(&input.display_name, Some(i))?;
         let members = self.resolve_members(&input.members)?;
         let g = &mut self.groups[i];

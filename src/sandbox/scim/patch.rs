@@ -69,19 +69,13 @@ fn invalid_value(detail: impl Into<String>) -> ScimError {
 }
 
 /// Applies a PatchOp request `body` to `doc`.
-pub fn apply(
-    doc: &mut Map<String, Value>,
-    schema: &Schema,
-    body: &Map<String, Value>,
-) -> Result<(), ScimError> {
+pub fn apply(doc: &mut Map<String, Value>, schema: &Schema, body: &Map<String, Value>) -> Result<(), ScimError> {
     super::model::require_schema(body, PATCH_OP_SCHEMA)?;
     let ops = match get_ci(body, "Operations") {
         Some(Value::Array(ops)) if !ops.is_empty() => ops,
         Some(Value::Array(_)) => return Err(syntax("\"Operations\" must not be empty.")),
         _ => {
-            return Err(syntax(
-                "The request body must have an \"Operations\" array.",
-            ));
+            return Err(syntax("The request body must have an \"Operations\" array."));
         }
     };
     for (i, op) in ops.iter().enumerate() {
@@ -93,9 +87,7 @@ pub fn apply(
             Some(o) if o.eq_ignore_ascii_case("replace") => OpKind::Replace,
             Some(o) if o.eq_ignore_ascii_case("remove") => OpKind::Remove,
             Some(o) => {
-                return Err(syntax(format!(
-                    "Operations[{i}].op \"{o}\" is not one of add, replace, remove."
-                )));
+                return Err(syntax(format!("Operations[{i}].op \"{o}\" is not one of add, replace, remove.")));
             }
             None => return Err(syntax(format!("Operations[{i}].op is required."))),
         };
@@ -103,15 +95,10 @@ pub fn apply(
         match get_ci(op, "path") {
             None | Some(Value::Null) => {
                 if kind == OpKind::Remove {
-                    return Err(ScimError::bad_request(
-                        "noTarget",
-                        format!("Operations[{i}]: \"remove\" needs a \"path\"."),
-                    ));
+                    return Err(ScimError::bad_request("noTarget", format!("Operations[{i}]: \"remove\" needs a \"path\".")));
                 }
                 let Some(Value::Object(values)) = value else {
-                    return Err(invalid_value(format!(
-                        "Operations[{i}]: without \"path\", \"value\" must be an object of attributes."
-                    )));
+                    return Err(invalid_value(format!("Operations[{i}]: without \"path\", \"value\" must be an object of attributes.")));
                 };
                 for (key, v) in values {
                     let path = PatchPath::parse(key).map_err(|e| invalid_path(e.0))?;
@@ -123,18 +110,15 @@ pub fn apply(
             }
             Some(Value::String(p)) => {
                 let path = PatchPath::parse(p).map_err(|e| invalid_path(e.0))?;
-                let t = resolve(schema, &path)?.ok_or_else(|| {
-                    ScimError::bad_request("mutability", format!("Attribute \"{p}\" is read-only."))
-                })?;
+                let t = resolve(schema, &path)?
+                    .ok_or_else(|| ScimError::bad_request("mutability", format!("Attribute \"{p}\" is read-only.")))?;
                 if kind != OpKind::Remove && value.is_none() {
                     return Err(invalid_value(format!("Operations[{i}] needs a \"value\".")));
                 }
                 apply_one(doc, schema, kind, &t, value)?;
             }
             Some(other) => {
-                return Err(invalid_path(format!(
-                    "Operations[{i}].path must be a string, got {other}."
-                )));
+                return Err(invalid_path(format!("Operations[{i}].path must be a string, got {other}.")));
             }
         }
     }
@@ -144,18 +128,8 @@ pub fn apply(
 /// Resolves a path to a writable attribute; `Ok(None)` for a read-only one.
 fn resolve(schema: &Schema, path: &PatchPath) -> Result<Option<Target>, ScimError> {
     let a: &AttrPath = &path.attr;
-    let find = |name: &str| {
-        schema
-            .writable
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-    };
-    let read_only = |name: &str| {
-        schema
-            .read_only
-            .iter()
-            .any(|n| n.eq_ignore_ascii_case(name))
-    };
+    let find = |name: &str| schema.writable.iter().find(|(n, _)| n.eq_ignore_ascii_case(name));
+    let read_only = |name: &str| schema.read_only.iter().any(|n| n.eq_ignore_ascii_case(name));
     let unknown = || invalid_path(format!("Attribute \"{a}\" is not supported."));
     let (key, kind, sub) = match &a.urn {
         Some(urn) => {
@@ -186,22 +160,12 @@ fn resolve(schema: &Schema, path: &PatchPath) -> Result<Option<Target>, ScimErro
         },
     };
     if sub.is_some() && kind == Kind::Simple {
-        return Err(invalid_path(format!(
-            "Attribute \"{key}\" has no sub-attributes."
-        )));
+        return Err(invalid_path(format!("Attribute \"{key}\" has no sub-attributes.")));
     }
     if path.filter.is_some() && kind != Kind::Multi {
-        return Err(invalid_path(format!(
-            "A value filter applies only to a multi-valued attribute, not \"{key}\"."
-        )));
+        return Err(invalid_path(format!("A value filter applies only to a multi-valued attribute, not \"{key}\".")));
     }
-    Ok(Some(Target {
-        key: key.to_string(),
-        kind,
-        sub,
-        filter: path.filter.clone(),
-        filter_sub: path.filter_sub.clone(),
-    }))
+    Ok(Some(Target { key: key.to_string(), kind, sub, filter: path.filter.clone(), filter_sub: path.filter_sub.clone() }))
 }
 
 /// Sets `key` in `obj`, replacing a key that differs only in case.
@@ -233,20 +197,12 @@ fn as_items(key: &str, v: &Value) -> Result<Vec<Value>, ScimError> {
         other => vec![other.clone()],
     };
     if let Some(bad) = items.iter().find(|i| !i.is_object()) {
-        return Err(invalid_value(format!(
-            "Values of \"{key}\" must be objects, got {bad}."
-        )));
+        return Err(invalid_value(format!("Values of \"{key}\" must be objects, got {bad}.")));
     }
     Ok(items)
 }
 
-fn apply_one(
-    doc: &mut Map<String, Value>,
-    schema: &Schema,
-    op: OpKind,
-    t: &Target,
-    value: Option<&Value>,
-) -> Result<(), ScimError> {
+fn apply_one(doc: &mut Map<String, Value>, schema: &Schema, op: OpKind, t: &Target, value: Option<&Value>) -> Result<(), ScimError> {
     let key = t.key.as_str();
     let null = Value::Null;
     let v = value.unwrap_or(&null);
@@ -254,8 +210,7 @@ fn apply_one(
     if let Some(filter) = &t.filter {
         let mut hit = false;
         if let Some(Value::Array(items)) = doc.get_mut(key) {
-            let matches =
-                |i: &Value| matches!(i, Value::Object(o) if filter.matches(o, schema.core_urn));
+            let matches = |i: &Value| matches!(i, Value::Object(o) if filter.matches(o, schema.core_urn));
             match op {
                 OpKind::Remove => match &t.filter_sub {
                     None => items.retain(|i| !matches(i)),
@@ -286,9 +241,7 @@ fn apply_one(
                                 }
                             }
                             (None, _, other) => {
-                                return Err(invalid_value(format!(
-                                    "The value for \"{key}[...]\" must be an object, got {other}."
-                                )));
+                                return Err(invalid_value(format!("The value for \"{key}[...]\" must be an object, got {other}.")));
                             }
                         }
                     }
@@ -299,10 +252,7 @@ fn apply_one(
             }
         }
         if op != OpKind::Remove && !hit {
-            return Err(ScimError::bad_request(
-                "noTarget",
-                format!("No value of \"{key}\" matches the filter of the path."),
-            ));
+            return Err(ScimError::bad_request("noTarget", format!("No value of \"{key}\" matches the filter of the path.")));
         }
         return Ok(());
     }
@@ -315,9 +265,7 @@ fn apply_one(
                         remove_ci(o, sub);
                     }
                 } else {
-                    let entry = doc
-                        .entry(key.to_string())
-                        .or_insert_with(|| Value::Object(Map::new()));
+                    let entry = doc.entry(key.to_string()).or_insert_with(|| Value::Object(Map::new()));
                     if !entry.is_object() {
                         *entry = Value::Object(Map::new());
                     }
@@ -354,11 +302,7 @@ fn apply_one(
             if let Some(Value::Array(items)) = doc.get_mut(key) {
                 items.retain(|i| {
                     let Value::Object(o) = i else { return true };
-                    let hit = |k: &str| {
-                        o.get(k)
-                            .and_then(Value::as_str)
-                            .is_some_and(|s| wanted.iter().any(|w| w == s))
-                    };
+                    let hit = |k: &str| o.get(k).and_then(Value::as_str).is_some_and(|s| wanted.iter().any(|w| w == s));
                     !(hit("value") || hit("ocid"))
                 });
                 if items.is_empty() {
@@ -371,9 +315,7 @@ fn apply_one(
         }
         (OpKind::Add, Kind::Multi) => {
             let items = as_items(key, v)?;
-            let entry = doc
-                .entry(key.to_string())
-                .or_insert_with(|| Value::Array(Vec::new()));
+            let entry = doc.entry(key.to_string()).or_insert_with(|| Value::Array(Vec::new()));
             match entry {
                 Value::Array(existing) => existing.extend(items),
                 other => *other = Value::Array(items),
@@ -389,9 +331,7 @@ fn apply_one(
         }
         (_, Kind::Complex) => match v {
             Value::Object(val) => {
-                let entry = doc
-                    .entry(key.to_string())
-                    .or_insert_with(|| Value::Object(Map::new()));
+                let entry = doc.entry(key.to_string()).or_insert_with(|| Value::Object(Map::new()));
                 if !entry.is_object() {
                     *entry = Value::Object(Map::new());
                 }
@@ -403,9 +343,7 @@ fn apply_one(
                 doc.remove(key);
             }
             other => {
-                return Err(invalid_value(format!(
-                    "The value for \"{key}\" must be an object, got {other}."
-                )));
+                return Err(invalid_value(format!("The value for \"{key}\" must be an object, got {other}.")));
             }
         },
         (_, Kind::Simple) => {
@@ -424,9 +362,7 @@ fn apply_one(
 fn item_value(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
-        Value::Object(o) => get_ci(o, "value")
-            .and_then(Value::as_str)
-            .map(str::to_string),
+        Value::Object(o) => get_ci(o, "value").and_then(Value::as_str).map(str::to_string),
         _ => None,
     }
 }

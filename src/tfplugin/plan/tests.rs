@@ -1,8 +1,8 @@
 //! Table tests of the plan engine.
 
 use super::*;
-use crate::tfplugin::schema::{Attribute, Schema};
 use crate::tfplugin::plan_modifier::PlanModifier;
+use crate::tfplugin::schema::{Attribute, Schema};
 use crate::tfplugin::value::Value;
 
 fn schema() -> Schema {
@@ -162,7 +162,10 @@ fn use_state_unless_changed_follows_its_inputs() {
 
 #[test]
 fn case_insensitive_values_keep_the_prior_spelling() {
-    let schema = Schema::new("t", vec![Attribute::string("email").required().modifier(PlanModifier::CaseInsensitive), Attribute::string("etag").computed()]);
+    let schema = Schema::new(
+        "t",
+        vec![Attribute::string("email").required().modifier(PlanModifier::CaseInsensitive), Attribute::string("etag").computed()],
+    );
     let prior = Value::object_of(&[("email", "jane@example.com".into()), ("etag", "e1".into())]);
     let config = Value::object_of(&[("email", "Jane@Example.com".into()), ("etag", Value::Null)]);
     let proposed = Value::object_of(&[("email", "Jane@Example.com".into()), ("etag", "e1".into())]);

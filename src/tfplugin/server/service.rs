@@ -11,13 +11,13 @@ use tonic::{Request, Response, Status};
 
 use super::convert::{decode_dv, diags_to_pb, encode_dv, path_to_pb, schema_to_pb};
 use super::proto::tfplugin6 as pb;
+use crate::tfplugin::AttrPath;
 use crate::tfplugin::diag::{Diagnostic, Diagnostics};
 use crate::tfplugin::plan::{null_write_only, plan_resource};
 use crate::tfplugin::resource::{ApplyRequest, DataSource, ModifyPlanRequest, Provider, Resource, StateResult, ValidateConfig};
 use crate::tfplugin::schema::{IdentitySchema, Schema};
 use crate::tfplugin::validator::validate_attributes;
 use crate::tfplugin::value::{Type, Value, decode_json, decode_json_bytes};
-use crate::tfplugin::AttrPath;
 
 struct Entry<T: ?Sized> {
     imp: Arc<T>,
@@ -104,9 +104,9 @@ impl<P: Provider> ProviderService<P> {
     }
 
     fn data_source(&self, name: &str) -> Result<&Entry<dyn DataSource<P::Data>>, Diagnostics> {
-        self.data_sources.get(name).ok_or_else(|| {
-            Diagnostic::error("Unknown data source", format!("This provider has no data source named \"{name}\".")).into()
-        })
+        self.data_sources
+            .get(name)
+            .ok_or_else(|| Diagnostic::error("Unknown data source", format!("This provider has no data source named \"{name}\".")).into())
     }
 
     fn configured(&self) -> Option<Arc<P::Data>> {
@@ -282,9 +282,8 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                     })?;
                     json = up.upgrade_state(r.version, json)?;
                 }
-                let mut state = decode_json(&json, &e.ty).map_err(|err| {
-                    super::convert::codec_diag("Stored state does not match the resource schema", err)
-                })?;
+                let mut state = decode_json(&json, &e.ty)
+                    .map_err(|err| super::convert::codec_diag("Stored state does not match the resource schema", err))?;
                 null_write_only(&e.schema.block, &mut state);
                 Ok((encode_dv(&state, &e.ty, "upgraded state")?, Diagnostics::new()))
             })(),
@@ -301,7 +300,10 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         let out = (|| {
             let e = self.resource(&r.type_name)?;
             let (schema, ty) = e.identity.as_ref().ok_or_else(|| {
-                Diagnostics::from(Diagnostic::error("Resource identity not supported", format!("{} has no resource identity schema.", r.type_name)))
+                Diagnostics::from(Diagnostic::error(
+                    "Resource identity not supported",
+                    format!("{} has no resource identity schema.", r.type_name),
+                ))
             })?;
             if r.version != schema.version {
                 return Err(Diagnostics::from(Diagnostic::error(
@@ -310,7 +312,8 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 )));
             }
             let raw = r.raw_identity.as_ref().map(|s| s.json.as_slice()).unwrap_or(&[]);
-            let v = decode_json_bytes(raw, ty).map_err(|err| super::convert::codec_diag("Stored identity does not match the identity schema", err))?;
+            let v = decode_json_bytes(raw, ty)
+                .map_err(|err| super::convert::codec_diag("Stored identity does not match the identity schema", err))?;
             Ok(pb::ResourceIdentityData { identity_data: Some(encode_dv(&v, ty, "identity")?) })
         })();
         Ok(Response::new(match out {
@@ -356,9 +359,13 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         };
         let out: Result<_, Diagnostics> = body.await;
         Ok(Response::new(match out {
-            Ok((dv, private, d, new_identity)) => {
-                pb::read_resource::Response { new_state: Some(dv), diagnostics: diags_to_pb(&d), private, new_identity, ..Default::default() }
-            }
+            Ok((dv, private, d, new_identity)) => pb::read_resource::Response {
+                new_state: Some(dv),
+                diagnostics: diags_to_pb(&d),
+                private,
+                new_identity,
+                ..Default::default()
+            },
             Err(d) => pb::read_resource::Response {
                 new_state: r.current_state.clone(),
                 diagnostics: diags_to_pb(&d),
@@ -380,7 +387,8 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             let config = decode_dv(r.config.as_ref(), &e.ty, "configuration")?;
             let change = plan_resource(&e.schema, &prior, &proposed, &config);
             let mut diags = Diagnostics::new();
-            let mut req = ModifyPlanRequest { prior: &prior, config: &config, planned: change.planned, requires_replace: change.requires_replace };
+            let mut req =
+                ModifyPlanRequest { prior: &prior, config: &config, planned: change.planned, requires_replace: change.requires_replace };
             if let Some(m) = e.imp.as_modify_plan()
                 && !req.planned.is_null()
             {
@@ -388,7 +396,8 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 m.modify_plan(data.as_deref(), &mut req, &mut diags).await;
             }
             // The identity once known: from the plan, else (in place) the prior one.
-            let identity = e.identity_data(&req.planned).or_else(|| if req.requires_replace.is_empty() { e.identity_data(&prior) } else { None });
+            let identity =
+                e.identity_data(&req.planned).or_else(|| if req.requires_replace.is_empty() { e.identity_data(&prior) } else { None });
             Ok((encode_dv(&req.planned, &e.ty, "planned state")?, req.requires_replace, diags, identity))
         };
         let out: Result<_, Diagnostics> = body.await;
@@ -436,9 +445,13 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         };
         let out: Result<_, Diagnostics> = body.await;
         Ok(Response::new(match out {
-            Ok((dv, private, d, new_identity)) => {
-                pb::apply_resource_change::Response { new_state: Some(dv), private, diagnostics: diags_to_pb(&d), new_identity, ..Default::default() }
-            }
+            Ok((dv, private, d, new_identity)) => pb::apply_resource_change::Response {
+                new_state: Some(dv),
+                private,
+                diagnostics: diags_to_pb(&d),
+                new_identity,
+                ..Default::default()
+            },
             // On failure nothing changed: hand back the prior state.
             Err(d) => pb::apply_resource_change::Response {
                 new_state: r.prior_state.clone(),
@@ -468,7 +481,8 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 // `import { identity = {...} }`: the identity attributes are the state
                 // attributes the read needs.
                 Some(id) if r.id.is_empty() => {
-                    let mut st = decode_json(&serde_json::json!({}), &e.ty).map_err(|err| super::convert::codec_diag("Internal error", err))?;
+                    let mut st =
+                        decode_json(&serde_json::json!({}), &e.ty).map_err(|err| super::convert::codec_diag("Internal error", err))?;
                     if let Some(fields) = id.fields() {
                         for (k, v) in fields {
                             st.set(k, v.clone());

@@ -31,10 +31,7 @@ pub fn generate_server_identity() -> Result<ServerIdentity, ServeError> {
     params.not_before = (now - std::time::Duration::from_secs(3600)).into();
     params.not_after = (now + std::time::Duration::from_secs(30 * 24 * 3600)).into();
     let cert = params.self_signed(&key).map_err(|e| ServeError::Tls(e.to_string()))?;
-    Ok(ServerIdentity {
-        cert_der: cert.der().clone(),
-        key_der: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-    })
+    Ok(ServerIdentity { cert_der: cert.der().clone(), key_der: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())) })
 }
 
 /// Accepts exactly one client certificate.

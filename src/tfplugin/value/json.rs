@@ -120,9 +120,9 @@ fn number_from_json(n: &serde_json::Number) -> Number {
 fn number_to_json(n: &Number) -> Result<Json, CodecError> {
     match n {
         Number::Int(i) => Ok(Json::from(*i)),
-        Number::Float(f) => serde_json::Number::from_f64(*f)
-            .map(Json::Number)
-            .ok_or_else(|| CodecError::new("infinite or NaN numbers have no JSON form")),
+        Number::Float(f) => {
+            serde_json::Number::from_f64(*f).map(Json::Number).ok_or_else(|| CodecError::new("infinite or NaN numbers have no JSON form"))
+        }
         Number::Big(s) => {
             if let Ok(u) = s.parse::<u64>() {
                 return Ok(Json::from(u));
@@ -143,15 +143,11 @@ pub fn encode_json(v: &Value, ty: &Type) -> Result<Json, CodecError> {
         (Value::Number(n), Type::Number) => number_to_json(n)?,
         (Value::String(s), Type::String) => Json::String(s.clone()),
         (Value::List(items), Type::List(et)) | (Value::Set(items), Type::Set(et)) => Json::Array(
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, e)| encode_json(e, et).map_err(|err| err.at(format!("[{i}]"))))
-                .collect::<Result<_, _>>()?,
+            items.iter().enumerate().map(|(i, e)| encode_json(e, et).map_err(|err| err.at(format!("[{i}]")))).collect::<Result<_, _>>()?,
         ),
-        (Value::Tuple(items), Type::Tuple(ets)) if items.len() == ets.len() => Json::Array(
-            items.iter().zip(ets).map(|(e, et)| encode_json(e, et)).collect::<Result<_, _>>()?,
-        ),
+        (Value::Tuple(items), Type::Tuple(ets)) if items.len() == ets.len() => {
+            Json::Array(items.iter().zip(ets).map(|(e, et)| encode_json(e, et)).collect::<Result<_, _>>()?)
+        }
         (Value::Map(m), Type::Map(et)) => Json::Object(
             m.iter()
                 .map(|(k, e)| Ok((k.clone(), encode_json(e, et).map_err(|err| err.at(format!("[{k:?}]")))?)))

@@ -144,9 +144,7 @@ impl PartialEq for Value {
             (String(a), String(b)) => a == b,
             (List(a), List(b)) | (Tuple(a), Tuple(b)) => a == b,
             (Map(a), Map(b)) | (Object(a), Object(b)) => a == b,
-            (Set(a), Set(b)) => {
-                a.len() == b.len() && a.iter().all(|x| b.contains(x)) && b.iter().all(|x| a.contains(x))
-            }
+            (Set(a), Set(b)) => a.len() == b.len() && a.iter().all(|x| b.contains(x)) && b.iter().all(|x| a.contains(x)),
             (Dynamic(ta, a), Dynamic(tb, b)) => ta == tb && a == b,
             _ => false,
         }

@@ -240,11 +240,8 @@ impl<'a> Reader<'a> {
                 if n != ets.len() {
                     return Err(CodecError::new(format!("tuple needs {} elements, found {n}", ets.len())));
                 }
-                let items = ets
-                    .iter()
-                    .enumerate()
-                    .map(|(i, et)| self.value(et).map_err(|e| e.at(format!("[{i}]"))))
-                    .collect::<Result<_, _>>()?;
+                let items =
+                    ets.iter().enumerate().map(|(i, et)| self.value(et).map_err(|e| e.at(format!("[{i}]")))).collect::<Result<_, _>>()?;
                 Ok(Value::Tuple(items))
             }
             Type::Map(et) => {

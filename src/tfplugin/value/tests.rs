@@ -148,13 +148,13 @@ fn numbers_in_every_msgpack_form() {
 fn malformed_msgpack_is_an_error_not_a_panic() {
     let ty = all_types();
     let inputs: Vec<Vec<u8>> = vec![
-        vec![0x81],                         // map with a missing entry
-        vec![0xdd, 0xff, 0xff, 0xff, 0xff], // huge array, no elements
-        vec![0x81, 0xa1, b'z', 0xc0],       // unsupported attribute
-        vec![0x81, 0x01, 0xc0],             // non-string key
-        vec![0xc1],                         // reserved marker
-        vec![0x81, 0xa1, b's', 0x05],       // number where a string is expected
-        vec![0xc0, 0xc0],                   // trailing bytes
+        vec![0x81],                                                 // map with a missing entry
+        vec![0xdd, 0xff, 0xff, 0xff, 0xff],                         // huge array, no elements
+        vec![0x81, 0xa1, b'z', 0xc0],                               // unsupported attribute
+        vec![0x81, 0x01, 0xc0],                                     // non-string key
+        vec![0xc1],                                                 // reserved marker
+        vec![0x81, 0xa1, b's', 0x05],                               // number where a string is expected
+        vec![0xc0, 0xc0],                                           // trailing bytes
         vec![0x81, 0xa1, b'd', 0x92, 0xc4, 0x02, b'{', b'}', 0xc0], // bad dynamic type
     ];
     for b in inputs {
@@ -186,11 +186,7 @@ fn type_json_round_trip() {
 }
 
 fn arb_leaf() -> impl Strategy<Value = Value> {
-    prop_oneof![
-        Just(Value::Null),
-        Just(Value::unknown()),
-        any::<String>().prop_map(Value::String),
-    ]
+    prop_oneof![Just(Value::Null), Just(Value::unknown()), any::<String>().prop_map(Value::String),]
 }
 
 fn arb_number() -> impl Strategy<Value = Value> {
