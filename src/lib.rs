@@ -9,6 +9,8 @@
 
 pub mod clients;
 pub mod data_sources;
+pub mod ephemeral;
+pub mod list_resources;
 pub mod logging;
 pub mod provider;
 pub mod resources;

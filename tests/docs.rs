@@ -60,6 +60,34 @@ fn expected_pages() -> Vec<(PathBuf, String)> {
         let page = render_page("identity", name, PageKind::DataSource, &d.schema(), read_opt(&dir.join("data-source.tf")).as_deref(), None);
         pages.push((root().join(format!("docs/data-sources/{short}.md")), page));
     }
+    for e in p.ephemeral_resources() {
+        let name = e.type_name();
+        let short = name.trim_start_matches("identity_");
+        let dir = root().join("examples/ephemeral-resources").join(name);
+        let page = render_page(
+            "identity",
+            name,
+            PageKind::EphemeralResource,
+            &e.schema(),
+            read_opt(&dir.join("ephemeral-resource.tf")).as_deref(),
+            None,
+        );
+        pages.push((root().join(format!("docs/ephemeral-resources/{short}.md")), page));
+    }
+    for l in p.list_resources() {
+        let name = l.type_name();
+        let short = name.trim_start_matches("identity_");
+        let dir = root().join("examples/list-resources").join(name);
+        let page = render_page(
+            "identity",
+            name,
+            PageKind::ListResource,
+            &l.schema(),
+            read_opt(&dir.join("list-resource.tfquery.hcl")).as_deref(),
+            None,
+        );
+        pages.push((root().join(format!("docs/list-resources/{short}.md")), page));
+    }
     pages
 }
 
@@ -93,6 +121,14 @@ fn every_attribute_is_described() {
     for d in p.data_sources() {
         assert!(!d.schema().block.description.is_empty(), "{} has no description", d.type_name());
         missing.extend(undescribed(&d.schema()).into_iter().map(|a| format!("{}.{a}", d.type_name())));
+    }
+    for e in p.ephemeral_resources() {
+        assert!(!e.schema().block.description.is_empty(), "{} has no description", e.type_name());
+        missing.extend(undescribed(&e.schema()).into_iter().map(|a| format!("ephemeral.{}.{a}", e.type_name())));
+    }
+    for l in p.list_resources() {
+        assert!(!l.schema().block.description.is_empty(), "list {} has no description", l.type_name());
+        missing.extend(undescribed(&l.schema()).into_iter().map(|a| format!("list.{}.{a}", l.type_name())));
     }
     assert!(missing.is_empty(), "attributes without a description: {missing:?}");
 }

@@ -16,7 +16,7 @@ use reqwest::{Method, StatusCode};
 use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
-use super::http::{self, ApiError, HttpSettings};
+use super::http::{ApiError, Auth, Created, Dialect, Http, HttpSettings, Request};
 
 const VENDOR: &str = "Fudo";
 /// The path every endpoint hangs under, appended to the configured `url`.
@@ -186,13 +186,41 @@ fn error_message(v: &serde_json::Value) -> Option<String> {
     None
 }
 
+/// Fudo's message in an error body.
+fn error_text(body: &[u8]) -> Option<(String, Option<String>)> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    error_message(&v).map(|m| (m, None))
+}
+
+/// A 2xx answer is an error all the same when its `result` is not `"success"`.
+fn check_success(status: StatusCode, bytes: &[u8]) -> Result<(), ApiError> {
+    if status == StatusCode::NO_CONTENT && bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let envelope: Envelope = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::Decode { vendor: VENDOR, reason: format!("not a JSON object with a `result`: {e}") })?;
+    match envelope.result {
+        Some(serde_json::Value::String(r)) if r == "success" => Ok(()),
+        other => {
+            let result = match other {
+                None | Some(serde_json::Value::Null) => "no result".to_string(),
+                Some(serde_json::Value::String(r)) => format!("result \"{r}\""),
+                Some(v) => format!("result {v}"),
+            };
+            let message = error_text(bytes).map(|(m, _)| m).unwrap_or_else(|| "the request was not successful".to_string());
+            Err(ApiError::from_status(VENDOR, status, Some((message, Some(result)))))
+        }
+    }
+}
+
+const DIALECT: Dialect = Dialect { vendor: VENDOR, error_text, check_success: Some(check_success) };
+
 /// A configured Fudo client.
 #[derive(Clone)]
 pub struct FudoClient {
     base: String,
     api_key: String,
-    http: reqwest::Client,
-    settings: HttpSettings,
+    http: Http,
 }
 
 impl fmt::Debug for FudoClient {
@@ -226,38 +254,42 @@ impl FudoClient {
         if let Some(pem) = ca {
             check_ca_pem(pem).map_err(FudoClientError::CaCert)?;
         }
-        let http = http::build_client(&settings, ca, insecure).map_err(|e| match ca {
+        let http = Http::new(DIALECT, settings, ca, insecure).map_err(|e| match ca {
             Some(_) => FudoClientError::CaCert(e),
             None => FudoClientError::Build(e),
         })?;
-        Ok(FudoClient { base: url.trim_end_matches('/').to_string(), api_key: api_key.to_string(), http, settings })
+        Ok(FudoClient { base: url.trim_end_matches('/').to_string(), api_key: api_key.to_string(), http: http.with_secrets(&[api_key]) })
+    }
+
+    /// The shared HTTP layer (its settings and governor).
+    pub fn http(&self) -> &Http {
+        &self.http
     }
 
     fn url(&self, path: &str) -> String {
         format!("{}{API_PATH}{path}", self.base)
     }
 
+    fn request<'a>(&'a self, method: Method, url: &'a str, body: Option<&impl Serialize>) -> Result<Request<'a>, ApiError> {
+        let mut req = Request::new(method, url).auth(Auth::Raw(&self.api_key));
+        if let Some(b) = body {
+            let bytes = serde_json::to_vec(b).map_err(|e| ApiError::Decode { vendor: VENDOR, reason: e.to_string() })?;
+            req = req.body(bytes, "application/json");
+        }
+        Ok(req)
+    }
+
     /// Sends a request and checks the status and the `result` envelope; returns the body.
     async fn call(&self, method: Method, path: &str, body: Option<&impl Serialize>) -> Result<Vec<u8>, ApiError> {
         let url = self.url(path);
-        let body = body.map(serde_json::to_vec).transpose().map_err(|e| ApiError::Decode { vendor: VENDOR, reason: e.to_string() })?;
-        let resp = http::send(VENDOR, &self.settings, method.clone(), &url, || {
-            let mut rb =
-                self.http.request(method.clone(), &url).header("Authorization", &self.api_key).header("Accept", "application/json");
-            if let Some(b) = &body {
-                rb = rb.header("Content-Type", "application/json").body(b.clone());
-            }
-            rb
-        })
-        .await?;
-        let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| ApiError::Decode { vendor: VENDOR, reason: e.to_string() })?;
-        check_answer(status, &bytes)?;
-        Ok(bytes.to_vec())
+        let req = self.request(method.clone(), &url, body)?;
+        // Setting `oidc_sub` twice has the effect of setting it once.
+        let req = if method == Method::PATCH { req.repeat(super::http::Repeat::Safe) } else { req };
+        Ok(self.http.send(&req).await?.body)
     }
 
     fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-        serde_json::from_slice(bytes).map_err(|e| ApiError::Decode { vendor: VENDOR, reason: e.to_string() })
+        serde_json::from_slice(bytes).map_err(|e| ApiError::Decode { vendor: VENDOR, reason: e.to_string() }.scrubbed(&[]))
     }
 
     /// `GET /api/v2/user/oidc`: every assignment (objects marked `removed` left out).
@@ -280,8 +312,20 @@ impl FudoClient {
 
     /// `POST /api/v2/user/oidc`. Fudo answers only `{"result":"success"}`: read the
     /// assignment back for the server-made fields.
+    ///
+    /// The pair (`user_id`, `oidc_id`) is the natural key (Fudo answers 409 for a pair that
+    /// exists): when an attempt's answer is lost (see [`Http::create`]), an assignment of
+    /// the pair with the requested `oidc_sub` is adopted.
     pub async fn create(&self, req: &NewUserOidc) -> Result<(), ApiError> {
-        self.call(Method::POST, "/user/oidc", Some(req)).await.map(drop)
+        let url = self.url("/user/oidc");
+        let request = self.request(Method::POST, &url, Some(req))?;
+        let lookup = || async {
+            Ok(self.get(&req.user_id, &req.oidc_id).await?.filter(|a| a.oidc_sub.as_deref() == Some(req.oidc_sub.as_str())).map(drop))
+        };
+        let what = format!("assignment of OpenID Connect configuration {} to user {}", req.oidc_id, req.user_id);
+        match self.http.create(&request, &what, lookup).await? {
+            Created::New(_) | Created::Adopted(()) => Ok(()),
+        }
     }
 
     /// `PATCH /api/v2/user/<user_id>/oidc/<oidc_id>`.
@@ -325,35 +369,14 @@ fn one_path(user_id: &str, oidc_id: &str) -> String {
 }
 
 /// Checks an answer: a non-2xx status, or a body whose `result` is not `"success"`, is
-/// an error carrying the server's message. A 204 has no body to judge.
+/// an error carrying the server's message. A 204 has no body to judge. (The shared layer
+/// does the same with [`DIALECT`]; this is that check on its own, for tests.)
+#[cfg(test)]
 fn check_answer(status: StatusCode, bytes: &[u8]) -> Result<(), ApiError> {
-    let parsed: Option<serde_json::Value> = serde_json::from_slice(bytes).ok();
-    let message = parsed.as_ref().and_then(error_message);
     if !status.is_success() {
-        let message = message.unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
-        return Err(ApiError::Status { vendor: VENDOR, status: status.as_u16(), message, details: None });
+        return Err(ApiError::from_status(VENDOR, status, error_text(bytes)));
     }
-    if status == StatusCode::NO_CONTENT && bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(());
-    }
-    let envelope: Envelope = serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::Decode { vendor: VENDOR, reason: format!("not a JSON object with a `result`: {e}") })?;
-    match envelope.result {
-        Some(serde_json::Value::String(r)) if r == "success" => Ok(()),
-        other => {
-            let result = match other {
-                None | Some(serde_json::Value::Null) => "no result".to_string(),
-                Some(serde_json::Value::String(r)) => format!("result \"{r}\""),
-                Some(v) => format!("result {v}"),
-            };
-            Err(ApiError::Status {
-                vendor: VENDOR,
-                status: status.as_u16(),
-                message: message.unwrap_or_else(|| "the request was not successful".to_string()),
-                details: Some(result),
-            })
-        }
-    }
+    check_success(status, bytes)
 }
 
 /// Percent-encodes a path segment (ids are digits, but nothing unchecked goes in a URL).

@@ -1,26 +1,68 @@
-//! The HTTP layer shared by every vendor client: one connection pool per vendor, request
-//! timeouts, retries with jittered exponential backoff for idempotent requests, and
-//! request logging without secrets.
+//! The HTTP layer shared by every vendor client. A vendor supplies only its
+//! [`Dialect`] (its name, how to pull the message out of an error body, and whether a 2xx
+//! answer can still be an error); everything else is here:
+//!
+//! - one connection pool per vendor, TLS roots, request timeouts;
+//! - the per-vendor rate governor ([`super::governor`]): a cap on requests in flight, an
+//!   optional request rate, and a vendor-wide pause plus rate halving on every 429;
+//! - retries with jittered exponential backoff on 429, 502, 503, 504 and connection
+//!   errors, honouring `Retry-After` (seconds or an HTTP date), at most `max_retries`
+//!   times. Whether a request may be repeated is its [`Repeat`] policy: idempotent
+//!   methods always; a POST only when it provably never reached the server (no
+//!   connection could be made). A certificate the client does not trust is never retried;
+//! - creates that are safe to retry ([`Http::create`]): after an answer that leaves it
+//!   open whether the server acted (a timeout, a connection dropped after the request was
+//!   sent, a 5xx or 429 after the handler may have run), the object is looked up by its
+//!   natural key before the POST is sent again, and adopted when it is there;
+//! - error messages in the vendor's own words, scrubbed of secrets ([`super::scrub`]);
+//! - request logging without secrets (method, path, status, duration: no query, no body).
 
-use std::time::{Duration, Instant};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use rand::Rng;
-use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
 
-/// Settings from the provider's top-level configuration.
+use super::governor::Governor;
+use super::scrub;
+
+/// The longest `Retry-After` honoured; a longer one is cut to this.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+/// The first backoff step; each retry doubles it, up to [`MAX_BACKOFF`].
+const BASE_BACKOFF: Duration = Duration::from_millis(200);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// `max_concurrent_requests` when the configuration does not set it.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 10;
+
+/// Settings from the provider's configuration: the top-level `request_timeout` and
+/// `max_retries`, and the vendor block's rate settings.
 #[derive(Clone, Debug)]
 pub struct HttpSettings {
     pub request_timeout: Duration,
     pub max_retries: u32,
+    /// Requests to this vendor in flight at once, at most.
+    pub max_concurrent_requests: usize,
+    /// Requests per second to this vendor, at most (None: no fixed cap; 429s still slow
+    /// the vendor down).
+    pub max_requests_per_second: Option<f64>,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        HttpSettings { request_timeout: Duration::from_secs(30), max_retries: 5 }
+        HttpSettings {
+            request_timeout: Duration::from_secs(30),
+            max_retries: 5,
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            max_requests_per_second: None,
+        }
     }
 }
 
-/// An error talking to a vendor API.
+/// An error talking to a vendor API. Every message and detail has been scrubbed of
+/// secrets.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// The request did not complete (connection refused, timeout, TLS failure).
@@ -32,6 +74,10 @@ pub enum ApiError {
     /// The API answered 2xx with a body we could not read.
     #[error("{vendor} sent an answer that could not be read: {reason}")]
     Decode { vendor: &'static str, reason: String },
+    /// A create whose outcome is unknown: an attempt may have reached the server, and the
+    /// lookup that would tell whether it did failed too.
+    #[error("{vendor}: an attempt to create the {what} may have reached the server, and looking it up failed: {cause}")]
+    Indeterminate { vendor: &'static str, what: String, cause: Box<ApiError> },
 }
 
 impl ApiError {
@@ -51,8 +97,488 @@ impl ApiError {
     pub fn detail(&self) -> String {
         match self {
             ApiError::Status { details: Some(d), .. } if !d.is_empty() => format!("{self} ({d})"),
+            ApiError::Indeterminate { what, .. } => format!(
+                "{self}\nThe {what} may exist on the server without being in the Terraform state: check for it, and import it if it is there."
+            ),
             _ => self.to_string(),
         }
+    }
+
+    /// An error status in the vendor's words (a message from the body, else the reason
+    /// phrase), scrubbed of secrets by shape.
+    pub fn from_status(vendor: &'static str, status: StatusCode, text: Option<(String, Option<String>)>) -> ApiError {
+        let (message, details) = match text {
+            Some((m, d)) if !m.trim().is_empty() => (m, d),
+            Some((_, d)) => (reason(status), d),
+            None => (reason(status), None),
+        };
+        ApiError::Status { vendor, status: status.as_u16(), message, details }.scrubbed(&[])
+    }
+
+    /// The same error with every text scrubbed of `known` secret values and of secrets by
+    /// shape.
+    pub fn scrubbed(self, known: &[String]) -> ApiError {
+        let s = |t: String| scrub::scrub(&t, known);
+        match self {
+            ApiError::Transport { vendor, url, reason } => ApiError::Transport { vendor, url: s(url), reason: s(reason) },
+            ApiError::Status { vendor, status, message, details } => {
+                ApiError::Status { vendor, status, message: s(message), details: details.map(s) }
+            }
+            ApiError::Decode { vendor, reason } => ApiError::Decode { vendor, reason: s(reason) },
+            ApiError::Indeterminate { vendor, what, cause } => {
+                ApiError::Indeterminate { vendor, what: s(what), cause: Box::new(cause.scrubbed(known)) }
+            }
+        }
+    }
+}
+
+fn reason(status: StatusCode) -> String {
+    status.canonical_reason().unwrap_or("error").to_string()
+}
+
+/// What a vendor supplies to the shared layer.
+#[derive(Clone, Copy)]
+pub struct Dialect {
+    /// The vendor's name in messages ("Run:ai", "SCIM", ...).
+    pub vendor: &'static str,
+    /// The message (and details) in an error answer's body; None when the body is not in
+    /// the vendor's error format (the reason phrase is used then).
+    pub error_text: fn(&[u8]) -> Option<(String, Option<String>)>,
+    /// Judges a 2xx answer that can still be an error (Fudo's `result` envelope). Such an
+    /// error is never retried.
+    pub check_success: Option<fn(StatusCode, &[u8]) -> Result<(), ApiError>>,
+}
+
+impl std::fmt::Debug for Dialect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.vendor)
+    }
+}
+
+/// When a request may be sent again after a transient failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Repeat {
+    /// Sending it twice has the effect of sending it once (GET, PUT, DELETE, and the
+    /// PATCH/Bulk requests whose operations set state): retried on 429, 502, 503, 504
+    /// and transport errors.
+    Safe,
+    /// Only when it provably never reached the server (no connection could be made).
+    OnlyUnsent,
+    /// [`Repeat::OnlyUnsent`], and also after a 429 (for an endpoint without a natural
+    /// key to look the result up by; see the caller's comment on why a 429 is taken as a
+    /// refusal there).
+    UnsentOrThrottled,
+}
+
+/// How a request authenticates.
+#[derive(Clone, Copy, Debug)]
+pub enum Auth<'a> {
+    None,
+    /// `Authorization: Bearer <token>`.
+    Bearer(&'a str),
+    /// `Authorization: <value>` (Fudo's raw API key).
+    Raw(&'a str),
+    /// HTTP Basic.
+    Basic(&'a str, &'a str),
+}
+
+#[derive(Clone, Debug)]
+enum Body {
+    Bytes { data: Vec<u8>, content_type: &'static str },
+    Form(Vec<(String, String)>),
+}
+
+/// One request, described for the layer (which builds it anew for every attempt).
+#[derive(Clone, Debug)]
+pub struct Request<'a> {
+    method: Method,
+    url: &'a str,
+    query: &'a [(&'a str, String)],
+    body: Option<Body>,
+    auth: Auth<'a>,
+    accept: &'static str,
+    repeat: Repeat,
+}
+
+impl<'a> Request<'a> {
+    /// A request with the method's default [`Repeat`]: safe for GET, HEAD, PUT, DELETE
+    /// and OPTIONS, only-unsent for POST and PATCH.
+    pub fn new(method: Method, url: &'a str) -> Request<'a> {
+        let repeat = if method == Method::POST || method == Method::PATCH { Repeat::OnlyUnsent } else { Repeat::Safe };
+        Request { method, url, query: &[], body: None, auth: Auth::None, accept: "application/json", repeat }
+    }
+    pub fn query(mut self, query: &'a [(&'a str, String)]) -> Self {
+        self.query = query;
+        self
+    }
+    pub fn body(mut self, data: Vec<u8>, content_type: &'static str) -> Self {
+        self.body = Some(Body::Bytes { data, content_type });
+        self
+    }
+    pub fn form(mut self, pairs: Vec<(String, String)>) -> Self {
+        self.body = Some(Body::Form(pairs));
+        self
+    }
+    pub fn auth(mut self, auth: Auth<'a>) -> Self {
+        self.auth = auth;
+        self
+    }
+    pub fn accept(mut self, accept: &'static str) -> Self {
+        self.accept = accept;
+        self
+    }
+    pub fn repeat(mut self, repeat: Repeat) -> Self {
+        self.repeat = repeat;
+        self
+    }
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    fn build(&self, client: &reqwest::Client) -> reqwest::RequestBuilder {
+        let mut rb = client.request(self.method.clone(), self.url).header(reqwest::header::ACCEPT, self.accept);
+        if !self.query.is_empty() {
+            rb = rb.query(self.query);
+        }
+        rb = match self.auth {
+            Auth::None => rb,
+            Auth::Bearer(t) => rb.bearer_auth(t),
+            Auth::Raw(v) => rb.header(reqwest::header::AUTHORIZATION, v),
+            Auth::Basic(u, p) => rb.basic_auth(u, Some(p)),
+        };
+        match &self.body {
+            None => rb,
+            Some(Body::Bytes { data, content_type }) => rb.header(reqwest::header::CONTENT_TYPE, *content_type).body(data.clone()),
+            Some(Body::Form(pairs)) => rb.form(pairs),
+        }
+    }
+
+    /// The secrets this request carries: its credentials and the secret fields of its body.
+    fn secrets(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        match self.auth {
+            Auth::None => {}
+            Auth::Bearer(t) | Auth::Raw(t) => out.push(t.to_string()),
+            Auth::Basic(_, p) => out.push(p.to_string()),
+        }
+        match &self.body {
+            None => {}
+            Some(Body::Bytes { data, .. }) => {
+                if let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) {
+                    scrub::secrets_in_json(&v, &mut out);
+                }
+            }
+            Some(Body::Form(pairs)) => out.extend(pairs.iter().filter(|(k, _)| scrub::is_secret_key(k)).map(|(_, v)| v.clone())),
+        }
+        out
+    }
+}
+
+/// A whole answer: status, headers and body.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// The body is empty or whitespace (a 204, or a 200 without content).
+    pub fn is_empty(&self) -> bool {
+        self.body.iter().all(u8::is_ascii_whitespace)
+    }
+}
+
+/// What [`Http::create`] produced.
+#[derive(Debug)]
+pub enum Created<T> {
+    /// The server answered the POST (2xx).
+    New(Reply),
+    /// An earlier attempt created the object (its answer was lost): found by its natural
+    /// key and taken over.
+    Adopted(T),
+}
+
+struct Shared {
+    client: reqwest::Client,
+    settings: HttpSettings,
+    governor: Governor,
+}
+
+/// A vendor's HTTP layer: its client, settings and governor (shared by clones and by
+/// [`Http::with_dialect`]), its dialect and the secrets to scrub from errors.
+#[derive(Clone)]
+pub struct Http {
+    shared: Arc<Shared>,
+    dialect: Dialect,
+    secrets: Arc<[String]>,
+}
+
+impl std::fmt::Debug for Http {
+    /// Nothing secret: the vendor and the settings.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Http").field("vendor", &self.dialect.vendor).field("settings", &self.shared.settings).finish_non_exhaustive()
+    }
+}
+
+/// One attempt's result: the answer, or the transport error with whether the request
+/// provably never reached the server.
+enum Attempt {
+    Answer(Reply),
+    Failed { error: reqwest::Error, unsent: bool, tls: bool },
+}
+
+impl Http {
+    /// `extra_ca_pem`: an extra CA to trust; `insecure`: skip certificate verification.
+    pub fn new(dialect: Dialect, settings: HttpSettings, extra_ca_pem: Option<&str>, insecure: bool) -> Result<Http, String> {
+        let client = build_client(&settings, extra_ca_pem, insecure)?;
+        let governor = Governor::new(settings.max_concurrent_requests, settings.max_requests_per_second);
+        Ok(Http { shared: Arc::new(Shared { client, settings, governor }), dialect, secrets: Arc::from(Vec::new()) })
+    }
+
+    /// The credentials this client holds, scrubbed from every error it returns.
+    pub fn with_secrets(mut self, secrets: &[&str]) -> Http {
+        self.secrets = secrets.iter().filter(|s| !s.is_empty()).map(|s| s.to_string()).collect();
+        self
+    }
+
+    /// The same pool, settings and governor under another dialect (an auth endpoint of
+    /// the same vendor, with its own error format).
+    pub fn with_dialect(&self, dialect: Dialect) -> Http {
+        Http { shared: self.shared.clone(), dialect, secrets: self.secrets.clone() }
+    }
+
+    pub fn vendor(&self) -> &'static str {
+        self.dialect.vendor
+    }
+
+    pub fn settings(&self) -> &HttpSettings {
+        &self.shared.settings
+    }
+
+    /// This vendor's governor (for tests and diagnostics).
+    pub fn governor(&self) -> &Governor {
+        &self.shared.governor
+    }
+
+    fn known_secrets(&self, req: &Request<'_>) -> Vec<String> {
+        let mut all: Vec<String> = self.secrets.to_vec();
+        all.extend(req.secrets());
+        all
+    }
+
+    /// Scrubs an error with this client's and this request's secrets.
+    pub fn scrub(&self, req: &Request<'_>, e: ApiError) -> ApiError {
+        e.scrubbed(&self.known_secrets(req))
+    }
+
+    /// The error for a non-2xx answer, in the vendor's words, scrubbed.
+    pub fn error_of(&self, req: &Request<'_>, reply: &Reply) -> ApiError {
+        let (message, details) = match (self.dialect.error_text)(&reply.body) {
+            Some((m, d)) if !m.trim().is_empty() => (m, d),
+            Some((_, d)) => (reason(reply.status), d),
+            None => (reason(reply.status), None),
+        };
+        let e = ApiError::Status { vendor: self.dialect.vendor, status: reply.status.as_u16(), message, details };
+        self.scrub(req, e)
+    }
+
+    fn transport(&self, req: &Request<'_>, e: &reqwest::Error) -> ApiError {
+        let err = ApiError::Transport { vendor: self.dialect.vendor, url: strip_query(req.url), reason: error_chain(e) };
+        self.scrub(req, err)
+    }
+
+    /// Decodes a JSON answer; a failure is a scrubbed [`ApiError::Decode`].
+    pub fn decode<T: DeserializeOwned>(&self, reply: &Reply) -> Result<T, ApiError> {
+        serde_json::from_slice(&reply.body)
+            .map_err(|e| ApiError::Decode { vendor: self.dialect.vendor, reason: e.to_string() }.scrubbed(&self.secrets))
+    }
+
+    /// One attempt: waits in the governor, sends, reads the whole answer, and tells the
+    /// governor how it went.
+    async fn attempt(&self, req: &Request<'_>, attempt: u32) -> Attempt {
+        let permit = self.shared.governor.acquire().await;
+        let started = permit.started;
+        let clock = std::time::Instant::now();
+        let result = async {
+            let resp = req.build(&self.shared.client).send().await?;
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            let body = resp.bytes().await?;
+            Ok::<_, reqwest::Error>(Reply { status, headers, body: body.to_vec() })
+        }
+        .await;
+        drop(permit);
+        let elapsed = clock.elapsed().as_millis() as u64;
+        let vendor = self.dialect.vendor;
+        match result {
+            Ok(reply) => {
+                tracing::debug!(vendor, method = %req.method, path = %path_of(req.url), status = reply.status.as_u16(), duration_ms = elapsed, attempt, "HTTP request");
+                if reply.status == StatusCode::TOO_MANY_REQUESTS {
+                    let pause = retry_after(&reply.headers).unwrap_or_else(|| backoff(attempt));
+                    self.shared.governor.throttled(pause, started);
+                } else if reply.status.is_success() {
+                    self.shared.governor.succeeded();
+                }
+                Attempt::Answer(reply)
+            }
+            Err(error) => {
+                let tls = is_tls_failure(&error);
+                // No connection was made: nothing reached the server. A certificate the
+                // client does not trust is a connect error too, but not a transient one.
+                let unsent = error.is_connect() && !tls;
+                tracing::debug!(vendor, method = %req.method, path = %path_of(req.url), duration_ms = elapsed, attempt, unsent, error = %scrub::scrub(&error_chain(&error), &self.known_secrets(req)), "HTTP request failed");
+                Attempt::Failed { error, unsent, tls }
+            }
+        }
+    }
+
+    /// Waits before retrying after `reply`. A 429 has already paused the whole vendor in
+    /// the governor (the next attempt waits there); other answers wait for their own
+    /// `Retry-After` (with a little jitter) or the backoff.
+    async fn wait_after(&self, reply: Option<&Reply>, attempt: u32) {
+        let wait = match reply {
+            Some(r) if r.status == StatusCode::TOO_MANY_REQUESTS => return,
+            Some(r) => retry_after(&r.headers).map(with_jitter).unwrap_or_else(|| backoff(attempt)),
+            None => backoff(attempt),
+        };
+        tracing::info!(
+            vendor = self.dialect.vendor,
+            status = reply.map(|r| r.status.as_u16()),
+            wait_ms = wait.as_millis() as u64,
+            attempt,
+            "retrying after a transient failure"
+        );
+        tokio::time::sleep(wait).await;
+    }
+
+    /// Sends a request, retrying transient failures as its [`Repeat`] allows; returns the
+    /// final answer whatever its status.
+    pub async fn send_any(&self, req: &Request<'_>) -> Result<Reply, ApiError> {
+        let max = self.shared.settings.max_retries;
+        let mut attempt = 0u32;
+        loop {
+            match self.attempt(req, attempt).await {
+                Attempt::Answer(reply) => {
+                    let again = retryable(reply.status)
+                        && match req.repeat {
+                            Repeat::Safe => true,
+                            Repeat::UnsentOrThrottled => reply.status == StatusCode::TOO_MANY_REQUESTS,
+                            Repeat::OnlyUnsent => false,
+                        };
+                    if !again || attempt >= max {
+                        return Ok(reply);
+                    }
+                    self.wait_after(Some(&reply), attempt).await;
+                }
+                Attempt::Failed { error, unsent, tls } => {
+                    let again = !tls && (unsent || (req.repeat == Repeat::Safe && transient(&error)));
+                    if !again || attempt >= max {
+                        return Err(self.transport(req, &error));
+                    }
+                    self.wait_after(None, attempt).await;
+                }
+            }
+            attempt += 1;
+        }
+    }
+
+    /// [`Http::send_any`], then: a 2xx answer (that the dialect accepts) is `Ok`, any other
+    /// an [`ApiError::Status`] in the vendor's words.
+    pub async fn send(&self, req: &Request<'_>) -> Result<Reply, ApiError> {
+        let reply = self.send_any(req).await?;
+        self.accept(req, reply)
+    }
+
+    /// A 2xx answer the dialect accepts, else the error.
+    pub fn accept(&self, req: &Request<'_>, reply: Reply) -> Result<Reply, ApiError> {
+        if !reply.status.is_success() {
+            return Err(self.error_of(req, &reply));
+        }
+        if let Some(check) = self.dialect.check_success {
+            check(reply.status, &reply.body).map_err(|e| self.scrub(req, e))?;
+        }
+        Ok(reply)
+    }
+
+    /// Sends a non-idempotent create (a POST) so that it is neither lost nor duplicated.
+    ///
+    /// It is sent again without further ado only when it provably never reached the
+    /// server. After an answer that leaves open whether the server acted (a timeout, a
+    /// connection dropped once the request was sent, a 429/502/503/504 that may have come
+    /// after the handler ran), `lookup` looks the object up by its natural key before the
+    /// next attempt: when it finds it, the object is adopted instead of created again. A
+    /// 409 after such an answer is most likely our own earlier attempt: looked up too.
+    /// When the retries run out after such an answer, one last lookup decides between
+    /// adopting and failing. `lookup` answers `Some` only for an object that matches what
+    /// the request asked for (so an unrelated object of the same name is never adopted: it
+    /// gets the 409 and its import hint instead). `what` names the object in messages.
+    pub async fn create<T, F, Fut>(&self, req: &Request<'_>, what: &str, lookup: F) -> Result<Created<T>, ApiError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<Option<T>, ApiError>>,
+    {
+        let max = self.shared.settings.max_retries;
+        let mut attempt = 0u32;
+        // Whether some attempt may have reached the server.
+        let mut maybe_sent = false;
+        loop {
+            let (failure, reply, this_maybe_sent) = match self.attempt(req, attempt).await {
+                Attempt::Answer(reply) if reply.status.is_success() => return self.accept(req, reply).map(Created::New),
+                Attempt::Answer(reply) if reply.status == StatusCode::CONFLICT && maybe_sent => {
+                    tracing::info!(
+                        vendor = self.dialect.vendor,
+                        what,
+                        "409 after an attempt whose answer was lost: looking for our own object"
+                    );
+                    return match self.adopt(what, &lookup).await {
+                        Ok(Some(found)) => Ok(Created::Adopted(found)),
+                        Ok(None) => Err(self.error_of(req, &reply)),
+                        Err(e) => Err(self.indeterminate(what, e)),
+                    };
+                }
+                Attempt::Answer(reply) if retryable(reply.status) => (self.error_of(req, &reply), Some(reply), true),
+                Attempt::Answer(reply) => return Err(self.error_of(req, &reply)),
+                Attempt::Failed { error, tls: true, .. } => return Err(self.transport(req, &error)),
+                Attempt::Failed { error, unsent, .. } => (self.transport(req, &error), None, !unsent),
+            };
+            maybe_sent |= this_maybe_sent;
+            if attempt >= max {
+                if maybe_sent {
+                    match self.adopt(what, &lookup).await {
+                        Ok(Some(found)) => return Ok(Created::Adopted(found)),
+                        Ok(None) => {}
+                        Err(e) => return Err(self.indeterminate(what, e)),
+                    }
+                }
+                return Err(failure);
+            }
+            self.wait_after(reply.as_ref(), attempt).await;
+            attempt += 1;
+            if this_maybe_sent {
+                match self.adopt(what, &lookup).await {
+                    Ok(Some(found)) => return Ok(Created::Adopted(found)),
+                    Ok(None) => {}
+                    Err(e) => return Err(self.indeterminate(what, e)),
+                }
+            }
+        }
+    }
+
+    async fn adopt<T, F, Fut>(&self, what: &str, lookup: &F) -> Result<Option<T>, ApiError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<Option<T>, ApiError>>,
+    {
+        let found = lookup().await?;
+        if found.is_some() {
+            tracing::info!(vendor = self.dialect.vendor, what, "adopted an object created by an earlier attempt whose answer was lost");
+        }
+        Ok(found)
+    }
+
+    fn indeterminate(&self, what: &str, cause: ApiError) -> ApiError {
+        ApiError::Indeterminate { vendor: self.dialect.vendor, what: what.to_string(), cause: Box::new(cause) }
     }
 }
 
@@ -79,78 +605,50 @@ pub fn build_client(settings: &HttpSettings, extra_ca_pem: Option<&str>, insecur
     b.build().map_err(|e| e.to_string())
 }
 
-fn retryable(status: StatusCode) -> bool {
+/// The statuses worth another attempt.
+pub fn retryable(status: StatusCode) -> bool {
     matches!(status.as_u16(), 429 | 502 | 503 | 504)
 }
 
-fn retry_after(resp: &Response) -> Option<Duration> {
-    let v = resp.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    if let Ok(secs) = v.trim().parse::<u64>() {
-        return Some(Duration::from_secs(secs.min(120)));
-    }
-    let when = chrono::DateTime::parse_from_rfc2822(v.trim()).ok()?;
-    let wait = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
-    wait.to_std().ok().map(|d| d.min(Duration::from_secs(120)))
+/// Transport errors worth another attempt of a repeatable request.
+fn transient(e: &reqwest::Error) -> bool {
+    e.is_connect() || e.is_timeout() || e.is_request() || e.is_body()
 }
 
-fn backoff(attempt: u32) -> Duration {
-    let base = 200u64.saturating_mul(1u64 << attempt.min(6));
-    let capped = base.min(5_000);
-    Duration::from_millis(rand::rng().random_range(capped / 2..=capped))
+/// The `Retry-After` of an answer, capped at [`MAX_RETRY_AFTER`].
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    parse_retry_after(v, SystemTime::now())
 }
 
-/// Sends a request, retrying transient failures. Idempotent methods retry on 429, 502,
-/// 503, 504 and transport errors; a POST only when the connection was never made (the
-/// request provably did not reach the server). Returns the final response, whatever
-/// its status.
-pub async fn send(
-    vendor: &'static str,
-    settings: &HttpSettings,
-    method: Method,
-    url: &str,
-    build: impl Fn() -> RequestBuilder,
-) -> Result<Response, ApiError> {
-    let idempotent = method != Method::POST && method != Method::PATCH;
-    let mut attempt = 0u32;
-    loop {
-        let started = Instant::now();
-        let result = build().send().await;
-        let elapsed = started.elapsed().as_millis() as u64;
-        match result {
-            Ok(resp) => {
-                let status = resp.status();
-                tracing::debug!(vendor, method = %method, path = %path_of(url), status = status.as_u16(), duration_ms = elapsed, "HTTP request");
-                if idempotent && retryable(status) && attempt < settings.max_retries {
-                    let wait = retry_after(&resp).unwrap_or_else(|| backoff(attempt));
-                    tracing::info!(
-                        vendor,
-                        status = status.as_u16(),
-                        wait_ms = wait.as_millis() as u64,
-                        "retrying after a transient answer"
-                    );
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                    continue;
-                }
-                return Ok(resp);
-            }
-            Err(e) => {
-                // A certificate the client does not trust is not transient: no retry.
-                let never_sent = e.is_connect() && !is_tls_failure(&e);
-                tracing::debug!(vendor, method = %method, path = %path_of(url), duration_ms = elapsed, error = %e, "HTTP request failed");
-                if (idempotent || never_sent)
-                    && !is_tls_failure(&e)
-                    && attempt < settings.max_retries
-                    && (e.is_connect() || e.is_timeout() || e.is_request())
-                {
-                    tokio::time::sleep(backoff(attempt)).await;
-                    attempt += 1;
-                    continue;
-                }
-                return Err(ApiError::Transport { vendor, url: url.to_string(), reason: error_chain(&e) });
-            }
-        }
+/// Parses a `Retry-After` value: delay seconds (`120`; fractions such as `0.5` are taken
+/// too, as some APIs send them) or an HTTP date (IMF-fixdate, RFC 850 or asctime; a date
+/// in the past means now). Capped at [`MAX_RETRY_AFTER`].
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER));
     }
+    if let Ok(secs) = v.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(MAX_RETRY_AFTER.as_secs_f64())));
+    }
+    let when = httpdate::parse_http_date(v).ok()?;
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO).min(MAX_RETRY_AFTER))
+}
+
+/// The wait before retry number `attempt + 1`: exponential (200 ms, 400 ms, ... up to 5 s)
+/// with equal jitter (a random point in the upper half), so that clients that failed
+/// together do not retry together.
+pub fn backoff(attempt: u32) -> Duration {
+    let cap = BASE_BACKOFF.saturating_mul(1u32 << attempt.min(16)).min(MAX_BACKOFF);
+    let ms = cap.as_millis() as u64;
+    Duration::from_millis(rand::rng().random_range(ms / 2..=ms))
+}
+
+/// A server-given wait plus up to a tenth more (at most 250 ms), to spread the retries.
+fn with_jitter(d: Duration) -> Duration {
+    let extra = (d.as_millis() as u64 / 10).min(250);
+    d + Duration::from_millis(if extra == 0 { 0 } else { rand::rng().random_range(0..=extra) })
 }
 
 /// Whether a request failed in the TLS handshake (an untrusted or invalid certificate).
@@ -175,6 +673,11 @@ fn path_of(url: &str) -> String {
     reqwest::Url::parse(url).map(|u| u.path().to_string()).unwrap_or_else(|_| "?".into())
 }
 
+/// A URL without its query string.
+fn strip_query(url: &str) -> String {
+    url.split('?').next().unwrap_or(url).to_string()
+}
+
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
@@ -188,3 +691,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     }
     s
 }
+
+#[cfg(test)]
+#[path = "http_tests.rs"]
+mod tests;

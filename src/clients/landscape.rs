@@ -12,10 +12,9 @@
 use std::collections::BTreeSet;
 
 use reqwest::Method;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::http::{self, ApiError, HttpSettings};
+use super::http::{ApiError, Auth, Dialect, Http, HttpSettings, Repeat, Reply, Request};
 
 const VENDOR: &str = "Landscape";
 
@@ -107,21 +106,41 @@ struct ErrorBody {
     error: Option<String>,
 }
 
+/// Landscape's message: `message`, else `detail`, else `error`.
+fn error_text(body: &[u8]) -> Option<(String, Option<String>)> {
+    let b: ErrorBody = serde_json::from_slice(body).ok()?;
+    let message = [b.message, b.detail, b.error].into_iter().flatten().find(|m| !m.is_empty()).unwrap_or_default();
+    Some((message, None))
+}
+
+const DIALECT: Dialect = Dialect { vendor: VENDOR, error_text, check_success: None };
+
 /// A configured Landscape client.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct LandscapeClient {
     base: String,
     token: String,
-    http: reqwest::Client,
-    settings: HttpSettings,
+    http: Http,
+}
+
+impl std::fmt::Debug for LandscapeClient {
+    /// The token is never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LandscapeClient").field("base", &self.base).finish_non_exhaustive()
+    }
 }
 
 impl LandscapeClient {
     /// `url` is the Landscape base (e.g. `https://landscape.canonical.com`);
     /// `/api/v2/oidc/groups` is appended.
     pub fn new(url: &str, token: &str, settings: HttpSettings) -> Result<Self, String> {
-        let http = http::build_client(&settings, None, false)?;
-        Ok(LandscapeClient { base: url.trim_end_matches('/').to_string(), token: token.to_string(), http, settings })
+        let http = Http::new(DIALECT, settings, None, false)?.with_secrets(&[token]);
+        Ok(LandscapeClient { base: url.trim_end_matches('/').to_string(), token: token.to_string(), http })
+    }
+
+    /// The shared HTTP layer (its settings and governor).
+    pub fn http(&self) -> &Http {
+        &self.http
     }
 
     fn url(&self, path: &str) -> String {
@@ -134,48 +153,40 @@ impl LandscapeClient {
         path: &str,
         query: &[(&str, String)],
         body: Option<&impl Serialize>,
-    ) -> Result<reqwest::Response, ApiError> {
+        repeat: Option<Repeat>,
+    ) -> Result<Reply, ApiError> {
         let url = self.url(path);
-        let body = body.map(serde_json::to_vec).transpose().map_err(|e| ApiError::Decode { vendor: VENDOR, reason: e.to_string() })?;
-        let resp = http::send(VENDOR, &self.settings, method.clone(), &url, || {
-            let mut rb = self.http.request(method.clone(), &url).bearer_auth(&self.token).header("Accept", "application/json");
-            if !query.is_empty() {
-                rb = rb.query(query);
-            }
-            if let Some(b) = &body {
-                rb = rb.header("Content-Type", "application/json").body(b.clone());
-            }
-            rb
-        })
-        .await?;
-        if resp.status().is_success() {
-            return Ok(resp);
+        let mut req = Request::new(method, &url).auth(Auth::Bearer(&self.token)).query(query);
+        if let Some(b) = body {
+            let bytes = serde_json::to_vec(b).map_err(|e| ApiError::Decode { vendor: VENDOR, reason: e.to_string() })?;
+            req = req.body(bytes, "application/json");
         }
-        let status = resp.status();
-        let text = resp.text().await.unwrap_or_default();
-        let parsed: Option<ErrorBody> = serde_json::from_str(&text).ok();
-        let message = parsed
-            .as_ref()
-            .and_then(|b| b.message.clone().or_else(|| b.detail.clone()).or_else(|| b.error.clone()))
-            .filter(|m| !m.is_empty())
-            .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
-        Err(ApiError::Status { vendor: VENDOR, status: status.as_u16(), message, details: None })
-    }
-
-    async fn json<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, ApiError> {
-        let bytes = resp.bytes().await.map_err(|e| ApiError::Decode { vendor: VENDOR, reason: e.to_string() })?;
-        serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode { vendor: VENDOR, reason: e.to_string() })
+        if let Some(r) = repeat {
+            req = req.repeat(r);
+        }
+        self.http.send(&req).await
     }
 
     /// `POST /oidc/groups/import_session {"issuer_id": N}`: starts staging the issuer's groups.
+    ///
+    /// An import session has no natural key: the API has no way to list sessions or find
+    /// one by issuer, so after a lost answer there is nothing to look up and adopt (unlike
+    /// the other vendors' creates, see [`Http::create`]). So the POST is sent again only
+    /// when it provably never reached the server (no connection), or after a 429: a 429
+    /// is the rate limiter's refusal, given before the request is processed (and were it
+    /// ever not, the cost is a second staging run of the same issuer, which changes
+    /// nothing that is managed). After a timeout, a dropped connection or a 502/503/504
+    /// the error is reported as is: the session may or may not have been started.
     pub async fn create_import_session(&self, issuer_id: i64) -> Result<ImportSession, ApiError> {
-        Self::json(self.call(Method::POST, "/import_session", &[], Some(&CreateRequest { issuer_id })).await?).await
+        let reply =
+            self.call(Method::POST, "/import_session", &[], Some(&CreateRequest { issuer_id }), Some(Repeat::UnsentOrThrottled)).await?;
+        self.http.decode(&reply)
     }
 
     /// `GET /oidc/groups/import_session/<id>`; None when there is no such session.
     pub async fn get_import_session(&self, id: i64) -> Result<Option<ImportSession>, ApiError> {
-        match self.call(Method::GET, &format!("/import_session/{id}"), &[], None::<&()>).await {
-            Ok(r) => Ok(Some(Self::json(r).await?)),
+        match self.call(Method::GET, &format!("/import_session/{id}"), &[], None::<&()>, None).await {
+            Ok(r) => Ok(Some(self.http.decode(&r)?)),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }
@@ -189,7 +200,7 @@ impl LandscapeClient {
         }
         q.push(("limit", limit.to_string()));
         q.push(("offset", offset.to_string()));
-        Self::json(self.call(Method::GET, "/staged", &q, None::<&()>).await?).await
+        self.http.decode(&self.call(Method::GET, "/staged", &q, None::<&()>, None).await?)
     }
 
     /// How many groups the session staged (`count` of a one-item page).

@@ -1,10 +1,13 @@
 //! One module per vendor API (serde models + endpoint functions), over a shared HTTP
-//! layer ([`http`]).
+//! layer ([`http`]: retries, safe creates, error messages) with a per-vendor rate
+//! [`governor`] and a secret [`scrub`]ber for everything that leaves the provider.
 
 pub mod fudo;
+pub mod governor;
 pub mod http;
 pub mod landscape;
 pub mod runai;
 pub mod scim;
+pub mod scrub;
 
 pub use http::{ApiError, HttpSettings};

@@ -2,10 +2,9 @@
 //! (OpenAPI 3.0.3, v2.22; see specs/runai-idps-openapi.md).
 
 use reqwest::Method;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::http::{self, ApiError, HttpSettings};
+use super::http::{ApiError, Auth, Created, Dialect, Http, HttpSettings, Reply, Request};
 
 const VENDOR: &str = "Run:ai";
 
@@ -152,73 +151,92 @@ struct ErrorBody {
     details: Option<String>,
 }
 
+/// Run:ai's message and details in an error body.
+fn error_text(body: &[u8]) -> Option<(String, Option<String>)> {
+    let b: ErrorBody = serde_json::from_slice(body).ok()?;
+    Some((b.message.unwrap_or_default(), b.details.filter(|d| !d.is_empty())))
+}
+
+const DIALECT: Dialect = Dialect { vendor: VENDOR, error_text, check_success: None };
+
 /// A configured Run:ai client.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RunaiClient {
     base: String,
     token: String,
-    http: reqwest::Client,
-    settings: HttpSettings,
+    http: Http,
+}
+
+impl std::fmt::Debug for RunaiClient {
+    /// The token is never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunaiClient").field("base", &self.base).finish_non_exhaustive()
+    }
 }
 
 impl RunaiClient {
     /// `url` is the Run:ai base (e.g. `https://app.run.ai`); `/api/v1/idps` is appended.
     pub fn new(url: &str, token: &str, settings: HttpSettings) -> Result<Self, String> {
-        let http = http::build_client(&settings, None, false)?;
-        Ok(RunaiClient { base: url.trim_end_matches('/').to_string(), token: token.to_string(), http, settings })
+        let http = Http::new(DIALECT, settings, None, false)?.with_secrets(&[token]);
+        Ok(RunaiClient { base: url.trim_end_matches('/').to_string(), token: token.to_string(), http })
+    }
+
+    /// The shared HTTP layer (its settings and governor).
+    pub fn http(&self) -> &Http {
+        &self.http
     }
 
     fn url(&self, path: &str) -> String {
         format!("{}/api/v1/idps{}", self.base, path)
     }
 
-    async fn call(&self, method: Method, path: &str, body: Option<&impl Serialize>) -> Result<reqwest::Response, ApiError> {
-        let url = self.url(path);
-        let body = body.map(serde_json::to_vec).transpose().map_err(|e| ApiError::Decode { vendor: VENDOR, reason: e.to_string() })?;
-        let resp = http::send(VENDOR, &self.settings, method.clone(), &url, || {
-            let mut rb = self.http.request(method.clone(), &url).bearer_auth(&self.token).header("Accept", "application/json");
-            if let Some(b) = &body {
-                rb = rb.header("Content-Type", "application/json").body(b.clone());
-            }
-            rb
-        })
-        .await?;
-        if resp.status().is_success() {
-            return Ok(resp);
+    fn request<'a>(&'a self, method: Method, url: &'a str, body: Option<&impl Serialize>) -> Result<Request<'a>, ApiError> {
+        let mut req = Request::new(method, url).auth(Auth::Bearer(&self.token));
+        if let Some(b) = body {
+            let bytes = serde_json::to_vec(b).map_err(|e| ApiError::Decode { vendor: VENDOR, reason: e.to_string() })?;
+            req = req.body(bytes, "application/json");
         }
-        let status = resp.status();
-        let text = resp.text().await.unwrap_or_default();
-        let parsed: Option<ErrorBody> = serde_json::from_str(&text).ok();
-        let message = parsed
-            .as_ref()
-            .and_then(|b| b.message.clone())
-            .filter(|m| !m.is_empty())
-            .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
-        Err(ApiError::Status { vendor: VENDOR, status: status.as_u16(), message, details: parsed.and_then(|b| b.details) })
+        Ok(req)
     }
 
-    async fn json<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, ApiError> {
-        let bytes = resp.bytes().await.map_err(|e| ApiError::Decode { vendor: VENDOR, reason: e.to_string() })?;
-        serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode { vendor: VENDOR, reason: e.to_string() })
+    async fn call(&self, method: Method, path: &str, body: Option<&impl Serialize>) -> Result<Reply, ApiError> {
+        let url = self.url(path);
+        self.http.send(&self.request(method, &url, body)?).await
     }
 
     pub async fn list_idps(&self) -> Result<Vec<Idp>, ApiError> {
-        Self::json(self.call(Method::GET, "", None::<&()>).await?).await
+        self.http.decode(&self.call(Method::GET, "", None::<&()>).await?)
     }
 
     /// The idp with this alias, or None when it does not exist.
     pub async fn get_idp(&self, alias: &str) -> Result<Option<Idp>, ApiError> {
         match self.call(Method::GET, &format!("/{}", enc(alias)), None::<&()>).await {
-            Ok(r) => Ok(Some(Self::json(r).await?)),
+            Ok(r) => Ok(Some(self.http.decode(&r)?)),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }
     }
 
     /// Creates an idp; returns the alias the server gave it.
+    ///
+    /// Run:ai derives the alias from the name (or, without one, from the type) and answers
+    /// 409 for an alias that exists, so the alias is the natural key: when an attempt's
+    /// answer is lost (see [`Http::create`]), the idp under the expected alias is adopted
+    /// if it matches the request ([`matches_request`]).
     pub async fn create_idp(&self, req: &IdpRequest) -> Result<String, ApiError> {
-        let r: PostResponse = Self::json(self.call(Method::POST, "", Some(req)).await?).await?;
-        Ok(r.alias)
+        let url = self.url("");
+        let request = self.request(Method::POST, &url, Some(req))?;
+        let alias = expected_alias(req);
+        let lookup = || async {
+            match self.get_idp(&alias).await? {
+                Some(idp) if matches_request(&idp, req) => Ok(Some(idp.alias)),
+                _ => Ok(None),
+            }
+        };
+        match self.http.create(&request, &format!("identity provider \"{alias}\""), lookup).await? {
+            Created::New(reply) => Ok(self.http.decode::<PostResponse>(&reply)?.alias),
+            Created::Adopted(alias) => Ok(alias),
+        }
     }
 
     /// Replaces an idp (PUT is a full update: the body must carry the secret).
@@ -237,7 +255,7 @@ impl RunaiClient {
 
     pub async fn get_mappers(&self, alias: &str) -> Result<Option<Mappers>, ApiError> {
         match self.call(Method::GET, &format!("/{}/mappers", enc(alias)), None::<&()>).await {
-            Ok(r) => Ok(Some(Self::json(r).await?)),
+            Ok(r) => Ok(Some(self.http.decode(&r)?)),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }
@@ -246,6 +264,34 @@ impl RunaiClient {
     /// PUT mappers; the server answers 202: the change may not be visible at once.
     pub async fn put_mappers(&self, alias: &str, m: &Mappers) -> Result<(), ApiError> {
         self.call(Method::PUT, &format!("/{}/mappers", enc(alias)), Some(m)).await.map(drop)
+    }
+}
+
+/// The alias Run:ai gives an idp created with `req`: its name, else its type.
+pub fn expected_alias(req: &IdpRequest) -> String {
+    req.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| req.kind.clone())
+}
+
+/// Whether an existing idp is what `req` would have created (so that it can be adopted
+/// after a lost answer): the same type, and the same identifying settings of that type.
+/// Secrets are not compared (Run:ai masks them).
+pub fn matches_request(idp: &Idp, req: &IdpRequest) -> bool {
+    if !idp.kind.eq_ignore_ascii_case(&req.kind) {
+        return false;
+    }
+    fn same(a: &Option<String>, b: &Option<String>) -> bool {
+        b.is_none() || a == b
+    }
+    match (&req.oidc_data, &req.ocp_data, &req.saml_data) {
+        (Some(want), _, _) => idp
+            .oidc_data
+            .as_ref()
+            .is_some_and(|have| have.client_id == want.client_id && same(&have.discover_document_url, &want.discover_document_url)),
+        (_, Some(want), _) => {
+            idp.ocp_data.as_ref().is_some_and(|have| same(&have.client_id, &want.client_id) && same(&have.idp_base_url, &want.idp_base_url))
+        }
+        (_, _, Some(want)) => idp.saml_data.as_ref().is_some_and(|have| same(&have.entity_id, &want.entity_id)),
+        _ => true,
     }
 }
 

@@ -10,12 +10,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, Notify, oneshot};
 
-use super::http::{self, ApiError, HttpSettings};
+use super::http::{ApiError, Auth, Created, Dialect, Http, HttpSettings, Repeat, Reply, Request};
 
 const VENDOR: &str = "SCIM";
 const TOKEN_VENDOR: &str = "SCIM token endpoint";
@@ -97,8 +96,9 @@ struct CachedToken {
 pub struct ScimClient {
     base: String,
     auth: ScimAuth,
-    http: reqwest::Client,
-    settings: HttpSettings,
+    http: Http,
+    /// The token endpoint: the same pool and governor, OAuth2's error format.
+    token_http: Http,
     token: Mutex<Option<CachedToken>>,
     /// The batch of user reads now collecting (see [`ScimClient::get_user_coalesced`]).
     open_batch: std::sync::Mutex<Option<Arc<Batch>>>,
@@ -126,6 +126,27 @@ struct OAuthErrorBody {
     #[serde(default)]
     error_description: Option<String>,
 }
+
+/// SCIM's message (`detail`) and details (`scimType`) in an error body.
+fn scim_error_text(body: &[u8]) -> Option<(String, Option<String>)> {
+    let b: ScimErrorBody = serde_json::from_slice(body).ok()?;
+    Some((b.detail.unwrap_or_default(), b.scim_type))
+}
+
+/// OAuth2's `error: error_description`.
+pub fn oauth_error_text(body: &[u8]) -> Option<(String, Option<String>)> {
+    let b: OAuthErrorBody = serde_json::from_slice(body).ok()?;
+    Some((
+        match b.error_description.filter(|d| !d.is_empty()) {
+            Some(d) => format!("{}: {d}", b.error),
+            None => b.error,
+        },
+        None,
+    ))
+}
+
+const DIALECT: Dialect = Dialect { vendor: VENDOR, error_text: scim_error_text, check_success: None };
+pub const TOKEN_DIALECT: Dialect = Dialect { vendor: TOKEN_VENDOR, error_text: oauth_error_text, check_success: None };
 
 #[derive(Deserialize)]
 struct TokenResponse {
@@ -228,12 +249,18 @@ struct BulkResponse {
 impl ScimClient {
     /// `base` is the SCIM base URL (e.g. `https://idcs-x.identity.oraclecloud.com/admin/v1`).
     pub fn new(base: &str, auth: ScimAuth, extra_ca_pem: Option<&str>, settings: HttpSettings) -> Result<Self, String> {
-        let http = http::build_client(&settings, extra_ca_pem, false)?;
+        let secrets: Vec<&str> = match &auth {
+            ScimAuth::Static(t) => vec![t],
+            ScimAuth::OAuth2 { client_secret, grant: Grant::Password { password, .. }, .. } => vec![client_secret, password],
+            ScimAuth::OAuth2 { client_secret, .. } => vec![client_secret],
+        };
+        let http = Http::new(DIALECT, settings, extra_ca_pem, false)?.with_secrets(&secrets);
+        let token_http = http.with_dialect(TOKEN_DIALECT);
         Ok(ScimClient {
             base: base.trim_end_matches('/').to_string(),
             auth,
             http,
-            settings,
+            token_http,
             token: Mutex::new(None),
             open_batch: std::sync::Mutex::new(None),
         })
@@ -257,33 +284,19 @@ impl ScimClient {
         {
             return Ok(c.token.clone());
         }
-        let mut form: Vec<(&str, &str)> = vec![("scope", scope.as_str())];
+        let mut form: Vec<(String, String)> = vec![("scope".into(), scope.clone())];
         match grant {
-            Grant::ClientCredentials => form.push(("grant_type", "client_credentials")),
+            Grant::ClientCredentials => form.push(("grant_type".into(), "client_credentials".into())),
             Grant::Password { username, password } => {
-                form.push(("grant_type", "password"));
-                form.push(("username", username));
-                form.push(("password", password));
+                form.push(("grant_type".into(), "password".into()));
+                form.push(("username".into(), username.clone()));
+                form.push(("password".into(), password.clone()));
             }
         }
-        let resp = http::send(TOKEN_VENDOR, &self.settings, Method::POST, token_url, || {
-            self.http.post(token_url.as_str()).basic_auth(client_id, Some(client_secret)).header("Accept", "application/json").form(&form)
-        })
-        .await?;
-        let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| ApiError::Decode { vendor: TOKEN_VENDOR, reason: e.to_string() })?;
-        if !status.is_success() {
-            let message = match serde_json::from_slice::<OAuthErrorBody>(&bytes) {
-                Ok(b) => match b.error_description.filter(|d| !d.is_empty()) {
-                    Some(d) => format!("{}: {d}", b.error),
-                    None => b.error,
-                },
-                Err(_) => status.canonical_reason().unwrap_or("error").to_string(),
-            };
-            return Err(ApiError::Status { vendor: TOKEN_VENDOR, status: status.as_u16(), message, details: None });
-        }
-        let t: TokenResponse =
-            serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode { vendor: TOKEN_VENDOR, reason: e.to_string() })?;
+        // Asking for a token twice has the effect of asking once: safe to repeat.
+        let req = Request::new(Method::POST, token_url).auth(Auth::Basic(client_id, client_secret)).form(form).repeat(Repeat::Safe);
+        let reply = self.token_http.send(&req).await?;
+        let t: TokenResponse = self.token_http.decode(&reply)?;
         let lifetime = Duration::from_secs(t.expires_in.unwrap_or(3600));
         let refresh_in = if lifetime > TOKEN_MARGIN * 2 { lifetime - TOKEN_MARGIN } else { lifetime / 2 };
         tracing::debug!(expires_in = lifetime.as_secs(), "obtained a SCIM access token");
@@ -296,76 +309,114 @@ impl ScimClient {
     }
 
     /// One SCIM request with auth; retries once with a fresh token after a 401.
-    async fn call(
+    async fn call(&self, method: Method, path: &str, query: &[(&str, String)], body: Option<&Value>) -> Result<Reply, ApiError> {
+        let url = self.url(path);
+        self.call_url(&url, method, query, body, None).await
+    }
+
+    fn request<'a>(
         &self,
+        url: &'a str,
         method: Method,
-        path: &str,
+        query: &'a [(&'a str, String)],
+        body: Option<&Value>,
+        token: &'a str,
+        repeat: Option<Repeat>,
+    ) -> Request<'a> {
+        let mut req = Request::new(method, url).auth(Auth::Bearer(token)).accept("application/scim+json, application/json").query(query);
+        if let Some(b) = body {
+            req = req.body(b.to_string().into_bytes(), "application/scim+json");
+        }
+        match repeat {
+            Some(r) => req.repeat(r),
+            None => req,
+        }
+    }
+
+    async fn call_url(
+        &self,
+        url: &str,
+        method: Method,
         query: &[(&str, String)],
         body: Option<&Value>,
-    ) -> Result<reqwest::Response, ApiError> {
-        let url = self.url(path);
-        let body_bytes = body.map(|b| b.to_string());
+        repeat: Option<Repeat>,
+    ) -> Result<Reply, ApiError> {
         let mut stale: Option<String> = None;
         for attempt in 0..2 {
             let token = self.access_token(stale.as_deref()).await?;
-            let resp = http::send(VENDOR, &self.settings, method.clone(), &url, || {
-                let mut rb =
-                    self.http.request(method.clone(), &url).bearer_auth(&token).header("Accept", "application/scim+json, application/json");
-                if !query.is_empty() {
-                    rb = rb.query(query);
-                }
-                if let Some(b) = &body_bytes {
-                    rb = rb.header("Content-Type", "application/scim+json").body(b.clone());
-                }
-                rb
-            })
-            .await?;
-            let status = resp.status();
-            if status.as_u16() == 401 && attempt == 0 && matches!(self.auth, ScimAuth::OAuth2 { .. }) {
+            let req = self.request(url, method.clone(), query, body, &token, repeat);
+            let reply = self.http.send_any(&req).await?;
+            if reply.status.as_u16() == 401 && attempt == 0 && matches!(self.auth, ScimAuth::OAuth2 { .. }) {
                 stale = Some(token);
                 continue;
             }
-            if status.is_success() {
-                return Ok(resp);
-            }
-            let text = resp.text().await.unwrap_or_default();
-            let parsed: Option<ScimErrorBody> = serde_json::from_str(&text).ok();
-            let message = parsed
-                .as_ref()
-                .and_then(|b| b.detail.clone())
-                .filter(|d| !d.is_empty())
-                .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
-            return Err(ApiError::Status { vendor: VENDOR, status: status.as_u16(), message, details: parsed.and_then(|b| b.scim_type) });
+            return self.http.accept(&req, reply);
         }
         Err(ApiError::Status { vendor: VENDOR, status: 401, message: "the access token was refused twice".into(), details: None })
     }
 
-    async fn json<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, ApiError> {
-        let bytes = resp.bytes().await.map_err(|e| ApiError::Decode { vendor: VENDOR, reason: e.to_string() })?;
-        serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode { vendor: VENDOR, reason: e.to_string() })
+    fn json<T: serde::de::DeserializeOwned>(&self, reply: &Reply) -> Result<T, ApiError> {
+        self.http.decode(reply)
     }
 
     /// A JSON body, or None for 204 / an empty body.
-    async fn maybe_json(resp: reqwest::Response) -> Result<Option<Value>, ApiError> {
-        if resp.status().as_u16() == 204 {
+    fn maybe_json(&self, reply: &Reply) -> Result<Option<Value>, ApiError> {
+        if reply.status.as_u16() == 204 || reply.is_empty() {
             return Ok(None);
         }
-        let bytes = resp.bytes().await.map_err(|e| ApiError::Decode { vendor: VENDOR, reason: e.to_string() })?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(None);
-        }
-        serde_json::from_slice(&bytes).map(Some).map_err(|e| ApiError::Decode { vendor: VENDOR, reason: e.to_string() })
+        self.http.decode(reply).map(Some)
+    }
+
+    /// The shared HTTP layer (its settings and governor).
+    pub fn http(&self) -> &Http {
+        &self.http
     }
 
     /// Creates a resource (`/Users` or `/Groups`); returns what the server answered.
+    ///
+    /// The natural key is `userName` for users and `displayName` for groups (both unique:
+    /// the server answers 409 for a taken one). When an attempt's answer is lost (see
+    /// [`Http::create`]), the resource with that key is adopted if it is what the request
+    /// asked for ([`matches_request`]), read in full as a POST answer would have been.
+    /// The 401-and-fresh-token retry of [`ScimClient::call`] applies here too: a 401 is
+    /// answered before anything is created.
     pub async fn create(&self, collection: &str, body: &Value) -> Result<Value, ApiError> {
-        Self::json(self.call(Method::POST, collection, &[], Some(body)).await?).await
+        let url = self.url(collection);
+        let key = natural_key(collection);
+        let key_value = key.and_then(|k| body.get(k)).and_then(Value::as_str).map(str::to_string);
+        let what = match (&key_value, collection) {
+            (Some(v), "/Users") => format!("user \"{v}\""),
+            (Some(v), "/Groups") => format!("group \"{v}\""),
+            (Some(v), _) => format!("resource \"{v}\" in {collection}"),
+            (None, _) => format!("resource in {collection}"),
+        };
+        let lookup = || async {
+            let (Some(attr), Some(value)) = (key, key_value.as_deref()) else {
+                return Ok(None); // no natural key: nothing can be adopted
+            };
+            let Some(id) = self.lookup_id(collection, attr, value).await? else {
+                return Ok(None);
+            };
+            Ok(self.get(collection, &id, &[]).await?.filter(|found| matches_request(found, body)))
+        };
+        let mut stale: Option<String> = None;
+        for attempt in 0..2 {
+            let token = self.access_token(stale.as_deref()).await?;
+            let req = self.request(&url, Method::POST, &[], Some(body), &token, None);
+            match self.http.create(&req, &what, &lookup).await {
+                Ok(Created::New(reply)) => return self.json(&reply),
+                Ok(Created::Adopted(found)) => return Ok(found),
+                Err(e) if e.status() == Some(401) && attempt == 0 && matches!(self.auth, ScimAuth::OAuth2 { .. }) => stale = Some(token),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(ApiError::Status { vendor: VENDOR, status: 401, message: "the access token was refused twice".into(), details: None })
     }
 
     /// Reads a resource by id (or OCI ocid); None when it does not exist.
     pub async fn get(&self, collection: &str, id: &str, query: &[(&str, String)]) -> Result<Option<Value>, ApiError> {
         match self.call(Method::GET, &format!("{collection}/{}", seg(id)), query, None).await {
-            Ok(r) => Ok(Some(Self::json(r).await?)),
+            Ok(r) => Ok(Some(self.json(&r)?)),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }
@@ -374,8 +425,12 @@ impl ScimClient {
     /// Applies a PatchOp. RFC 7644 allows 200 with the resource or 204 without a body;
     /// both are success, and the resource comes back only in the first case.
     pub async fn patch(&self, collection: &str, id: &str, ops: &[PatchOperation]) -> Result<Option<Value>, ApiError> {
-        let resp = self.call(Method::PATCH, &format!("{collection}/{}", seg(id)), &[], Some(&patch_body(ops))).await?;
-        Self::maybe_json(resp).await
+        // The provider's PatchOps set state (replace, add members, remove members by
+        // value; a remove that matches nothing does nothing): applying one twice has the
+        // effect of applying it once, so it is safe to repeat.
+        let url = self.url(&format!("{collection}/{}", seg(id)));
+        let reply = self.call_url(&url, Method::PATCH, &[], Some(&patch_body(ops)), Some(Repeat::Safe)).await?;
+        self.maybe_json(&reply)
     }
 
     /// Deletes a resource; Ok(false) when it was already gone.
@@ -401,7 +456,7 @@ impl ScimClient {
             q.push(("filter", f.to_string()));
         }
         q.extend(extra.iter().cloned());
-        Self::json(self.call(Method::GET, collection, &q, None).await?).await
+        self.json(&self.call(Method::GET, collection, &q, None).await?)
     }
 
     /// Every resource matching `filter`, paging with startIndex/count until totalResults.
@@ -502,13 +557,16 @@ impl ScimClient {
     }
 
     /// The id of the first resource whose `attr` equals `value` (a natural-key lookup,
-    /// e.g. to name the object a 409 collided with).
+    /// e.g. to name the object a 409 collided with); None also when the lookup fails.
     pub async fn find_id(&self, collection: &str, attr: &str, value: &str) -> Option<String> {
-        let page = self
-            .list_page(collection, Some(&format!("{attr} eq {}", quote(value))), &[("attributes", "id".to_string())], 1, 1)
-            .await
-            .ok()?;
-        page.resources.first().and_then(|r| r.get("id")).and_then(Value::as_str).map(str::to_string)
+        self.lookup_id(collection, attr, value).await.ok().flatten()
+    }
+
+    /// [`ScimClient::find_id`] that tells a failed lookup from a miss.
+    pub async fn lookup_id(&self, collection: &str, attr: &str, value: &str) -> Result<Option<String>, ApiError> {
+        let page =
+            self.list_page(collection, Some(&format!("{attr} eq {}", quote(value))), &[("attributes", "id".to_string())], 1, 1).await?;
+        Ok(page.resources.first().and_then(|r| r.get("id")).and_then(Value::as_str).map(str::to_string))
     }
 
     /// Sets a user's password (`PUT /UserPasswordChanger/{id}`; the docs say GET, the
@@ -520,10 +578,63 @@ impl ScimClient {
 
     /// Sends a BulkRequest; returns each operation's outcome, in order.
     pub async fn bulk(&self, operations: Vec<Value>) -> Result<Vec<BulkOutcome>, ApiError> {
+        // A Bulk request of PATCH, PUT and DELETE operations only is as repeatable as they
+        // are (see [`ScimClient::patch`]); one with a POST is not.
+        let repeat = operations.iter().all(|op| {
+            op.get("method").and_then(Value::as_str).is_some_and(|m| ["PATCH", "PUT", "DELETE"].iter().any(|x| m.eq_ignore_ascii_case(x)))
+        });
         let body = json!({"schemas": [BULK_REQUEST], "Operations": operations});
-        let r: BulkResponse = Self::json(self.call(Method::POST, "/Bulk", &[], Some(&body)).await?).await?;
+        let url = self.url("/Bulk");
+        let reply = self.call_url(&url, Method::POST, &[], Some(&body), repeat.then_some(Repeat::Safe)).await?;
+        let r: BulkResponse = self.json(&reply)?;
         Ok(r.operations)
     }
+}
+
+/// The attribute that names a resource of a collection uniquely.
+fn natural_key(collection: &str) -> Option<&'static str> {
+    match collection.trim_end_matches('/') {
+        "/Users" => Some("userName"),
+        "/Groups" => Some("displayName"),
+        _ => None,
+    }
+}
+
+/// Whether an existing resource is what a create `body` asked for (so that it can be
+/// adopted after a lost answer): every string the body sets at the top level and in
+/// `name` (except secrets) has the same value on the server (`userName` compared without
+/// case, as SCIM does), and so does `externalId` when set. Members and multi-valued
+/// attributes are not compared (servers normalise them).
+pub fn matches_request(found: &Value, body: &Value) -> bool {
+    let Some(want) = body.as_object() else { return false };
+    let same = |k: &str, w: &str, have: Option<&Value>| match have.and_then(Value::as_str) {
+        Some(h) if k.eq_ignore_ascii_case("userName") => h.eq_ignore_ascii_case(w),
+        Some(h) => h == w,
+        None => false,
+    };
+    for (k, v) in want {
+        if crate::clients::scrub::is_secret_key(k) {
+            continue;
+        }
+        match v {
+            Value::String(w) => {
+                if !same(k, w, found.get(k)) {
+                    return false;
+                }
+            }
+            Value::Object(inner) if k == "name" => {
+                for (ik, iv) in inner {
+                    if let Some(w) = iv.as_str()
+                        && !same(ik, w, found.get(k).and_then(|n| n.get(ik)))
+                    {
+                        return false;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    true
 }
 
 /// Percent-encodes a path segment.

@@ -48,7 +48,7 @@ fn schema() -> Schema {
                 .describe(
                     "Only groups this user (SCIM id) is a member of, via the filter `members[type eq \"User\" and value eq \"<id>\"]`.",
                 )
-                .validate(Validator::non_empty()),
+                .validate(crate::resources::rules::scim_id()),
             Attribute::nested(
                 "groups",
                 Nesting::List,

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 
 use crate::clients::HttpSettings;
 use crate::clients::fudo::FudoClient;
+use crate::clients::http::DEFAULT_MAX_CONCURRENT_REQUESTS;
 use crate::clients::landscape::LandscapeClient;
 use crate::clients::runai::RunaiClient;
 use crate::clients::scim::{Grant, ScimAuth, ScimClient};
@@ -230,6 +231,30 @@ fn url_attr(example: &str, env: &str) -> Attribute {
         .validate(Validator::matches(r"^https?://[^\s/]+(/\S*)?$", "an http:// or https:// URL"))
 }
 
+/// The rate settings every vendor block has.
+fn rate_attrs(vendor: &str) -> [Attribute; 2] {
+    [
+        Attribute::number("max_concurrent_requests")
+            .optional()
+            .describe(format!("How many requests to {vendor} may be in flight at once. Defaults to `{DEFAULT_MAX_CONCURRENT_REQUESTS}`."))
+            .validate(Validator::IntBetween { min: 1, max: 1000 }),
+        Attribute::number("max_requests_per_second")
+            .optional()
+            .describe(format!(
+                "The most requests per second sent to {vendor} (fractions allowed, e.g. `0.5`). Unlimited by default. \
+                 Either way, every `429 Too Many Requests` pauses all requests to {vendor} until its `Retry-After` has passed and \
+                 halves the request rate, which then recovers gradually."
+            ))
+            .validate(Validator::custom("Must be a number greater than 0 and at most 10000.", |v| match v {
+                Value::Number(n) => match n.as_f64() {
+                    Some(r) if r > 0.0 && r <= 10_000.0 => Ok(()),
+                    _ => Err(format!("must be greater than 0 and at most 10000, got {n}")),
+                },
+                _ => Ok(()),
+            })),
+    ]
+}
+
 fn secret_attr(name: &str, what: &str, env: &str) -> Attribute {
     Attribute::string(name).optional().sensitive().describe(format!("{what}. Environment variable: `{env}`."))
 }
@@ -246,7 +271,10 @@ impl IdentityProvider {
                     vec![
                         url_attr("https://app.run.ai", "IDENTITY_RUNAI_URL"),
                         secret_attr("token", "Bearer token (API application token)", "IDENTITY_RUNAI_TOKEN"),
-                    ],
+                    ]
+                    .into_iter()
+                    .chain(rate_attrs("Run:ai"))
+                    .collect(),
                 )
                 .optional()
                 .describe("Run:ai control plane: external identity providers and their mappers."),
@@ -261,7 +289,10 @@ impl IdentityProvider {
                         Attribute::bool("insecure_skip_verify")
                             .optional()
                             .describe("Skip TLS certificate verification. Insecure: every run shows a warning. Defaults to `false`."),
-                    ],
+                    ]
+                    .into_iter()
+                    .chain(rate_attrs("Fudo"))
+                    .collect(),
                 )
                 .optional()
                 .describe("Fudo PAM: assignment of users to OpenID Connect configurations."),
@@ -287,7 +318,10 @@ impl IdentityProvider {
                             "OAuth2 token endpoint. Defaults to `url` with a trailing `/admin/v1` replaced by `/oauth2/v1/token`.",
                         ),
                         Attribute::string("ca_cert_pem").optional().describe("PEM bundle of an extra CA to trust for the SCIM service."),
-                    ],
+                    ]
+                    .into_iter()
+                    .chain(rate_attrs("the SCIM service (its token endpoint included)"))
+                    .collect(),
                 )
                 .optional()
                 .describe("A SCIM 2.0 service, such as an Oracle OCI IAM identity domain: users, groups and memberships."),
@@ -296,7 +330,10 @@ impl IdentityProvider {
                     vec![
                         url_attr("https://landscape.canonical.com", "IDENTITY_LANDSCAPE_URL"),
                         secret_attr("token", "Bearer token (JWT)", "IDENTITY_LANDSCAPE_TOKEN"),
-                    ],
+                    ]
+                    .into_iter()
+                    .chain(rate_attrs("Landscape"))
+                    .collect(),
                 )
                 .optional()
                 .describe("Canonical Landscape: OIDC group import sessions and staged groups."),
@@ -307,11 +344,31 @@ impl IdentityProvider {
                 Attribute::number("max_retries")
                     .optional()
                     .describe(
-                        "How many times a failed idempotent request (429, 502, 503, 504, connection errors) is retried. Defaults to `5`.",
+                        "How many times a request that failed transiently (429, 502, 503, 504, connection errors) is retried, with \
+                         jittered exponential backoff and `Retry-After` honoured. A create (POST) is sent again only when it provably \
+                         never reached the server, or after the object it would create was looked up by its natural key and not \
+                         found (found, it is adopted). Defaults to `5`.",
                     )
                     .validate(Validator::IntBetween { min: 0, max: 100 }),
             ],
         )
+    }
+}
+
+/// The HTTP settings of one vendor: the top-level ones plus the block's rate settings
+/// (validated at plan time; anything else falls back to the defaults).
+fn vendor_http_settings(top: &HttpSettings, block: &Value) -> HttpSettings {
+    HttpSettings {
+        max_concurrent_requests: block
+            .get("max_concurrent_requests")
+            .as_i64()
+            .filter(|n| *n >= 1)
+            .map_or(DEFAULT_MAX_CONCURRENT_REQUESTS, |n| n.min(1000) as usize),
+        max_requests_per_second: match block.get("max_requests_per_second") {
+            Value::Number(n) => n.as_f64().filter(|r| r.is_finite() && *r > 0.0),
+            _ => None,
+        },
+        ..top.clone()
     }
 }
 
@@ -340,7 +397,9 @@ impl Provider for IdentityProvider {
         let settings = HttpSettings {
             request_timeout: Duration::from_secs(config.get("request_timeout").as_i64().filter(|v| *v > 0).unwrap_or(30) as u64),
             max_retries: config.get("max_retries").as_i64().filter(|v| *v >= 0).unwrap_or(5) as u32,
+            ..HttpSettings::default()
         };
+        let vendor_settings = |block: &str| vendor_http_settings(&settings, config.get(block));
 
         let runai_block = config.get("runai");
         let runai =
@@ -355,7 +414,7 @@ impl Provider for IdentityProvider {
                     );
                     Err("The Run:ai token is missing.".to_string())
                 }
-                (Ok(Some(url)), Ok(Some(token))) => RunaiClient::new(&url, &token, settings.clone()).map_err(|e| {
+                (Ok(Some(url)), Ok(Some(token))) => RunaiClient::new(&url, &token, vendor_settings("runai")).map_err(|e| {
                     diags.error_at(AttrPath::attrs(&["runai"]), "Invalid Run:ai configuration", e.clone());
                     e
                 }),
@@ -363,7 +422,7 @@ impl Provider for IdentityProvider {
 
         let fudo = resolve_fudo(config, diags);
         let fudo_client = fudo.as_ref().map_err(String::clone).and_then(|f| {
-            FudoClient::new(&f.url, &f.api_key, f.ca_cert_pem.as_deref(), f.insecure_skip_verify, settings.clone()).map_err(|e| {
+            FudoClient::new(&f.url, &f.api_key, f.ca_cert_pem.as_deref(), f.insecure_skip_verify, vendor_settings("fudo")).map_err(|e| {
                 let path = if f.ca_cert_pem.is_some() { AttrPath::attrs(&["fudo", "ca_cert_pem"]) } else { AttrPath::attrs(&["fudo"]) };
                 diags.error_at(path, "Invalid Fudo configuration", e.to_string());
                 e.to_string()
@@ -388,14 +447,14 @@ impl Provider for IdentityProvider {
                     scope: sc.scope.clone(),
                 },
             };
-            ScimClient::new(&sc.url, auth, sc.ca_cert_pem.as_deref(), settings.clone()).map(std::sync::Arc::new).map_err(|e| {
+            ScimClient::new(&sc.url, auth, sc.ca_cert_pem.as_deref(), vendor_settings("scim")).map(std::sync::Arc::new).map_err(|e| {
                 diags.error_at(AttrPath::attrs(&["scim", "ca_cert_pem"]), "Invalid SCIM configuration", e.clone());
                 e
             })
         });
         let landscape = resolve_landscape(config, diags);
         let landscape_client = landscape.as_ref().map_err(String::clone).and_then(|l| {
-            LandscapeClient::new(&l.url, &l.token, settings.clone()).map_err(|e| {
+            LandscapeClient::new(&l.url, &l.token, vendor_settings("landscape")).map_err(|e| {
                 diags.error_at(AttrPath::attrs(&["landscape"]), "Invalid Landscape configuration", e.clone());
                 e
             })
@@ -413,6 +472,14 @@ impl Provider for IdentityProvider {
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<ProviderData>>> {
         data_sources::all()
+    }
+
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn crate::tfplugin::resource::EphemeralResource<ProviderData>>> {
+        crate::ephemeral::all()
+    }
+
+    fn list_resources(&self) -> Vec<Arc<dyn crate::tfplugin::resource::ListResource<ProviderData>>> {
+        crate::list_resources::all()
     }
 }
 
@@ -516,6 +583,47 @@ mod tests {
             walk(&d.schema().block.attributes, &mut n);
         }
         assert!(n > 10, "found {n} patterns");
+    }
+
+    #[test]
+    fn rate_settings_are_validated_at_plan_time_and_reach_each_vendor() {
+        use crate::tfplugin::value::Number;
+        let schema = IdentityProvider::provider_schema();
+        let float = |f: f64| Value::Number(Number::Float(f));
+        let validate = |c: &Value| {
+            let mut d = Diagnostics::new();
+            crate::tfplugin::validator::validate_attributes(&schema.block.attributes, c, &AttrPath::root(), &mut d);
+            d
+        };
+        for (block, attr, bad) in [
+            ("scim", "max_concurrent_requests", Value::int(0)),
+            ("runai", "max_concurrent_requests", Value::int(-3)),
+            ("fudo", "max_requests_per_second", float(0.0)),
+            ("landscape", "max_requests_per_second", float(-1.5)),
+        ] {
+            let c = config(&[(block, Value::object_of(&[(attr, bad.clone())]))]);
+            let d = validate(&c);
+            let paths: Vec<String> = d.iter().filter_map(|x| x.path.as_ref().map(|p| p.to_string())).collect();
+            assert!(d.has_errors() && paths.contains(&format!("{block}.{attr}")), "{block}.{attr} = {bad:?}: {paths:?} {d}");
+        }
+        let good =
+            config(&[("scim", Value::object_of(&[("max_concurrent_requests", Value::int(4)), ("max_requests_per_second", float(2.5))]))]);
+        assert!(!validate(&good).has_errors());
+
+        let top = HttpSettings { max_retries: 7, ..HttpSettings::default() };
+        let s = vendor_http_settings(&top, good.get("scim"));
+        assert_eq!((s.max_concurrent_requests, s.max_requests_per_second, s.max_retries), (4, Some(2.5), 7));
+        let s = vendor_http_settings(&top, good.get("runai"));
+        assert_eq!((s.max_concurrent_requests, s.max_requests_per_second), (DEFAULT_MAX_CONCURRENT_REQUESTS, None));
+        // Every attribute is described (the docs are generated from the descriptions).
+        for block in ["runai", "fudo", "scim", "landscape"] {
+            let a = schema.block.attributes.iter().find(|a| a.name == block).expect("block");
+            let crate::tfplugin::schema::AttrKind::Nested { attributes, .. } = &a.kind else { panic!("{block} is nested") };
+            for name in ["max_concurrent_requests", "max_requests_per_second"] {
+                let attr = attributes.iter().find(|x| x.name == name).unwrap_or_else(|| panic!("{block}.{name}"));
+                assert!(!attr.description.is_empty(), "{block}.{name} has a description");
+            }
+        }
     }
 
     #[test]

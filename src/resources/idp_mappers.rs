@@ -46,7 +46,7 @@ impl IdpMappersResource {
                 .validate(Validator::matches(ALIAS_PATTERN, "an idp alias: lower-case letters, digits, '-' and '_'")),
         ];
         attrs.extend(mapper_attributes(|a| a.optional().computed().use_state_for_unknown()));
-        attrs.push(timeouts_attribute(&["create", "update"], DEFAULT_TIMEOUT));
+        attrs.push(super::rules::positive_timeouts(timeouts_attribute(&["create", "update"], DEFAULT_TIMEOUT)));
         Schema::new(
             "The claim mappers of a Run:ai identity provider: which claims of the external idp fill Run:ai's user attributes. \
              Run:ai applies mapper changes asynchronously (202 Accepted); apply waits until they are visible. \

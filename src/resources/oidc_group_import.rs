@@ -200,7 +200,7 @@ impl OidcGroupImportResource {
                      session has started, and `status` is refreshed by later plans. Changing it later has no effect on \
                      the existing session.",
                 ),
-                timeouts_attribute(&["create"], DEFAULT_CREATE_TIMEOUT),
+                super::rules::positive_timeouts(timeouts_attribute(&["create"], DEFAULT_CREATE_TIMEOUT)),
                 Attribute::string("status")
                     .computed()
                     .use_state_for_unknown()
@@ -285,7 +285,7 @@ impl Resource<ProviderData> for OidcGroupImportResource {
 
         let mut diags = Diagnostics::new();
         let session = if planned.wait_for_completion.unwrap_or(true) && session.in_progress() {
-            match wait_for_session(&c, session, started + timeout, Backoff::DEFAULT).await {
+            match wait_for_session(c, session, started + timeout, Backoff::DEFAULT).await {
                 Ok(r) => {
                     tracing::info!(
                         session_id = r.session.id,
@@ -311,7 +311,7 @@ impl Resource<ProviderData> for OidcGroupImportResource {
                 format!("Landscape import session {} (issuer {issuer}) ended with status {}. {TAINTED}", session.id, session.status),
             ));
         }
-        let staged_count = match Self::staged_count(&c, &session).await {
+        let staged_count = match Self::staged_count(c, &session).await {
             Ok(n) => n,
             Err(e) => {
                 diags.push(Diagnostic::error(
@@ -337,7 +337,7 @@ impl Resource<ProviderData> for OidcGroupImportResource {
             Ok(None) => return Ok(StateResult::gone()),
             Err(e) => return Err(api_err("Unable to read the OIDC group import session", &e)),
         };
-        let staged_count = Self::staged_count(&c, &session).await.map_err(|e| api_err("Unable to count the staged OIDC groups", &e))?;
+        let staged_count = Self::staged_count(c, &session).await.map_err(|e| api_err("Unable to count the staged OIDC groups", &e))?;
         Ok(StateResult::state(to_value(&state_from(&session, &prior, staged_count), &Self::ty())?))
     }
 

@@ -14,13 +14,12 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
-use super::{already_exists, scim_diag};
+use super::{already_exists, rules, scim_diag};
 use crate::clients::scim::{GROUP_EXTENSION, GROUP_SCHEMA, PatchOperation, ScimClient, quote};
 use crate::provider::ProviderData;
 use crate::tfplugin::model::{from_value, to_value};
 use crate::tfplugin::resource::ImportState;
 use crate::tfplugin::schema::IdentitySchema;
-use crate::tfplugin::validator::Validator;
 use crate::tfplugin::{ApplyRequest, Attribute, Diagnostic, Diagnostics, Resource, Schema, StateResult, Type, Value};
 
 pub const TYPE_NAME: &str = "identity_scim_group";
@@ -43,15 +42,20 @@ fn schema() -> Schema {
         vec![
             Attribute::string("id").computed().use_state_for_unknown().describe("The SCIM id of the group."),
             Attribute::string("ocid").computed().use_state_for_unknown().describe("The Oracle Cloud ID of the group (OCI IAM only; empty elsewhere)."),
-            Attribute::string("display_name").required().describe("Unique name of the group.").validate(Validator::non_empty()),
+            Attribute::string("display_name").required().describe("Unique name of the group.").validate(rules::text()),
             Attribute::string("description")
                 .optional()
-                .describe("Description, kept in Oracle's group extension (`urn:ietf:params:scim:schemas:oracle:idcs:extension:group:Group`); leave unset on SCIM servers without it."),
-            Attribute::string("external_id").optional().describe("Identifier of the group in the provisioning client's own system."),
+                .describe("Description, kept in Oracle's group extension (`urn:ietf:params:scim:schemas:oracle:idcs:extension:group:Group`); leave unset on SCIM servers without it.")
+                .validate(rules::text()),
+            Attribute::string("external_id")
+                .optional()
+                .describe("Identifier of the group in the provisioning client's own system.")
+                .validate(rules::text()),
             Attribute::set_of("members", Type::String)
                 .optional()
                 .computed()
-                .describe("SCIM ids of the member users. When set, exactly these users are members (authoritative); when left out, membership is not managed and this shows the current members. Do not combine a set `members` with `identity_scim_group_member` or `identity_scim_user_group_memberships` for the same group."),
+                .describe("SCIM ids of the member users. When set, exactly these users are members (authoritative); when left out, membership is not managed and this shows the current members. Do not combine a set `members` with `identity_scim_group_member` or `identity_scim_user_group_memberships` for the same group.")
+                .validate(rules::scim_ids("user")),
         ],
     )
 }

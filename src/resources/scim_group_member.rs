@@ -5,13 +5,12 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use super::scim_diag;
+use super::{rules, scim_diag};
 use crate::clients::scim::{PatchOperation, ScimClient};
 use crate::provider::ProviderData;
 use crate::tfplugin::model::{from_value, to_value};
 use crate::tfplugin::resource::ImportState;
 use crate::tfplugin::schema::IdentitySchema;
-use crate::tfplugin::validator::Validator;
 use crate::tfplugin::{ApplyRequest, Attribute, Diagnostic, Diagnostics, Resource, Schema, StateResult, Type, Value};
 
 pub const TYPE_NAME: &str = "identity_scim_group_member";
@@ -31,8 +30,8 @@ fn schema() -> Schema {
          Do not combine with an authoritative `members` on `identity_scim_group` for the same group.",
         vec![
             Attribute::string("id").computed().use_state_for_unknown().describe("`<group_id>/<user_id>`; the import ID."),
-            Attribute::string("group_id").required().requires_replace().describe("SCIM id of the group.").validate(Validator::non_empty()),
-            Attribute::string("user_id").required().requires_replace().describe("SCIM id of the user.").validate(Validator::non_empty()),
+            Attribute::string("group_id").required().requires_replace().describe("SCIM id of the group.").validate(rules::scim_id()),
+            Attribute::string("user_id").required().requires_replace().describe("SCIM id of the user.").validate(rules::scim_id()),
         ],
     )
 }

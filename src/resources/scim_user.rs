@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
-use super::{already_exists, scim_diag};
+use super::{already_exists, rules, scim_diag};
 use crate::clients::scim::{PatchOperation, ScimClient, USER_SCHEMA};
 use crate::provider::ProviderData;
 use crate::tfplugin::model::{from_value, to_value};
@@ -59,10 +59,14 @@ fn schema() -> Schema {
                 .required()
                 .modifier(PlanModifier::CaseInsensitive)
                 .describe("Unique user name (often the email address); unique without regard to case.")
-                .validate(Validator::non_empty()),
-            Attribute::string("given_name").optional().describe("Given (first) name."),
-            Attribute::string("family_name").optional().describe("Family (last) name."),
-            Attribute::string("display_name").optional().computed().describe("Name shown in user interfaces. Defaults to the server's choice (on OCI IAM, \"given family\")."),
+                .validate(rules::text()),
+            Attribute::string("given_name").optional().describe("Given (first) name.").validate(rules::text()),
+            Attribute::string("family_name").optional().describe("Family (last) name.").validate(rules::text()),
+            Attribute::string("display_name")
+                .optional()
+                .computed()
+                .describe("Name shown in user interfaces. Defaults to the server's choice (on OCI IAM, \"given family\").")
+                .validate(rules::text()),
             Attribute::nested(
                 "emails",
                 Nesting::List,
@@ -76,14 +80,19 @@ fn schema() -> Schema {
                 ],
             )
             .optional()
-            .describe("Email addresses. A `recovery` address the server adds on its own is not shown unless configured."),
+            .describe("Email addresses, each at most once (compared without regard to case); at most one is `primary`. A `recovery` address the server adds on its own is not shown unless configured.")
+            .validate(rules::unique_with_one_flag("emails", "value", true, "primary")),
             Attribute::bool("active").default_value(true).describe("Whether the user may sign in."),
-            Attribute::string("external_id").optional().describe("Identifier of the user in the provisioning client's own system."),
+            Attribute::string("external_id")
+                .optional()
+                .describe("Identifier of the user in the provisioning client's own system.")
+                .validate(rules::text()),
             Attribute::string("password_wo")
                 .optional()
                 .sensitive()
                 .write_only()
-                .describe("Password, write-only: set through the password changer after create and whenever `password_wo_version` changes; never stored in plan or state. The server's password policy applies; a rejection is shown as the server words it."),
+                .describe("Password, write-only: set through the password changer after create and whenever `password_wo_version` changes; never stored in plan or state. The server's password policy applies; a rejection is shown as the server words it.")
+                .validate(Validator::non_empty()),
             Attribute::number("password_wo_version")
                 .optional()
                 .describe("Any whole number; change it to set `password_wo` again (rotation). Recorded only once the password was accepted.")

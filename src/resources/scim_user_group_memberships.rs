@@ -11,13 +11,12 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
-use super::scim_diag;
+use super::{rules, scim_diag};
 use crate::clients::scim::{PatchOperation, ScimClient, patch_body};
 use crate::provider::ProviderData;
 use crate::tfplugin::model::{from_value, to_value};
 use crate::tfplugin::resource::ImportState;
 use crate::tfplugin::schema::IdentitySchema;
-use crate::tfplugin::validator::Validator;
 use crate::tfplugin::{ApplyRequest, Attribute, Diagnostic, Diagnostics, Resource, Schema, StateResult, Type, Value};
 
 pub const TYPE_NAME: &str = "identity_scim_user_group_memberships";
@@ -38,8 +37,11 @@ fn schema() -> Schema {
          with `exclusive = true` the user leaves every group not listed.",
         vec![
             Attribute::string("id").computed().use_state_for_unknown().describe("The user's SCIM id; the import ID."),
-            Attribute::string("user_id").required().requires_replace().describe("SCIM id of the user.").validate(Validator::non_empty()),
-            Attribute::set_of("group_ids", Type::String).required().describe("SCIM ids of the groups the user belongs to."),
+            Attribute::string("user_id").required().requires_replace().describe("SCIM id of the user.").validate(rules::scim_id()),
+            Attribute::set_of("group_ids", Type::String)
+                .required()
+                .describe("SCIM ids of the groups the user belongs to.")
+                .validate(rules::scim_ids("group")),
             Attribute::bool("exclusive").default_value(false).describe("When true, the user also leaves every group not in `group_ids`."),
         ],
     )

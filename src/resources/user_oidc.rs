@@ -22,12 +22,35 @@ use crate::tfplugin::{ApplyRequest, AttrPath, Attribute, Diagnostic, Diagnostics
 pub const TYPE_NAME: &str = "identity_user_oidc";
 
 /// What an id must look like, in words (for docs and plan-time diagnostics).
-const ID_RULE: &str = "a Fudo id: 1 to 20 decimal digits (e.g. \"9124292845052624898\")";
+const ID_RULE: &str = "a Fudo id: a positive 64-bit number in decimal digits, without leading zeros, at most 18446744073709551615 (e.g. \"9124292845052624898\")";
 const IMPORT_FORM: &str = "\"<user_id>/<oidc_id>\", both Fudo ids in decimal digits, e.g. \"9124292845052624898/9124292845052624897\"";
+
+/// Why `s` is not a Fudo id. Fudo ids are 64-bit numbers written as decimal strings; a
+/// leading zero or a number beyond 64 bits cannot be one (Fudo would answer with another
+/// spelling, or not find it).
+fn id_problem(s: &str) -> Option<&'static str> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        Some("it must consist of decimal digits only")
+    } else if s.starts_with('0') {
+        Some("it must not start with 0")
+    } else if s.parse::<u64>().is_err() {
+        Some("it is larger than a 64-bit id can be (18446744073709551615)")
+    } else {
+        None
+    }
+}
+
+/// Whether `s` is a Fudo id.
+pub fn is_id(s: &str) -> bool {
+    id_problem(s).is_none()
+}
 
 /// The plan-time check of a Fudo id attribute.
 pub fn id_validator() -> Validator {
-    Validator::matches(r"^[0-9]{1,20}$", ID_RULE)
+    Validator::custom(ID_RULE, |v| match v.as_str().map(|s| (s, id_problem(s))) {
+        Some((s, Some(why))) => Err(format!("{s:?} is not valid: {why}; it must be {ID_RULE}")),
+        _ => Ok(()),
+    })
 }
 
 /// `"<user_id>/<oidc_id>"`: the resource id and the import id.
@@ -38,7 +61,6 @@ pub fn compose_id(user_id: &str, oidc_id: &str) -> String {
 /// Splits an import id into `(user_id, oidc_id)`; the error says which form is expected.
 pub fn parse_import_id(id: &str) -> Result<(String, String), String> {
     let t = id.trim();
-    let is_id = |s: &str| !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit());
     match t.split('/').collect::<Vec<_>>().as_slice() {
         [u, o] if is_id(u.trim()) && is_id(o.trim()) => Ok((u.trim().to_string(), o.trim().to_string())),
         _ => Err(format!("Expected an import ID of the form {IMPORT_FORM}; got {t:?}.")),
@@ -179,8 +201,8 @@ impl UserOidcResource {
                 .validate(id_validator()),
             Attribute::string("oidc_sub")
                 .required()
-                .describe("The `sub` claim the identity provider sends for this user; Fudo matches the login to the user by it. Changes in place.")
-                .validate(Validator::non_empty()),
+                .describe("The `sub` claim the identity provider sends for this user; Fudo matches the login to the user by it. Changes in place. At most 255 characters (OpenID Connect Core 1.0).")
+                .validate(Validator::Length { min: 1, max: Some(255) }),
         ];
         // Fixed once created (the ids that determine them never change in place), except
         // modified_at, which every update moves.

@@ -18,6 +18,11 @@
 //! - `drop_after_handler`: a failing request reaches the vendor handler (its side effect
 //!   happens), then the answer is thrown away and the connection closed: "the request
 //!   reached the server but the answer was lost". At most one of the two drop modes.
+//! - `drop_share` (`0..=1`, default 1; only with a drop mode): the share of failing
+//!   requests that are dropped; the others answer one of `statuses` (which must then be
+//!   non-empty). So `{"rate": 0.2, "statuses": [429, 503], "drop_after_handler": true,
+//!   "drop_share": 0.25}` fails 20% of requests: 15% with a status, 5% dropped after the
+//!   handler ran.
 //! - `seed` (u64): the random choices (fail or not, which status) come from a generator
 //!   seeded with it, so the same sequence of requests gets the same faults.
 //! - `after_n` (default 0) / `count` (default unlimited): only requests number
@@ -67,6 +72,8 @@ pub struct FaultSettings {
     pub drop: bool,
     #[serde(default)]
     pub drop_after_handler: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop_share: Option<f64>,
     #[serde(default)]
     pub seed: Option<u64>,
     #[serde(default)]
@@ -95,6 +102,17 @@ impl FaultSettings {
         }
         if self.rate > 0.0 && self.statuses.is_empty() && !self.drops() {
             return Err("statuses must not be empty when rate is above 0 (or set drop)".to_string());
+        }
+        if let Some(share) = self.drop_share {
+            if !(0.0..=1.0).contains(&share) {
+                return Err(format!("drop_share must be between 0 and 1, got {share}"));
+            }
+            if !self.drops() {
+                return Err("drop_share needs drop or drop_after_handler".to_string());
+            }
+            if share < 1.0 && self.rate > 0.0 && self.statuses.is_empty() {
+                return Err("statuses must not be empty when drop_share is below 1".to_string());
+            }
         }
         if self.delay_ms > MAX_DELAY_MS {
             return Err(format!("delay_ms must be at most {MAX_DELAY_MS}, got {}", self.delay_ms));
@@ -222,6 +240,8 @@ impl Faults {
             return Decision { delay, fault: None };
         }
         let status = if s.statuses.is_empty() { HEAD_DROP_FALLBACK } else { s.statuses[inner.rng.random_range(0..s.statuses.len())] };
+        // Only drawn when set, so seeded sequences without it stay as they were.
+        let can_drop = can_drop && s.drop_share.is_none_or(|share| inner.rng.random::<f64>() < share);
         let kind = match (s.drop, s.drop_after_handler, can_drop) {
             (true, _, true) => FaultKind::Drop,
             (_, true, true) => FaultKind::DropAfterHandler,
@@ -333,6 +353,22 @@ mod tests {
         f.reset();
         assert!((0..50).all(|_| f.decide(true) == Decision::default()));
         assert_eq!(f.counters(), (0, 0));
+    }
+
+    #[test]
+    fn drop_share_mixes_drops_and_statuses() {
+        let f = Faults::default();
+        let parse = |body: &str| FaultSettings::parse(body.as_bytes());
+        assert!(parse(r#"{"rate": 1, "statuses": [503], "drop_share": 0.5}"#).is_err(), "needs a drop mode");
+        assert!(parse(r#"{"rate": 1, "drop": true, "drop_share": 0.5}"#).is_err(), "needs statuses");
+        assert!(parse(r#"{"rate": 1, "statuses": [503], "drop": true, "drop_share": 1.5}"#).is_err());
+        let s = parse(r#"{"rate": 1, "statuses": [429], "drop_after_handler": true, "drop_share": 0.25, "seed": 1}"#).expect("valid");
+        f.set(s);
+        let kinds: Vec<FaultKind> = (0..400).filter_map(|_| f.decide(true).fault.map(|x| x.kind)).collect();
+        let dropped = kinds.iter().filter(|k| **k == FaultKind::DropAfterHandler).count();
+        assert_eq!(kinds.len(), 400);
+        assert!((60..=140).contains(&dropped), "about a quarter dropped: {dropped}");
+        assert!(kinds.iter().all(|k| matches!(k, FaultKind::DropAfterHandler | FaultKind::Status)));
     }
 
     #[test]

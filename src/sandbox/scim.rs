@@ -12,6 +12,8 @@
 //!   (they survive `/_sandbox/reset`, not a restart).
 //! - Everything under `/oci/admin/v1` needs `Authorization: Bearer <token>`: an unexpired
 //!   issued token or `--scim-static-token`; otherwise 401 with a SCIM error.
+//! - `POST /oci/oauth2/v1/revoke`: RFC 7009 revocation (client credentials as for the
+//!   token endpoint, form body `token=...`); a revoked token answers 401 afterwards.
 //! - Answers are `application/scim+json`; errors are
 //!   `{"schemas":[Error],"status":"<code>","detail":..,"scimType"?:..}`.
 //! - Users and Groups are addressed by `id` (32 hex) or `ocid`; lists filter (see
@@ -53,6 +55,8 @@ use super::store::{LogEntry, SharedState, mask_secrets};
 pub const PREFIX: &str = "/oci";
 /// The OAuth2 token endpoint (the provider's `token_url` is `<sandbox>` + this).
 pub const TOKEN_PATH: &str = "/oci/oauth2/v1/token";
+/// The OAuth2 token revocation endpoint (RFC 7009).
+pub const REVOKE_PATH: &str = "/oci/oauth2/v1/revoke";
 /// The SCIM base (the provider's SCIM `url` is `<sandbox>` + this).
 pub const SCIM_BASE: &str = "/oci/admin/v1";
 /// Default lifetime of issued access tokens (`--scim-token-ttl-secs`).
@@ -209,6 +213,11 @@ impl TokenStore {
         token
     }
 
+    /// Forgets a token (RFC 7009 revocation); later uses answer "invalid".
+    pub fn revoke(&self, token: &str) -> bool {
+        self.lock().remove(token).is_some()
+    }
+
     pub fn check(&self, token: &str) -> TokenStatus {
         match self.lock().get(token) {
             Some(exp) if Instant::now() < *exp => TokenStatus::Valid,
@@ -238,6 +247,7 @@ pub fn routes(state: SharedState) -> Router<SharedState> {
         .route("/oci/admin/v1/{*rest}", any(scim_not_found))
         .route_layer(middleware::from_fn_with_state(state, auth))
         .route(TOKEN_PATH, post(token))
+        .route(REVOKE_PATH, post(revoke))
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -383,6 +393,23 @@ async fn token(State(state): State<SharedState>, headers: HeaderMap, body: Resul
         })),
     )
         .into_response()
+}
+
+/// RFC 7009 token revocation: client authentication as for the token endpoint, form
+/// body `token=...` (`token_type_hint` optional). Unknown or already revoked tokens
+/// answer 200 too, as the RFC requires.
+async fn revoke(State(state): State<SharedState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    let config = state.config();
+    if !basic_credentials_match(&headers, &config.scim_client_id, &config.scim_client_secret) {
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Client authentication failed.");
+    }
+    let body = body.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    let form = parse_urlencoded(&body);
+    let Some(token) = form.iter().find(|(k, _)| k == "token").map(|(_, v)| v.as_str()).filter(|v| !v.is_empty()) else {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "The request is missing the required parameter token.");
+    };
+    state.scim_tokens().revoke(token);
+    (StatusCode::OK, [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))]).into_response()
 }
 
 // ---------------------------------------------------------------------------------------

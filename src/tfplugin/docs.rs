@@ -12,6 +12,7 @@ pub enum PageKind {
     Resource,
     DataSource,
     EphemeralResource,
+    ListResource,
 }
 
 impl PageKind {
@@ -20,6 +21,7 @@ impl PageKind {
             PageKind::Resource => "Resource",
             PageKind::DataSource => "Data Source",
             PageKind::EphemeralResource => "Ephemeral Resource",
+            PageKind::ListResource => "List Resource",
         }
     }
 }

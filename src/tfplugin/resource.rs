@@ -29,6 +29,12 @@ pub trait Provider: Send + Sync + 'static {
     async fn configure(&self, config: &Value, diags: &mut Diagnostics) -> Option<Self::Data>;
     fn resources(&self) -> Vec<Arc<dyn Resource<Self::Data>>>;
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<Self::Data>>>;
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource<Self::Data>>> {
+        Vec::new()
+    }
+    fn list_resources(&self) -> Vec<Arc<dyn ListResource<Self::Data>>> {
+        Vec::new()
+    }
 }
 
 /// Inputs of create and update.
@@ -144,4 +150,114 @@ pub trait DataSource<D>: Send + Sync {
     fn as_validate_config(&self) -> Option<&dyn ValidateConfig> {
         None
     }
+}
+
+/// What an ephemeral resource's open produced.
+#[derive(Debug, Clone, Default)]
+pub struct EphemeralOpened {
+    /// The result object, wholly known (configuration values plus computed ones).
+    pub result: Value,
+    /// Opaque data Terraform hands back to renew and close (kept in memory only, never
+    /// in state or plan).
+    pub private: Vec<u8>,
+    /// When Terraform should call renew while the resource is still in use.
+    pub renew_at: Option<std::time::SystemTime>,
+    pub diags: Diagnostics,
+}
+
+/// What an ephemeral resource's renew produced.
+#[derive(Debug, Clone, Default)]
+pub struct EphemeralRenewed {
+    /// Replaces the private data when set.
+    pub private: Option<Vec<u8>>,
+    /// The next renewal, if any.
+    pub renew_at: Option<std::time::SystemTime>,
+    pub diags: Diagnostics,
+}
+
+/// An ephemeral resource (Terraform 1.10+): a value that exists only while Terraform
+/// runs (a token, a lease). It is opened in every phase that needs it, may be renewed
+/// while in use, and is closed at the end of the phase; nothing reaches state or plan.
+#[async_trait]
+pub trait EphemeralResource<D>: Send + Sync {
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> Schema;
+    /// Called only with a wholly known configuration (Terraform does not open an
+    /// ephemeral resource whose configuration is unknown).
+    async fn open(&self, data: &D, config: &Value) -> Result<EphemeralOpened, Diagnostics>;
+    async fn renew(&self, data: &D, private: &[u8]) -> Result<EphemeralRenewed, Diagnostics>;
+    /// Releases what open obtained. Problems are reported as diagnostics (typically
+    /// warnings: the run's work is done by then).
+    async fn close(&self, data: &D, private: &[u8]) -> Diagnostics;
+    fn as_validate_config(&self) -> Option<&dyn ValidateConfig> {
+        None
+    }
+}
+
+/// A `list` block's request (`terraform query`, Terraform 1.14+).
+#[derive(Debug, Clone)]
+pub struct ListRequest {
+    /// The `config` block of the list block (null when the block is absent).
+    pub config: Value,
+    /// Whether Terraform wants the full resource objects (e.g. for
+    /// `-generate-config-out`). The framework fills them in; the list resource only
+    /// names the objects.
+    pub include_resource_object: bool,
+    /// The most results Terraform wants (0 or negative: no limit).
+    pub limit: i64,
+}
+
+/// One object found by a list resource.
+#[derive(Debug, Clone)]
+pub struct ListedObject {
+    /// The object's resource identity, an object with the identity schema's attributes.
+    pub identity: Value,
+    /// A short human name shown by `terraform query`.
+    pub display_name: String,
+}
+
+/// Where a list resource delivers what it finds, one object at a time.
+pub struct ListSink {
+    tx: tokio::sync::mpsc::Sender<ListedObject>,
+    remaining: std::sync::atomic::AtomicI64,
+}
+
+impl ListSink {
+    /// A sink and the receiving end; `limit <= 0` means no limit.
+    pub fn new(limit: i64, buffer: usize) -> (ListSink, tokio::sync::mpsc::Receiver<ListedObject>) {
+        let (tx, rx) = tokio::sync::mpsc::channel(buffer.max(1));
+        (ListSink { tx, remaining: std::sync::atomic::AtomicI64::new(if limit > 0 { limit } else { i64::MAX }) }, rx)
+    }
+
+    /// Delivers one object. False when no more are wanted (the limit is reached or
+    /// Terraform went away): the list resource should stop paging then.
+    pub async fn send(&self, object: ListedObject) -> bool {
+        use std::sync::atomic::Ordering;
+        if self.remaining.load(Ordering::SeqCst) <= 0 {
+            return false;
+        }
+        if self.tx.send(object).await.is_err() {
+            return false;
+        }
+        self.remaining.fetch_sub(1, Ordering::SeqCst) > 1
+    }
+
+    /// Whether more objects are wanted.
+    pub fn wants_more(&self) -> bool {
+        self.remaining.load(std::sync::atomic::Ordering::SeqCst) > 0 && !self.tx.is_closed()
+    }
+}
+
+/// A list resource (`list` blocks of `terraform query`, Terraform 1.14+). Its type
+/// name is the type name of the managed resource it finds, which must have a resource
+/// identity: the framework turns each identity into a full object (through the
+/// resource's identity import and read) when Terraform asks for objects.
+#[async_trait]
+pub trait ListResource<D>: Send + Sync {
+    fn type_name(&self) -> &'static str;
+    /// The schema of the list block's `config` block.
+    fn schema(&self) -> Schema;
+    /// Finds objects and sends them to `sink` until there are no more or
+    /// `sink.send` returns false.
+    async fn list(&self, data: &D, req: &ListRequest, sink: &ListSink) -> Result<(), Diagnostics>;
 }

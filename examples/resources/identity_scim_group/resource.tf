@@ -5,3 +5,7 @@ resource "identity_scim_group" "engineering" {
   description  = "Everyone who ships code"
   members      = [identity_scim_user.jane.id]
 }
+
+resource "identity_scim_user" "jane" {
+  user_name = "jane.doe@example.com"
+}

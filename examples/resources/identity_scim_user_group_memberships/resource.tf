@@ -5,3 +5,11 @@ resource "identity_scim_user_group_memberships" "jane" {
   group_ids = [identity_scim_group.engineering.id]
   exclusive = false
 }
+
+resource "identity_scim_user" "jane" {
+  user_name = "jane.doe@example.com"
+}
+
+resource "identity_scim_group" "engineering" {
+  display_name = "engineering"
+}

@@ -14,7 +14,10 @@ use super::proto::tfplugin6 as pb;
 use crate::tfplugin::AttrPath;
 use crate::tfplugin::diag::{Diagnostic, Diagnostics};
 use crate::tfplugin::plan::{null_write_only, plan_resource};
-use crate::tfplugin::resource::{ApplyRequest, DataSource, ModifyPlanRequest, Provider, Resource, StateResult, ValidateConfig};
+use crate::tfplugin::resource::{
+    ApplyRequest, DataSource, EphemeralResource, ListRequest, ListResource, ListSink, ListedObject, ModifyPlanRequest, Provider, Resource,
+    StateResult, ValidateConfig,
+};
 use crate::tfplugin::schema::{IdentitySchema, Schema};
 use crate::tfplugin::validator::validate_attributes;
 use crate::tfplugin::value::{Type, Value, decode_json, decode_json_bytes};
@@ -38,6 +41,18 @@ impl<T: ?Sized> Entry<T> {
     }
 }
 
+/// Entries (without identity) by type name.
+fn entries<T: ?Sized>(items: Vec<Arc<T>>, describe: impl Fn(&T) -> (&'static str, Schema)) -> HashMap<String, Entry<T>> {
+    items
+        .into_iter()
+        .map(|imp| {
+            let (name, schema) = describe(&imp);
+            let ty = schema.value_type();
+            (name.to_string(), Entry { imp, schema, ty, identity: None })
+        })
+        .collect()
+}
+
 /// Serves one provider over the plugin protocol.
 pub struct ProviderService<P: Provider> {
     provider: P,
@@ -45,6 +60,9 @@ pub struct ProviderService<P: Provider> {
     provider_ty: Type,
     resources: HashMap<String, Entry<dyn Resource<P::Data>>>,
     data_sources: HashMap<String, Entry<dyn DataSource<P::Data>>>,
+    ephemeral: HashMap<String, Entry<dyn EphemeralResource<P::Data>>>,
+    /// List resources; each has the name of a managed resource with an identity.
+    lists: HashMap<String, Entry<dyn ListResource<P::Data>>>,
     /// GetProviderSchema's answer, built once.
     schema_response: pb::get_provider_schema::Response,
     data: RwLock<Option<Arc<P::Data>>>,
@@ -77,24 +95,44 @@ impl<P: Provider> ProviderService<P> {
                 (r.type_name().to_string(), Entry { imp: r, schema, ty, identity })
             })
             .collect();
-        let data_sources: HashMap<_, _> = provider
-            .data_sources()
-            .into_iter()
-            .map(|d| {
-                let schema = d.schema();
-                let ty = schema.value_type();
-                (d.type_name().to_string(), Entry { imp: d, schema, ty, identity: None })
-            })
-            .collect();
+        let data_sources = entries(provider.data_sources(), |d| (d.type_name(), d.schema()));
+        let ephemeral = entries(provider.ephemeral_resources(), |e| (e.type_name(), e.schema()));
+        let lists = entries(
+            provider
+                .list_resources()
+                .into_iter()
+                .filter(|l| {
+                    let ok = resources.get(l.type_name()).is_some_and(|r| r.identity.is_some());
+                    if !ok {
+                        tracing::error!(list = l.type_name(), "list resource ignored: no managed resource of that name with an identity");
+                    }
+                    ok
+                })
+                .collect(),
+            |l| (l.type_name(), l.schema()),
+        );
         let schema_response = pb::get_provider_schema::Response {
             provider: Some(schema_to_pb(&provider_schema)),
             resource_schemas: resources.iter().map(|(k, e)| (k.clone(), schema_to_pb(&e.schema))).collect(),
             data_source_schemas: data_sources.iter().map(|(k, e)| (k.clone(), schema_to_pb(&e.schema))).collect(),
+            ephemeral_resource_schemas: ephemeral.iter().map(|(k, e)| (k.clone(), schema_to_pb(&e.schema))).collect(),
+            list_resource_schemas: lists.iter().map(|(k, e)| (k.clone(), schema_to_pb(&e.schema))).collect(),
             server_capabilities: Some(capabilities()),
             ..Default::default()
         };
         let (stop, _) = watch::channel(false);
-        ProviderService { provider, provider_schema, provider_ty, resources, data_sources, schema_response, data: RwLock::new(None), stop }
+        ProviderService {
+            provider,
+            provider_schema,
+            provider_ty,
+            resources,
+            data_sources,
+            ephemeral,
+            lists,
+            schema_response,
+            data: RwLock::new(None),
+            stop,
+        }
     }
 
     fn resource(&self, name: &str) -> Result<&Entry<dyn Resource<P::Data>>, Diagnostics> {
@@ -107,6 +145,14 @@ impl<P: Provider> ProviderService<P> {
         self.data_sources
             .get(name)
             .ok_or_else(|| Diagnostic::error("Unknown data source", format!("This provider has no data source named \"{name}\".")).into())
+    }
+
+    fn ephemeral_resource(&self, name: &str) -> Result<&Entry<dyn EphemeralResource<P::Data>>, Diagnostics> {
+        self.ephemeral.get(name).ok_or_else(|| unknown_type("ephemeral resource", name))
+    }
+
+    fn list_resource_entry(&self, name: &str) -> Result<&Entry<dyn ListResource<P::Data>>, Diagnostics> {
+        self.lists.get(name).ok_or_else(|| unknown_type("list resource", name))
     }
 
     fn configured(&self) -> Option<Arc<P::Data>> {
@@ -141,6 +187,65 @@ impl<P: Provider> ProviderService<P> {
     }
 }
 
+/// What a list stream needs of the managed resource, owned so the stream can outlive
+/// the RPC call.
+struct ListCtx<D> {
+    type_name: String,
+    resource: Arc<dyn Resource<D>>,
+    schema: Schema,
+    ty: Type,
+    identity_schema: IdentitySchema,
+    identity_ty: Type,
+    data: Arc<D>,
+}
+
+impl<D> ListCtx<D> {
+    /// One list event: the identity, the display name and, when asked for, the object as
+    /// the resource reads it (from a state holding only the identity, as an `import`
+    /// block with `identity` would).
+    async fn event(&self, o: ListedObject, include_object: bool) -> Option<pb::list_resource::Event> {
+        let out: Result<_, Diagnostics> = async {
+            let mut identity = Value::Null;
+            let mut fields = Vec::new();
+            for a in &self.identity_schema.attributes {
+                fields.push((a.name.as_str(), o.identity.get(&a.name).clone()));
+            }
+            if !fields.is_empty() {
+                identity = Value::object_of(&fields);
+            }
+            let identity_dv = encode_dv(&identity, &self.identity_ty, "identity")?;
+            let mut object = None;
+            if include_object {
+                let mut st =
+                    decode_json(&serde_json::json!({}), &self.ty).map_err(|err| super::convert::codec_diag("Internal error", err))?;
+                for (k, v) in fields {
+                    st.set(k, v);
+                }
+                let mut res = self.resource.read(&self.data, &st, &[]).await?;
+                if res.state.is_null() {
+                    return Ok(None);
+                }
+                null_write_only(&self.schema.block, &mut res.state);
+                check_known(&res.state, &self.type_name, "read")?;
+                object = Some(encode_dv(&res.state, &self.ty, "resource object")?);
+            }
+            Ok(Some((identity_dv, object)))
+        }
+        .await;
+        match out {
+            Ok(Some((identity, resource_object))) => Some(pb::list_resource::Event {
+                identity: Some(pb::ResourceIdentityData { identity_data: Some(identity) }),
+                display_name: o.display_name,
+                resource_object,
+                diagnostic: Vec::new(),
+            }),
+            // Gone between the listing and the read: nothing to report.
+            Ok(None) => None,
+            Err(d) => Some(pb::list_resource::Event { display_name: o.display_name, diagnostic: diags_to_pb(&d), ..Default::default() }),
+        }
+    }
+}
+
 fn interrupted() -> Diagnostics {
     Diagnostic::error("Interrupted", "Terraform asked the provider to stop; the operation was cancelled.").into()
 }
@@ -165,6 +270,8 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             server_capabilities: Some(capabilities()),
             resources: self.resources.keys().map(|k| pb::get_metadata::ResourceMetadata { type_name: k.clone() }).collect(),
             data_sources: self.data_sources.keys().map(|k| pb::get_metadata::DataSourceMetadata { type_name: k.clone() }).collect(),
+            ephemeral_resources: self.ephemeral.keys().map(|k| pb::get_metadata::EphemeralMetadata { type_name: k.clone() }).collect(),
+            list_resources: self.lists.keys().map(|k| pb::get_metadata::ListResourceMetadata { type_name: k.clone() }).collect(),
             ..Default::default()
         }))
     }
@@ -553,48 +660,148 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         &self,
         r: Request<pb::validate_ephemeral_resource_config::Request>,
     ) -> Result<Response<pb::validate_ephemeral_resource_config::Response>, Status> {
-        let d = unknown_type("ephemeral resource", &r.into_inner().type_name);
-        Ok(Response::new(pb::validate_ephemeral_resource_config::Response { diagnostics: diags_to_pb(&d) }))
+        let r = r.into_inner();
+        let diags = self
+            .ephemeral_resource(&r.type_name)
+            .and_then(|e| {
+                validate_config(&e.schema, &e.ty, r.config.as_ref(), e.imp.as_validate_config(), "ephemeral resource configuration")
+            })
+            .unwrap_or_else(|d| d);
+        Ok(Response::new(pb::validate_ephemeral_resource_config::Response { diagnostics: diags_to_pb(&diags) }))
     }
 
     async fn open_ephemeral_resource(
         &self,
         r: Request<pb::open_ephemeral_resource::Request>,
     ) -> Result<Response<pb::open_ephemeral_resource::Response>, Status> {
-        let d = unknown_type("ephemeral resource", &r.into_inner().type_name);
-        Ok(Response::new(pb::open_ephemeral_resource::Response { diagnostics: diags_to_pb(&d), ..Default::default() }))
+        let r = r.into_inner();
+        let body = async {
+            let e = self.ephemeral_resource(&r.type_name)?;
+            let config = decode_dv(r.config.as_ref(), &e.ty, "ephemeral resource configuration")?;
+            let data = self.require_configured()?;
+            let opened = self.stoppable(e.imp.open(&data, &config)).await?;
+            check_known(&opened.result, &r.type_name, "open")?;
+            Ok((encode_dv(&opened.result, &e.ty, "ephemeral result")?, opened))
+        };
+        let out: Result<_, Diagnostics> = body.await;
+        Ok(Response::new(match out {
+            Ok((dv, opened)) => pb::open_ephemeral_resource::Response {
+                diagnostics: diags_to_pb(&opened.diags),
+                renew_at: opened.renew_at.map(prost_types::Timestamp::from),
+                result: Some(dv),
+                private: Some(opened.private),
+                deferred: None,
+            },
+            Err(d) => pb::open_ephemeral_resource::Response { diagnostics: diags_to_pb(&d), ..Default::default() },
+        }))
     }
 
     async fn renew_ephemeral_resource(
         &self,
         r: Request<pb::renew_ephemeral_resource::Request>,
     ) -> Result<Response<pb::renew_ephemeral_resource::Response>, Status> {
-        let d = unknown_type("ephemeral resource", &r.into_inner().type_name);
-        Ok(Response::new(pb::renew_ephemeral_resource::Response { diagnostics: diags_to_pb(&d), ..Default::default() }))
+        let r = r.into_inner();
+        let body = async {
+            let e = self.ephemeral_resource(&r.type_name)?;
+            let data = self.require_configured()?;
+            self.stoppable(e.imp.renew(&data, r.private.as_deref().unwrap_or(&[]))).await
+        };
+        let out: Result<_, Diagnostics> = body.await;
+        Ok(Response::new(match out {
+            Ok(renewed) => pb::renew_ephemeral_resource::Response {
+                diagnostics: diags_to_pb(&renewed.diags),
+                renew_at: renewed.renew_at.map(prost_types::Timestamp::from),
+                private: renewed.private.or(r.private),
+            },
+            Err(d) => pb::renew_ephemeral_resource::Response { diagnostics: diags_to_pb(&d), renew_at: None, private: r.private },
+        }))
     }
 
     async fn close_ephemeral_resource(
         &self,
         r: Request<pb::close_ephemeral_resource::Request>,
     ) -> Result<Response<pb::close_ephemeral_resource::Response>, Status> {
-        let d = unknown_type("ephemeral resource", &r.into_inner().type_name);
+        let r = r.into_inner();
+        let body = async {
+            let e = self.ephemeral_resource(&r.type_name)?;
+            let data = self.require_configured()?;
+            // Closing must happen even when Terraform is stopping: not cancellable.
+            Ok::<_, Diagnostics>(e.imp.close(&data, r.private.as_deref().unwrap_or(&[])).await)
+        };
+        let d = body.await.unwrap_or_else(|d| d);
         Ok(Response::new(pb::close_ephemeral_resource::Response { diagnostics: diags_to_pb(&d) }))
     }
 
     type ListResourceStream = EventStream<pb::list_resource::Event>;
 
     async fn list_resource(&self, r: Request<pb::list_resource::Request>) -> Result<Response<Self::ListResourceStream>, Status> {
-        let d = unknown_type("list resource", &r.into_inner().type_name);
-        let event = pb::list_resource::Event { diagnostic: diags_to_pb(&d), ..Default::default() };
-        Ok(Response::new(Box::pin(futures_util::stream::iter([Ok(event)]))))
+        let r = r.into_inner();
+        let prepared = (|| {
+            let l = self.list_resource_entry(&r.type_name)?;
+            let res = self.resource(&r.type_name)?;
+            let (ischema, ity) = res.identity.clone().ok_or_else(|| unknown_type("list resource", &r.type_name))?;
+            let config = decode_dv(r.config.as_ref(), &l.ty, "list configuration")?;
+            let data = self.require_configured()?;
+            let ctx = ListCtx {
+                type_name: r.type_name.clone(),
+                resource: res.imp.clone(),
+                schema: res.schema.clone(),
+                ty: res.ty.clone(),
+                identity_schema: ischema,
+                identity_ty: ity,
+                data: data.clone(),
+            };
+            Ok::<_, Diagnostics>((l.imp.clone(), ctx, config, data))
+        })();
+        let (imp, ctx, config, data) = match prepared {
+            Ok(p) => p,
+            Err(d) => {
+                let event = pb::list_resource::Event { diagnostic: diags_to_pb(&d), ..Default::default() };
+                return Ok(Response::new(Box::pin(futures_util::stream::iter([Ok(event)]))));
+            }
+        };
+        let req = ListRequest { config, include_resource_object: r.include_resource_object, limit: r.limit };
+        let (out, rx) = tokio::sync::mpsc::channel::<Result<pb::list_resource::Event, Status>>(32);
+        let mut stop = self.stop.subscribe();
+        tokio::spawn(async move {
+            use futures_util::StreamExt;
+            let (sink, found) = ListSink::new(req.limit, 64);
+            let include = req.include_resource_object;
+            let lister = async {
+                let sink = sink;
+                imp.list(&data, &req, &sink).await
+            };
+            let ctx = &ctx;
+            let forward = async {
+                let mut events = tokio_stream::wrappers::ReceiverStream::new(found).map(|o| ctx.event(o, include)).buffered(8);
+                while let Some(ev) = events.next().await {
+                    let Some(ev) = ev else { continue };
+                    if out.send(Ok(ev)).await.is_err() {
+                        break;
+                    }
+                }
+            };
+            let listed = tokio::select! {
+                (listed, ()) = async { tokio::join!(lister, forward) } => listed,
+                _ = stop.wait_for(|s| *s) => Err(interrupted()),
+            };
+            if let Err(d) = listed {
+                let _ = out.send(Ok(pb::list_resource::Event { diagnostic: diags_to_pb(&d), ..Default::default() })).await;
+            }
+        });
+        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
     }
 
     async fn validate_list_resource_config(
         &self,
         r: Request<pb::validate_list_resource_config::Request>,
     ) -> Result<Response<pb::validate_list_resource_config::Response>, Status> {
-        let d = unknown_type("list resource", &r.into_inner().type_name);
-        Ok(Response::new(pb::validate_list_resource_config::Response { diagnostics: diags_to_pb(&d) }))
+        let r = r.into_inner();
+        let diags = self
+            .list_resource_entry(&r.type_name)
+            .and_then(|e| validate_config(&e.schema, &e.ty, r.config.as_ref(), None, "list configuration"))
+            .unwrap_or_else(|d| d);
+        Ok(Response::new(pb::validate_list_resource_config::Response { diagnostics: diags_to_pb(&diags) }))
     }
 
     async fn get_functions(&self, _r: Request<pb::get_functions::Request>) -> Result<Response<pb::get_functions::Response>, Status> {

@@ -229,7 +229,9 @@ impl<'a> Reader<'a> {
             },
             Type::List(et) | Type::Set(et) => {
                 let n = self.array_len(m)?.ok_or_else(|| mismatch("non-array"))?;
-                let mut items = Vec::with_capacity(n.min(4096));
+                // The length prefix is not to be trusted: reserve little (every element
+                // takes at least one of the remaining bytes) and let the vector grow.
+                let mut items = Vec::with_capacity(n.min(self.buf.len() - self.pos).min(16));
                 for i in 0..n {
                     items.push(self.value(et).map_err(|e| e.at(format!("[{i}]")))?);
                 }

@@ -6,6 +6,10 @@ use serde_json::{Value as Json, json};
 
 use super::CodecError;
 
+/// The deepest type specification [`Type::from_json`] parses (as deep as the value
+/// decoders nest).
+const MAX_TYPE_DEPTH: usize = 128;
+
 /// A cty type, as Terraform describes attribute types.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Type {
@@ -59,9 +63,19 @@ impl Type {
     }
 
     /// Parses the JSON form. Optional-attribute markers (a third element of an object
-    /// type) are accepted and ignored.
+    /// type) are accepted and ignored. Types nested more than 128 levels deep are
+    /// refused (a `serde_json::Value` built in memory has no parser depth limit, and the
+    /// parse is recursive).
     pub fn from_json(j: &Json) -> Result<Type, CodecError> {
+        Type::from_json_at(j, 0)
+    }
+
+    fn from_json_at(j: &Json, depth: usize) -> Result<Type, CodecError> {
+        if depth > MAX_TYPE_DEPTH {
+            return Err(CodecError::new(format!("type specification is nested more than {MAX_TYPE_DEPTH} levels deep")));
+        }
         let bad = || CodecError::new(format!("invalid type specification: {j}"));
+        let inner = |j: &Json| Type::from_json_at(j, depth + 1);
         match j {
             Json::String(s) => match s.as_str() {
                 "string" => Ok(Type::String),
@@ -73,20 +87,20 @@ impl Type {
             Json::Array(parts) if parts.len() >= 2 => {
                 let kind = parts[0].as_str().ok_or_else(bad)?;
                 match kind {
-                    "list" => Ok(Type::list(Type::from_json(&parts[1])?)),
-                    "set" => Ok(Type::set(Type::from_json(&parts[1])?)),
-                    "map" => Ok(Type::map(Type::from_json(&parts[1])?)),
+                    "list" => Ok(Type::list(inner(&parts[1])?)),
+                    "set" => Ok(Type::set(inner(&parts[1])?)),
+                    "map" => Ok(Type::map(inner(&parts[1])?)),
                     "object" => {
                         let m = parts[1].as_object().ok_or_else(bad)?;
                         let mut attrs = BTreeMap::new();
                         for (k, v) in m {
-                            attrs.insert(k.clone(), Type::from_json(v)?);
+                            attrs.insert(k.clone(), inner(v)?);
                         }
                         Ok(Type::Object(attrs))
                     }
                     "tuple" => {
                         let elems = parts[1].as_array().ok_or_else(bad)?;
-                        Ok(Type::Tuple(elems.iter().map(Type::from_json).collect::<Result<_, _>>()?))
+                        Ok(Type::Tuple(elems.iter().map(inner).collect::<Result<_, _>>()?))
                     }
                     _ => Err(bad()),
                 }

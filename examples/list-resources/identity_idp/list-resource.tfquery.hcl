@@ -1,0 +1,9 @@
+# terraform query -generate-config-out=generated.tf
+list "identity_idp" "oidc" {
+  provider         = identity
+  include_resource = true
+
+  config {
+    type = "oidc"
+  }
+}

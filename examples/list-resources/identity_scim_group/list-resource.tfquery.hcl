@@ -1,0 +1,8 @@
+# terraform query
+list "identity_scim_group" "all" {
+  provider = identity
+
+  config {
+    filter = "displayName sw \"app-\""
+  }
+}
