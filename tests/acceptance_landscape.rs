@@ -18,7 +18,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Sandbox, Workspace, action_reason, actions, is_replace, replace_path_strings, terraform_bin};
+use support::{Sandbox, Workspace, action_reason, actions, interrupt_terraform, is_replace, replace_path_strings, terraform_bin};
 
 const ADDR: &str = "identity_oidc_group_import.corp";
 const DS_DEFAULT: &str = "data.identity_oidc_staged_groups.corp";
@@ -376,22 +376,7 @@ fn landscape_interrupt_ends_the_wait_promptly() {
         thread::sleep(Duration::from_millis(50));
     }
 
-    let interrupted = Instant::now();
-    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("run kill");
-    assert!(status.success(), "kill -INT failed");
-    let exit = loop {
-        if let Some(s) = child.try_wait().expect("wait for terraform") {
-            break s;
-        }
-        if interrupted.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!("terraform did not exit within 60 s of SIGINT");
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
-    let took = interrupted.elapsed();
-    let stdout = out.join().unwrap_or_default();
-    let stderr = errs.join().unwrap_or_default();
+    let (exit, took, stdout, stderr) = interrupt_terraform(&mut child, out, errs);
     eprintln!("landscape figures: terraform apply exited {} ms after SIGINT during a wait", took.as_millis());
     assert!(!exit.success(), "an interrupted apply fails\n{stdout}\n{stderr}");
     // The provider's own diagnostic (from StopProvider), not just terraform's notice.

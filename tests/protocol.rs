@@ -68,9 +68,32 @@ fn start_plugin(client_pem: &str) -> Plugin {
     assert!(addr.starts_with("127.0.0.1:"), "listens on loopback only: {addr}");
     let port: u16 = addr.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
     assert!((20000..=25000).contains(&port), "port {port} honours PLUGIN_MIN_PORT/PLUGIN_MAX_PORT");
+    assert_listening_on_loopback_only(port);
     assert!(!parts[5].contains('='), "certificate is base64 without padding");
     let server_cert = base64::engine::general_purpose::STANDARD_NO_PAD.decode(parts[5]).expect("certificate base64");
     Plugin { child, addr, server_cert }
+}
+
+/// The kernel's view of the listening socket (`/proc/net/tcp` and `tcp6`): every socket
+/// listening on `port` is bound to 127.0.0.1, none to a wildcard or another address, so
+/// nothing off this machine can reach the plugin.
+fn assert_listening_on_loopback_only(port: u16) {
+    let mut listeners = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else { continue };
+        for line in text.lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            // local_address is "ADDR:PORT" in hex; st 0A is LISTEN.
+            let (Some(local), Some(state)) = (cols.get(1), cols.get(3)) else { continue };
+            let Some((addr, p)) = local.split_once(':') else { continue };
+            if *state == "0A" && u16::from_str_radix(p, 16).ok() == Some(port) {
+                listeners.push(format!("{table} {addr}"));
+            }
+        }
+    }
+    assert!(!listeners.is_empty(), "no listening socket found for port {port} in /proc/net/tcp*");
+    // 127.0.0.1 is 0100007F in the little-endian hex of /proc/net/tcp.
+    assert!(listeners.iter().all(|l| l.ends_with(" 0100007F")), "the plugin listens on loopback only; found {listeners:?}");
 }
 
 async fn connect(p: &Plugin, client: Option<&ClientIdentity>) -> Result<Channel, tonic::transport::Error> {

@@ -1,7 +1,9 @@
 //! One module per vendor API (serde models + endpoint functions), over a shared HTTP
 //! layer ([`http`]: retries, safe creates, error messages) with a per-vendor rate
 //! [`governor`] and a secret [`scrub`]ber for everything that leaves the provider.
+//! [`coalesce`] turns concurrent reads of one kind into one list request.
 
+pub mod coalesce;
 pub mod fudo;
 pub mod governor;
 pub mod http;

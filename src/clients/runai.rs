@@ -1,12 +1,19 @@
 //! Run:ai external identity providers: `/api/v1/idps` and `/api/v1/idps/{alias}/mappers`
 //! (OpenAPI 3.0.3, v2.22; see specs/runai-idps-openapi.md).
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
+use super::coalesce::{CoalesceSettings, CoalesceStats, Coalescer};
 use super::http::{ApiError, Auth, Created, Dialect, Http, HttpSettings, Reply, Request};
 
 const VENDOR: &str = "Run:ai";
+/// How concurrent idp reads are batched (see [`RunaiClient::get_idp_coalesced`]): one
+/// list answers any number of them.
+const IDP_READS: CoalesceSettings = CoalesceSettings { max_batch: 1000, ..CoalesceSettings::DEFAULT };
 
 /// The value Run:ai (and the sandbox) returns in place of a stored secret.
 pub fn is_masked(secret: &str) -> bool {
@@ -165,6 +172,8 @@ pub struct RunaiClient {
     base: String,
     token: String,
     http: Http,
+    /// Concurrent idp reads, batched; shared by the clones.
+    idp_reads: Arc<Coalescer<String, Idp>>,
 }
 
 impl std::fmt::Debug for RunaiClient {
@@ -178,7 +187,12 @@ impl RunaiClient {
     /// `url` is the Run:ai base (e.g. `https://app.run.ai`); `/api/v1/idps` is appended.
     pub fn new(url: &str, token: &str, settings: HttpSettings) -> Result<Self, String> {
         let http = Http::new(DIALECT, settings, None, false)?.with_secrets(&[token]);
-        Ok(RunaiClient { base: url.trim_end_matches('/').to_string(), token: token.to_string(), http })
+        Ok(RunaiClient {
+            base: url.trim_end_matches('/').to_string(),
+            token: token.to_string(),
+            http,
+            idp_reads: Arc::new(Coalescer::new("Run:ai idp reads", IDP_READS)),
+        })
     }
 
     /// The shared HTTP layer (its settings and governor).
@@ -215,6 +229,26 @@ impl RunaiClient {
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// Reads an idp like [`RunaiClient::get_idp`], coalescing concurrent reads into one
+    /// `GET /api/v1/idps` (Run:ai lists every idp in one answer; see [`super::coalesce`]).
+    /// An alias missing from the list, or a failed list, falls back to a single GET, so a
+    /// deleted idp reads as gone only on a definite 404.
+    pub async fn get_idp_coalesced(&self, alias: &str) -> Result<Option<Idp>, ApiError> {
+        if alias.is_empty() {
+            return self.get_idp(alias).await;
+        }
+        self.idp_reads.read(alias.to_string(), |_| self.idps_by_alias(), || self.get_idp(alias)).await
+    }
+
+    /// How idp reads have been batched so far.
+    pub fn idp_read_stats(&self) -> CoalesceStats {
+        self.idp_reads.stats()
+    }
+
+    async fn idps_by_alias(&self) -> Result<HashMap<String, Idp>, ApiError> {
+        Ok(self.list_idps().await?.into_iter().map(|i| (i.alias.clone(), i)).collect())
     }
 
     /// Creates an idp; returns the alias the server gave it.
@@ -306,4 +340,88 @@ fn enc(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::future::join_all;
+
+    use super::*;
+    use crate::sandbox::faults::FaultSettings;
+    use crate::sandbox::{self, RunningSandbox, SandboxConfig};
+
+    /// A sandbox with `n` OIDC idps `idp0`..; a client without retries.
+    async fn with_idps(n: usize) -> (RunningSandbox, RunaiClient, Vec<String>) {
+        let s = sandbox::spawn(SandboxConfig { mapper_delay_ms: 0, ..SandboxConfig::default() }).await.expect("sandbox");
+        let c = RunaiClient::new(&s.runai_url(), sandbox::DEFAULT_RUNAI_TOKEN, HttpSettings { max_retries: 0, ..Default::default() })
+            .expect("client");
+        let mut aliases = Vec::new();
+        for i in 0..n {
+            let req = IdpRequest {
+                name: Some(format!("idp{i}")),
+                kind: "oidc".into(),
+                oidc_data: Some(OidcData {
+                    client_id: format!("client{i}"),
+                    client_secret: Some("secret".into()),
+                    discover_document_url: Some("https://idp.example.com/.well-known/openid-configuration".into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            aliases.push(c.create_idp(&req).await.expect("create"));
+        }
+        (s, c, aliases)
+    }
+
+    /// (lists, single GETs) logged since `from`.
+    fn reads(s: &RunningSandbox, from: usize) -> (usize, usize) {
+        let log = s.state.requests();
+        let gets = log[from..].iter().filter(|r| r.method == "GET");
+        let lists = gets.clone().filter(|r| r.path == "/runai/api/v1/idps").count();
+        (lists, gets.filter(|r| r.path.starts_with("/runai/api/v1/idps/")).count())
+    }
+
+    #[tokio::test]
+    async fn concurrent_idp_reads_share_one_list_and_a_deleted_idp_is_gone() {
+        let (s, c, aliases) = with_idps(6).await;
+        assert!(c.delete_idp("idp3").await.expect("delete"));
+        let from = s.state.requests().len();
+        let got = join_all(aliases.iter().map(|a| c.get_idp_coalesced(a))).await;
+        for (a, g) in aliases.iter().zip(got) {
+            let g = g.expect("read");
+            if a == "idp3" {
+                assert!(g.is_none(), "the deleted idp reads as gone");
+            } else {
+                let idp = g.expect("found");
+                assert_eq!((idp.alias.as_str(), idp.oidc_data.map(|o| o.client_id)), (a.as_str(), Some(format!("client{}", &a[3..]))));
+            }
+        }
+        assert_eq!(reads(&s, from), (1, 1), "one list, and one GET to confirm the missing idp is gone");
+        // The clones share the batching.
+        let clone = c.clone();
+        let from = s.state.requests().len();
+        let got = join_all(["idp0", "idp1"].iter().map(|a| clone.get_idp_coalesced(a)).chain([c.get_idp_coalesced("idp2")])).await;
+        assert!(got.into_iter().all(|g| g.expect("read").is_some()));
+        assert_eq!(reads(&s, from), (1, 0));
+        assert_eq!(c.idp_read_stats().batches, 2);
+    }
+
+    #[tokio::test]
+    async fn a_failed_list_falls_back_to_single_reads() {
+        let (s, c, aliases) = with_idps(4).await;
+        let from = s.state.requests().len();
+        s.state.faults().set(FaultSettings { rate: 1.0, count: Some(1), statuses: vec![500], ..Default::default() });
+        let got = join_all(aliases.iter().map(|a| c.get_idp_coalesced(a))).await;
+        assert!(got.into_iter().all(|g| g.expect("read").is_some()));
+        assert_eq!(reads(&s, from), (1, 4), "the list failed; every idp was read on its own");
+    }
+
+    #[tokio::test]
+    async fn a_lone_read_is_a_plain_get() {
+        let (s, c, _) = with_idps(2).await;
+        let from = s.state.requests().len();
+        assert!(c.get_idp_coalesced("idp1").await.expect("read").is_some());
+        assert!(c.get_idp_coalesced("nope").await.expect("read").is_none());
+        assert_eq!(reads(&s, from), (0, 2));
+    }
 }

@@ -6,14 +6,14 @@
 //! async mutex held across the token request, so N concurrent calls fetch one token.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tokio::sync::{Mutex, Notify, oneshot};
+use tokio::sync::Mutex;
 
+use super::coalesce::{CoalesceSettings, CoalesceStats, Coalescer};
 use super::http::{ApiError, Auth, Created, Dialect, Http, HttpSettings, Repeat, Reply, Request};
 
 const VENDOR: &str = "SCIM";
@@ -28,50 +28,9 @@ const PASSWORD_CHANGER: &str = "urn:ietf:params:scim:schemas:oracle:idcs:UserPas
 const TOKEN_MARGIN: Duration = Duration::from_secs(30);
 /// The largest page servers are expected to honour (OCI caps `count` at 50).
 pub const PAGE_SIZE: usize = 50;
-/// How long a coalesced read waits for company before it is sent.
-const COALESCE_WINDOW: Duration = Duration::from_millis(3);
-/// A batch this big is sent at once (Terraform refreshes 10 resources at a time).
-const COALESCE_EARLY: usize = 10;
-
-/// What a coalesced read learns from its batch.
-enum Coalesced {
-    Found(Value),
-    /// Not in the batch's answer, or the batch failed: ask on its own.
-    AskAlone,
-}
-
-/// Closes a batch: removes it from the open slot and takes its waiters. Dropped
-/// without `close`, it does the same and drops the waiters.
-struct CloseOnDrop<'a> {
-    slot: &'a std::sync::Mutex<Option<Arc<Batch>>>,
-    batch: Arc<Batch>,
-}
-
-impl CloseOnDrop<'_> {
-    fn take(&self) -> Vec<(String, oneshot::Sender<Coalesced>)> {
-        let mut open = self.slot.lock().unwrap_or_else(|e| e.into_inner());
-        if open.as_ref().is_some_and(|b| Arc::ptr_eq(b, &self.batch)) {
-            *open = None;
-        }
-        std::mem::take(&mut *self.batch.waiting.lock().unwrap_or_else(|e| e.into_inner()))
-    }
-    fn close(self) -> Vec<(String, oneshot::Sender<Coalesced>)> {
-        self.take()
-    }
-}
-
-impl Drop for CloseOnDrop<'_> {
-    fn drop(&mut self) {
-        drop(self.take());
-    }
-}
-
-/// Reads waiting to be sent together.
-#[derive(Default)]
-struct Batch {
-    waiting: std::sync::Mutex<Vec<(String, oneshot::Sender<Coalesced>)>>,
-    full: Notify,
-}
+/// How concurrent user reads are batched (see [`ScimClient::get_user_coalesced`]): a
+/// batch is one page of a filtered list, so it holds at most a page of ids.
+const USER_READS: CoalesceSettings = CoalesceSettings { max_batch: PAGE_SIZE, ..CoalesceSettings::DEFAULT };
 
 /// How the client authenticates.
 #[derive(Clone, Debug)]
@@ -100,8 +59,8 @@ pub struct ScimClient {
     /// The token endpoint: the same pool and governor, OAuth2's error format.
     token_http: Http,
     token: Mutex<Option<CachedToken>>,
-    /// The batch of user reads now collecting (see [`ScimClient::get_user_coalesced`]).
-    open_batch: std::sync::Mutex<Option<Arc<Batch>>>,
+    /// Concurrent user reads, batched (see [`ScimClient::get_user_coalesced`]).
+    user_reads: Coalescer<String, Value>,
 }
 
 impl std::fmt::Debug for ScimClient {
@@ -262,7 +221,7 @@ impl ScimClient {
             http,
             token_http,
             token: Mutex::new(None),
-            open_batch: std::sync::Mutex::new(None),
+            user_reads: Coalescer::new("SCIM user reads", USER_READS),
         })
     }
 
@@ -477,56 +436,26 @@ impl ScimClient {
     /// Reads a user like [`ScimClient::get`], coalescing concurrent reads into one list
     /// request (`filter=id eq "a" or id eq "b" ...`). Terraform refreshes every resource
     /// with its own ReadResource call, about 10 at a time; this turns those into one
-    /// request per batch. Correctness first: a user missing from the batch's answer (or
-    /// any batch failure) falls back to a single GET, so a deleted user still reads as
-    /// gone and a server without id filters still works.
+    /// request per batch, sent when it is full or quiet (see [`super::coalesce`]).
+    /// Correctness first: a user missing from the batch's answer (or any batch failure)
+    /// falls back to a single GET, so a deleted user still reads as gone and a server
+    /// without id filters still works.
     pub async fn get_user_coalesced(&self, id: &str) -> Result<Option<Value>, ApiError> {
         // OCI ocids address users too, but an `id` filter does not match them.
         if id.is_empty() || id.starts_with("ocid1.") {
             return self.get("/Users", id, &[]).await;
         }
-        let (tx, rx) = oneshot::channel();
-        let (batch, leader) = {
-            let mut open = self.open_batch.lock().unwrap_or_else(|e| e.into_inner());
-            match open.as_ref() {
-                Some(b) => {
-                    let mut w = b.waiting.lock().unwrap_or_else(|e| e.into_inner());
-                    w.push((id.to_string(), tx));
-                    if w.len() >= COALESCE_EARLY {
-                        b.full.notify_one();
-                    }
-                    (b.clone(), false)
-                }
-                None => {
-                    let b = Arc::new(Batch::default());
-                    b.waiting.lock().unwrap_or_else(|e| e.into_inner()).push((id.to_string(), tx));
-                    *open = Some(b.clone());
-                    (b, true)
-                }
-            }
-        };
-        if leader {
-            // Should this leader be cancelled, the guard closes the batch and drops its
-            // waiters' senders, so they fall back to reading alone instead of hanging.
-            let guard = CloseOnDrop { slot: &self.open_batch, batch: batch.clone() };
-            let _ = tokio::time::timeout(COALESCE_WINDOW, batch.full.notified()).await;
-            let waiting = guard.close();
-            self.send_batch(waiting).await;
-        }
-        match rx.await {
-            Ok(Coalesced::Found(u)) => Ok(Some(u)),
-            // Missing from the batch, the batch failed, or its leader was cancelled.
-            Ok(Coalesced::AskAlone) | Err(_) => self.get("/Users", id, &[]).await,
-        }
+        self.user_reads.read(id.to_string(), |ids| self.users_by_id(ids), || self.get("/Users", id, &[])).await
     }
 
-    /// Sends one batch of reads, in chunks of a page, and answers every waiter.
-    async fn send_batch(&self, waiting: Vec<(String, oneshot::Sender<Coalesced>)>) {
-        let mut by_id: HashMap<String, Vec<oneshot::Sender<Coalesced>>> = HashMap::new();
-        for (id, tx) in waiting {
-            by_id.entry(id).or_default().push(tx);
-        }
-        let ids: Vec<String> = by_id.keys().cloned().collect();
+    /// How user reads have been batched so far.
+    pub fn user_read_stats(&self) -> CoalesceStats {
+        self.user_reads.stats()
+    }
+
+    /// The users among `ids` that a filtered list returns, a page of ids per request. A
+    /// failed page is logged and left out: its users are read one by one.
+    async fn users_by_id(&self, ids: Vec<String>) -> Result<HashMap<String, Value>, ApiError> {
         let mut found: HashMap<String, Value> = HashMap::new();
         for chunk in ids.chunks(PAGE_SIZE) {
             if chunk.len() == 1 {
@@ -535,25 +464,17 @@ impl ScimClient {
             let filter = chunk.iter().map(|i| format!("id eq {}", quote(i))).collect::<Vec<_>>().join(" or ");
             match self.list_page("/Users", Some(&filter), &[], 1, chunk.len()).await {
                 Ok(page) => {
-                    tracing::debug!(asked = chunk.len(), got = page.resources.len(), "coalesced user reads");
                     for u in page.resources {
                         if let Some(i) = u.get("id").and_then(Value::as_str) {
                             found.insert(i.to_string(), u);
                         }
                     }
                 }
-                Err(e) => tracing::debug!(error = %e, "coalesced read failed; reading one by one"),
+                Err(e) if ids.len() <= PAGE_SIZE => return Err(e),
+                Err(e) => tracing::debug!(error = %e, "a page of coalesced user reads failed; reading those one by one"),
             }
         }
-        for (id, txs) in by_id {
-            for tx in txs {
-                let answer = match found.get(&id) {
-                    Some(u) => Coalesced::Found(u.clone()),
-                    None => Coalesced::AskAlone,
-                };
-                let _ = tx.send(answer);
-            }
-        }
+        Ok(found)
     }
 
     /// The id of the first resource whose `attr` equals `value` (a natural-key lookup,
@@ -652,6 +573,7 @@ fn seg(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use axum::extract::{Path, Query, State};
@@ -733,5 +655,49 @@ mod tests {
         let got = read_all(&c, &KNOWN).await;
         assert!(got.iter().all(Option::is_some));
         assert_eq!(fake.gets.load(Ordering::SeqCst), 10);
+    }
+
+    #[tokio::test]
+    async fn waves_of_reads_against_the_sandbox_batch_up_and_a_deleted_user_is_gone() {
+        let s = crate::sandbox::spawn(crate::sandbox::SandboxConfig::default()).await.expect("sandbox");
+        let token = ScimAuth::Static(crate::sandbox::DEFAULT_SCIM_STATIC_TOKEN.into());
+        let c = Arc::new(ScimClient::new(&s.scim_url(), token, None, HttpSettings::default()).expect("client"));
+        let mut ids = Vec::new();
+        for i in 0..40 {
+            let u = c.create("/Users", &json!({"schemas": [USER_SCHEMA], "userName": format!("user{i}")})).await.expect("create");
+            ids.push(u["id"].as_str().expect("id").to_string());
+        }
+        let deleted = ids[7].clone();
+        assert!(c.delete("/Users", &deleted).await.expect("delete"));
+        let logged = s.state.requests().len();
+        // Like Terraform: 10 workers; each reads its next user after a little work of its own.
+        let queue = Arc::new(std::sync::Mutex::new(ids.clone()));
+        let workers = (0..10u64).map(|w| {
+            let (c, queue) = (c.clone(), queue.clone());
+            tokio::spawn(async move {
+                let mut got = Vec::new();
+                loop {
+                    let Some(id) = queue.lock().expect("queue").pop() else { return got };
+                    tokio::time::sleep(Duration::from_millis(w % 4)).await;
+                    got.push((id.clone(), c.get_user_coalesced(&id).await.expect("read")));
+                }
+            })
+        });
+        let got: Vec<(String, Option<Value>)> =
+            futures_util::future::join_all(workers).await.into_iter().flat_map(|r| r.expect("worker")).collect();
+        assert_eq!(got.len(), 40);
+        for (id, u) in &got {
+            if *id == deleted {
+                assert!(u.is_none(), "the deleted user reads as gone");
+            } else {
+                assert_eq!(u.as_ref().and_then(|u| u["id"].as_str()), Some(id.as_str()));
+            }
+        }
+        let requests = &s.state.requests()[logged..];
+        let lists = requests.iter().filter(|r| r.method == "GET" && r.path.ends_with("/Users")).count();
+        let gets: Vec<&str> =
+            requests.iter().filter(|r| r.method == "GET" && r.path.contains("/Users/")).map(|r| r.path.as_str()).collect();
+        assert!(gets.iter().any(|p| p.ends_with(&format!("/Users/{deleted}"))), "the missing user was confirmed by a GET: {gets:?}");
+        assert!(lists + gets.len() <= 12, "40 reads took {lists} lists and {} GETs: {:?}", gets.len(), c.user_read_stats());
     }
 }

@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::already_exists;
+use super::timeouts::{self, Deadline, Op, TimedOut};
 use crate::clients::ApiError;
 use crate::clients::runai::{Idp, IdpRequest, MandatoryClaim, Mappers, OcpData, OidcData, RunaiClient, SamlCreationData};
 use crate::provider::ProviderData;
@@ -404,6 +405,7 @@ impl IdpResource {
                     .computed()
                     .use_state_for_unknown()
                     .describe("Which claims of the external idp fill Run:ai's user attributes. Unset fields keep Run:ai's defaults. Manage mappers either here or with `identity_idp_mappers`, not both."),
+                timeouts::all_operations(),
             ],
         )
     }
@@ -438,29 +440,88 @@ impl Resource<ProviderData> for IdpResource {
         let c = data.runai()?;
         let planned: IdpModel = from_value(&req.planned)?;
         let body = request(&planned, &req.config);
-        let alias = match c.create_idp(&body).await {
-            Ok(a) => a,
-            Err(e) if e.is_conflict() => {
-                let alias = req.config.get("name").as_str().or(planned.kind.as_deref()).unwrap_or_default().to_string();
-                return Err(already_exists(&e, TYPE_NAME, &alias, "Identity provider"));
-            }
-            Err(e) => return Err(api_err("Unable to create identity provider", &e)),
+        let expected = req.config.get("name").as_str().or(planned.kind.as_deref()).unwrap_or_default().to_string();
+        let deadline = Deadline::start(Op::Create, format!("the identity provider \"{expected}\""), &req.planned);
+        let alias = match deadline.run(c.create_idp(&body)).await {
+            Ok(Ok(a)) => a,
+            Ok(Err(e)) if e.is_conflict() => return Err(already_exists(&e, TYPE_NAME, &expected, "Identity provider")),
+            Ok(Err(e)) => return Err(api_err("Unable to create identity provider", &e)),
+            Err(TimedOut) => return Err(deadline.exceeded(&timeouts::create_unanswered("the identity provider")).into()),
         };
-        Ok(StateResult::state(self.read_back(c, &alias, &planned, "create").await?))
+        match deadline.run(self.read_back(c, &alias, &planned, "create")).await {
+            Ok(state) => Ok(StateResult::state(timeouts::keep(state?, &req.planned))),
+            // Created, but not read back: record what is known (the rest null until the
+            // next refresh), with the error, so that it is not orphaned.
+            Err(TimedOut) => {
+                let mut partial = timeouts::unknowns_as_null(&req.planned);
+                for k in ["id", "alias", "name"] {
+                    partial.set(k, Value::string(alias.as_str()));
+                }
+                let why = timeouts::created_tainted(
+                    "The identity provider",
+                    &format!("alias \"{alias}\""),
+                    TYPE_NAME,
+                    "reading it back did not finish in time",
+                );
+                Ok(StateResult { state: partial, private: Vec::new(), diags: deadline.exceeded(&why).into() })
+            }
+        }
     }
 
-    async fn read(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<StateResult, Diagnostics> {
+    async fn read(&self, data: &ProviderData, state: &Value, private: &[u8]) -> Result<StateResult, Diagnostics> {
+        let alias = state.get("alias").as_str().or(state.get("id").as_str()).unwrap_or_default();
+        let deadline = Deadline::start(Op::Read, format!("the identity provider \"{alias}\""), state);
+        let mut res = deadline.guard(timeouts::READ_UNFINISHED, self.read_now(data, state, private)).await?;
+        res.state = timeouts::keep(res.state, state);
+        Ok(res)
+    }
+
+    async fn update(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
+        if let Some(r) = timeouts::timeouts_only_update(req) {
+            return Ok(r);
+        }
+        let alias = req.prior.get("alias").as_str().unwrap_or_default();
+        let deadline = Deadline::start(Op::Update, format!("the identity provider \"{alias}\""), &req.planned);
+        let mut res = deadline.guard(timeouts::UPDATE_UNFINISHED, self.update_now(data, req)).await?;
+        res.state = timeouts::keep(res.state, &req.planned);
+        Ok(res)
+    }
+
+    async fn delete(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<(), Diagnostics> {
+        let c = data.runai()?;
+        let alias = state.get("alias").as_str().or(state.get("id").as_str()).unwrap_or_default().to_string();
+        let deadline = Deadline::start(Op::Delete, format!("the identity provider \"{alias}\""), state);
+        deadline
+            .guard(timeouts::DELETE_UNFINISHED, async {
+                c.delete_idp(&alias).await.map(drop).map_err(|e| api_err("Unable to delete identity provider", &e))
+            })
+            .await
+    }
+
+    fn as_import(&self) -> Option<&dyn ImportState<ProviderData>> {
+        Some(self)
+    }
+
+    fn as_validate_config(&self) -> Option<&dyn ValidateConfig> {
+        Some(self)
+    }
+}
+
+impl IdpResource {
+    /// The read itself, without its time limit.
+    async fn read_now(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<StateResult, Diagnostics> {
         let c = data.runai()?;
         let prior: IdpModel = from_value(state)?;
         let alias = prior.alias.clone().or(prior.id.clone()).unwrap_or_default();
-        match c.get_idp(&alias).await {
+        match c.get_idp_coalesced(&alias).await {
             Ok(Some(idp)) => Ok(StateResult::state(to_value(&state_from_api(&idp, &prior), &self.schema_type())?)),
             Ok(None) => Ok(StateResult::gone()),
             Err(e) => Err(api_err("Unable to read identity provider", &e)),
         }
     }
 
-    async fn update(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
+    /// The update itself, without its time limit.
+    async fn update_now(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
         let c = data.runai()?;
         let planned: IdpModel = from_value(&req.planned)?;
         let prior: IdpModel = from_value(&req.prior)?;
@@ -490,20 +551,6 @@ impl Resource<ProviderData> for IdpResource {
         body.name = Some(alias.clone());
         c.update_idp(&alias, &body).await.map_err(|e| api_err("Unable to update identity provider", &e))?;
         Ok(StateResult::state(self.read_back(c, &alias, &planned, "update").await?))
-    }
-
-    async fn delete(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<(), Diagnostics> {
-        let c = data.runai()?;
-        let alias = state.get("alias").as_str().or(state.get("id").as_str()).unwrap_or_default().to_string();
-        c.delete_idp(&alias).await.map(drop).map_err(|e| api_err("Unable to delete identity provider", &e))
-    }
-
-    fn as_import(&self) -> Option<&dyn ImportState<ProviderData>> {
-        Some(self)
-    }
-
-    fn as_validate_config(&self) -> Option<&dyn ValidateConfig> {
-        Some(self)
     }
 }
 

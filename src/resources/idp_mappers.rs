@@ -61,7 +61,29 @@ impl IdpMappersResource {
     }
 
     /// PUTs the configured mappers and waits until a read shows them.
+    /// Sends the change and waits until reads show it, all within `timeout` (the PUT itself
+    /// may wait on retries and the rate governor).
     async fn put_and_wait(&self, c: &RunaiClient, alias: &str, wanted: &Mappers, timeout: Duration) -> Result<Mappers, Diagnostics> {
+        match tokio::time::timeout(timeout, self.put_and_wait_unbounded(c, alias, wanted, timeout)).await {
+            Ok(r) => r,
+            Err(_) => Err(Diagnostic::error(
+                "Mapper change timed out",
+                format!(
+                    "Changing the mappers of \"{alias}\" took longer than the timeout ({}s): Run:ai was slow or rate-limiting and the provider stopped waiting. The change may still be applied; run `terraform apply` again, or raise `timeouts`.",
+                    timeout.as_secs()
+                ),
+            )
+            .into()),
+        }
+    }
+
+    async fn put_and_wait_unbounded(
+        &self,
+        c: &RunaiClient,
+        alias: &str,
+        wanted: &Mappers,
+        timeout: Duration,
+    ) -> Result<Mappers, Diagnostics> {
         c.put_mappers(alias, wanted).await.map_err(|e| {
             if e.is_not_found() {
                 Diagnostics::from(Diagnostic::error(

@@ -14,6 +14,7 @@ pub mod scim_group;
 pub mod scim_group_member;
 pub mod scim_user;
 pub mod scim_user_group_memberships;
+pub(crate) mod timeouts;
 pub mod user_oidc;
 
 /// Every resource the provider serves.

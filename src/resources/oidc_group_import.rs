@@ -277,10 +277,22 @@ impl Resource<ProviderData> for OidcGroupImportResource {
         let timeout = timeout_for(&req.planned, "create", DEFAULT_CREATE_TIMEOUT);
         let timeout_text = planned.timeouts.as_ref().and_then(|t| t.create.clone()).unwrap_or_else(|| format!("{}s", timeout.as_secs()));
 
-        let session = c.create_import_session(issuer).await.map_err(|e| {
-            let d = Diagnostic::error("Unable to start the OIDC group import", e.detail());
-            Diagnostics::from(if e.is_not_found() { d.at(AttrPath::attrs(&["issuer_id"])) } else { d })
-        })?;
+        // Starting the session may itself wait (retries, the rate governor): bounded by the
+        // same create timeout.
+        let session = tokio::time::timeout(timeout, c.create_import_session(issuer))
+            .await
+            .map_err(|_| {
+                Diagnostics::from(Diagnostic::error(
+                    "Timed out starting the OIDC group import",
+                    format!(
+                        "Starting the import session of issuer {issuer} took longer than timeouts.create ({timeout_text}): Landscape was slow or rate-limiting. A session may have been started anyway (Landscape has no way to look it up by issuer); applying again starts a new one. Raise timeouts.create to allow more time."
+                    ),
+                ))
+            })?
+            .map_err(|e| {
+                let d = Diagnostic::error("Unable to start the OIDC group import", e.detail());
+                Diagnostics::from(if e.is_not_found() { d.at(AttrPath::attrs(&["issuer_id"])) } else { d })
+            })?;
         tracing::info!(session_id = session.id, issuer_id = issuer, status = %session.status, "started OIDC group import session");
 
         let mut diags = Diagnostics::new();

@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
+use super::timeouts::{self, Deadline, Op, TimedOut};
 use super::{already_exists, rules, scim_diag};
 use crate::clients::scim::{GROUP_EXTENSION, GROUP_SCHEMA, PatchOperation, ScimClient, quote};
 use crate::provider::ProviderData;
@@ -56,6 +57,7 @@ fn schema() -> Schema {
                 .computed()
                 .describe("SCIM ids of the member users. When set, exactly these users are members (authoritative); when left out, membership is not managed and this shows the current members. Do not combine a set `members` with `identity_scim_group_member` or `identity_scim_user_group_memberships` for the same group.")
                 .validate(rules::scim_ids("user")),
+            timeouts::all_operations(),
         ],
     )
 }
@@ -136,29 +138,59 @@ impl Resource<ProviderData> for ScimGroupResource {
             body["members"] = m.iter().map(|u| json!({"value": u, "type": "User"})).collect();
         }
         body["schemas"] = json!(schemas);
-        let created = match c.create("/Groups", &body).await {
-            Ok(g) => g,
-            Err(e) if e.is_conflict() => {
-                let name = planned.display_name.clone().unwrap_or_default();
-                let existing = c.find_id("/Groups", "displayName", &name).await;
+        let name = planned.display_name.clone().unwrap_or_default();
+        let deadline = Deadline::start(Op::Create, format!("the SCIM group \"{name}\""), &req.planned);
+        let created = match deadline.run(c.create("/Groups", &body)).await {
+            Ok(Ok(g)) => g,
+            Ok(Err(e)) if e.is_conflict() => {
+                let existing = deadline.run(c.find_id("/Groups", "displayName", &name)).await.ok().flatten();
                 return Err(already_exists(&e, TYPE_NAME, existing.as_deref().unwrap_or("<id>"), &format!("Group \"{name}\"")));
             }
-            Err(e) => return Err(scim_diag("Unable to create group", &e)),
+            Ok(Err(e)) => return Err(scim_diag("Unable to create group", &e)),
+            Err(TimedOut) => return Err(deadline.exceeded(&timeouts::create_unanswered("the group")).into()),
         };
         let members = members_in_answer(&created);
-        Ok(StateResult::state(to_value(&state_from_api(&created, members), &ty())?))
+        Ok(StateResult::state(timeouts::keep(to_value(&state_from_api(&created, members), &ty())?, &req.planned)))
     }
 
     async fn read(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<StateResult, Diagnostics> {
         let c = data.scim_client()?;
         let id = state.get("id").as_str().unwrap_or_default().to_string();
-        match Self::read_group(c, &id).await? {
-            Some(m) => Ok(StateResult::state(to_value(&m, &ty())?)),
+        let deadline = Deadline::start(Op::Read, format!("the SCIM group {id}"), state);
+        match deadline.guard(timeouts::READ_UNFINISHED, Self::read_group(c, &id)).await? {
+            Some(m) => Ok(StateResult::state(timeouts::keep(to_value(&m, &ty())?, state))),
             None => Ok(StateResult::gone()),
         }
     }
 
     async fn update(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
+        if let Some(r) = timeouts::timeouts_only_update(req) {
+            return Ok(r);
+        }
+        let what = format!("the SCIM group \"{}\"", req.planned.get("display_name").as_str().unwrap_or_default());
+        Deadline::start(Op::Update, what, &req.planned).guard(timeouts::UPDATE_UNFINISHED, self.update_now(data, req)).await
+    }
+
+    async fn delete(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<(), Diagnostics> {
+        let c = data.scim_client()?;
+        let id = state.get("id").as_str().unwrap_or_default().to_string();
+        let what = format!("the SCIM group \"{}\" ({id})", state.get("display_name").as_str().unwrap_or_default());
+        let deadline = Deadline::start(Op::Delete, what, state);
+        deadline
+            .guard(timeouts::DELETE_UNFINISHED, async {
+                c.delete("/Groups", &id).await.map(drop).map_err(|e| scim_diag("Unable to delete group", &e))
+            })
+            .await
+    }
+
+    fn as_import(&self) -> Option<&dyn ImportState<ProviderData>> {
+        Some(self)
+    }
+}
+
+impl ScimGroupResource {
+    /// The update itself, without its time limit.
+    async fn update_now(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
         let c = data.scim_client()?;
         let planned: Model = from_value(&req.planned)?;
         let prior: Model = from_value(&req.prior)?;
@@ -195,17 +227,7 @@ impl Resource<ProviderData> for ScimGroupResource {
             Some(m) => m,
             None => return Err(Diagnostic::error("Group vanished", format!("Group {id} disappeared during the update.")).into()),
         };
-        Ok(StateResult::state(to_value(&state, &ty())?))
-    }
-
-    async fn delete(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<(), Diagnostics> {
-        let c = data.scim_client()?;
-        let id = state.get("id").as_str().unwrap_or_default().to_string();
-        c.delete("/Groups", &id).await.map(drop).map_err(|e| scim_diag("Unable to delete group", &e))
-    }
-
-    fn as_import(&self) -> Option<&dyn ImportState<ProviderData>> {
-        Some(self)
+        Ok(StateResult::state(timeouts::keep(to_value(&state, &ty())?, &req.planned)))
     }
 }
 

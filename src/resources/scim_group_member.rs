@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+use super::timeouts::{self, Deadline, Op};
 use super::{rules, scim_diag};
 use crate::clients::scim::{PatchOperation, ScimClient};
 use crate::provider::ProviderData;
@@ -32,6 +33,7 @@ fn schema() -> Schema {
             Attribute::string("id").computed().use_state_for_unknown().describe("`<group_id>/<user_id>`; the import ID."),
             Attribute::string("group_id").required().requires_replace().describe("SCIM id of the group.").validate(rules::scim_id()),
             Attribute::string("user_id").required().requires_replace().describe("SCIM id of the user.").validate(rules::scim_id()),
+            timeouts::all_operations(),
         ],
     )
 }
@@ -39,6 +41,15 @@ fn schema() -> Schema {
 fn ty() -> Type {
     schema().value_type()
 }
+
+/// What an operation is about, for timeout diagnostics.
+fn what(group: &str, user: &str) -> String {
+    format!("the membership of user {user} in SCIM group {group}")
+}
+
+/// What a create that ran out of time may have done.
+const CREATE_UNFINISHED: &str = "The user may already have been added to the group; nothing was recorded in the Terraform \
+     state. Adding a member again is harmless: the next apply completes it.";
 
 fn state(group: &str, user: &str) -> Result<Value, Diagnostics> {
     to_value(&Model { id: Some(format!("{group}/{user}")), group_id: Some(group.into()), user_id: Some(user.into()) }, &ty())
@@ -73,24 +84,30 @@ impl Resource<ProviderData> for ScimGroupMemberResource {
         let c = data.scim_client()?;
         let m: Model = from_value(&req.planned)?;
         let (g, u) = (m.group_id.unwrap_or_default(), m.user_id.unwrap_or_default());
-        c.patch("/Groups", &g, &[PatchOperation::add_members(std::slice::from_ref(&u))])
-            .await
+        Deadline::start(Op::Create, what(&g, &u), &req.planned)
+            .within(CREATE_UNFINISHED, c.patch("/Groups", &g, &[PatchOperation::add_members(std::slice::from_ref(&u))]))
+            .await?
             .map_err(|e| scim_diag("Unable to add the group member", &e))?;
-        Ok(StateResult::state(state(&g, &u)?))
+        Ok(StateResult::state(timeouts::keep(state(&g, &u)?, &req.planned)))
     }
 
     async fn read(&self, data: &ProviderData, current: &Value, _private: &[u8]) -> Result<StateResult, Diagnostics> {
         let c = data.scim_client()?;
         let m: Model = from_value(current)?;
         let (g, u) = (m.group_id.unwrap_or_default(), m.user_id.unwrap_or_default());
-        match is_member(c, &g, &u).await.map_err(|e| scim_diag("Unable to read the group membership", &e))? {
-            Some(true) => Ok(StateResult::state(state(&g, &u)?)),
+        let deadline = Deadline::start(Op::Read, what(&g, &u), current);
+        match deadline
+            .within(timeouts::READ_UNFINISHED, is_member(c, &g, &u))
+            .await?
+            .map_err(|e| scim_diag("Unable to read the group membership", &e))?
+        {
+            Some(true) => Ok(StateResult::state(timeouts::keep(state(&g, &u)?, current))),
             _ => Ok(StateResult::gone()),
         }
     }
 
     async fn update(&self, _data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
-        // Every attribute forces replacement: nothing changes in place.
+        // Every attribute but `timeouts` forces replacement: nothing to send.
         Ok(StateResult::state(req.planned.clone()))
     }
 
@@ -98,7 +115,8 @@ impl Resource<ProviderData> for ScimGroupMemberResource {
         let c = data.scim_client()?;
         let m: Model = from_value(current)?;
         let (g, u) = (m.group_id.unwrap_or_default(), m.user_id.unwrap_or_default());
-        match c.patch("/Groups", &g, &[PatchOperation::remove_member(&u)]).await {
+        let deadline = Deadline::start(Op::Delete, what(&g, &u), current);
+        match deadline.within(timeouts::DELETE_UNFINISHED, c.patch("/Groups", &g, &[PatchOperation::remove_member(&u)])).await? {
             Ok(_) => Ok(()),
             Err(e) if e.is_not_found() => Ok(()),
             Err(e) => Err(scim_diag("Unable to remove the group member", &e)),

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
+use super::timeouts::{self, Deadline, Op, TimedOut};
 use super::{already_exists, rules, scim_diag};
 use crate::clients::scim::{PatchOperation, ScimClient, USER_SCHEMA};
 use crate::provider::ProviderData;
@@ -98,6 +99,7 @@ fn schema() -> Schema {
                 .describe("Any whole number; change it to set `password_wo` again (rotation). Recorded only once the password was accepted.")
                 .validate(Validator::IntBetween { min: 0, max: i64::MAX })
                 .validate(Validator::also_requires(&["password_wo"])),
+            timeouts::all_operations(),
         ],
     )
 }
@@ -221,23 +223,37 @@ impl Resource<ProviderData> for ScimUserResource {
     async fn create(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
         let c = data.scim_client()?;
         let planned: Model = from_value(&req.planned)?;
-        let created = match c.create("/Users", &body_of(&planned)).await {
-            Ok(u) => u,
-            Err(e) if e.is_conflict() => {
-                let name = planned.user_name.clone().unwrap_or_default();
-                let existing = c.find_id("/Users", "userName", &name).await;
+        let name = planned.user_name.clone().unwrap_or_default();
+        let deadline = Deadline::start(Op::Create, format!("the SCIM user \"{name}\""), &req.planned);
+        let created = match deadline.run(c.create("/Users", &body_of(&planned))).await {
+            Ok(Ok(u)) => u,
+            Ok(Err(e)) if e.is_conflict() => {
+                let existing = deadline.run(c.find_id("/Users", "userName", &name)).await.ok().flatten();
                 return Err(already_exists(&e, TYPE_NAME, existing.as_deref().unwrap_or("<id>"), &format!("User \"{name}\"")));
             }
-            Err(e) => return Err(scim_diag("Unable to create user", &e)),
+            Ok(Err(e)) => return Err(scim_diag("Unable to create user", &e)),
+            Err(TimedOut) => return Err(deadline.exceeded(&timeouts::create_unanswered("the user")).into()),
         };
         let mut state = state_from_api(&created, &planned);
         let id = state.id.clone().unwrap_or_default();
         let mut result = StateResult::default();
-        if let Err(e) = Self::set_password(c, &id, &req.config).await {
-            state.password_wo_version = None;
-            result.diags.push(password_error(&e));
+        match deadline.run(Self::set_password(c, &id, &req.config)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                state.password_wo_version = None;
+                result.diags.push(password_error(&e));
+            }
+            Err(TimedOut) => {
+                state.password_wo_version = None;
+                result.diags.push(deadline.exceeded(&timeouts::created_tainted(
+                    "The user",
+                    &format!("id {id}"),
+                    TYPE_NAME,
+                    "its password was not set in time (its version is not recorded as applied)",
+                )));
+            }
         }
-        result.state = to_value(&state, &ty())?;
+        result.state = timeouts::keep(to_value(&state, &ty())?, &req.planned);
         Ok(result)
     }
 
@@ -245,14 +261,42 @@ impl Resource<ProviderData> for ScimUserResource {
         let c = data.scim_client()?;
         let prior: Model = from_value(state)?;
         let id = prior.id.clone().unwrap_or_default();
-        match c.get_user_coalesced(&id).await {
-            Ok(Some(u)) => Ok(StateResult::state(to_value(&state_from_api(&u, &prior), &ty())?)),
+        let deadline = Deadline::start(Op::Read, format!("the SCIM user {id}"), state);
+        match deadline.within(timeouts::READ_UNFINISHED, c.get_user_coalesced(&id)).await? {
+            Ok(Some(u)) => Ok(StateResult::state(timeouts::keep(to_value(&state_from_api(&u, &prior), &ty())?, state))),
             Ok(None) => Ok(StateResult::gone()),
             Err(e) => Err(scim_diag("Unable to read user", &e)),
         }
     }
 
     async fn update(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
+        if let Some(r) = timeouts::timeouts_only_update(req) {
+            return Ok(r);
+        }
+        let what = format!("the SCIM user \"{}\"", req.planned.get("user_name").as_str().unwrap_or_default());
+        Deadline::start(Op::Update, what, &req.planned).guard(timeouts::UPDATE_UNFINISHED, self.update_now(data, req)).await
+    }
+
+    async fn delete(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<(), Diagnostics> {
+        let c = data.scim_client()?;
+        let id = state.get("id").as_str().unwrap_or_default().to_string();
+        let what = format!("the SCIM user \"{}\" ({id})", state.get("user_name").as_str().unwrap_or_default());
+        let deadline = Deadline::start(Op::Delete, what, state);
+        deadline
+            .guard(timeouts::DELETE_UNFINISHED, async {
+                c.delete("/Users", &id).await.map(drop).map_err(|e| scim_diag("Unable to delete user", &e))
+            })
+            .await
+    }
+
+    fn as_import(&self) -> Option<&dyn ImportState<ProviderData>> {
+        Some(self)
+    }
+}
+
+impl ScimUserResource {
+    /// The update itself, without its time limit.
+    async fn update_now(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
         let c = data.scim_client()?;
         let planned: Model = from_value(&req.planned)?;
         let prior: Model = from_value(&req.prior)?;
@@ -289,18 +333,8 @@ impl Resource<ProviderData> for ScimUserResource {
                 result.diags.push(password_error(&e));
             }
         }
-        result.state = to_value(&state, &ty())?;
+        result.state = timeouts::keep(to_value(&state, &ty())?, &req.planned);
         Ok(result)
-    }
-
-    async fn delete(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<(), Diagnostics> {
-        let c = data.scim_client()?;
-        let id = state.get("id").as_str().unwrap_or_default().to_string();
-        c.delete("/Users", &id).await.map(drop).map_err(|e| scim_diag("Unable to delete user", &e))
-    }
-
-    fn as_import(&self) -> Option<&dyn ImportState<ProviderData>> {
-        Some(self)
     }
 }
 

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
+use super::timeouts::{self, Deadline, Op};
 use super::{rules, scim_diag};
 use crate::clients::scim::{PatchOperation, ScimClient, patch_body};
 use crate::provider::ProviderData;
@@ -43,9 +44,24 @@ fn schema() -> Schema {
                 .describe("SCIM ids of the groups the user belongs to.")
                 .validate(rules::scim_ids("group")),
             Attribute::bool("exclusive").default_value(false).describe("When true, the user also leaves every group not in `group_ids`."),
+            timeouts::all_operations(),
         ],
     )
 }
+
+/// What an operation is about, for timeout diagnostics.
+fn what(user: &str) -> String {
+    format!("the SCIM group memberships of user {user}")
+}
+
+/// What a delete that ran out of time may have done.
+const DELETE_UNFINISHED: &str = "The user may already have left some of the groups. The memberships stay in the Terraform \
+     state, and the next destroy or apply tries again (leaving a group twice is harmless).";
+
+/// What a create or update that ran out of time may have done.
+const CONVERGE_UNFINISHED: &str = "Some of the group changes may already have been made; the Terraform state does not record \
+     them yet. The next plan reads the user's groups again, and the next apply completes what is left (joining or leaving \
+     a group twice is harmless).";
 
 fn ty() -> Type {
     schema().value_type()
@@ -151,7 +167,10 @@ impl Resource<ProviderData> for ScimUserGroupMembershipsResource {
     }
 
     async fn create(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
-        self.converge(data, req).await
+        let user = req.planned.get("user_id").as_str().unwrap_or_default();
+        let mut res = Deadline::start(Op::Create, what(user), &req.planned).guard(CONVERGE_UNFINISHED, self.converge(data, req)).await?;
+        res.state = timeouts::keep(res.state, &req.planned);
+        Ok(res)
     }
 
     async fn read(&self, data: &ProviderData, current: &Value, _private: &[u8]) -> Result<StateResult, Diagnostics> {
@@ -159,22 +178,35 @@ impl Resource<ProviderData> for ScimUserGroupMembershipsResource {
         let m: Model = from_value(current)?;
         let user = m.user_id.clone().or(m.id.clone()).unwrap_or_default();
         let exclusive = m.exclusive.unwrap_or(false);
-        match groups_of(c, &user).await.map_err(|e| scim_diag("Unable to read the user's groups", &e))? {
+        let deadline = Deadline::start(Op::Read, what(&user), current);
+        match deadline
+            .within(timeouts::READ_UNFINISHED, groups_of(c, &user))
+            .await?
+            .map_err(|e| scim_diag("Unable to read the user's groups", &e))?
+        {
             None => Ok(StateResult::gone()),
             // After an import nothing is known to be managed: show every group.
-            Some(actual) => Ok(StateResult::state(Self::state(&user, &actual, m.group_ids.as_ref(), exclusive)?)),
+            Some(actual) => Ok(StateResult::state(timeouts::keep(Self::state(&user, &actual, m.group_ids.as_ref(), exclusive)?, current))),
         }
     }
 
     async fn update(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
-        self.converge(data, req).await
+        if let Some(r) = timeouts::timeouts_only_update(req) {
+            return Ok(r);
+        }
+        let user = req.planned.get("user_id").as_str().unwrap_or_default();
+        let mut res = Deadline::start(Op::Update, what(user), &req.planned).guard(CONVERGE_UNFINISHED, self.converge(data, req)).await?;
+        res.state = timeouts::keep(res.state, &req.planned);
+        Ok(res)
     }
 
     async fn delete(&self, data: &ProviderData, current: &Value, _private: &[u8]) -> Result<(), Diagnostics> {
         let c = data.scim_client()?;
         let m: Model = from_value(current)?;
         let user = m.user_id.unwrap_or_default();
-        let failures = Self::apply(c, &user, &BTreeSet::new(), &m.group_ids.unwrap_or_default()).await?;
+        let deadline = Deadline::start(Op::Delete, what(&user), current);
+        let leave = m.group_ids.unwrap_or_default();
+        let failures = deadline.guard(DELETE_UNFINISHED, Self::apply(c, &user, &BTreeSet::new(), &leave)).await?;
         if failures.has_errors() { Err(failures) } else { Ok(()) }
     }
 

@@ -10,6 +10,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use super::timeouts::{self, Deadline, Op, TimedOut};
 use crate::clients::ApiError;
 use crate::clients::fudo::{FudoClient, NewUserOidc, UserOidc, UserOidcPatch};
 use crate::provider::ProviderData;
@@ -207,6 +208,7 @@ impl UserOidcResource {
         // Fixed once created (the ids that determine them never change in place), except
         // modified_at, which every update moves.
         attributes.extend(read_only_attributes().into_iter().map(|a| if a.name == "modified_at" { a } else { a.use_state_for_unknown() }));
+        attributes.push(timeouts::all_operations());
         Schema::new(
             "Assigns a Fudo PAM OpenID Connect configuration to a Fudo user, so that the user can log in through \
              that identity provider (`/api/v2/user/oidc`). Users and OpenID Connect configurations themselves are \
@@ -255,6 +257,11 @@ impl UserOidcResource {
     }
 }
 
+/// What an operation is about, for timeout diagnostics.
+fn what(user_id: &str, oidc_id: &str) -> String {
+    format!("the assignment of OpenID Connect configuration {oidc_id} to Fudo user {user_id}")
+}
+
 /// A required attribute of a planned value (known at apply: required and validated).
 fn required(v: &Option<String>, name: &str) -> Result<String, Diagnostics> {
     v.clone().filter(|s| !s.is_empty()).ok_or_else(|| {
@@ -286,13 +293,84 @@ impl Resource<ProviderData> for UserOidcResource {
         let oidc_id = required(&planned.oidc_id, "oidc_id")?;
         let oidc_sub = required(&planned.oidc_sub, "oidc_sub")?;
         let body = NewUserOidc { user_id: user_id.clone(), oidc_id: oidc_id.clone(), oidc_sub };
-        if let Err(e) = c.create(&body).await {
-            return Err(self.create_error(c, &e, &user_id, &oidc_id).await);
+        let deadline = Deadline::start(Op::Create, what(&user_id, &oidc_id), &req.planned);
+        match deadline.run(c.create(&body)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                return match deadline.run(self.create_error(c, &e, &user_id, &oidc_id)).await {
+                    Ok(d) => Err(d),
+                    Err(TimedOut) => Err(api_err("Unable to create user OIDC assignment", &e)),
+                };
+            }
+            Err(TimedOut) => return Err(deadline.exceeded(&timeouts::create_unanswered("the assignment")).into()),
         }
-        Ok(StateResult::state(self.read_back(c, &user_id, &oidc_id, "create").await?))
+        match deadline.run(self.read_back(c, &user_id, &oidc_id, "create")).await {
+            Ok(state) => Ok(StateResult::state(timeouts::keep(state?, &req.planned))),
+            // Created, but not read back: record what is known (the rest null until the
+            // next refresh), with the error, so that it is not orphaned.
+            Err(TimedOut) => {
+                let mut partial = timeouts::unknowns_as_null(&req.planned);
+                partial.set("id", Value::string(compose_id(&user_id, &oidc_id)));
+                let why = timeouts::created_tainted(
+                    "The assignment",
+                    &compose_id(&user_id, &oidc_id),
+                    TYPE_NAME,
+                    "reading it back did not finish in time",
+                );
+                Ok(StateResult { state: partial, private: Vec::new(), diags: deadline.exceeded(&why).into() })
+            }
+        }
     }
 
-    async fn read(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<StateResult, Diagnostics> {
+    async fn read(&self, data: &ProviderData, state: &Value, private: &[u8]) -> Result<StateResult, Diagnostics> {
+        let name = state.get("id").as_str().map(str::to_string).unwrap_or_default();
+        let deadline = Deadline::start(Op::Read, format!("the user OIDC assignment {name}"), state);
+        let mut res = deadline.guard(timeouts::READ_UNFINISHED, self.read_now(data, state, private)).await?;
+        res.state = timeouts::keep(res.state, state);
+        Ok(res)
+    }
+
+    async fn update(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
+        if let Some(r) = timeouts::timeouts_only_update(req) {
+            return Ok(r);
+        }
+        let user_id = required(&req.prior.get("user_id").as_str().map(str::to_string), "user_id")?;
+        let oidc_id = required(&req.prior.get("oidc_id").as_str().map(str::to_string), "oidc_id")?;
+        let deadline = Deadline::start(Op::Update, what(&user_id, &oidc_id), &req.planned);
+        let mut res = deadline.guard(timeouts::UPDATE_UNFINISHED, self.update_now(data, req)).await?;
+        res.state = timeouts::keep(res.state, &req.planned);
+        Ok(res)
+    }
+
+    async fn delete(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<(), Diagnostics> {
+        let c = client(data)?;
+        let prior: UserOidcModel = from_value(state)?;
+        let Some((user_id, oidc_id)) = prior.pair() else {
+            return Ok(());
+        };
+        if prior.builtin == Some(true) {
+            return Err(builtin_refusal(&user_id, &oidc_id, "the deletion").into());
+        }
+        let deadline = Deadline::start(Op::Delete, what(&user_id, &oidc_id), state);
+        deadline
+            .guard(timeouts::DELETE_UNFINISHED, async {
+                c.delete(&user_id, &oidc_id).await.map(drop).map_err(|e| api_err("Unable to delete user OIDC assignment", &e))
+            })
+            .await
+    }
+
+    fn as_import(&self) -> Option<&dyn ImportState<ProviderData>> {
+        Some(self)
+    }
+
+    fn as_modify_plan(&self) -> Option<&dyn ModifyPlan<ProviderData>> {
+        Some(self)
+    }
+}
+
+impl UserOidcResource {
+    /// The read itself, without its time limit.
+    async fn read_now(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<StateResult, Diagnostics> {
         let c = client(data)?;
         let prior: UserOidcModel = from_value(state)?;
         let Some((user_id, oidc_id)) = prior.pair() else {
@@ -309,7 +387,8 @@ impl Resource<ProviderData> for UserOidcResource {
         }
     }
 
-    async fn update(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
+    /// The update itself, without its time limit.
+    async fn update_now(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
         let c = client(data)?;
         let planned: UserOidcModel = from_value(&req.planned)?;
         let prior: UserOidcModel = from_value(&req.prior)?;
@@ -321,26 +400,6 @@ impl Resource<ProviderData> for UserOidcResource {
         let patch = UserOidcPatch { oidc_sub: required(&planned.oidc_sub, "oidc_sub")? };
         c.update(&user_id, &oidc_id, &patch).await.map_err(|e| api_err("Unable to update user OIDC assignment", &e))?;
         Ok(StateResult::state(self.read_back(c, &user_id, &oidc_id, "update").await?))
-    }
-
-    async fn delete(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<(), Diagnostics> {
-        let c = client(data)?;
-        let prior: UserOidcModel = from_value(state)?;
-        let Some((user_id, oidc_id)) = prior.pair() else {
-            return Ok(());
-        };
-        if prior.builtin == Some(true) {
-            return Err(builtin_refusal(&user_id, &oidc_id, "the deletion").into());
-        }
-        c.delete(&user_id, &oidc_id).await.map(drop).map_err(|e| api_err("Unable to delete user OIDC assignment", &e))
-    }
-
-    fn as_import(&self) -> Option<&dyn ImportState<ProviderData>> {
-        Some(self)
-    }
-
-    fn as_modify_plan(&self) -> Option<&dyn ModifyPlan<ProviderData>> {
-        Some(self)
     }
 }
 

@@ -1341,3 +1341,28 @@ pub fn newer_terraform(major: u64, minor: u64) -> Option<PathBuf> {
     assert!((ma, mi) >= (major, minor), "{} is Terraform {version}; this test needs >= {major}.{minor}", wrapper.display());
     Some(wrapper)
 }
+
+/// Sends SIGINT (Ctrl-C) to a running terraform and waits for it to exit (at most 60 s,
+/// then it is killed and the test fails). Returns the exit status, how long the exit took
+/// after the signal, and what the two reader threads collected from stdout and stderr.
+pub fn interrupt_terraform(
+    child: &mut Child,
+    out: std::thread::JoinHandle<String>,
+    errs: std::thread::JoinHandle<String>,
+) -> (std::process::ExitStatus, Duration, String, String) {
+    let interrupted = Instant::now();
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("run kill");
+    assert!(status.success(), "kill -INT failed");
+    let exit = loop {
+        if let Some(s) = child.try_wait().expect("wait for terraform") {
+            break s;
+        }
+        if interrupted.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("terraform did not exit within 60 s of SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let took = interrupted.elapsed();
+    (exit, took, out.join().unwrap_or_default(), errs.join().unwrap_or_default())
+}

@@ -1,0 +1,81 @@
+//! Issue 8: a refresh makes fewer API requests than there are resources (concurrent reads
+//! are coalesced into list requests), and coalescing never hides an out-of-band deletion.
+//!
+//! The request counts depend on timing (how Terraform spreads its reads), so the bounds
+//! are loose, but they fail without coalescing (one request per resource).
+
+mod support;
+
+use serde_json::Value;
+use support::{Sandbox, Workspace, actions, all_actions};
+
+const USERS: usize = 60;
+const IDPS: usize = 10;
+
+fn config() -> String {
+    format!(
+        r#"
+resource "identity_scim_user" "u" {{
+  count     = {USERS}
+  user_name = "user-${{count.index}}"
+}}
+
+resource "identity_idp" "i" {{
+  count = {IDPS}
+  name  = "idp-${{count.index}}"
+  type  = "oidc"
+  oidc = {{
+    client_id             = "terraform-${{count.index}}"
+    client_secret         = "secret-${{count.index}}"
+    discover_document_url = "https://idp.example.com/.well-known/openid-configuration"
+  }}
+}}
+"#
+    )
+}
+
+/// Requests per route between two `/_sandbox/stats` snapshots.
+fn delta(before: &Value, after: &Value, route: &str) -> u64 {
+    let n = |s: &Value| s["by_route"][route].as_u64().unwrap_or(0);
+    n(after) - n(before)
+}
+
+#[test]
+fn refresh_uses_fewer_requests_than_resources_and_still_sees_deletions() {
+    let sb = Sandbox::start();
+    let ws = Workspace::new(&sb);
+    ws.write_main(&config());
+    ws.apply();
+
+    let before = sb.stats();
+    assert_eq!(ws.plan_exit_code(&[]), 0, "the refresh-plan after apply is empty");
+    let after = sb.stats();
+    let total = after["total"].as_u64().unwrap_or(0) - before["total"].as_u64().unwrap_or(0);
+    let user_lists = delta(&before, &after, "GET /oci/admin/v1/Users");
+    let user_gets = delta(&before, &after, "GET /oci/admin/v1/Users/{id}");
+    let idp_lists = delta(&before, &after, "GET /runai/api/v1/idps");
+    let idp_gets = delta(&before, &after, "GET /runai/api/v1/idps/{idp}");
+    let report = format!(
+        "{total} requests for {} resources: users {user_lists} lists + {user_gets} GETs, idps {idp_lists} lists + {idp_gets} GETs; by route: {}",
+        USERS + IDPS,
+        after["by_route"]
+    );
+    eprintln!("{report}");
+    // Without coalescing: USERS + IDPS reads (+ a token).
+    assert!((total as usize) * 10 < (USERS + IDPS) * 6, "the refresh used at least 60% as many requests as resources: {report}");
+    assert!(((user_lists + user_gets) as usize) * 10 < USERS * 6, "{report}");
+    assert!(((idp_lists + idp_gets) as usize) < IDPS, "{report}");
+    assert!(user_lists > 0 && idp_lists > 0, "both kinds were read in batches: {report}");
+
+    // Deleted behind Terraform's back: a batch does not find them, a single read confirms
+    // they are gone, and the plan creates them again (and changes nothing else).
+    let user = ws.state_attr("identity_scim_user.u[7]", "id").as_str().unwrap_or_default().to_string();
+    let (status, body) = sb.http("DELETE", &format!("/oci/admin/v1/Users/{user}"), None);
+    assert!((200..300).contains(&status), "DELETE user answered {status}: {body}");
+    sb.runai_delete_idp("idp-3");
+    let plan = ws.plan_json();
+    assert_eq!(actions(&plan, "identity_scim_user.u[7]"), ["create"]);
+    assert_eq!(actions(&plan, "identity_idp.i[3]"), ["create"]);
+    let changed: Vec<_> = all_actions(&plan).into_iter().filter(|(_, a)| a != &["no-op"]).collect();
+    assert_eq!(changed.len(), 2, "only the deleted objects change: {changed:?}");
+}
