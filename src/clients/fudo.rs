@@ -288,13 +288,19 @@ impl FudoClient {
         Ok(self.http.send(&req).await?.body)
     }
 
-    fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-        serde_json::from_slice(bytes).map_err(|e| ApiError::Decode { vendor: VENDOR, reason: e.to_string() }.scrubbed(&[]))
+    /// Decodes an answer; serde quotes the offending value, so the error is scrubbed of
+    /// the API key too.
+    fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, ApiError> {
+        Self::decode_with(bytes, std::slice::from_ref(&self.api_key))
+    }
+
+    fn decode_with<T: DeserializeOwned>(bytes: &[u8], secrets: &[String]) -> Result<T, ApiError> {
+        serde_json::from_slice(bytes).map_err(|e| ApiError::Decode { vendor: VENDOR, reason: e.to_string() }.scrubbed(secrets))
     }
 
     /// `GET /api/v2/user/oidc`: every assignment (objects marked `removed` left out).
     pub async fn list(&self) -> Result<Vec<UserOidc>, ApiError> {
-        let body: ListBody = Self::decode(&self.call(Method::GET, "/user/oidc", None::<&()>).await?)?;
+        let body: ListBody = self.decode(&self.call(Method::GET, "/user/oidc", None::<&()>).await?)?;
         Ok(body.user_oidc.unwrap_or_default().into_iter().filter(|a| !a.removed).collect())
     }
 
@@ -306,7 +312,7 @@ impl FudoClient {
             Err(e) if e.is_not_found() => return Ok(None),
             Err(e) => return Err(e),
         };
-        let body: ListBody = Self::decode(&bytes)?;
+        let body: ListBody = self.decode(&bytes)?;
         Ok(body.user_oidc.unwrap_or_default().into_iter().find(|a| a.user_id == user_id && a.oidc_id == oidc_id && !a.removed))
     }
 
@@ -344,7 +350,7 @@ impl FudoClient {
 
     /// `GET /api/v2/objspec/user_oidc`: the model's attribute specification, as sent.
     pub async fn objspec(&self) -> Result<serde_json::Value, ApiError> {
-        Self::decode(&self.call(Method::GET, "/objspec/user_oidc", None::<&()>).await?)
+        self.decode(&self.call(Method::GET, "/objspec/user_oidc", None::<&()>).await?)
     }
 }
 
@@ -439,7 +445,7 @@ mod tests {
         });
         let bytes = serde_json::to_vec(&body).expect("json");
         check_answer(StatusCode::OK, &bytes).expect("success");
-        let list: ListBody = FudoClient::decode(&bytes).expect("decode");
+        let list: ListBody = FudoClient::decode_with(&bytes, &[]).expect("decode");
         let a = &list.user_oidc.expect("list")[0];
         assert_eq!(a.user_name.as_deref(), Some("User_1"));
         assert_eq!(a.user_organization, None);

@@ -256,7 +256,9 @@ impl ScimClient {
         let req = Request::new(Method::POST, token_url).auth(Auth::Basic(client_id, client_secret)).form(form).repeat(Repeat::Safe);
         let reply = self.token_http.send(&req).await?;
         let t: TokenResponse = self.token_http.decode(&reply)?;
-        let lifetime = Duration::from_secs(t.expires_in.unwrap_or(3600));
+        // A lifetime beyond ten years is taken as ten years (an absurd `expires_in` must not
+        // overflow the clock).
+        let lifetime = Duration::from_secs(t.expires_in.unwrap_or(3600).min(10 * 365 * 86_400));
         let refresh_in = if lifetime > TOKEN_MARGIN * 2 { lifetime - TOKEN_MARGIN } else { lifetime / 2 };
         tracing::debug!(expires_in = lifetime.as_secs(), "obtained a SCIM access token");
         *guard = Some(CachedToken { token: t.access_token.clone(), refresh_at: Instant::now() + refresh_in });
@@ -314,8 +316,17 @@ impl ScimClient {
         Err(ApiError::Status { vendor: VENDOR, status: 401, message: "the access token was refused twice".into(), details: None })
     }
 
+    /// Decodes an answer; serde quotes the offending value, so the error is scrubbed of the
+    /// access token obtained at run time too (the client's configured secrets already are).
     fn json<T: serde::de::DeserializeOwned>(&self, reply: &Reply) -> Result<T, ApiError> {
-        self.http.decode(reply)
+        self.http.decode(reply).map_err(|e| match self.token.try_lock() {
+            Ok(cached) => match cached.as_ref() {
+                Some(c) => e.scrubbed(std::slice::from_ref(&c.token)),
+                None => e,
+            },
+            // The token is being renewed at this very moment: scrub by shape only.
+            Err(_) => e.scrubbed(&[]),
+        })
     }
 
     /// A JSON body, or None for 204 / an empty body.

@@ -123,7 +123,8 @@ impl AttrPath {
     /// attribute is what follows its last colon (so `urn:...:2.0:User:name.givenName` works).
     pub fn parse(s: &str) -> Result<AttrPath, ParseError> {
         let bad = || ParseError(format!("invalid attribute path \"{s}\""));
-        let (urn, rest) = if s.len() > 4 && s[..4].eq_ignore_ascii_case("urn:") {
+        // `get`, not `[..4]`: the fourth byte may fall inside a multi-byte character.
+        let (urn, rest) = if s.len() > 4 && s.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:")) {
             let at = s.rfind(':').ok_or_else(bad)?;
             (Some(s[..at].to_string()), &s[at + 1..])
         } else {

@@ -22,7 +22,9 @@ pub fn decode_json(j: &Json, ty: &Type) -> Result<Value, CodecError> {
 }
 
 fn decode(j: &Json, ty: &Type, depth: usize) -> Result<Value, CodecError> {
-    if depth > 128 {
+    // At most 128 levels (depth 0 to 127), as in the msgpack decoder: a value that decodes
+    // from JSON also decodes from its msgpack encoding.
+    if depth >= 128 {
         return Err(CodecError::new("JSON value is nested too deeply"));
     }
     if j.is_null() {

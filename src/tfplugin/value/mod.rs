@@ -63,7 +63,18 @@ impl Number {
         if let Ok(i) = t.parse::<i64>() {
             return Some(Number::Int(i));
         }
+        // An integer too wide for an i64 keeps its digits (as the msgpack uint 64 and JSON
+        // paths do). Its f64 can print with the same digits and still be another number:
+        // 13122606323402525000 prints so as an f64 whose value is 13122606323402524672.
+        if let Ok(u) = t.parse::<u64>() {
+            return Some(Number::Big(u.to_string()));
+        }
         let f: f64 = t.parse().ok()?;
+        if let Some(digits) = integer_digits(t) {
+            // Native only when the f64 is this very integer (`{:.0}` prints its exact value).
+            let exact = f.is_finite() && format!("{f:.0}") == digits;
+            return Some(if exact { Number::Float(f) } else { Number::Big(t.to_string()) });
+        }
         if f.is_finite() && (f.to_string() == t || format!("{f:?}") == t) {
             return Some(Number::Float(f));
         }
@@ -72,6 +83,25 @@ impl Number {
         }
         Some(Number::Big(t.to_string()))
     }
+}
+
+/// The canonical form (no `+`, no leading zeros) of an integer written in decimal digits
+/// with an optional sign; None for anything else.
+fn integer_digits(t: &str) -> Option<String> {
+    let (neg, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let digits = digits.trim_start_matches('0');
+    Some(match (neg, digits.is_empty()) {
+        (_, true) => "0".to_string(),
+        (true, false) => format!("-{digits}"),
+        (false, false) => digits.to_string(),
+    })
 }
 
 impl PartialEq for Number {
