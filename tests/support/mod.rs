@@ -481,24 +481,7 @@ impl Sandbox {
         if let Some(t) = cached.as_ref() {
             return t.clone();
         }
-        let url = self.scim_token_url();
-        let result = self.rt.block_on(async {
-            let resp = self
-                .client
-                .post(&url)
-                .basic_auth(SCIM_CLIENT_ID, Some(SCIM_CLIENT_SECRET))
-                .form(&[("grant_type", "client_credentials"), ("scope", "urn:opc:idm:__myscopes__")])
-                .send()
-                .await?;
-            let status = resp.status().as_u16();
-            let text = resp.text().await?;
-            Ok::<_, reqwest::Error>((status, text))
-        });
-        let (status, text) = result.unwrap_or_else(|e| panic!("POST {url} failed: {e}"));
-        let token = serde_json::from_str::<Value>(&text)
-            .ok()
-            .and_then(|v| v["access_token"].as_str().map(str::to_string))
-            .unwrap_or_else(|| panic!("POST {url} answered {status} without access_token: {text}"));
+        let token = self.scim_access_token_with(SCIM_CLIENT_ID, SCIM_CLIENT_SECRET);
         *cached = Some(token.clone());
         token
     }
