@@ -765,24 +765,8 @@ impl Workspace {
     /// Runs `terraform <args>` in the working directory; never asserts.
     #[track_caller]
     pub fn run(&self, args: &[&str]) -> CmdOutput {
-        let mut cmd = Command::new(self.terraform.clone().unwrap_or_else(terraform_bin));
-        cmd.args(args).current_dir(&self.dir).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        for (k, _) in std::env::vars_os() {
-            let ks = k.to_string_lossy();
-            if ks.starts_with("TF_") || ks.starts_with("IDENTITY_") || ks == "CHECKPOINT_DISABLE" {
-                cmd.env_remove(&k);
-            }
-        }
-        cmd.env("TF_CLI_CONFIG_FILE", &self.cli_config).env("TF_IN_AUTOMATION", "1").env("TF_INPUT", "0").env("CHECKPOINT_DISABLE", "1");
-        if let Some(level) = &self.tf_log {
-            cmd.env("TF_LOG", level).env("TF_LOG_PATH", self.root.path().join("terraform.log"));
-        }
-        for (k, v) in &self.env {
-            match v {
-                Some(v) => cmd.env(k, v),
-                None => cmd.env_remove(k),
-            };
-        }
+        let mut cmd = self.command(args);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let command = format!("terraform {}", args.join(" "));
         run_with_timeout(cmd, command, self.timeout)
     }
