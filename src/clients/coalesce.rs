@@ -5,8 +5,8 @@
 //! finishes those resources and starts the next reads spread over some milliseconds of
 //! its own work (tens of milliseconds on a busy machine). A [`Coalescer`] collects the
 //! reads that arrive together into a batch, sends one request for it (a vendor-specific
-//! function: a SCIM `id eq` filter, Run:ai's list of every idp) and answers each read
-//! from that.
+//! function: a SCIM `id eq` filter, Run:ai's list of every idp, Fudo's list of every
+//! assignment) and answers each read from that.
 //!
 //! # When a batch is sent
 //!

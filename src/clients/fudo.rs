@@ -10,12 +10,15 @@
 //! - Deployments often run self-signed TLS: the client trusts an extra CA
 //!   (`ca_cert_pem`) or, insecurely, skips verification.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 use reqwest::{Method, StatusCode};
 use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
+use super::coalesce::{CoalesceSettings, CoalesceStats, Coalescer};
 use super::http::{ApiError, Auth, Created, Dialect, Http, HttpSettings, Request};
 
 const VENDOR: &str = "Fudo";
@@ -215,12 +218,21 @@ fn check_success(status: StatusCode, bytes: &[u8]) -> Result<(), ApiError> {
 
 const DIALECT: Dialect = Dialect { vendor: VENDOR, error_text, check_success: Some(check_success) };
 
-/// A configured Fudo client.
+/// How concurrent assignment reads are batched (see [`FudoClient::get_coalesced`]): one
+/// list answers any number of them.
+const ASSIGNMENT_READS: CoalesceSettings = CoalesceSettings { max_batch: 1000, ..CoalesceSettings::DEFAULT };
+
+/// An assignment's key: (`user_id`, `oidc_id`).
+type Pair = (String, String);
+
+/// A configured Fudo client. Clones share the connection pool, the governor and the
+/// batching of reads.
 #[derive(Clone)]
 pub struct FudoClient {
     base: String,
     api_key: String,
     http: Http,
+    assignment_reads: Arc<Coalescer<Pair, UserOidc>>,
 }
 
 impl fmt::Debug for FudoClient {
@@ -258,7 +270,12 @@ impl FudoClient {
             Some(_) => FudoClientError::CaCert(e),
             None => FudoClientError::Build(e),
         })?;
-        Ok(FudoClient { base: url.trim_end_matches('/').to_string(), api_key: api_key.to_string(), http: http.with_secrets(&[api_key]) })
+        Ok(FudoClient {
+            base: url.trim_end_matches('/').to_string(),
+            api_key: api_key.to_string(),
+            http: http.with_secrets(&[api_key]),
+            assignment_reads: Arc::new(Coalescer::new("Fudo assignment reads", ASSIGNMENT_READS)),
+        })
     }
 
     /// The shared HTTP layer (its settings and governor).
@@ -314,6 +331,24 @@ impl FudoClient {
         };
         let body: ListBody = self.decode(&bytes)?;
         Ok(body.user_oidc.unwrap_or_default().into_iter().find(|a| a.user_id == user_id && a.oidc_id == oidc_id && !a.removed))
+    }
+
+    /// Reads an assignment like [`FudoClient::get`], coalescing concurrent reads into one
+    /// `GET /api/v2/user/oidc` (Fudo lists every assignment in one answer; see
+    /// [`super::coalesce`]). A pair missing from the list, or a failed list, falls back to
+    /// the single GET, so an assignment reads as gone only when that GET says so.
+    pub async fn get_coalesced(&self, user_id: &str, oidc_id: &str) -> Result<Option<UserOidc>, ApiError> {
+        let key = (user_id.to_string(), oidc_id.to_string());
+        self.assignment_reads.read(key, |_| self.assignments_by_pair(), || self.get(user_id, oidc_id)).await
+    }
+
+    /// How assignment reads have been batched so far.
+    pub fn assignment_read_stats(&self) -> CoalesceStats {
+        self.assignment_reads.stats()
+    }
+
+    async fn assignments_by_pair(&self) -> Result<HashMap<Pair, UserOidc>, ApiError> {
+        Ok(self.list().await?.into_iter().map(|a| ((a.user_id.clone(), a.oidc_id.clone()), a)).collect())
     }
 
     /// `POST /api/v2/user/oidc`. Fudo answers only `{"result":"success"}`: read the
@@ -503,5 +538,80 @@ mod tests {
         assert_eq!(c.url("/user/oidc"), "https://fudo.example.com/api/v2/user/oidc");
         assert!(!format!("{c:?}").contains("secret-key"));
         assert_eq!(one_path(WIDE, "1/2"), format!("/user/{WIDE}/oidc/1%2F2"));
+    }
+
+    mod coalescing {
+        use futures_util::future::join_all;
+
+        use super::super::*;
+        use crate::sandbox::faults::FaultSettings;
+        use crate::sandbox::fudo::{OIDC_AZUREAD, OIDC_OKTA2, USER_1, USER_2};
+        use crate::sandbox::{self, RunningSandbox, SandboxConfig};
+
+        /// The three pairs the seeds allow besides the built-in one.
+        const PAIRS: [(&str, &str); 3] = [(USER_1, OIDC_OKTA2), (USER_1, OIDC_AZUREAD), (USER_2, OIDC_OKTA2)];
+
+        async fn with_assignments() -> (RunningSandbox, FudoClient) {
+            let s = sandbox::spawn(SandboxConfig::default()).await.expect("sandbox");
+            let c = FudoClient::new(
+                &s.fudo_url(),
+                sandbox::DEFAULT_FUDO_API_KEY,
+                None,
+                false,
+                HttpSettings { max_retries: 0, ..Default::default() },
+            )
+            .expect("client");
+            for (i, (u, o)) in PAIRS.iter().enumerate() {
+                let req = NewUserOidc { user_id: u.to_string(), oidc_id: o.to_string(), oidc_sub: format!("sub-{i}") };
+                c.create(&req).await.expect("create");
+            }
+            (s, c)
+        }
+
+        /// (lists, single GETs) logged since `from`.
+        fn reads(s: &RunningSandbox, from: usize) -> (usize, usize) {
+            let log = s.state.requests();
+            let gets = log[from..].iter().filter(|r| r.method == "GET");
+            let lists = gets.clone().filter(|r| r.path == "/fudo/api/v2/user/oidc").count();
+            (lists, gets.filter(|r| r.path.starts_with("/fudo/api/v2/user/") && r.path != "/fudo/api/v2/user/oidc").count())
+        }
+
+        #[tokio::test]
+        async fn concurrent_reads_share_one_list_and_a_deleted_assignment_is_gone() {
+            let (s, c) = with_assignments().await;
+            assert!(c.delete(USER_1, OIDC_AZUREAD).await.expect("delete"));
+            let from = s.state.requests().len();
+            let got = join_all(PAIRS.iter().map(|(u, o)| c.get_coalesced(u, o))).await;
+            for ((u, o), g) in PAIRS.iter().zip(got) {
+                let g = g.expect("read");
+                if *o == OIDC_AZUREAD {
+                    assert!(g.is_none(), "the deleted assignment reads as gone");
+                } else {
+                    let a = g.expect("found");
+                    assert_eq!((a.user_id.as_str(), a.oidc_id.as_str()), (*u, *o));
+                }
+            }
+            assert_eq!(reads(&s, from), (1, 1), "one list, and one GET to confirm the missing pair is gone");
+            // Clones share the batching.
+            let clone = c.clone();
+            let from = s.state.requests().len();
+            let got = join_all([clone.get_coalesced(USER_1, OIDC_OKTA2), c.get_coalesced(USER_2, OIDC_OKTA2)]).await;
+            assert_eq!(
+                got.into_iter().map(|g| g.expect("read").and_then(|a| a.oidc_sub)).collect::<Vec<_>>(),
+                [Some("sub-0".to_string()), Some("sub-2".to_string())]
+            );
+            assert_eq!(reads(&s, from), (1, 0));
+            assert_eq!(c.assignment_read_stats().batches, 2);
+        }
+
+        #[tokio::test]
+        async fn a_failed_list_falls_back_to_single_reads() {
+            let (s, c) = with_assignments().await;
+            let from = s.state.requests().len();
+            s.state.faults().set(FaultSettings { rate: 1.0, count: Some(1), statuses: vec![500], ..Default::default() });
+            let got = join_all(PAIRS.iter().map(|(u, o)| c.get_coalesced(u, o))).await;
+            assert!(got.into_iter().all(|g| g.expect("read").is_some()));
+            assert_eq!(reads(&s, from), (1, 3), "the list failed; every assignment was read on its own");
+        }
     }
 }

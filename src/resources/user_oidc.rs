@@ -380,7 +380,7 @@ impl UserOidcResource {
             )
             .into());
         };
-        match c.get(&user_id, &oidc_id).await {
+        match c.get_coalesced(&user_id, &oidc_id).await {
             Ok(Some(a)) => Ok(StateResult::state(to_value(&UserOidcModel::from_api(&a), &Self::ty())?)),
             Ok(None) => Ok(StateResult::gone()),
             Err(e) => Err(api_err("Unable to read user OIDC assignment", &e)),
