@@ -1253,8 +1253,8 @@ fn render_markdown(r: &Report) -> String {
          run to run, re-run it to refresh this page. It compares `identity_scim_user` against the \
          sandbox with Terraform core alone (`terraform_data`, same N, same `count`), so what the \
          table shows above the baseline is the provider's (and the sandbox's) share, and Terraform's \
-         own extra work for a resource served by a plugin. Where the CPU goes in a refresh-plan, \
-         profiled: [performance-profile.md](performance-profile.md) (`benches/profile-refresh`).\n\n",
+         own extra work for a resource served by a plugin. Where the CPU goes in an apply and \
+         a refresh-plan, profiled: [performance-profile.md](performance-profile.md) (`benches/profile-terraform`).\n\n",
     );
     s.push_str("## Run\n\n");
     let _ = writeln!(s, "- date: {}", e.date);
