@@ -11,6 +11,7 @@ use support::{Sandbox, Workspace, actions, all_actions};
 
 const USERS: usize = 60;
 const IDPS: usize = 10;
+const GROUPS: usize = 10;
 /// The Fudo assignments the sandbox's seeded users and OIDC configurations allow (the
 /// fourth pair is built in).
 const PAIRS: [(&str, &str); 3] = [
@@ -36,6 +37,11 @@ resource "identity_idp" "i" {{
     client_secret         = "secret-${{count.index}}"
     discover_document_url = "https://idp.example.com/.well-known/openid-configuration"
   }}
+}}
+
+resource "identity_scim_group" "g" {{
+  count        = {GROUPS}
+  display_name = "group-${{count.index}}"
 }}
 
 resource "identity_user_oidc" "a" {{
@@ -75,24 +81,32 @@ fn refresh_uses_fewer_requests_than_resources_and_still_sees_deletions() {
     let user_gets = delta(&before, &after, "GET /oci/admin/v1/Users/{id}");
     let idp_lists = delta(&before, &after, "GET /runai/api/v1/idps");
     let idp_gets = delta(&before, &after, "GET /runai/api/v1/idps/{idp}");
+    let group_lists = delta(&before, &after, "GET /oci/admin/v1/Groups");
+    let group_gets = delta(&before, &after, "GET /oci/admin/v1/Groups/{id}");
     let fudo_reads =
         delta(&before, &after, "GET /fudo/api/v2/user/oidc") + delta(&before, &after, "GET /fudo/api/v2/user/{user_id}/oidc/{oidc_id}");
     let report = format!(
         "{total} requests for {} resources: users {user_lists} lists + {user_gets} GETs, idps {idp_lists} lists + {idp_gets} GETs, \
-         Fudo assignments {fudo_reads} reads; all requests so far, by route: {}",
-        USERS + IDPS + PAIRS.len(),
+         groups {group_lists} lists + {group_gets} GETs (and a member list each), Fudo assignments {fudo_reads} reads; \
+         all requests so far, by route: {}",
+        USERS + IDPS + GROUPS + PAIRS.len(),
         after["by_route"]
     );
     eprintln!("{report}");
-    // Without coalescing: USERS + IDPS + PAIRS reads (+ a token); the bound leaves the
-    // assignments out. Three assignments among
+    // Without coalescing: USERS + IDPS + 2 * GROUPS (a group and its member list) + PAIRS
+    // reads (+ a token); the bound leaves the assignments out. A group's member list is a
+    // `GET /Users` with a `groups.value` filter, so it counts among the user lists. Three assignments among
     // 70 other reads may or may not meet in one batch (the client tests show they do
     // when they come together): here they only must not cost more than one read each.
     assert!(fudo_reads as usize <= PAIRS.len(), "{report}");
-    assert!((total as usize) * 10 < (USERS + IDPS) * 6, "the refresh used at least 60% as many requests as resources: {report}");
-    assert!(((user_lists + user_gets) as usize) * 10 < USERS * 6, "{report}");
+    assert!(
+        (total as usize) * 10 < (USERS + IDPS + 2 * GROUPS) * 6,
+        "the refresh used at least 60% as many requests as resources: {report}"
+    );
+    assert!(((user_lists + user_gets) as usize) * 10 < (USERS + GROUPS) * 6, "{report}");
     assert!(((idp_lists + idp_gets) as usize) < IDPS, "{report}");
-    assert!(user_lists > 0 && idp_lists > 0, "both kinds were read in batches: {report}");
+    assert!(((group_lists + group_gets) as usize) < GROUPS, "{report}");
+    assert!(user_lists > 0 && idp_lists > 0 && group_lists > 0, "every kind was read in batches: {report}");
 
     // Deleted behind Terraform's back: a batch does not find them, a single read confirms
     // they are gone, and the plan creates them again (and changes nothing else).
@@ -101,10 +115,14 @@ fn refresh_uses_fewer_requests_than_resources_and_still_sees_deletions() {
     assert!((200..300).contains(&status), "DELETE user answered {status}: {body}");
     sb.runai_delete_idp("idp-3");
     sb.fudo_delete_assignment(PAIRS[1].0, PAIRS[1].1);
+    let group = ws.state_attr("identity_scim_group.g[4]", "id").as_str().unwrap_or_default().to_string();
+    let (status, body) = sb.http("DELETE", &format!("/oci/admin/v1/Groups/{group}"), None);
+    assert!((200..300).contains(&status), "DELETE group answered {status}: {body}");
     let plan = ws.plan_json();
     assert_eq!(actions(&plan, "identity_scim_user.u[7]"), ["create"]);
     assert_eq!(actions(&plan, "identity_idp.i[3]"), ["create"]);
     assert_eq!(actions(&plan, "identity_user_oidc.a[1]"), ["create"]);
+    assert_eq!(actions(&plan, "identity_scim_group.g[4]"), ["create"]);
     let changed: Vec<_> = all_actions(&plan).into_iter().filter(|(_, a)| a != &["no-op"]).collect();
-    assert_eq!(changed.len(), 3, "only the deleted objects change: {changed:?}");
+    assert_eq!(changed.len(), 4, "only the deleted objects change: {changed:?}");
 }

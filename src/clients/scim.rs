@@ -31,6 +31,8 @@ pub const PAGE_SIZE: usize = 50;
 /// How concurrent user reads are batched (see [`ScimClient::get_user_coalesced`]): a
 /// batch is one page of a filtered list, so it holds at most a page of ids.
 const USER_READS: CoalesceSettings = CoalesceSettings { max_batch: PAGE_SIZE, ..CoalesceSettings::DEFAULT };
+/// Group reads are batched the same way (see [`ScimClient::get_group_coalesced`]).
+const GROUP_READS: CoalesceSettings = USER_READS;
 
 /// How the client authenticates.
 #[derive(Clone, Debug)]
@@ -61,6 +63,8 @@ pub struct ScimClient {
     token: Mutex<Option<CachedToken>>,
     /// Concurrent user reads, batched (see [`ScimClient::get_user_coalesced`]).
     user_reads: Coalescer<String, Value>,
+    /// Concurrent group reads, batched (see [`ScimClient::get_group_coalesced`]).
+    group_reads: Coalescer<String, Value>,
 }
 
 impl std::fmt::Debug for ScimClient {
@@ -222,6 +226,7 @@ impl ScimClient {
             token_http,
             token: Mutex::new(None),
             user_reads: Coalescer::new("SCIM user reads", USER_READS),
+            group_reads: Coalescer::new("SCIM group reads", GROUP_READS),
         })
     }
 
@@ -456,7 +461,7 @@ impl ScimClient {
         if id.is_empty() || id.starts_with("ocid1.") {
             return self.get("/Users", id, &[]).await;
         }
-        self.user_reads.read(id.to_string(), |ids| self.users_by_id(ids), || self.get("/Users", id, &[])).await
+        self.user_reads.read(id.to_string(), |ids| self.by_id("/Users", ids, &[]), || self.get("/Users", id, &[])).await
     }
 
     /// How user reads have been batched so far.
@@ -464,16 +469,33 @@ impl ScimClient {
         self.user_reads.stats()
     }
 
-    /// The users among `ids` that a filtered list returns, a page of ids per request. A
-    /// failed page is logged and left out: its users are read one by one.
-    async fn users_by_id(&self, ids: Vec<String>) -> Result<HashMap<String, Value>, ApiError> {
+    /// Reads a group without its members (`excludedAttributes=members`; the members are
+    /// read apart, in pages), coalescing concurrent reads into one filtered list like
+    /// [`ScimClient::get_user_coalesced`], with the same fallback to a single GET.
+    pub async fn get_group_coalesced(&self, id: &str) -> Result<Option<Value>, ApiError> {
+        let lean = [("excludedAttributes", "members".to_string())];
+        if id.is_empty() || id.starts_with("ocid1.") {
+            return self.get("/Groups", id, &lean).await;
+        }
+        self.group_reads.read(id.to_string(), |ids| self.by_id("/Groups", ids, &lean), || self.get("/Groups", id, &lean)).await
+    }
+
+    /// How group reads have been batched so far.
+    pub fn group_read_stats(&self) -> CoalesceStats {
+        self.group_reads.stats()
+    }
+
+    /// The resources of `collection` among `ids` that a filtered list returns, a page of
+    /// ids per request. A failed page is logged and left out: its resources are read one
+    /// by one.
+    async fn by_id(&self, collection: &str, ids: Vec<String>, extra: &[(&str, String)]) -> Result<HashMap<String, Value>, ApiError> {
         let mut found: HashMap<String, Value> = HashMap::new();
         for chunk in ids.chunks(PAGE_SIZE) {
             if chunk.len() == 1 {
                 continue; // alone anyway: a plain GET is as cheap
             }
             let filter = chunk.iter().map(|i| format!("id eq {}", quote(i))).collect::<Vec<_>>().join(" or ");
-            match self.list_page("/Users", Some(&filter), &[], 1, chunk.len()).await {
+            match self.list_page(collection, Some(&filter), extra, 1, chunk.len()).await {
                 Ok(page) => {
                     for u in page.resources {
                         if let Some(i) = u.get("id").and_then(Value::as_str) {
@@ -482,7 +504,7 @@ impl ScimClient {
                     }
                 }
                 Err(e) if ids.len() <= PAGE_SIZE => return Err(e),
-                Err(e) => tracing::debug!(error = %e, "a page of coalesced user reads failed; reading those one by one"),
+                Err(e) => tracing::debug!(error = %e, collection, "a page of coalesced reads failed; reading those one by one"),
             }
         }
         Ok(found)
@@ -710,5 +732,37 @@ mod tests {
             requests.iter().filter(|r| r.method == "GET" && r.path.contains("/Users/")).map(|r| r.path.as_str()).collect();
         assert!(gets.iter().any(|p| p.ends_with(&format!("/Users/{deleted}"))), "the missing user was confirmed by a GET: {gets:?}");
         assert!(lists + gets.len() <= 12, "40 reads took {lists} lists and {} GETs: {:?}", gets.len(), c.user_read_stats());
+    }
+
+    #[tokio::test]
+    async fn group_reads_share_one_list_without_members_and_a_deleted_group_is_gone() {
+        let s = crate::sandbox::spawn(crate::sandbox::SandboxConfig::default()).await.expect("sandbox");
+        let token = ScimAuth::Static(crate::sandbox::DEFAULT_SCIM_STATIC_TOKEN.into());
+        let c = ScimClient::new(&s.scim_url(), token, None, HttpSettings { max_retries: 0, ..Default::default() }).expect("client");
+        let user = c.create("/Users", &json!({"schemas": [USER_SCHEMA], "userName": "member"})).await.expect("user");
+        let mut ids = Vec::new();
+        for i in 0..6 {
+            let body = json!({"schemas": [GROUP_SCHEMA], "displayName": format!("group{i}"), "members": [{"value": user["id"]}]});
+            ids.push(c.create("/Groups", &body).await.expect("group")["id"].as_str().expect("id").to_string());
+        }
+        assert!(c.delete("/Groups", &ids[3]).await.expect("delete"));
+        let from = s.state.requests().len();
+        let got = futures_util::future::join_all(ids.iter().map(|i| c.get_group_coalesced(i))).await;
+        for (i, (id, g)) in ids.iter().zip(got).enumerate() {
+            let g = g.expect("read");
+            if i == 3 {
+                assert!(g.is_none(), "the deleted group reads as gone");
+            } else {
+                let g = g.expect("found");
+                assert_eq!((g["id"].as_str(), g["displayName"].as_str()), (Some(id.as_str()), Some(format!("group{i}").as_str())));
+                assert!(g.get("members").is_none(), "members are read apart: {g}");
+            }
+        }
+        let requests = &s.state.requests()[from..];
+        let lists: Vec<_> = requests.iter().filter(|r| r.method == "GET" && r.path.ends_with("/Groups")).collect();
+        let gets: Vec<_> = requests.iter().filter(|r| r.method == "GET" && r.path.contains("/Groups/")).collect();
+        assert_eq!((lists.len(), gets.len()), (1, 1), "one list, one GET to confirm the deleted group is gone: {requests:?}");
+        assert!(gets[0].path.ends_with(&ids[3]));
+        assert_eq!(c.group_read_stats().batches, 1);
     }
 }

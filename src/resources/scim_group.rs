@@ -97,10 +97,7 @@ fn members_in_answer(g: &Json) -> BTreeSet<String> {
 
 impl ScimGroupResource {
     async fn read_group(c: &ScimClient, id: &str) -> Result<Option<Model>, Diagnostics> {
-        let g = c
-            .get("/Groups", id, &[("excludedAttributes", "members".to_string())])
-            .await
-            .map_err(|e| scim_diag("Unable to read group", &e))?;
+        let g = c.get_group_coalesced(id).await.map_err(|e| scim_diag("Unable to read group", &e))?;
         let Some(g) = g else { return Ok(None) };
         let gid = g.get("id").and_then(Json::as_str).unwrap_or(id).to_string();
         let members = read_members(c, &gid).await.map_err(|e| scim_diag("Unable to read group members", &e))?;
