@@ -12,13 +12,11 @@
 
 mod support;
 
-use std::io::Read;
-use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Sandbox, Workspace, action_reason, actions, interrupt_terraform, is_replace, replace_path_strings, terraform_bin};
+use support::{Sandbox, Workspace, action_reason, actions, is_replace, replace_path_strings};
 
 const ADDR: &str = "identity_oidc_group_import.corp";
 const DS_DEFAULT: &str = "data.identity_oidc_staged_groups.corp";
@@ -332,51 +330,11 @@ fn landscape_interrupt_ends_the_wait_promptly() {
     let ws = Workspace::new(&sb);
     ws.write_main(&import_hcl(125, ""));
 
-    // `Workspace::run` waits for the command; this one must be interrupted, so build the
-    // same environment by hand.
-    let mut cmd = Command::new(terraform_bin());
-    cmd.args(["apply", "-auto-approve", "-input=false", "-no-color"])
-        .current_dir(ws.dir())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, _) in std::env::vars_os() {
-        let ks = k.to_string_lossy();
-        if ks.starts_with("TF_") || ks.starts_with("IDENTITY_") {
-            cmd.env_remove(&k);
-        }
-    }
-    cmd.env("TF_CLI_CONFIG_FILE", ws.cli_config()).env("TF_IN_AUTOMATION", "1").env("TF_INPUT", "0").env("CHECKPOINT_DISABLE", "1");
-    for (k, v) in sb.provider_env() {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("start terraform apply");
-    let drain = |mut r: Box<dyn Read + Send>| {
-        thread::spawn(move || {
-            let mut s = String::new();
-            let _ = r.read_to_string(&mut s);
-            s
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().expect("stdout")));
-    let errs = drain(Box::new(child.stderr.take().expect("stderr")));
-
+    let mut apply = ws.spawn(&["apply", "-auto-approve", "-input=false", "-no-color"]);
     // Wait until the provider is inside the wait (the session exists and was polled).
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while sb.route_count(POLL_ROUTE) < 2 {
-        if Instant::now() > deadline || child.try_wait().ok().flatten().is_some() {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "terraform apply never reached the wait\n--- stdout ---\n{}\n--- stderr ---\n{}",
-                out.join().unwrap_or_default(),
-                errs.join().unwrap_or_default()
-            );
-        }
-        thread::sleep(Duration::from_millis(50));
-    }
+    apply.wait_for("the wait", Duration::from_secs(120), || sb.route_count(POLL_ROUTE) >= 2);
 
-    let (exit, took, stdout, stderr) = interrupt_terraform(&mut child, out, errs);
+    let (exit, took, stdout, stderr) = apply.interrupt();
     eprintln!("landscape figures: terraform apply exited {} ms after SIGINT during a wait", took.as_millis());
     assert!(!exit.success(), "an interrupted apply fails\n{stdout}\n{stderr}");
     // The provider's own diagnostic (from StopProvider), not just terraform's notice.

@@ -143,6 +143,14 @@ impl fmt::Debug for Schema {
 }
 
 /// A strategy per schema, as one union that yields (schema, item).
+/// Values of generated types and of every real schema's type, with their type (and the
+/// schema, for a real one).
+fn typed_values(g: Gen) -> BoxedStrategy<(Option<Schema>, Type, Value)> {
+    let random_types = arb_type(true).prop_flat_map(move |t| (Just(t.clone()), arb_value(&t, g))).prop_map(|(t, v)| (None, t, v));
+    let real = per_schema(move |ty| arb_value(ty, g)).prop_map(|(s, v)| (Some(s), s.ty().clone(), v));
+    prop_oneof![random_types, real].boxed()
+}
+
 fn per_schema<T: fmt::Debug + 'static>(make: impl Fn(&'static Type) -> BoxedStrategy<T>) -> BoxedStrategy<(Schema, T)> {
     Union::new(schemas().iter().enumerate().map(|(i, (_, ty))| make(ty).prop_map(move |t| (Schema(i), t)).boxed())).boxed()
 }
@@ -1155,9 +1163,7 @@ fn msgpack_mutated() {
 #[test]
 fn msgpack_round_trip() {
     let g = Gen::new(true, false);
-    let random_types = arb_type(true).prop_flat_map(move |t| (Just(t.clone()), arb_value(&t, g))).prop_map(|(t, v)| (None, t, v));
-    let real = per_schema(move |ty| arb_value(ty, g)).prop_map(|(s, v)| (Some(s), s.ty().clone(), v));
-    let strategy = prop_oneof![random_types, real];
+    let strategy = typed_values(g);
     harness::fuzz(TARGETS, "msgpack_round_trip", 1500, strategy, |(_, ty, v)| {
         let bytes = msgpack_of(&v, &ty);
         let back = decode_msgpack(&bytes, &ty).map_err(|e| fail(format!("an encoded value does not decode: {e}")))?;
@@ -1203,9 +1209,7 @@ fn json_mutated_text() {
 #[test]
 fn json_round_trip() {
     let g = Gen::new(false, true);
-    let random_types = arb_type(true).prop_flat_map(move |t| (Just(t.clone()), arb_value(&t, g))).prop_map(|(t, v)| (None, t, v));
-    let real = per_schema(move |ty| arb_value(ty, g)).prop_map(|(s, v)| (Some(s), s.ty().clone(), v));
-    let strategy = prop_oneof![random_types, real];
+    let strategy = typed_values(g);
     harness::fuzz(TARGETS, "json_round_trip", 1500, strategy, |(_, ty, v)| {
         let j = encode_json(&v, &ty).map_err(|e| fail(format!("a JSON-safe value does not encode: {e}")))?;
         let back = decode_json(&j, &ty).map_err(|e| fail(format!("encode_json output does not decode: {e}; {j}")))?;

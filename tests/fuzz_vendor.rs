@@ -37,7 +37,7 @@ use identity_provider::clients::runai::{self, Idp, IdpRequest, MandatoryClaim, M
 use identity_provider::clients::scim::{self, BulkOutcome, Grant, ListResponse, PatchOperation, ScimAuth, ScimClient};
 use identity_provider::clients::{ApiError, HttpSettings, http, scrub};
 use identity_provider::sandbox::scim::filter::{AttrPath, Filter, PatchPath};
-use identity_provider::sandbox::scim::{self as sandbox_scim, patch};
+use identity_provider::sandbox::scim::{self as sandbox_scim, GROUP_PATCH, USER_PATCH, patch};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::TestCaseError;
@@ -925,31 +925,6 @@ fn sandbox_scim_filter() {
         Ok(())
     });
 }
-
-const USER_PATCH: patch::Schema = patch::Schema {
-    core_urn: sandbox_scim::USER_SCHEMA,
-    writable: &[
-        ("userName", patch::Kind::Simple),
-        ("name", patch::Kind::Complex),
-        ("displayName", patch::Kind::Simple),
-        ("active", patch::Kind::Simple),
-        ("externalId", patch::Kind::Simple),
-        ("emails", patch::Kind::Multi),
-        ("password", patch::Kind::Simple),
-    ],
-    read_only: &["id", "ocid", "meta", "schemas", "groups", sandbox_scim::USER_EXTENSION, sandbox_scim::USER_STATE_EXTENSION],
-};
-
-const GROUP_PATCH: patch::Schema = patch::Schema {
-    core_urn: sandbox_scim::GROUP_SCHEMA,
-    writable: &[
-        ("displayName", patch::Kind::Simple),
-        ("externalId", patch::Kind::Simple),
-        ("members", patch::Kind::Multi),
-        (sandbox_scim::GROUP_EXTENSION, patch::Kind::Complex),
-    ],
-    read_only: &["id", "ocid", "meta", "schemas"],
-};
 
 fn patch_operation() -> BoxedStrategy<Json> {
     let op = prop_oneof![

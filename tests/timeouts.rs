@@ -7,13 +7,11 @@
 
 mod support;
 
-use std::io::Read;
-use std::process::Stdio;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Auth, Sandbox, Workspace, actions, interrupt_terraform, resource_change};
+use support::{Auth, Sandbox, Workspace, actions, resource_change};
 
 /// How long a timed-out or interrupted command may take at most (the vendor asks to wait
 /// 30 s; the timeouts in these tests are 1-2 s).
@@ -141,44 +139,16 @@ fn interrupt_ends_a_rate_limited_wait_promptly() {
     ws.write_main(&scim_user(""));
     rate_limit(&sb);
 
-    let mut child = ws
-        .command(&["apply", "-auto-approve", "-input=false", "-no-color"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start terraform apply");
-    let drain = |mut r: Box<dyn Read + Send>| {
-        thread::spawn(move || {
-            let mut s = String::new();
-            let _ = r.read_to_string(&mut s);
-            s
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().expect("stdout")));
-    let errs = drain(Box::new(child.stderr.take().expect("stderr")));
-
+    let mut apply = ws.spawn(&["apply", "-auto-approve", "-input=false", "-no-color"]);
     // Wait until the provider has been told to wait (a 429 was answered), then a little
     // more so that it sits in the pause.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    apply.wait_for("the rate-limited request", Duration::from_secs(60), || {
         let (_, faults) = sb.http_with("GET", "/_sandbox/faults", None, Auth::None);
-        if faults["injected"].as_u64().unwrap_or(0) >= 1 {
-            break;
-        }
-        if Instant::now() > deadline || child.try_wait().ok().flatten().is_some() {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "terraform apply never reached the rate-limited request\n--- stdout ---\n{}\n--- stderr ---\n{}",
-                out.join().unwrap_or_default(),
-                errs.join().unwrap_or_default()
-            );
-        }
-        thread::sleep(Duration::from_millis(50));
-    }
+        faults["injected"].as_u64().unwrap_or(0) >= 1
+    });
     thread::sleep(Duration::from_millis(500));
 
-    let (exit, took, stdout, stderr) = interrupt_terraform(&mut child, out, errs);
+    let (exit, took, stdout, stderr) = apply.interrupt();
     eprintln!("timeouts figures: terraform apply exited {} ms after SIGINT during a 429 pause", took.as_millis());
     assert!(!exit.success(), "an interrupted apply fails\n{stdout}\n{stderr}");
     let all = format!("{stdout}{stderr}");

@@ -457,11 +457,7 @@ impl ScimClient {
     /// falls back to a single GET, so a deleted user still reads as gone and a server
     /// without id filters still works.
     pub async fn get_user_coalesced(&self, id: &str) -> Result<Option<Value>, ApiError> {
-        // OCI ocids address users too, but an `id` filter does not match them.
-        if id.is_empty() || id.starts_with("ocid1.") {
-            return self.get("/Users", id, &[]).await;
-        }
-        self.user_reads.read(id.to_string(), |ids| self.by_id("/Users", ids, &[]), || self.get("/Users", id, &[])).await
+        self.get_coalesced(&self.user_reads, "/Users", id, &[]).await
     }
 
     /// How user reads have been batched so far.
@@ -473,11 +469,23 @@ impl ScimClient {
     /// read apart, in pages), coalescing concurrent reads into one filtered list like
     /// [`ScimClient::get_user_coalesced`], with the same fallback to a single GET.
     pub async fn get_group_coalesced(&self, id: &str) -> Result<Option<Value>, ApiError> {
-        let lean = [("excludedAttributes", "members".to_string())];
+        self.get_coalesced(&self.group_reads, "/Groups", id, &[("excludedAttributes", "members".to_string())]).await
+    }
+
+    /// A read of `collection`/`id` through `reads`: batched into filtered lists, a single
+    /// GET (with the same `extra` parameters) when the batch does not find it.
+    async fn get_coalesced(
+        &self,
+        reads: &Coalescer<String, Value>,
+        collection: &str,
+        id: &str,
+        extra: &[(&str, String)],
+    ) -> Result<Option<Value>, ApiError> {
+        // OCI ocids address resources too, but an `id` filter does not match them.
         if id.is_empty() || id.starts_with("ocid1.") {
-            return self.get("/Groups", id, &lean).await;
+            return self.get(collection, id, extra).await;
         }
-        self.group_reads.read(id.to_string(), |ids| self.by_id("/Groups", ids, &lean), || self.get("/Groups", id, &lean)).await
+        reads.read(id.to_string(), |ids| self.by_id(collection, ids, extra), || self.get(collection, id, extra)).await
     }
 
     /// How group reads have been batched so far.

@@ -580,7 +580,8 @@ impl Outcome {
     }
 }
 
-const USER_PATCH: patch::Schema = patch::Schema {
+/// What a PATCH may change on a user, and what it may not (also fuzzed by `tests/fuzz_vendor.rs`).
+pub const USER_PATCH: patch::Schema = patch::Schema {
     core_urn: USER_SCHEMA,
     writable: &[
         ("userName", patch::Kind::Simple),
@@ -594,7 +595,8 @@ const USER_PATCH: patch::Schema = patch::Schema {
     read_only: &["id", "ocid", "meta", "schemas", "groups", USER_EXTENSION, USER_STATE_EXTENSION],
 };
 
-const GROUP_PATCH: patch::Schema = patch::Schema {
+/// What a PATCH may change on a group, and what it may not.
+pub const GROUP_PATCH: patch::Schema = patch::Schema {
     core_urn: GROUP_SCHEMA,
     writable: &[
         ("displayName", patch::Kind::Simple),

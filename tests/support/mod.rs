@@ -1309,27 +1309,72 @@ pub fn newer_terraform(major: u64, minor: u64) -> Option<PathBuf> {
     Some(wrapper)
 }
 
-/// Sends SIGINT (Ctrl-C) to a running terraform and waits for it to exit (at most 60 s,
-/// then it is killed and the test fails). Returns the exit status, how long the exit took
-/// after the signal, and what the two reader threads collected from stdout and stderr.
-pub fn interrupt_terraform(
-    child: &mut Child,
-    out: std::thread::JoinHandle<String>,
-    errs: std::thread::JoinHandle<String>,
-) -> (std::process::ExitStatus, Duration, String, String) {
-    let interrupted = Instant::now();
-    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("run kill");
-    assert!(status.success(), "kill -INT failed");
-    let exit = loop {
-        if let Some(s) = child.try_wait().expect("wait for terraform") {
-            break s;
+/// A terraform command running in the background ([`Workspace::spawn`]); threads collect
+/// its stdout and stderr.
+pub struct Background {
+    child: Child,
+    out: Option<thread::JoinHandle<String>>,
+    errs: Option<thread::JoinHandle<String>>,
+}
+
+impl Workspace {
+    /// Starts `terraform <args>` like [`Workspace::run`] would, without waiting for it.
+    pub fn spawn(&self, args: &[&str]) -> Background {
+        let mut child = self.command(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start terraform");
+        fn drain(mut r: impl Read + Send + 'static) -> thread::JoinHandle<String> {
+            thread::spawn(move || {
+                let mut s = String::new();
+                let _ = r.read_to_string(&mut s);
+                s
+            })
         }
-        if interrupted.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!("terraform did not exit within 60 s of SIGINT");
+        let out = drain(child.stdout.take().expect("stdout"));
+        let errs = drain(child.stderr.take().expect("stderr"));
+        Background { child, out: Some(out), errs: Some(errs) }
+    }
+}
+
+impl Background {
+    /// Polls `ready` every 50 ms until it holds. Panics with terraform's output when
+    /// terraform exits first or `within` passes (`what` says what was awaited).
+    pub fn wait_for(&mut self, what: &str, within: Duration, mut ready: impl FnMut() -> bool) {
+        let deadline = Instant::now() + within;
+        while !ready() {
+            if Instant::now() > deadline || self.child.try_wait().ok().flatten().is_some() {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                let (out, errs) = self.output();
+                panic!("terraform never reached {what}\n--- stdout ---\n{out}\n--- stderr ---\n{errs}");
+            }
+            thread::sleep(Duration::from_millis(50));
         }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let took = interrupted.elapsed();
-    (exit, took, out.join().unwrap_or_default(), errs.join().unwrap_or_default())
+    }
+
+    /// Sends SIGINT (Ctrl-C) and waits for terraform to exit (at most 60 s, then it is
+    /// killed and the test fails). Returns the exit status, how long the exit took after
+    /// the signal, and terraform's stdout and stderr.
+    pub fn interrupt(mut self) -> (std::process::ExitStatus, Duration, String, String) {
+        let interrupted = Instant::now();
+        let status = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status().expect("run kill");
+        assert!(status.success(), "kill -INT failed");
+        let exit = loop {
+            if let Some(s) = self.child.try_wait().expect("wait for terraform") {
+                break s;
+            }
+            if interrupted.elapsed() > Duration::from_secs(60) {
+                let _ = self.child.kill();
+                panic!("terraform did not exit within 60 s of SIGINT");
+            }
+            thread::sleep(Duration::from_millis(20));
+        };
+        let took = interrupted.elapsed();
+        let (out, errs) = self.output();
+        (exit, took, out, errs)
+    }
+
+    /// What terraform wrote to stdout and stderr (once it has exited).
+    fn output(&mut self) -> (String, String) {
+        let collect = |h: Option<thread::JoinHandle<String>>| h.and_then(|h| h.join().ok()).unwrap_or_default();
+        (collect(self.out.take()), collect(self.errs.take()))
+    }
 }
