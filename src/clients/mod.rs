@@ -10,6 +10,7 @@ pub mod http;
 pub mod landscape;
 pub mod runai;
 pub mod scim;
+pub mod scim_members;
 pub mod scrub;
 
 pub use http::{ApiError, HttpSettings};

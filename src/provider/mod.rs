@@ -35,6 +35,8 @@ pub struct ProviderData {
     landscape: Result<LandscapeSettings, String>,
     landscape_client: Result<LandscapeClient, String>,
     pub http: HttpSettings,
+    /// Who manages which group's membership, in the plan being made (for warnings).
+    pub membership_claims: crate::resources::membership_conflicts::MembershipClaims,
 }
 
 /// Fudo settings, resolved from the configuration and the environment.
@@ -463,7 +465,17 @@ impl Provider for IdentityProvider {
         if diags.has_errors() {
             return None;
         }
-        Some(ProviderData { runai, fudo, fudo_client, scim, scim_client, landscape, landscape_client, http: settings })
+        Some(ProviderData {
+            runai,
+            fudo,
+            fudo_client,
+            scim,
+            scim_client,
+            landscape,
+            landscape_client,
+            http: settings,
+            membership_claims: Default::default(),
+        })
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<ProviderData>>> {

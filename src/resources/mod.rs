@@ -9,6 +9,7 @@ use crate::tfplugin::{Diagnostic, Diagnostics, Resource};
 
 pub mod idp;
 pub mod idp_mappers;
+pub mod membership_conflicts;
 pub mod oidc_group_import;
 pub mod scim_group;
 pub mod scim_group_member;

@@ -3,8 +3,9 @@
 //! `members` is authoritative when set and not managed at all when left out (it then
 //! shows the current members, read-only). Updates send only the difference as one
 //! PatchOp: `replace` for changed attributes, one `add` for new members and a `remove`
-//! per departed member, never the full member list. Members are read in pages (users
-//! filtered by `groups.value`), so big groups work. The description lives in Oracle's
+//! per departed member, never the full member list. Members are read from the group's
+//! own `members` attribute, which every SCIM 2.0 server has (see
+//! [`crate::clients::scim_members`] for groups too large for one answer). The description lives in Oracle's
 //! group extension, which is sent only when a description is set, so plain SCIM
 //! servers work too.
 
@@ -16,10 +17,11 @@ use serde_json::{Value as Json, json};
 
 use super::timeouts::{self, Deadline, Op, TimedOut};
 use super::{already_exists, rules, scim_diag};
-use crate::clients::scim::{GROUP_EXTENSION, GROUP_SCHEMA, PatchOperation, ScimClient, quote};
+use crate::clients::scim::{GROUP_EXTENSION, GROUP_SCHEMA, PatchOperation, ScimClient};
+use crate::clients::scim_members::user_members;
 use crate::provider::ProviderData;
 use crate::tfplugin::model::{from_value, to_value};
-use crate::tfplugin::resource::ImportState;
+use crate::tfplugin::resource::{ImportState, ModifyPlan, ModifyPlanRequest};
 use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::{ApplyRequest, Attribute, Diagnostic, Diagnostics, Resource, Schema, StateResult, Type, Value};
 
@@ -55,6 +57,9 @@ fn schema() -> Schema {
             Attribute::set_of("members", Type::String)
                 .optional()
                 .computed()
+                // Unmanaged members change only through a refresh, never through this
+                // group's own apply: an unrelated change keeps them known in the plan.
+                .use_state_for_unknown()
                 .describe("SCIM ids of the member users. When set, exactly these users are members (authoritative); when left out, membership is not managed and this shows the current members. Do not combine a set `members` with `identity_scim_group_member` or `identity_scim_user_group_memberships` for the same group.")
                 .validate(rules::scim_ids("user")),
             timeouts::all_operations(),
@@ -64,12 +69,6 @@ fn schema() -> Schema {
 
 fn ty() -> Type {
     schema().value_type()
-}
-
-/// Every member's user id, read in pages.
-pub(crate) async fn read_members(c: &ScimClient, group_id: &str) -> Result<BTreeSet<String>, crate::clients::ApiError> {
-    let users = c.list_all("/Users", Some(&format!("groups.value eq {}", quote(group_id))), &[("attributes", "id".to_string())]).await?;
-    Ok(users.iter().filter_map(|u| u.get("id").and_then(Json::as_str).map(str::to_string)).collect())
 }
 
 fn description_of(g: &Json) -> Option<String> {
@@ -88,20 +87,10 @@ fn state_from_api(g: &Json, members: BTreeSet<String>) -> Model {
     }
 }
 
-fn members_in_answer(g: &Json) -> BTreeSet<String> {
-    g.get("members")
-        .and_then(Json::as_array)
-        .map(|l| l.iter().filter_map(|m| m.get("value").and_then(Json::as_str).map(str::to_string)).collect())
-        .unwrap_or_default()
-}
-
 impl ScimGroupResource {
     async fn read_group(c: &ScimClient, id: &str) -> Result<Option<Model>, Diagnostics> {
-        let g = c.get_group_coalesced(id).await.map_err(|e| scim_diag("Unable to read group", &e))?;
-        let Some(g) = g else { return Ok(None) };
-        let gid = g.get("id").and_then(Json::as_str).unwrap_or(id).to_string();
-        let members = read_members(c, &gid).await.map_err(|e| scim_diag("Unable to read group members", &e))?;
-        Ok(Some(state_from_api(&g, members)))
+        let g = c.group_with_members(id).await.map_err(|e| scim_diag("Unable to read group", &e))?;
+        Ok(g.map(|g| state_from_api(&g.group, g.members)))
     }
 }
 
@@ -146,7 +135,7 @@ impl Resource<ProviderData> for ScimGroupResource {
             Ok(Err(e)) => return Err(scim_diag("Unable to create group", &e)),
             Err(TimedOut) => return Err(deadline.exceeded(&timeouts::create_unanswered("the group")).into()),
         };
-        let members = members_in_answer(&created);
+        let members = user_members(&created);
         Ok(StateResult::state(timeouts::keep(to_value(&state_from_api(&created, members), &ty())?, &req.planned)))
     }
 
@@ -182,6 +171,27 @@ impl Resource<ProviderData> for ScimGroupResource {
 
     fn as_import(&self) -> Option<&dyn ImportState<ProviderData>> {
         Some(self)
+    }
+
+    fn as_modify_plan(&self) -> Option<&dyn ModifyPlan<ProviderData>> {
+        Some(self)
+    }
+}
+
+/// Warns when an authoritative member list leaves out a user whom additive membership
+/// resources add to the same group.
+#[async_trait]
+impl ModifyPlan<ProviderData> for ScimGroupResource {
+    async fn modify_plan(&self, data: Option<&ProviderData>, req: &mut ModifyPlanRequest<'_>, diags: &mut Diagnostics) {
+        let (Some(d), Some(id)) = (data, req.planned.get("id").as_str()) else { return };
+        let members = req.config.get("members");
+        if members.is_null() || !members.is_wholly_known() {
+            return;
+        }
+        let members: BTreeSet<String> = members.elements().unwrap_or(&[]).iter().filter_map(|m| m.as_str().map(str::to_string)).collect();
+        if let Some(w) = d.membership_claims.authoritative(id, &members) {
+            diags.push(w);
+        }
     }
 }
 
@@ -220,10 +230,16 @@ impl ScimGroupResource {
         if !ops.is_empty() {
             c.patch("/Groups", &id, &ops).await.map_err(|e| scim_diag("Unable to update group", &e))?;
         }
-        let state = match Self::read_group(c, &id).await? {
+        let mut state = match Self::read_group(c, &id).await? {
             Some(m) => m,
             None => return Err(Diagnostic::error("Group vanished", format!("Group {id} disappeared during the update.")).into()),
         };
+        // Unmanaged members were planned as they were; other resources (such as
+        // `identity_scim_group_member`) may change them in this same apply, which the
+        // next refresh shows. Answering the planned value keeps the result consistent.
+        if req.config.get("members").is_null() && !req.planned.get("members").is_unknown() {
+            state.members = planned.members.clone();
+        }
         Ok(StateResult::state(timeouts::keep(to_value(&state, &ty())?, &req.planned)))
     }
 }

@@ -3,14 +3,13 @@
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use serde_json::Value as Json;
 
 use super::timeouts::{self, Deadline, Op};
 use super::{rules, scim_diag};
 use crate::clients::scim::{PatchOperation, ScimClient};
 use crate::provider::ProviderData;
 use crate::tfplugin::model::{from_value, to_value};
-use crate::tfplugin::resource::ImportState;
+use crate::tfplugin::resource::{ImportState, ModifyPlan, ModifyPlanRequest};
 use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::{ApplyRequest, Attribute, Diagnostic, Diagnostics, Resource, Schema, StateResult, Type, Value};
 
@@ -55,12 +54,10 @@ fn state(group: &str, user: &str) -> Result<Value, Diagnostics> {
     to_value(&Model { id: Some(format!("{group}/{user}")), group_id: Some(group.into()), user_id: Some(user.into()) }, &ty())
 }
 
-/// Whether the user is in the group: the user's read-only `groups` attribute says so.
+/// Whether the user is in the group, from the group's own `members` (see
+/// [`ScimClient::is_member`]); None when it is not.
 async fn is_member(c: &ScimClient, group: &str, user: &str) -> Result<Option<bool>, crate::clients::ApiError> {
-    let Some(u) = c.get("/Users", user, &[("attributes", "groups".to_string())]).await? else { return Ok(None) };
-    let listed =
-        u.get("groups").and_then(Json::as_array).is_some_and(|gs| gs.iter().any(|g| g.get("value").and_then(Json::as_str) == Some(group)));
-    Ok(Some(listed))
+    Ok(Some(c.is_member(group, user).await?))
 }
 
 #[async_trait]
@@ -125,6 +122,23 @@ impl Resource<ProviderData> for ScimGroupMemberResource {
 
     fn as_import(&self) -> Option<&dyn ImportState<ProviderData>> {
         Some(self)
+    }
+
+    fn as_modify_plan(&self) -> Option<&dyn ModifyPlan<ProviderData>> {
+        Some(self)
+    }
+}
+
+/// Warns when the group's membership is also managed authoritatively without this user.
+#[async_trait]
+impl ModifyPlan<ProviderData> for ScimGroupMemberResource {
+    async fn modify_plan(&self, data: Option<&ProviderData>, req: &mut ModifyPlanRequest<'_>, diags: &mut Diagnostics) {
+        let (Some(d), Some(g), Some(u)) = (data, req.planned.get("group_id").as_str(), req.planned.get("user_id").as_str()) else {
+            return;
+        };
+        for w in d.membership_claims.additive(u, &[g.to_string()].into_iter().collect(), "group_id") {
+            diags.push(w);
+        }
     }
 }
 

@@ -66,6 +66,9 @@ fn schema() -> Schema {
             Attribute::string("display_name")
                 .optional()
                 .computed()
+                // Left to the server, it derives from the names: another change (`active`,
+                // a password rotation) keeps it known in the plan.
+                .modifier(PlanModifier::UseStateUnlessChanged(&["given_name", "family_name"]))
                 .describe("Name shown in user interfaces. Defaults to the server's choice (on OCI IAM, \"given family\").")
                 .validate(rules::text()),
             Attribute::nested(
@@ -347,5 +350,51 @@ impl ImportState<ProviderData> for ScimUserResource {
         }
         // The read resolves an ocid to the user's id.
         to_value(&Model { id: Some(id.to_string()), ..Default::default() }, &ty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tfplugin::plan::plan_resource;
+
+    /// A state as the server leaves it: `display_name` derived by the server.
+    fn prior() -> Value {
+        let mut v = to_value(&Model::default(), &ty()).expect("value");
+        for (k, x) in [("id", "u1"), ("ocid", ""), ("user_name", "olive@example.com"), ("given_name", "Olive"), ("display_name", "Olive Owner")] {
+            v.set(k, Value::string(x));
+        }
+        v.set("active", Value::Bool(true));
+        v.set("emails", Value::List(vec![]));
+        v
+    }
+
+    /// The configuration of `prior`, with `display_name` left to the server.
+    fn config(prior: &Value) -> Value {
+        let mut c = prior.clone();
+        for k in ["id", "ocid", "display_name", "emails"] {
+            c.set(k, Value::Null);
+        }
+        c
+    }
+
+    #[test]
+    fn display_name_stays_known_unless_a_name_changes() {
+        let prior = prior();
+        // Proposed new state: Terraform keeps the prior value of computed attributes the
+        // configuration leaves null.
+        let plan = |cfg: &Value| {
+            let mut proposed = cfg.clone();
+            for k in ["id", "ocid", "display_name", "emails"] {
+                proposed.set(k, prior.get(k).clone());
+            }
+            plan_resource(&schema(), &prior, &proposed, cfg).planned
+        };
+        let mut inactive = config(&prior);
+        inactive.set("active", Value::Bool(false));
+        assert_eq!(plan(&inactive).get("display_name"), &Value::string("Olive Owner"), "an unrelated change keeps it known");
+        let mut renamed = config(&prior);
+        renamed.set("given_name", Value::string("Oliver"));
+        assert!(plan(&renamed).get("display_name").is_unknown(), "a name change makes it unknown");
     }
 }

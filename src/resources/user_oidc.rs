@@ -527,7 +527,7 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
         let run = |prior: &Value, planned: Value| {
             let cfg = planned.clone();
-            let mut req = ModifyPlanRequest { prior, config: &cfg, planned, requires_replace: Vec::new() };
+            let mut req = ModifyPlanRequest { prior, prior_private: &[], config: &cfg, planned, requires_replace: Vec::new() };
             let mut d = Diagnostics::new();
             rt.block_on(UserOidcResource.modify_plan(None, &mut req, &mut d));
             d

@@ -58,6 +58,8 @@ pub const DEFAULT_SCIM_STATIC_TOKEN: &str = scim::DEFAULT_STATIC_TOKEN;
 pub const DEFAULT_SCIM_TOKEN_TTL_SECS: u64 = scim::DEFAULT_TOKEN_TTL_SECS;
 pub const DEFAULT_LANDSCAPE_TOKEN: &str = "sandbox-landscape-jwt";
 pub const DEFAULT_MAPPER_DELAY_MS: u64 = 300;
+/// OCI IAM's limit on the group members of one answer (`--scim-max-members`).
+pub const DEFAULT_SCIM_MAX_MEMBERS: usize = 10_000;
 
 /// Everything the sandbox is configured with (the CLI flags other than `--listen`).
 /// `Default` gives the documented demo credentials, in-memory state and a 300 ms mapper delay.
@@ -109,6 +111,18 @@ pub struct SandboxConfig {
     #[arg(long, value_name = "TOKEN", default_value = DEFAULT_LANDSCAPE_TOKEN)]
     pub landscape_token: String,
 
+    /// Do not maintain the optional `User.groups` attribute (RFC 7643 section 4.1.2 lets a
+    /// SCIM server leave it out): users are rendered without `groups`, and filters on
+    /// `groups.value` match nothing. Membership then shows only in the groups' `members`,
+    /// as on SCIM servers that do not maintain it.
+    #[arg(long)]
+    pub scim_no_user_groups: bool,
+
+    /// The most group members one SCIM GET or search answer may hold; a larger answer is
+    /// refused with 400, as OCI IAM refuses group reads of more than 10,000 members.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_SCIM_MAX_MEMBERS)]
+    pub scim_max_members: usize,
+
     /// Delay before a Run:ai `PUT .../mappers` (answered 202) becomes visible to reads.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAPPER_DELAY_MS)]
     pub mapper_delay_ms: u64,
@@ -137,6 +151,8 @@ impl Default for SandboxConfig {
             scim_token_ttl_secs: DEFAULT_SCIM_TOKEN_TTL_SECS,
             scim_static_token: DEFAULT_SCIM_STATIC_TOKEN.to_string(),
             landscape_token: DEFAULT_LANDSCAPE_TOKEN.to_string(),
+            scim_no_user_groups: false,
+            scim_max_members: DEFAULT_SCIM_MAX_MEMBERS,
             mapper_delay_ms: DEFAULT_MAPPER_DELAY_MS,
             landscape_import_ms: landscape::DEFAULT_IMPORT_MS,
             landscape_slow_import_ms: landscape::DEFAULT_SLOW_IMPORT_MS,
@@ -151,6 +167,8 @@ impl std::fmt::Debug for SandboxConfig {
             .field("data", &self.data)
             .field("scim_client_id", &self.scim_client_id)
             .field("scim_username", &self.scim_username)
+            .field("scim_no_user_groups", &self.scim_no_user_groups)
+            .field("scim_max_members", &self.scim_max_members)
             .field("mapper_delay_ms", &self.mapper_delay_ms)
             .finish_non_exhaustive()
     }

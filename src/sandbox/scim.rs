@@ -422,6 +422,10 @@ async fn revoke(State(state): State<SharedState>, headers: HeaderMap, body: Resu
 pub struct Ctx {
     pub base: String,
     pub now: DateTime<Utc>,
+    /// Whether users carry the `groups` attribute (`--scim-no-user-groups` turns it off).
+    pub user_groups: bool,
+    /// The most group members one GET or search answer may hold (`--scim-max-members`).
+    pub max_members: usize,
 }
 
 impl Ctx {
@@ -432,8 +436,39 @@ impl Ctx {
             .or_else(|| headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string))
             .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_')))
             .unwrap_or_else(|| "localhost".to_string());
-        Ctx { base: format!("http://{host}"), now: Utc::now() }
+        Ctx { base: format!("http://{host}"), now: Utc::now(), user_groups: true, max_members: usize::MAX }
     }
+
+    /// The context with the emulation switches of `config`.
+    fn configured(mut self, config: &super::SandboxConfig) -> Self {
+        self.user_groups = !config.scim_no_user_groups;
+        self.max_members = config.scim_max_members;
+        self
+    }
+
+    /// The renderer of `d` for this request.
+    pub fn view<'a>(&'a self, d: &'a OciData) -> View<'a> {
+        View::new(d, &self.base).with_user_groups(self.user_groups)
+    }
+}
+
+/// The number of group members an answer holds (a group, or a ListResponse of groups).
+fn members_in(body: &Map<String, Value>) -> usize {
+    let own = body.get("members").and_then(Value::as_array).map_or(0, Vec::len);
+    let listed: usize =
+        body.get("Resources").and_then(Value::as_array).map(|rs| rs.iter().filter_map(Value::as_object).map(members_in).sum()).unwrap_or(0);
+    own + listed
+}
+
+/// OCI IAM's refusal of an answer with too many group members.
+fn too_many_members(n: usize, max: usize) -> ScimError {
+    ScimError::bad_request(
+        "tooMany",
+        format!(
+            "The response would contain {n} group members, more than the {max} one response may hold. \
+             Read the members in pages (for example users filtered by groups.value)."
+        ),
+    )
 }
 
 /// Query parameters, looked up case-insensitively.
@@ -558,7 +593,7 @@ impl Outcome {
         }
     }
 
-    fn into_response(self, params: &Params) -> Response {
+    fn into_response(self, params: &Params, max_members: usize) -> Response {
         let status = self.status();
         let location = self.location();
         let version = match &self {
@@ -566,6 +601,7 @@ impl Outcome {
             Outcome::NoContent { .. } => None,
         };
         let mut resp = match self.projected(params) {
+            Some(body) if members_in(&body) > max_members => return too_many_members(members_in(&body), max_members).into_response(),
             Some(body) => scim_json(status, &Value::Object(body)),
             None => status.into_response(),
         };
@@ -608,11 +644,11 @@ pub const GROUP_PATCH: patch::Schema = patch::Schema {
 };
 
 fn user_resource(d: &OciData, ctx: &Ctx, i: usize, status: StatusCode) -> Outcome {
-    Outcome::Resource { status, body: View::new(d, &ctx.base).user(&d.users[i], false), core_urn: Some(USER_SCHEMA) }
+    Outcome::Resource { status, body: ctx.view(d).user(&d.users[i], false), core_urn: Some(USER_SCHEMA) }
 }
 
 fn group_resource(d: &OciData, ctx: &Ctx, i: usize, status: StatusCode) -> Outcome {
-    Outcome::Resource { status, body: View::new(d, &ctx.base).group(&d.groups[i]), core_urn: Some(GROUP_SCHEMA) }
+    Outcome::Resource { status, body: ctx.view(d).group(&d.groups[i]), core_urn: Some(GROUP_SCHEMA) }
 }
 
 /// 204 for a PATCH, unless the query asks for attributes: then 200 with the resource.
@@ -920,8 +956,8 @@ impl ListQuery {
 }
 
 /// A ListResponse page, resources in creation order.
-pub fn list(d: &OciData, base: &str, kind: Kind, q: &ListQuery) -> Value {
-    let view = View::new(d, base);
+pub fn list(d: &OciData, ctx: &Ctx, kind: Kind, q: &ListQuery) -> Result<Value, ScimError> {
+    let view = ctx.view(d);
     let render = |i: usize| match kind {
         Kind::Users => view.user(&d.users[i], false),
         Kind::Groups => view.group(&d.groups[i]),
@@ -944,14 +980,18 @@ pub fn list(d: &OciData, base: &str, kind: Kind, q: &ListQuery) -> Value {
             (total, matched.into_iter().skip(skip).take(q.count).collect())
         }
     };
-    let resources: Vec<Value> = page.into_iter().map(|r| Value::Object(project(r, &q.attributes, &q.excluded, kind.core_urn()))).collect();
-    json!({
+    let resources: Vec<Map<String, Value>> = page.into_iter().map(|r| project(r, &q.attributes, &q.excluded, kind.core_urn())).collect();
+    let members: usize = resources.iter().map(members_in).sum();
+    if members > ctx.max_members {
+        return Err(too_many_members(members, ctx.max_members));
+    }
+    Ok(json!({
         "schemas": [LIST_RESPONSE_SCHEMA],
         "totalResults": total,
         "itemsPerPage": resources.len(),
         "startIndex": q.start_index,
         "Resources": resources,
-    })
+    }))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -971,7 +1011,7 @@ async fn run(
     target: Target,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let ctx = Ctx::new(headers, uri);
+    let ctx = Ctx::new(headers, uri).configured(state.config());
     let params = Params::parse(uri.query());
     let result = match method {
         Method::GET | Method::DELETE => {
@@ -988,19 +1028,19 @@ async fn run(
         _ => Err(ScimError::method_not_allowed(&method, &format!("{SCIM_BASE}{}", target.path()))),
     };
     match result {
-        Ok(outcome) => outcome.into_response(&params),
+        Ok(outcome) => outcome.into_response(&params, if method == Method::GET { ctx.max_members } else { usize::MAX }),
         Err(e) => e.into_response(),
     }
 }
 
 async fn run_list(state: &SharedState, headers: &HeaderMap, uri: &Uri, kind: Kind) -> Response {
-    let ctx = Ctx::new(headers, uri);
+    let ctx = Ctx::new(headers, uri).configured(state.config());
     let params = Params::parse(uri.query());
     match ListQuery::from_params(kind, &params) {
-        Ok(q) => {
-            let page = state.read(|d| list(&d.oci, &ctx.base, kind, &q)).await;
-            scim_json(StatusCode::OK, &page)
-        }
+        Ok(q) => match state.read(|d| list(&d.oci, &ctx, kind, &q)).await {
+            Ok(page) => scim_json(StatusCode::OK, &page),
+            Err(e) => e.into_response(),
+        },
         Err(e) => e.into_response(),
     }
 }
@@ -1016,13 +1056,13 @@ async fn run_search(
     if method != Method::POST {
         return ScimError::method_not_allowed(&method, uri.path()).into_response();
     }
-    let ctx = Ctx::new(headers, uri);
+    let ctx = Ctx::new(headers, uri).configured(state.config());
     let q = parse_body(body).and_then(|b| ListQuery::from_search(kind, &b));
     match q {
-        Ok(q) => {
-            let page = state.read(|d| list(&d.oci, &ctx.base, kind, &q)).await;
-            scim_json(StatusCode::OK, &page)
-        }
+        Ok(q) => match state.read(|d| list(&d.oci, &ctx, kind, &q)).await {
+            Ok(page) => scim_json(StatusCode::OK, &page),
+            Err(e) => e.into_response(),
+        },
         Err(e) => e.into_response(),
     }
 }

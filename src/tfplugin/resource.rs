@@ -122,6 +122,8 @@ pub trait ValidateConfig: Send + Sync {
 #[derive(Debug, Clone)]
 pub struct ModifyPlanRequest<'a> {
     pub prior: &'a Value,
+    /// The prior state's private data (what the last read or apply returned).
+    pub prior_private: &'a [u8],
     pub config: &'a Value,
     pub planned: Value,
     pub requires_replace: Vec<super::diag::AttrPath>,

@@ -161,6 +161,8 @@ pub fn new_ocid(kind: &str) -> String {
 /// Indexes for rendering many resources: users by id, groups by member.
 pub struct View<'a> {
     base: &'a str,
+    /// Whether users carry `groups` (see `--scim-no-user-groups`).
+    user_groups: bool,
     users: HashMap<&'a str, &'a StoredUser>,
     groups_of: HashMap<&'a str, Vec<&'a StoredGroup>>,
 }
@@ -175,7 +177,13 @@ impl<'a> View<'a> {
                 groups_of.entry(m.as_str()).or_default().push(g);
             }
         }
-        View { base, users, groups_of }
+        View { base, user_groups: true, users, groups_of }
+    }
+
+    /// Renders users with (`true`, the default) or without their `groups` attribute.
+    pub fn with_user_groups(mut self, on: bool) -> Self {
+        self.user_groups = on;
+        self
     }
 
     fn location(&self, collection: &str, id: &str) -> String {
@@ -215,7 +223,9 @@ impl<'a> View<'a> {
                 })
             })
             .collect();
-        m.insert("groups".into(), Value::Array(groups));
+        if self.user_groups {
+            m.insert("groups".into(), Value::Array(groups));
+        }
         m.insert(
             "meta".into(),
             json!({

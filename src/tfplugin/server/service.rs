@@ -494,8 +494,13 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             let config = decode_dv(r.config.as_ref(), &e.ty, "configuration")?;
             let change = plan_resource(&e.schema, &prior, &proposed, &config);
             let mut diags = Diagnostics::new();
-            let mut req =
-                ModifyPlanRequest { prior: &prior, config: &config, planned: change.planned, requires_replace: change.requires_replace };
+            let mut req = ModifyPlanRequest {
+                prior: &prior,
+                prior_private: &r.prior_private,
+                config: &config,
+                planned: change.planned,
+                requires_replace: change.requires_replace,
+            };
             if let Some(m) = e.imp.as_modify_plan()
                 && !req.planned.is_null()
             {
