@@ -35,6 +35,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod scim2_server;
+
 /// The `source` the provider is addressed by in configurations and `dev_overrides`.
 pub const PROVIDER_SOURCE: &str = "idfabric/identity";
 
