@@ -51,6 +51,11 @@ fn expected_pages() -> Vec<(PathBuf, String)> {
             read_opt(&dir.join("resource.tf")).as_deref(),
             read_opt(&dir.join("import.sh")).as_deref(),
         );
+        // Hand-written sections (access, combinations, migrations) follow the generated ones.
+        let page = match read_opt(&dir.join("notes.md")) {
+            Some(notes) => format!("{page}\n{}\n", notes.trim_end()),
+            None => page,
+        };
         pages.push((root().join(format!("docs/resources/{short}.md")), page));
     }
     for d in p.data_sources() {
