@@ -1,5 +1,5 @@
 //! `identity_scim_groups` data source: SCIM groups matching an optional filter, or the
-//! groups a user belongs to (`members[type eq "User" and value eq "<id>"]`), read in
+//! groups a user belongs to (`members[value eq "<id>"]`, as the membership resources read it), read in
 //! pages until `totalResults`.
 
 use async_trait::async_trait;
@@ -46,7 +46,7 @@ fn schema() -> Schema {
             Attribute::string("member_user_id")
                 .optional()
                 .describe(
-                    "Only groups this user (SCIM id) is a member of, via the filter `members[type eq \"User\" and value eq \"<id>\"]`.",
+                    "Only groups this user (SCIM id) is a member of, via the filter `members[value eq \"<id>\"]` (from the groups' own members, on any SCIM 2.0 server).",
                 )
                 .validate(crate::resources::rules::scim_id()),
             Attribute::nested(
@@ -80,7 +80,7 @@ impl DataSource<ProviderData> for ScimGroupsDataSource {
         let c = data.scim_client()?;
         let filter = config.get("filter").as_str().map(str::to_string);
         let member = config.get("member_user_id").as_str().map(str::to_string);
-        let member_filter = member.as_ref().map(|u| format!("members[type eq \"User\" and value eq {}]", quote(u)));
+        let member_filter = member.as_ref().map(|u| format!("members[value eq {}]", quote(u)));
         let combined = match (&filter, &member_filter) {
             (Some(f), Some(m)) => Some(format!("({f}) and {m}")),
             (Some(f), None) => Some(f.clone()),
