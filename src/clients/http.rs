@@ -374,6 +374,24 @@ impl Http {
 
     /// The error for a non-2xx answer, in the vendor's words, scrubbed.
     pub fn error_of(&self, req: &Request<'_>, reply: &Reply) -> ApiError {
+        if reply.status.is_redirection() {
+            let to = reply.headers.get(reqwest::header::LOCATION).and_then(|l| l.to_str().ok()).unwrap_or("(no Location header)");
+            let to = reqwest::Url::parse(req.url)
+                .and_then(|base| base.join(to))
+                .map(|u| strip_query(u.as_str()))
+                .unwrap_or_else(|_| strip_query(to));
+            let e = ApiError::Status {
+                vendor: self.dialect.vendor,
+                status: reply.status.as_u16(),
+                message: format!(
+                    "redirected from {} to {to}, which the provider does not follow (a redirect could carry credentials \
+                     to another server); configure the URL the server redirects to",
+                    strip_query(req.url)
+                ),
+                details: None,
+            };
+            return self.scrub(req, e);
+        }
         let (message, details) = match (self.dialect.error_text)(&reply.body) {
             Some((m, d)) if !m.trim().is_empty() => (m, d),
             Some((_, d)) => (reason(reply.status), d),
@@ -589,7 +607,12 @@ pub fn build_client(settings: &HttpSettings, extra_ca_pem: Option<&str>, insecur
         .connect_timeout(settings.request_timeout.min(Duration::from_secs(10)))
         .user_agent(concat!("terraform-provider-identity/", env!("CARGO_PKG_VERSION")))
         .tcp_nodelay(true)
-        .pool_idle_timeout(Duration::from_secs(60));
+        .pool_idle_timeout(Duration::from_secs(60))
+        // Never follow a redirect: a 307/308 would replay a body that may carry a
+        // credential (a client secret, a password) to wherever the server points, possibly
+        // another host or plain http. The 3xx answer becomes an error naming both URLs.
+        .redirect(reqwest::redirect::Policy::none())
+        .referer(false);
     if let Some(pem) = extra_ca_pem {
         let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| format!("ca_cert_pem is not valid PEM: {e}"))?;
         if certs.is_empty() {

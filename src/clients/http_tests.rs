@@ -353,3 +353,65 @@ async fn landscape_sessions_have_no_natural_key_so_only_refusals_are_retried() {
     assert!(matches!(err, ApiError::Transport { .. }), "{err:?}");
     assert_eq!(posts(&s, path), 3);
 }
+
+// ----- redirects are never followed -----
+
+/// A server that counts every request it gets (where a redirect points).
+async fn counting_server() -> (String, Arc<AtomicUsize>) {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h = hits.clone();
+    let app = Router::new().fallback(move || {
+        let h = h.clone();
+        async move {
+            h.fetch_add(1, Ordering::SeqCst);
+            (AxStatus::OK, axum::Json(json!({"alias": "stolen", "access_token": "x", "expires_in": 3600})))
+        }
+    });
+    (serve(app).await, hits)
+}
+
+/// A server that answers everything with `status` and `Location: to`.
+async fn redirecting_server(status: AxStatus, to: String) -> String {
+    let app = Router::new().fallback(move || {
+        let to = to.clone();
+        async move { (status, [(axum::http::header::LOCATION, to)]).into_response() }
+    });
+    serve(app).await
+}
+
+#[tokio::test]
+async fn redirects_with_secret_bodies_are_refused_and_deliver_nothing() {
+    let (elsewhere, hits) = counting_server().await;
+    for status in [AxStatus::TEMPORARY_REDIRECT, AxStatus::PERMANENT_REDIRECT, AxStatus::FOUND] {
+        let target = format!("{elsewhere}/steal?who=me");
+        let base = redirecting_server(status, target).await;
+
+        // Run:ai: the idp create body carries the OIDC client secret.
+        let c = RunaiClient::new(&base, "the-runai-token", settings(2)).expect("client");
+        let req = IdpRequest {
+            name: Some("corp".into()),
+            kind: "oidc".into(),
+            oidc_data: Some(OidcData { client_id: "runai".into(), client_secret: Some("s3cr3t-Value".into()), ..Default::default() }),
+            ..Default::default()
+        };
+        let err = c.create_idp(&req).await.expect_err("a redirect is an error");
+        let text = err.to_string();
+        assert!(text.contains(&format!("{base}/api/v1/idps")) && text.contains(&format!("{elsewhere}/steal")), "{text}");
+        assert!(!text.contains("who=me") && !text.contains("s3cr3t-Value"), "no query, no secret: {text}");
+
+        // SCIM: the password grant's token request carries the admin's password.
+        let auth = ScimAuth::OAuth2 {
+            token_url: format!("{base}/oauth2/v1/token"),
+            client_id: "client".into(),
+            client_secret: "client-s3cret".into(),
+            grant: crate::clients::scim::Grant::Password { username: "admin".into(), password: "admin-Passw0rd".into() },
+            scope: "urn:opc:idm:__myscopes__".into(),
+        };
+        let c = ScimClient::new(&format!("{base}/admin/v1"), auth, None, settings(2)).expect("client");
+        let err = c.get("/Users", "u1", &[]).await.expect_err("the token request was redirected");
+        let text = err.to_string();
+        assert!(text.contains("/oauth2/v1/token") && text.contains("/steal"), "{text}");
+        assert!(!text.contains("admin-Passw0rd") && !text.contains("client-s3cret"), "{text}");
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "nothing reached the server the redirects pointed at");
+}

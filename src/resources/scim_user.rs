@@ -361,7 +361,9 @@ mod tests {
     /// A state as the server leaves it: `display_name` derived by the server.
     fn prior() -> Value {
         let mut v = to_value(&Model::default(), &ty()).expect("value");
-        for (k, x) in [("id", "u1"), ("ocid", ""), ("user_name", "olive@example.com"), ("given_name", "Olive"), ("display_name", "Olive Owner")] {
+        for (k, x) in
+            [("id", "u1"), ("ocid", ""), ("user_name", "olive@example.com"), ("given_name", "Olive"), ("display_name", "Olive Owner")]
+        {
             v.set(k, Value::string(x));
         }
         v.set("active", Value::Bool(true));
