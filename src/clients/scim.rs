@@ -28,6 +28,9 @@ const PASSWORD_CHANGER: &str = "urn:ietf:params:scim:schemas:oracle:idcs:UserPas
 const TOKEN_MARGIN: Duration = Duration::from_secs(30);
 /// The largest page servers are expected to honour (OCI caps `count` at 50).
 pub const PAGE_SIZE: usize = 50;
+/// The most pages one listing reads (half a million resources at 50 a page): a server that
+/// never stops paging is cut off there.
+pub const MAX_LIST_PAGES: usize = 10_000;
 /// How concurrent user reads are batched (see [`ScimClient::get_user_coalesced`]): a
 /// batch is one page of a filtered list, so it holds at most a page of ids.
 const USER_READS: CoalesceSettings = CoalesceSettings { max_batch: PAGE_SIZE, ..CoalesceSettings::DEFAULT };
@@ -439,15 +442,43 @@ impl ScimClient {
     }
 
     /// Every resource matching `filter`, paging with startIndex/count until totalResults.
+    ///
+    /// Bounded whatever the server answers: a page that brings no resource with a new
+    /// `id` (a server repeating itself, or claiming more results than it sends) ends the
+    /// listing with an error, and so does a listing longer than [`MAX_LIST_PAGES`] pages.
     pub async fn list_all(&self, collection: &str, filter: Option<&str>, extra: &[(&str, String)]) -> Result<Vec<Value>, ApiError> {
         let mut out = Vec::new();
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         let mut start = 1;
+        let mut pages = 0;
         loop {
+            pages += 1;
             let page = self.list_page(collection, filter, extra, start, PAGE_SIZE).await?;
             let got = page.resources.len();
-            out.extend(page.resources);
+            let mut new = 0;
+            for r in page.resources {
+                if r.get("id").and_then(Value::as_str).is_some_and(|id| seen.insert(id.to_string())) {
+                    new += 1;
+                    out.push(r);
+                }
+            }
             if got == 0 || out.len() >= page.total_results {
                 return Ok(out);
+            }
+            let stop = if new == 0 {
+                Some(format!(
+                    "listing {collection} made no progress: the page at startIndex {start} brought no resource with a new id, \
+                     while totalResults says {} and {} were read",
+                    page.total_results,
+                    out.len()
+                ))
+            } else if pages >= MAX_LIST_PAGES {
+                Some(format!("listing {collection} was stopped after {MAX_LIST_PAGES} pages ({} resources)", out.len()))
+            } else {
+                None
+            };
+            if let Some(message) = stop {
+                return Err(ApiError::Decode { vendor: VENDOR, reason: message });
             }
             start += got;
         }
@@ -784,5 +815,55 @@ mod tests {
         assert_eq!((lists.len(), gets.len()), (1, 1), "one list, one GET to confirm the deleted group is gone: {requests:?}");
         assert!(gets[0].path.ends_with(&ids[3]));
         assert_eq!(c.group_read_stats().batches, 1);
+    }
+
+    /// A server that always claims more results: `mode` "same" repeats one page, "fresh"
+    /// sends new ids forever, "idless" sends resources without ids.
+    async fn endless(mode: &'static str) -> (ScimClient, Arc<AtomicUsize>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c2 = calls.clone();
+        let app = Router::new().route(
+            "/Users",
+            get(move |Query(q): Query<HashMap<String, String>>| {
+                let calls = c2.clone();
+                async move {
+                    let n = calls.fetch_add(1, Ordering::SeqCst);
+                    let start: usize = q.get("startIndex").and_then(|s| s.parse().ok()).unwrap_or(1);
+                    let resources: Vec<Value> = (0..2)
+                        .map(|i| match mode {
+                            "same" => json!({"id": format!("u{i}")}),
+                            "fresh" => json!({"id": format!("u{start}-{n}-{i}")}),
+                            _ => json!({"userName": "no id"}),
+                        })
+                        .collect();
+                    Json(json!({"totalResults": 1_000_000_000u64, "Resources": resources}))
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let c = ScimClient::new(
+            &format!("http://{addr}"),
+            ScimAuth::Static("t".into()),
+            None,
+            HttpSettings { max_retries: 0, ..Default::default() },
+        )
+        .expect("client");
+        (c, calls)
+    }
+
+    #[tokio::test]
+    async fn endless_paging_is_cut_off() {
+        for mode in ["same", "idless"] {
+            let (c, calls) = endless(mode).await;
+            let e = c.list_all("/Users", None, &[]).await.expect_err("no progress");
+            assert!(e.to_string().contains("made no progress"), "{mode}: {e}");
+            assert!(calls.load(Ordering::SeqCst) <= 2, "{mode}: stopped at the first page without a new id");
+        }
+        let (c, calls) = endless("fresh").await;
+        let e = c.list_all("/Users", None, &[]).await.expect_err("too many pages");
+        assert!(e.to_string().contains(&format!("stopped after {MAX_LIST_PAGES} pages")), "{e}");
+        assert_eq!(calls.load(Ordering::SeqCst), MAX_LIST_PAGES);
     }
 }
