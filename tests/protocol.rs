@@ -269,6 +269,23 @@ fn started_by_hand_it_explains_itself() {
 }
 
 #[test]
+fn without_a_client_certificate_it_refuses_to_serve_plaintext() {
+    for cert in [None, Some(""), Some("  \n")] {
+        let mut cmd = Command::new(BIN);
+        cmd.env(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE).env("PLUGIN_PROTOCOL_VERSIONS", "6").env_remove("PLUGIN_CLIENT_CERT");
+        if let Some(c) = cert {
+            cmd.env("PLUGIN_CLIENT_CERT", c);
+        }
+        let out = cmd.output().expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{cert:?}: exits non-zero");
+        assert!(out.stdout.is_empty(), "{cert:?}: no handshake line, so nothing to connect to: {}", String::from_utf8_lossy(&out.stdout));
+        assert!(stderr.contains("PLUGIN_CLIENT_CERT is not set") && stderr.contains("--debug"), "{cert:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().filter(|l| l.contains("PLUGIN_CLIENT_CERT")).count(), 1, "one line: {stderr}");
+    }
+}
+
+#[test]
 fn unsupported_protocol_versions_are_refused() {
     let out = Command::new(BIN).env(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE).env("PLUGIN_PROTOCOL_VERSIONS", "5").output().expect("run");
     assert!(!out.status.success());

@@ -39,6 +39,11 @@ pub enum ServeError {
     Listen(std::io::Error),
     #[error("TLS setup failed: {0}")]
     Tls(String),
+    #[error(
+        "PLUGIN_CLIENT_CERT is not set: this plugin serves only over mutual TLS with the Terraform that started it \
+         (go-plugin AutoMTLS), and refuses to serve plaintext; run it from Terraform, or with --debug to attach by hand"
+    )]
+    NoClientCertificate,
     #[error("gRPC server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
     #[error("writing the handshake failed: {0}")]
@@ -113,6 +118,10 @@ pub async fn serve<P: Provider>(provider: P, opts: ServeOptions) -> Result<(), S
     };
 
     let client_cert = std::env::var("PLUGIN_CLIENT_CERT").ok().filter(|c| !c.trim().is_empty());
+    // Strict AutoMTLS: outside debug mode, no client certificate means no server at all.
+    if !opts.debug && client_cert.is_none() {
+        return Err(ServeError::NoClientCertificate);
+    }
     let server = if let (false, Some(client_pem)) = (opts.debug, client_cert) {
         let identity = tls::generate_server_identity()?;
         let config = Arc::new(tls::server_config(&identity, &client_pem)?);
