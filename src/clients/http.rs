@@ -48,7 +48,14 @@ pub struct HttpSettings {
     /// Requests per second to this vendor, at most (None: no fixed cap; 429s still slow
     /// the vendor down).
     pub max_requests_per_second: Option<f64>,
+    /// The largest answer body read from this vendor, in bytes; a larger one is an error,
+    /// and reading stops there.
+    pub max_response_bytes: usize,
 }
+
+/// The default of [`HttpSettings::max_response_bytes`], in MiB: far above any answer the
+/// four APIs send (OCI IAM's largest, a group of 10,000 members, is a few MiB).
+pub const DEFAULT_MAX_RESPONSE_MB: usize = 32;
 
 impl Default for HttpSettings {
     fn default() -> Self {
@@ -57,6 +64,7 @@ impl Default for HttpSettings {
             max_retries: 5,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
             max_requests_per_second: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_MB << 20,
         }
     }
 }
@@ -325,7 +333,15 @@ impl std::fmt::Debug for Http {
 /// provably never reached the server.
 enum Attempt {
     Answer(Reply),
-    Failed { error: reqwest::Error, unsent: bool, tls: bool },
+    Failed {
+        error: reqwest::Error,
+        unsent: bool,
+        tls: bool,
+    },
+    /// The answer's body is larger than [`HttpSettings::max_response_bytes`].
+    TooLarge {
+        status: StatusCode,
+    },
 }
 
 impl Http {
@@ -401,6 +417,22 @@ impl Http {
         self.scrub(req, e)
     }
 
+    /// The error for an answer larger than [`HttpSettings::max_response_bytes`].
+    fn too_large(&self, req: &Request<'_>, status: StatusCode) -> ApiError {
+        let limit = self.shared.settings.max_response_bytes;
+        let e = ApiError::Decode {
+            vendor: self.dialect.vendor,
+            reason: format!(
+                "the answer ({status}) to {} {} is larger than {} MiB, the provider's limit for this vendor \
+                 (`max_response_mb`); it was not read further",
+                req.method,
+                strip_query(req.url),
+                limit >> 20
+            ),
+        };
+        self.scrub(req, e)
+    }
+
     fn transport(&self, req: &Request<'_>, e: &reqwest::Error) -> ApiError {
         let err = ApiError::Transport { vendor: self.dialect.vendor, url: strip_query(req.url), reason: error_chain(e) };
         self.scrub(req, err)
@@ -418,19 +450,34 @@ impl Http {
         let permit = self.shared.governor.acquire().await;
         let started = permit.started;
         let clock = std::time::Instant::now();
+        let limit = self.shared.settings.max_response_bytes;
+        // Read in chunks into one buffer, never past the limit.
         let result = async {
-            let resp = req.build(&self.shared.client).send().await?;
+            let mut resp = req.build(&self.shared.client).send().await?;
             let status = resp.status();
             let headers = resp.headers().clone();
-            let body = resp.bytes().await?;
-            Ok::<_, reqwest::Error>(Reply { status, headers, body: body.to_vec() })
+            if resp.content_length().is_some_and(|n| n > limit as u64) {
+                return Ok(Err(status));
+            }
+            let mut body = Vec::with_capacity(resp.content_length().map_or(8 << 10, |n| n as usize));
+            while let Some(chunk) = resp.chunk().await? {
+                if body.len() + chunk.len() > limit {
+                    return Ok(Err(status));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok::<_, reqwest::Error>(Ok(Reply { status, headers, body }))
         }
         .await;
         drop(permit);
         let elapsed = clock.elapsed().as_millis() as u64;
         let vendor = self.dialect.vendor;
         match result {
-            Ok(reply) => {
+            Ok(Err(status)) => {
+                tracing::warn!(vendor, method = %req.method, path = %path_of(req.url), status = status.as_u16(), limit_bytes = limit, "answer larger than the limit");
+                Attempt::TooLarge { status }
+            }
+            Ok(Ok(reply)) => {
                 tracing::debug!(vendor, method = %req.method, path = %path_of(req.url), status = reply.status.as_u16(), duration_ms = elapsed, attempt, "HTTP request");
                 if reply.status == StatusCode::TOO_MANY_REQUESTS {
                     let pause = retry_after(&reply.headers).unwrap_or_else(|| backoff(attempt));
@@ -489,6 +536,7 @@ impl Http {
                     }
                     self.wait_after(Some(&reply), attempt).await;
                 }
+                Attempt::TooLarge { status } => return Err(self.too_large(req, status)),
                 Attempt::Failed { error, unsent, tls } => {
                     let again = !tls && (unsent || (req.repeat == Repeat::Safe && transient(&error)));
                     if !again || attempt >= max {
@@ -557,6 +605,7 @@ impl Http {
                 }
                 Attempt::Answer(reply) if retryable(reply.status) => (self.error_of(req, &reply), Some(reply), true),
                 Attempt::Answer(reply) => return Err(self.error_of(req, &reply)),
+                Attempt::TooLarge { status } => return Err(self.too_large(req, status)),
                 Attempt::Failed { error, tls: true, .. } => return Err(self.transport(req, &error)),
                 Attempt::Failed { error, unsent, .. } => (self.transport(req, &error), None, !unsent),
             };

@@ -415,3 +415,47 @@ async fn redirects_with_secret_bodies_are_refused_and_deliver_nothing() {
     }
     assert_eq!(hits.load(Ordering::SeqCst), 0, "nothing reached the server the redirects pointed at");
 }
+
+// ----- answers are read within a size limit -----
+
+#[tokio::test]
+async fn huge_answers_are_cut_off_at_the_limit() {
+    // Endless, without Content-Length: 64 KiB chunks forever.
+    let endless = Router::new().fallback(|| async {
+        let chunk = bytes_of(64 << 10);
+        let stream = futures_util::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
+        axum::body::Body::from_stream(stream).into_response()
+    });
+    // Announced: a Content-Length of 2 GiB (nothing is read at all); a raw server, since
+    // hyper refuses to send a body shorter than its Content-Length.
+    let raw = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let announced = format!("http://{}", raw.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut sock, _)) = raw.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let _ = sock.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2147483648\r\n\r\nxxxx").await;
+                tokio::time::sleep(Duration::from_secs(30)).await;
+            });
+        }
+    });
+    for base in [serve(endless).await, announced] {
+        let s = HttpSettings { max_response_bytes: 1 << 20, ..settings(3) };
+        let http = Http::new(plain_dialect(), s, None, false).expect("http");
+        let started = Instant::now();
+        let err = http.send(&Request::new(Method::GET, &format!("{base}/Users?filter=secret"))).await.expect_err("too large");
+        let text = err.to_string();
+        assert!(
+            text.contains("larger than 1 MiB") && text.contains("max_response_mb") && text.contains(&format!("{base}/Users")),
+            "{text}"
+        );
+        assert!(!text.contains("filter=secret"), "no query in the message: {text}");
+        assert!(started.elapsed() < Duration::from_secs(20), "not retried, not read to the end");
+    }
+}
+
+fn bytes_of(n: usize) -> axum::body::Bytes {
+    axum::body::Bytes::from(vec![b'a'; n])
+}

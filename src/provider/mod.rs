@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use crate::clients::HttpSettings;
 use crate::clients::fudo::FudoClient;
-use crate::clients::http::DEFAULT_MAX_CONCURRENT_REQUESTS;
+use crate::clients::http::{DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MAX_RESPONSE_MB};
 use crate::clients::landscape::LandscapeClient;
 use crate::clients::runai::RunaiClient;
 use crate::clients::scim::{Grant, ScimAuth, ScimClient};
@@ -234,7 +234,7 @@ fn url_attr(example: &str, env: &str) -> Attribute {
 }
 
 /// The rate settings every vendor block has.
-fn rate_attrs(vendor: &str) -> [Attribute; 2] {
+fn rate_attrs(vendor: &str) -> [Attribute; 3] {
     [
         Attribute::number("max_concurrent_requests")
             .optional()
@@ -254,6 +254,13 @@ fn rate_attrs(vendor: &str) -> [Attribute; 2] {
                 },
                 _ => Ok(()),
             })),
+        Attribute::number("max_response_mb")
+            .optional()
+            .describe(format!(
+                "The largest answer read from {vendor}, in MiB. A larger answer is an error, and reading it stops at the limit, so \
+                 a broken or hostile server cannot exhaust the memory of the Terraform run. Defaults to `{DEFAULT_MAX_RESPONSE_MB}`."
+            ))
+            .validate(Validator::IntBetween { min: 1, max: 4096 }),
     ]
 }
 
@@ -370,6 +377,11 @@ fn vendor_http_settings(top: &HttpSettings, block: &Value) -> HttpSettings {
             Value::Number(n) => n.as_f64().filter(|r| r.is_finite() && *r > 0.0),
             _ => None,
         },
+        max_response_bytes: block
+            .get("max_response_mb")
+            .as_i64()
+            .filter(|n| (1..=4096).contains(n))
+            .map_or(top.max_response_bytes, |n| (n as usize) << 20),
         ..top.clone()
     }
 }
@@ -612,6 +624,8 @@ mod tests {
             ("runai", "max_concurrent_requests", Value::int(-3)),
             ("fudo", "max_requests_per_second", float(0.0)),
             ("landscape", "max_requests_per_second", float(-1.5)),
+            ("scim", "max_response_mb", Value::int(0)),
+            ("fudo", "max_response_mb", Value::int(5000)),
         ] {
             let c = config(&[(block, Value::object_of(&[(attr, bad.clone())]))]);
             let d = validate(&c);
@@ -627,11 +641,14 @@ mod tests {
         assert_eq!((s.max_concurrent_requests, s.max_requests_per_second, s.max_retries), (4, Some(2.5), 7));
         let s = vendor_http_settings(&top, good.get("runai"));
         assert_eq!((s.max_concurrent_requests, s.max_requests_per_second), (DEFAULT_MAX_CONCURRENT_REQUESTS, None));
+        assert_eq!(s.max_response_bytes, DEFAULT_MAX_RESPONSE_MB << 20, "the default");
+        let small = config(&[("fudo", Value::object_of(&[("max_response_mb", Value::int(3))]))]);
+        assert_eq!(vendor_http_settings(&top, small.get("fudo")).max_response_bytes, 3 << 20);
         // Every attribute is described (the docs are generated from the descriptions).
         for block in ["runai", "fudo", "scim", "landscape"] {
             let a = schema.block.attributes.iter().find(|a| a.name == block).expect("block");
             let crate::tfplugin::schema::AttrKind::Nested { attributes, .. } = &a.kind else { panic!("{block} is nested") };
-            for name in ["max_concurrent_requests", "max_requests_per_second"] {
+            for name in ["max_concurrent_requests", "max_requests_per_second", "max_response_mb"] {
                 let attr = attributes.iter().find(|x| x.name == name).unwrap_or_else(|| panic!("{block}.{name}"));
                 assert!(!attr.description.is_empty(), "{block}.{name} has a description");
             }
