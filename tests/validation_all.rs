@@ -164,6 +164,8 @@ fn cases() -> Vec<Case> {
         ),
         case("scim_group_member: user_id with a space", member("4f0c2b7e", "9c1e 77"), &["\"user_id\"", "contains whitespace"]),
         case("scim_group_member: group_id with a quote", member("4f0c\"2b7e", "9c1e"), &["\"group_id\"", "contains a quote"]),
+        case("scim_group_member: group_id \"..\"", member("..", "9c1e"), &["\"group_id\"", "address another resource"]),
+        case("scim_group_member: user_id \".\"", member("4f0c", "."), &["\"user_id\"", "address another resource"]),
         // ----- identity_scim_user_group_memberships -----
         case(
             "scim_user_group_memberships: empty user_id",

@@ -19,7 +19,7 @@ use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
 use super::coalesce::{CoalesceSettings, CoalesceStats, Coalescer};
-use super::http::{ApiError, Auth, Created, Dialect, Http, HttpSettings, Request};
+use super::http::{ApiError, Auth, Created, Dialect, Http, HttpSettings, Request, path_segment};
 
 const VENDOR: &str = "Fudo";
 /// The path every endpoint hangs under, appended to the configured `url`.
@@ -406,7 +406,7 @@ fn check_ca_pem(pem: &str) -> Result<(), String> {
 }
 
 fn one_path(user_id: &str, oidc_id: &str) -> String {
-    format!("/user/{}/oidc/{}", enc(user_id), enc(oidc_id))
+    format!("/user/{}/oidc/{}", path_segment(user_id), path_segment(oidc_id))
 }
 
 /// Checks an answer: a non-2xx status, or a body whose `result` is not `"success"`, is
@@ -418,19 +418,6 @@ fn check_answer(status: StatusCode, bytes: &[u8]) -> Result<(), ApiError> {
         return Err(ApiError::from_status(VENDOR, status, error_text(bytes)));
     }
     check_success(status, bytes)
-}
-
-/// Percent-encodes a path segment (ids are digits, but nothing unchecked goes in a URL).
-fn enc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

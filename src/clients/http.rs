@@ -86,6 +86,9 @@ pub enum ApiError {
     /// lookup that would tell whether it did failed too.
     #[error("{vendor}: an attempt to create the {what} may have reached the server, and looking it up failed: {cause}")]
     Indeterminate { vendor: &'static str, what: String, cause: Box<ApiError> },
+    /// A request the provider refused to send (it would not address what it means to).
+    #[error("{vendor}: request not sent: {reason}")]
+    NotSent { vendor: &'static str, reason: String },
 }
 
 impl ApiError {
@@ -133,6 +136,7 @@ impl ApiError {
                 ApiError::Status { vendor, status, message: s(message), details: details.map(s) }
             }
             ApiError::Decode { vendor, reason } => ApiError::Decode { vendor, reason: s(reason) },
+            ApiError::NotSent { vendor, reason } => ApiError::NotSent { vendor, reason: s(reason) },
             ApiError::Indeterminate { vendor, what, cause } => {
                 ApiError::Indeterminate { vendor, what: s(what), cause: Box::new(cause.scrubbed(known)) }
             }
@@ -417,6 +421,23 @@ impl Http {
         self.scrub(req, e)
     }
 
+    /// Refuses a request whose path has a `.` or `..` segment (see [`has_dot_segment`]).
+    fn check_path(&self, req: &Request<'_>) -> Result<(), ApiError> {
+        if !has_dot_segment(req.url) {
+            return Ok(());
+        }
+        let e = ApiError::NotSent {
+            vendor: self.dialect.vendor,
+            reason: format!(
+                "{} {}: an id in the path is \".\" or \"..\", which would address another resource than the one meant \
+                 (for example the whole collection); ids of \".\" or \"..\" are not valid",
+                req.method,
+                strip_query(req.url)
+            ),
+        };
+        Err(self.scrub(req, e))
+    }
+
     /// The error for an answer larger than [`HttpSettings::max_response_bytes`].
     fn too_large(&self, req: &Request<'_>, status: StatusCode) -> ApiError {
         let limit = self.shared.settings.max_response_bytes;
@@ -520,6 +541,7 @@ impl Http {
     /// Sends a request, retrying transient failures as its [`Repeat`] allows; returns the
     /// final answer whatever its status.
     pub async fn send_any(&self, req: &Request<'_>) -> Result<Reply, ApiError> {
+        self.check_path(req)?;
         let max = self.shared.settings.max_retries;
         let mut attempt = 0u32;
         loop {
@@ -584,6 +606,7 @@ impl Http {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<Option<T>, ApiError>>,
     {
+        self.check_path(req)?;
         let max = self.shared.settings.max_retries;
         let mut attempt = 0u32;
         // Whether some attempt may have reached the server.
@@ -746,6 +769,32 @@ fn path_of(url: &str) -> String {
 }
 
 /// A URL without its query string.
+/// Percent-encodes one path segment (an id): everything but unreserved characters. `.`
+/// and `..` stay as they are, and a request with them is refused ([`has_dot_segment`]).
+pub fn path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Whether a URL's path has a `.` or `..` segment, also percent-encoded (`%2e`): URL
+/// parsing resolves them, so `DELETE .../Users/..` would become `DELETE .../` and
+/// `DELETE .../Users/.` the collection itself.
+pub fn has_dot_segment(url: &str) -> bool {
+    let no_query = url.split(['?', '#']).next().unwrap_or(url);
+    let path = match no_query.split_once("://") {
+        Some((_, rest)) => rest.split_once('/').map_or("", |(_, p)| p),
+        None => no_query,
+    };
+    path.split('/').any(|seg| matches!(seg.to_ascii_lowercase().replace("%2e", ".").as_str(), "." | ".."))
+}
+
 fn strip_query(url: &str) -> String {
     url.split('?').next().unwrap_or(url).to_string()
 }

@@ -459,3 +459,41 @@ async fn huge_answers_are_cut_off_at_the_limit() {
 fn bytes_of(n: usize) -> axum::body::Bytes {
     axum::body::Bytes::from(vec![b'a'; n])
 }
+
+// ----- `.` and `..` never reach a URL path -----
+
+#[test]
+fn dot_segments_are_recognised_in_every_spelling() {
+    for url in [
+        "https://h/admin/v1/Users/..",
+        "https://h/admin/v1/Users/.",
+        "https://h/admin/v1/Users/%2e%2E",
+        "https://h/admin/v1/Users/%2E/x",
+        "https://h/runai/api/v1/idps/../mappers?x=1",
+        "/Groups/..",
+    ] {
+        assert!(has_dot_segment(url), "{url}");
+    }
+    for url in
+        ["https://h/admin/v1/Users/a.b", "https://h/admin/v1/Users/...", "https://h/x?path=/../", "https://h.example.com/x", "/Groups/.x"]
+    {
+        assert!(!has_dot_segment(url), "{url}");
+    }
+    assert_eq!(path_segment("a b/c?d"), "a%20b%2Fc%3Fd");
+}
+
+#[tokio::test]
+async fn requests_with_dot_ids_are_not_sent() {
+    let (base, hits) = counting_server().await;
+    let c = ScimClient::new(&base, ScimAuth::Static("t".into()), None, settings(0)).expect("client");
+    for id in [".", ".."] {
+        let e = c.delete("/Users", id).await.expect_err("refused");
+        assert!(matches!(e, ApiError::NotSent { .. }) && e.to_string().contains("\"..\""), "{e}");
+        assert!(c.get("/Groups", id, &[]).await.is_err());
+    }
+    let op = json!({"method": "PATCH", "path": "/Groups/..", "data": {}});
+    assert!(matches!(c.bulk(vec![op]).await, Err(ApiError::NotSent { .. })));
+    let r = RunaiClient::new(&base, "t", settings(0)).expect("client");
+    assert!(matches!(r.delete_idp("..").await, Err(ApiError::NotSent { .. })));
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "nothing was sent");
+}

@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
 use super::coalesce::{CoalesceSettings, CoalesceStats, Coalescer};
-use super::http::{ApiError, Auth, Created, Dialect, Http, HttpSettings, Reply, Request};
+use super::http::{ApiError, Auth, Created, Dialect, Http, HttpSettings, Reply, Request, path_segment};
 
 const VENDOR: &str = "Run:ai";
 /// How concurrent idp reads are batched (see [`RunaiClient::get_idp_coalesced`]): one
@@ -224,7 +224,7 @@ impl RunaiClient {
 
     /// The idp with this alias, or None when it does not exist.
     pub async fn get_idp(&self, alias: &str) -> Result<Option<Idp>, ApiError> {
-        match self.call(Method::GET, &format!("/{}", enc(alias)), None::<&()>).await {
+        match self.call(Method::GET, &format!("/{}", path_segment(alias)), None::<&()>).await {
             Ok(r) => Ok(Some(self.http.decode(&r)?)),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
@@ -275,12 +275,12 @@ impl RunaiClient {
 
     /// Replaces an idp (PUT is a full update: the body must carry the secret).
     pub async fn update_idp(&self, alias: &str, req: &IdpRequest) -> Result<(), ApiError> {
-        self.call(Method::PUT, &format!("/{}", enc(alias)), Some(req)).await.map(drop)
+        self.call(Method::PUT, &format!("/{}", path_segment(alias)), Some(req)).await.map(drop)
     }
 
     /// Deletes an idp; Ok(false) when it was already gone.
     pub async fn delete_idp(&self, alias: &str) -> Result<bool, ApiError> {
-        match self.call(Method::DELETE, &format!("/{}", enc(alias)), None::<&()>).await {
+        match self.call(Method::DELETE, &format!("/{}", path_segment(alias)), None::<&()>).await {
             Ok(_) => Ok(true),
             Err(e) if e.is_not_found() => Ok(false),
             Err(e) => Err(e),
@@ -288,7 +288,7 @@ impl RunaiClient {
     }
 
     pub async fn get_mappers(&self, alias: &str) -> Result<Option<Mappers>, ApiError> {
-        match self.call(Method::GET, &format!("/{}/mappers", enc(alias)), None::<&()>).await {
+        match self.call(Method::GET, &format!("/{}/mappers", path_segment(alias)), None::<&()>).await {
             Ok(r) => Ok(Some(self.http.decode(&r)?)),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
@@ -297,7 +297,7 @@ impl RunaiClient {
 
     /// PUT mappers; the server answers 202: the change may not be visible at once.
     pub async fn put_mappers(&self, alias: &str, m: &Mappers) -> Result<(), ApiError> {
-        self.call(Method::PUT, &format!("/{}/mappers", enc(alias)), Some(m)).await.map(drop)
+        self.call(Method::PUT, &format!("/{}/mappers", path_segment(alias)), Some(m)).await.map(drop)
     }
 }
 
@@ -327,19 +327,6 @@ pub fn matches_request(idp: &Idp, req: &IdpRequest) -> bool {
         (_, _, Some(want)) => idp.saml_data.as_ref().is_some_and(|have| same(&have.entity_id, &want.entity_id)),
         _ => true,
     }
-}
-
-/// Percent-encodes a path segment.
-fn enc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use super::coalesce::{CoalesceSettings, CoalesceStats, Coalescer};
-use super::http::{ApiError, Auth, Created, Dialect, Http, HttpSettings, Repeat, Reply, Request};
+use super::http::{ApiError, Auth, Created, Dialect, Http, HttpSettings, Repeat, Reply, Request, has_dot_segment, path_segment};
 
 const VENDOR: &str = "SCIM";
 const TOKEN_VENDOR: &str = "SCIM token endpoint";
@@ -24,6 +24,16 @@ pub const GROUP_EXTENSION: &str = "urn:ietf:params:scim:schemas:oracle:idcs:exte
 pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 pub const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 const PASSWORD_CHANGER: &str = "urn:ietf:params:scim:schemas:oracle:idcs:UserPasswordChanger";
+/// The longest token lifetime believed: an absurd `expires_in` (up to `u64::MAX`) is
+/// taken as ten years, so no date computed from it can overflow.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(10 * 365 * 86_400);
+
+/// The lifetime of a token answer (`expires_in` seconds; an hour when absent), capped at
+/// [`MAX_TOKEN_LIFETIME`].
+pub fn token_lifetime(expires_in: Option<u64>) -> Duration {
+    Duration::from_secs(expires_in.unwrap_or(3600)).min(MAX_TOKEN_LIFETIME)
+}
+
 /// Refresh this long before the token expires.
 const TOKEN_MARGIN: Duration = Duration::from_secs(30);
 /// The largest page servers are expected to honour (OCI caps `count` at 50).
@@ -270,7 +280,7 @@ impl ScimClient {
         let t: TokenResponse = self.token_http.decode(&reply)?;
         // A lifetime beyond ten years is taken as ten years (an absurd `expires_in` must not
         // overflow the clock).
-        let lifetime = Duration::from_secs(t.expires_in.unwrap_or(3600).min(10 * 365 * 86_400));
+        let lifetime = token_lifetime(t.expires_in);
         let refresh_in = if lifetime > TOKEN_MARGIN * 2 { lifetime - TOKEN_MARGIN } else { lifetime / 2 };
         tracing::debug!(expires_in = lifetime.as_secs(), "obtained a SCIM access token");
         *guard = Some(CachedToken { token: t.access_token.clone(), refresh_at: Instant::now() + refresh_in });
@@ -397,7 +407,7 @@ impl ScimClient {
 
     /// Reads a resource by id (or OCI ocid); None when it does not exist.
     pub async fn get(&self, collection: &str, id: &str, query: &[(&str, String)]) -> Result<Option<Value>, ApiError> {
-        match self.call(Method::GET, &format!("{collection}/{}", seg(id)), query, None).await {
+        match self.call(Method::GET, &format!("{collection}/{}", path_segment(id)), query, None).await {
             Ok(r) => Ok(Some(self.json(&r)?)),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
@@ -410,14 +420,14 @@ impl ScimClient {
         // The provider's PatchOps set state (replace, add members, remove members by
         // value; a remove that matches nothing does nothing): applying one twice has the
         // effect of applying it once, so it is safe to repeat.
-        let url = self.url(&format!("{collection}/{}", seg(id)));
+        let url = self.url(&format!("{collection}/{}", path_segment(id)));
         let reply = self.call_url(&url, Method::PATCH, &[], Some(&patch_body(ops)), Some(Repeat::Safe)).await?;
         self.maybe_json(&reply)
     }
 
     /// Deletes a resource; Ok(false) when it was already gone.
     pub async fn delete(&self, collection: &str, id: &str) -> Result<bool, ApiError> {
-        match self.call(Method::DELETE, &format!("{collection}/{}", seg(id)), &[], None).await {
+        match self.call(Method::DELETE, &format!("{collection}/{}", path_segment(id)), &[], None).await {
             Ok(_) => Ok(true),
             Err(e) if e.is_not_found() => Ok(false),
             Err(e) => Err(e),
@@ -578,11 +588,18 @@ impl ScimClient {
     /// example and SCIM use PUT).
     pub async fn set_password(&self, user_id: &str, password: &str) -> Result<(), ApiError> {
         let body = json!({"password": password, "schemas": [PASSWORD_CHANGER]});
-        self.call(Method::PUT, &format!("/UserPasswordChanger/{}", seg(user_id)), &[], Some(&body)).await.map(drop)
+        self.call(Method::PUT, &format!("/UserPasswordChanger/{}", path_segment(user_id)), &[], Some(&body)).await.map(drop)
     }
 
     /// Sends a BulkRequest; returns each operation's outcome, in order.
     pub async fn bulk(&self, operations: Vec<Value>) -> Result<Vec<BulkOutcome>, ApiError> {
+        // The operations' paths are resolved by the server: refuse `.` / `..` ids there too.
+        if let Some(p) = operations.iter().filter_map(|op| op.get("path").and_then(Value::as_str)).find(|p| has_dot_segment(p)) {
+            return Err(ApiError::NotSent {
+                vendor: VENDOR,
+                reason: format!("Bulk operation on {p}: an id in the path is \".\" or \"..\", which would address another resource"),
+            });
+        }
         // A Bulk request of PATCH, PUT and DELETE operations only is as repeatable as they
         // are (see [`ScimClient::patch`]); one with a POST is not.
         let repeat = operations.iter().all(|op| {
@@ -640,19 +657,6 @@ pub fn matches_request(found: &Value, body: &Value) -> bool {
         }
     }
     true
-}
-
-/// Percent-encodes a path segment.
-fn seg(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -68,7 +68,7 @@ fn schema() -> Schema {
                 .validate(Validator::matches(r"^https?://[^\s/]+(/\S*)?$", "an http:// or https:// URL")),
             Attribute::string("access_token").computed().sensitive().describe("The access token."),
             Attribute::string("token_type").computed().describe("The token type, normally `Bearer`."),
-            Attribute::number("expires_in").computed().describe("The token's lifetime in seconds, as the server gave it."),
+            Attribute::number("expires_in").computed().describe("The token's lifetime in seconds, as the server gave it (a lifetime beyond ten years is taken as ten years)."),
             Attribute::string("expires_at").computed().describe("When the token expires (RFC 3339, UTC)."),
         ],
     )
@@ -225,7 +225,8 @@ impl EphemeralResource<ProviderData> for OAuth2TokenEphemeral {
             .repeat(Repeat::Safe);
         let reply = http.send(&request).await.map_err(|e| api_diag("Unable to obtain an OAuth2 token", &e))?;
         let answer: TokenAnswer = http.decode(&reply).map_err(|e| api_diag("Unable to obtain an OAuth2 token", &e))?;
-        let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(3600));
+        // Capped: a server's `expires_in` of u64::MAX must not overflow the dates below.
+        let lifetime = crate::clients::scim::token_lifetime(answer.expires_in);
         let expires_at = issued + lifetime;
         tracing::debug!(expires_in = lifetime.as_secs(), "obtained an OAuth2 token for identity_oauth2_token");
         let mut result = config.clone();
@@ -313,6 +314,25 @@ mod tests {
         assert_eq!(renew_at(t0, Duration::from_secs(3600)), t0 + Duration::from_secs(3540));
         assert_eq!(renew_at(t0, Duration::from_secs(10)), t0 + Duration::from_secs(8));
         assert_eq!(renew_at(t0, Duration::ZERO), t0);
+    }
+
+    #[test]
+    fn extreme_lifetimes_are_capped_and_never_overflow() {
+        use crate::clients::scim::{MAX_TOKEN_LIFETIME, token_lifetime};
+        let now = SystemTime::now();
+        for (given, want) in [
+            (None, Duration::from_secs(3600)),
+            (Some(0), Duration::ZERO),
+            (Some(1_000_000_000_000_000), MAX_TOKEN_LIFETIME),
+            (Some(u64::MAX), MAX_TOKEN_LIFETIME),
+        ] {
+            let lifetime = token_lifetime(given);
+            assert_eq!(lifetime, want, "{given:?}");
+            // What open computes from it: no overflow, no panic.
+            let expires_at = now + lifetime;
+            assert!(renew_at(now, lifetime) <= expires_at);
+            assert!(!rfc3339(expires_at).is_empty());
+        }
     }
 
     #[test]

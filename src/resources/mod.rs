@@ -95,6 +95,8 @@ pub(crate) mod rules {
             Some("it contains \"/\" (the `<group_id>/<user_id>` form is only an import ID)")
         } else if s.contains('"') {
             Some("it contains a quote")
+        } else if s == "." || s == ".." {
+            Some("it is \".\" or \"..\", which in a URL path would address another resource")
         } else {
             None
         }

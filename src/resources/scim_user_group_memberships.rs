@@ -22,6 +22,7 @@ use serde_json::json;
 
 use super::timeouts::{self, Deadline, Op};
 use super::{rules, scim_diag};
+use crate::clients::http::path_segment;
 use crate::clients::scim::{PatchOperation, ScimClient, patch_body};
 use crate::provider::ProviderData;
 use crate::tfplugin::model::{from_value, to_value};
@@ -98,7 +99,7 @@ async fn groups_of(c: &ScimClient, user: &str) -> Result<Option<BTreeSet<String>
 
 /// One Bulk operation patching a group.
 fn bulk_patch(group: &str, op: PatchOperation, n: usize) -> serde_json::Value {
-    json!({"method": "PATCH", "path": format!("/Groups/{group}"), "bulkId": format!("membership-{n}"), "data": patch_body(&[op])})
+    json!({"method": "PATCH", "path": format!("/Groups/{}", path_segment(group)), "bulkId": format!("membership-{n}"), "data": patch_body(&[op])})
 }
 
 /// A set of strings as a value.
