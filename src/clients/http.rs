@@ -768,7 +768,6 @@ fn path_of(url: &str) -> String {
     reqwest::Url::parse(url).map(|u| u.path().to_string()).unwrap_or_else(|_| "?".into())
 }
 
-/// A URL without its query string.
 /// Percent-encodes one path segment (an id): everything but unreserved characters. `.`
 /// and `..` stay as they are, and a request with them is refused ([`has_dot_segment`]).
 pub fn path_segment(s: &str) -> String {
@@ -795,10 +794,14 @@ pub fn has_dot_segment(url: &str) -> bool {
     path.split('/').any(|seg| matches!(seg.to_ascii_lowercase().replace("%2e", ".").as_str(), "." | ".."))
 }
 
+/// A URL without its query string.
 fn strip_query(url: &str) -> String {
     url.split('?').next().unwrap_or(url).to_string()
 }
 
+/// An error and its sources as one line, with the query of every URL in it removed
+/// (reqwest's messages repeat the request URL, whose query may hold personal data such as
+/// `filter=userName eq "..."`).
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
@@ -810,7 +813,23 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         }
         cur = c.source();
     }
-    s
+    strip_url_queries(&s)
+}
+
+/// `text` with the query (and fragment) of every http(s) URL in it removed.
+pub fn strip_url_queries(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = ["http://", "https://"].iter().filter_map(|p| rest.find(p)).min() {
+        out.push_str(&rest[..i]);
+        let url = &rest[i..];
+        let end = url.find(|c: char| c.is_whitespace() || matches!(c, ')' | '"' | '\'' | '>' | ',')).unwrap_or(url.len());
+        let token = &url[..end];
+        out.push_str(token.split(['?', '#']).next().unwrap_or(token));
+        rest = &url[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]

@@ -497,3 +497,26 @@ async fn requests_with_dot_ids_are_not_sent() {
     assert!(matches!(r.delete_idp("..").await, Err(ApiError::NotSent { .. })));
     assert_eq!(hits.load(Ordering::SeqCst), 0, "nothing was sent");
 }
+
+// ----- no URL query in any message -----
+
+#[test]
+fn url_queries_are_removed_from_error_text() {
+    let t = "error sending request for url (https://idcs.example.com/admin/v1/Users?filter=userName%20eq%20%22ceo%40example.com%22&count=1): \
+             connection refused; see http://x/y#frag, and https://h/p?q=1";
+    let s = strip_url_queries(t);
+    assert_eq!(
+        s,
+        "error sending request for url (https://idcs.example.com/admin/v1/Users): connection refused; see http://x/y, and https://h/p"
+    );
+}
+
+#[tokio::test]
+async fn transport_errors_name_the_url_without_its_query() {
+    let http = Http::new(plain_dialect(), settings(0), None, false).expect("http");
+    let q = [("filter", "userName eq \"ceo.private@example.com\"".to_string())];
+    let err = http.send(&Request::new(Method::GET, "http://127.0.0.1:9/Users").query(&q)).await.expect_err("nothing listens on port 9");
+    let text = format!("{} {:?}", err.detail(), err);
+    assert!(text.contains("http://127.0.0.1:9/Users"), "{text}");
+    assert!(!text.contains("ceo.private") && !text.contains("filter"), "{text}");
+}

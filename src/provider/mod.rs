@@ -386,12 +386,31 @@ fn vendor_http_settings(top: &HttpSettings, block: &Value) -> HttpSettings {
     }
 }
 
+/// Whether `url` is plain http to a host other than this machine (loopback addresses and
+/// `localhost` are exempt: nothing leaves the machine).
+fn is_cleartext_remote(url: &str) -> bool {
+    let Ok(u) = reqwest::Url::parse(url) else { return false };
+    if u.scheme() != "http" {
+        return false;
+    }
+    match u.host_str() {
+        Some(h) if h.eq_ignore_ascii_case("localhost") => false,
+        Some(h) => h.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>().map_or(true, |ip| !ip.is_loopback()),
+        None => false,
+    }
+}
+
 /// A setting from the configuration, else from the environment. `Err` when unknown.
+/// Tokens and API keys are trimmed: one read with `file()` (or from a file into the
+/// environment) ends with a newline, which is never part of the token and is not allowed
+/// in an HTTP header.
 fn setting(block: &Value, name: &str, env: Option<&str>) -> Result<Option<String>, ()> {
+    let trim = matches!(name, "token" | "api_key");
+    let tidy = |s: String| if trim { s.trim().to_string() } else { s };
     match block.get(name) {
         Value::Unknown(_) => Err(()),
-        Value::String(s) if !s.is_empty() => Ok(Some(s.clone())),
-        _ => Ok(env.and_then(|e| std::env::var(e).ok()).filter(|s| !s.is_empty())),
+        Value::String(s) if !s.is_empty() => Ok(Some(tidy(s.clone())).filter(|s| !s.is_empty())),
+        _ => Ok(env.and_then(|e| std::env::var(e).ok()).map(tidy).filter(|s| !s.is_empty())),
     }
 }
 
@@ -473,6 +492,34 @@ impl Provider for IdentityProvider {
                 e
             })
         });
+
+        // Credentials over plain http travel in cleartext: say so (loopback excepted).
+        let runai_url = setting(runai_block, "url", Some("IDENTITY_RUNAI_URL")).ok().flatten();
+        let mut cleartext = vec![("runai", "url", runai_url.filter(|_| runai.is_ok()), "the Run:ai token")];
+        cleartext.push(("fudo", "url", fudo.as_ref().ok().map(|f| f.url.clone()), "the Fudo API key"));
+        if let Ok(sc) = &scim {
+            let what = if sc.token.is_some() { "the SCIM token" } else { "access tokens" };
+            cleartext.push(("scim", "url", Some(sc.url.clone()), what));
+            if sc.token.is_none() {
+                cleartext.push(("scim", "token_url", Some(sc.token_url.clone()), "the OAuth2 client credentials"));
+            }
+        }
+        cleartext.push(("landscape", "url", landscape.as_ref().ok().map(|l| l.url.clone()), "the Landscape token"));
+        for (block, attr, url, what) in cleartext {
+            if let Some(url) = url.filter(|u| is_cleartext_remote(u)) {
+                diags.push(
+                    Diagnostic::warning(
+                        "Credentials sent over plain http",
+                        format!(
+                            "`{block}.{attr}` is {}: {what} would travel unencrypted to a host that is not this machine. \
+                             Use an https:// URL.",
+                            crate::clients::http::strip_url_queries(&url)
+                        ),
+                    )
+                    .at(AttrPath::attrs(&[block, attr])),
+                );
+            }
+        }
 
         if diags.has_errors() {
             return None;
@@ -607,6 +654,26 @@ mod tests {
             walk(&d.schema().block.attributes, &mut n);
         }
         assert!(n > 10, "found {n} patterns");
+    }
+
+    #[test]
+    fn plain_http_beyond_this_machine_is_flagged() {
+        for u in ["http://scim.example.com/admin/v1", "http://10.0.0.5:8080/x", "http://[2001:db8::1]/x"] {
+            assert!(is_cleartext_remote(u), "{u}");
+        }
+        for u in ["https://scim.example.com", "http://127.0.0.1:9/x", "http://localhost/x", "http://[::1]:80/", "not a url"] {
+            assert!(!is_cleartext_remote(u), "{u}");
+        }
+    }
+
+    #[test]
+    fn tokens_read_from_files_lose_their_newline() {
+        let b = Value::object_of(&[("token", "abc.def\n".into()), ("api_key", " k1 \r\n".into()), ("password", " p \n".into())]);
+        assert_eq!(setting(&b, "token", None), Ok(Some("abc.def".to_string())));
+        assert_eq!(setting(&b, "api_key", None), Ok(Some("k1".to_string())));
+        assert_eq!(setting(&b, "password", None), Ok(Some(" p \n".to_string())), "a password is taken as it is");
+        let blank = Value::object_of(&[("token", "\n".into())]);
+        assert_eq!(setting(&blank, "token", None), Ok(None), "a blank token is no token");
     }
 
     #[test]
