@@ -5,15 +5,18 @@
 //! Two passes:
 //! 1. Known values: the credentials a client holds (token, API key, client secret,
 //!    password) and the secret fields of the request being sent are replaced wherever
-//!    they occur, in any format.
+//!    they occur, in any format: as they are or in another ASCII case, JSON-escaped (also
+//!    twice, as in a JSON body quoted in a JSON message), HTML-escaped, percent-encoded,
+//!    and inside base64 (`user:secret` without its `Basic ` scheme).
 //! 2. Shapes: values of secret-looking keys (`"password": "..."`, `client_secret=...`,
 //!    `apiKey: ...`, also inside escaped JSON), `Authorization` schemes (`Bearer ...`,
 //!    `Basic ...`), credentials in URLs (`https://user:pass@host`) and JWTs are replaced
 //!    even when the value is not known (a server echoing someone else's secret).
 
+use std::ops::Range;
 use std::sync::LazyLock;
 
-use regex::{Captures, Regex};
+use regex::{Captures, Regex, RegexBuilder};
 
 /// What a scrubbed value is replaced with.
 pub const REDACTED: &str = "[redacted]";
@@ -78,26 +81,148 @@ pub fn secrets_in_json(v: &serde_json::Value, out: &mut Vec<String>) {
     }
 }
 
-/// Removes secrets from `text`: every `known` value (at least [`MIN_KNOWN_LEN`] long),
-/// then every secret by its shape (see the module docs).
+/// How many encodings may be nested around a known secret: two covers a JSON string
+/// inside a JSON string, HTML or percent escapes inside JSON, and double escaping.
+const NESTING: usize = 2;
+
+/// Where `secret` stands in `text`, in any encoding: the byte ranges to replace.
+fn known_matches(secret: &str, text: &str) -> Vec<Range<usize>> {
+    // The full pattern of a very long secret may exceed the regex size limit: fewer
+    // nested encodings then, down to the secret in any case, then as it is.
+    let compiled =
+        (0..=NESTING).rev().find_map(|depth| RegexBuilder::new(&known_pattern(secret, depth)).size_limit(KNOWN_SIZE_LIMIT).build().ok());
+    match compiled {
+        Some(re) => re.find_iter(text).map(|m| m.range()).collect(),
+        // Too long for any pattern: the value as it is.
+        None => text.match_indices(secret).map(|(i, m)| i..i + m.len()).collect(),
+    }
+}
+
+/// The compiled size a known secret's pattern may take (the default, 10 MiB, is too little
+/// for a multi-kilobyte token with many punctuation characters).
+const KNOWN_SIZE_LIMIT: usize = 64 << 20;
+
+/// A pattern for `secret` as a server may echo it, ignoring ASCII case:
+/// - as it is, or with each character escaped by up to `depth` nested encodings among
+///   JSON (`\"`, `\/`, `\n`, `\u00e9`), HTML (`&quot;`, `&#34;`, `&#x22;`, `&amp;`...)
+///   and percent-encoding (`%22`, `+` for a space, UTF-8 bytes for other characters);
+/// - inside base64 (standard or URL-safe, padded or not, at any offset: `user:secret`,
+///   `secret:other`), when `depth` allows encodings: then the whole base64 word goes.
+fn known_pattern(secret: &str, depth: usize) -> String {
+    let plain: String = secret.chars().map(|c| encoded(c, depth)).collect();
+    if depth == 0 {
+        return plain;
+    }
+    // The standard alphabet's `+` and `/` are `-` and `_` in the URL-safe one.
+    let base64_char = |c: char| match c {
+        '+' => format!("(?:{}|-)", encoded('+', depth)),
+        '/' => format!("(?:{}|_)", encoded('/', depth)),
+        _ => encoded(c, depth),
+    };
+    let cores: Vec<String> = base64_cores(secret.as_bytes()).iter().map(|core| core.chars().map(base64_char).collect()).collect();
+    let alphabet = format!("(?:[A-Za-z0-9_-]|{}|{})", encoded('+', depth), encoded('/', depth));
+    format!("{plain}|{alphabet}*(?:{}){alphabet}*{}*", cores.join("|"), encoded('=', depth))
+}
+
+/// A pattern for `c` written with up to `depth` nested encodings, ignoring ASCII case. The
+/// escapes come before the character itself, so that an escape that could also be read as
+/// the end of the secret and some text (`\\` after a secret ending in `\`) goes whole.
+fn encoded(c: char, depth: usize) -> String {
+    let mut alternatives: Vec<String> =
+        if depth == 0 { Vec::new() } else { escapes(c).iter().map(|e| e.chars().map(|x| encoded(x, depth - 1)).collect()).collect() };
+    alternatives.push(if c.is_ascii_alphabetic() {
+        format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase())
+    } else {
+        regex::escape(c.encode_utf8(&mut [0; 4]))
+    });
+    if alternatives.len() == 1 { alternatives.remove(0) } else { format!("(?:{})", alternatives.join("|")) }
+}
+
+/// The ways one encoding writes `c` other than as itself. ASCII letters, digits and the
+/// other characters unreserved in URLs (`-._~`) are left as they are by every encoder
+/// (and long tokens are made of them: their patterns stay small).
+fn escapes(c: char) -> Vec<String> {
+    if c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~') {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    // JSON: a short escape, or UTF-16 code units.
+    let short = match c {
+        '"' => Some("\\\""),
+        '\\' => Some("\\\\"),
+        '/' => Some("\\/"),
+        '\u{8}' => Some("\\b"),
+        '\u{c}' => Some("\\f"),
+        '\n' => Some("\\n"),
+        '\r' => Some("\\r"),
+        '\t' => Some("\\t"),
+        _ => None,
+    };
+    out.extend(short.map(str::to_string));
+    out.push(c.encode_utf16(&mut [0; 2]).iter().map(|u| format!("\\u{u:04x}")).collect());
+    // HTML: a named reference, or the code point in decimal or hex.
+    let named: &[&str] = match c {
+        '"' => &["&quot;"],
+        '&' => &["&amp;"],
+        '<' => &["&lt;"],
+        '>' => &["&gt;"],
+        '\'' => &["&apos;", "&#039;"],
+        _ => &[],
+    };
+    out.extend(named.iter().map(|n| n.to_string()));
+    out.push(format!("&#{};", u32::from(c)));
+    out.push(format!("&#x{:x};", u32::from(c)));
+    // Percent-encoding: the UTF-8 bytes, and `+` for a space in forms.
+    out.push(c.encode_utf8(&mut [0; 4]).bytes().map(|b| format!("%{b:02x}")).collect());
+    if c == ' ' {
+        out.push("+".to_string());
+    }
+    out
+}
+
+/// The base64 characters (standard alphabet) that only `secret`'s bytes decide, for each of
+/// the three offsets it may start at in the encoded data. Any base64 text that carries the
+/// secret (alone, as `user:secret`, next to another) contains one of them.
+fn base64_cores(secret: &[u8]) -> Vec<String> {
+    use base64::Engine as _;
+    let mut cores = Vec::with_capacity(3);
+    for offset in 0..3 {
+        let mut data = vec![0; offset];
+        data.extend_from_slice(secret);
+        let standard = base64::engine::general_purpose::STANDARD_NO_PAD.encode(&data);
+        // Character i holds bits 6i..6i+6 of the data; the secret's are 8*offset onwards.
+        let core = &standard[(8 * offset).div_ceil(6)..8 * data.len() / 6];
+        cores.push(core.to_string());
+    }
+    cores
+}
+
+/// Removes secrets from `text`: every `known` value (at least [`MIN_KNOWN_LEN`] long) in
+/// any of its encodings (see [`known_pattern`]), then every secret by its shape (see the
+/// module docs).
 pub fn scrub(text: &str, known: &[String]) -> String {
-    let mut out = text.to_string();
     let mut known: Vec<&str> = known.iter().map(String::as_str).filter(|k| k.len() >= MIN_KNOWN_LEN).collect();
-    // Longest first, so a secret that contains another is replaced whole.
-    known.sort_by_key(|k| std::cmp::Reverse(k.len()));
+    known.sort_unstable();
     known.dedup();
-    for k in known {
-        if out.contains(k) {
-            out = out.replace(k, REDACTED);
-        }
-        // A server may echo the value JSON-escaped.
-        if let Ok(quoted) = serde_json::to_string(k) {
-            let inner = &quoted[1..quoted.len() - 1];
-            if inner != k && out.contains(inner) {
-                out = out.replace(inner, REDACTED);
-            }
+    let mut found: Vec<Range<usize>> = known.iter().flat_map(|k| known_matches(k, text)).collect();
+    // Overlapping echoes (two secrets that share characters, a secret inside a base64
+    // blob of another) are replaced whole, by one marker.
+    found.sort_by_key(|r| r.start);
+    let mut merged: Vec<Range<usize>> = Vec::new();
+    for r in found {
+        match merged.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => merged.push(r),
         }
     }
+    let mut out = String::with_capacity(text.len());
+    let mut done = 0;
+    for r in merged {
+        out.push_str(&text[done..r.start]);
+        out.push_str(REDACTED);
+        done = r.end;
+    }
+    out.push_str(&text[done..]);
     let before = out;
     let out = KEY_VALUE.replace_all(&before, |c: &Captures| {
         let value = &c["value"];
@@ -220,3 +345,7 @@ mod tests {
         assert_eq!(s("the access token was refused twice"), "the access token was refused twice");
     }
 }
+
+#[cfg(test)]
+#[path = "scrub_tests.rs"]
+mod encoding_tests;
