@@ -149,10 +149,18 @@ pub trait DataSource<D>: Send + Sync {
     fn type_name(&self) -> &'static str;
     fn schema(&self) -> Schema;
     async fn read(&self, data: &D, config: &Value) -> Result<StateResult, Diagnostics>;
+    /// How long one read may take in all (every request, retry and page); the framework
+    /// stops it there with an error.
+    fn read_timeout(&self) -> std::time::Duration {
+        DATA_SOURCE_READ_TIMEOUT
+    }
     fn as_validate_config(&self) -> Option<&dyn ValidateConfig> {
         None
     }
 }
+
+/// The default of [`DataSource::read_timeout`]: the default read timeout of resources.
+pub const DATA_SOURCE_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// What an ephemeral resource's open produced.
 #[derive(Debug, Clone, Default)]

@@ -641,7 +641,21 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             let e = self.data_source(&r.type_name)?;
             let config = decode_dv(r.config.as_ref(), &e.ty, "data source configuration")?;
             let data = self.require_configured()?;
-            let res = self.stoppable(e.imp.read(&data, &config)).await?;
+            let limit = e.imp.read_timeout();
+            let res = match tokio::time::timeout(limit, self.stoppable(e.imp.read(&data, &config))).await {
+                Ok(res) => res?,
+                Err(_) => {
+                    return Err(Diagnostic::error(
+                        format!("Reading {} timed out", r.type_name),
+                        format!(
+                            "The read did not finish within {}s (every request, retry and page included); it was stopped. \
+                             The server may be overloaded or may not stop sending pages.",
+                            limit.as_secs()
+                        ),
+                    )
+                    .into());
+                }
+            };
             check_known(&res.state, &r.type_name, "read")?;
             Ok((encode_dv(&res.state, &e.ty, "data source state")?, res.diags))
         };
