@@ -748,19 +748,32 @@ fn with_jitter(d: Duration) -> Duration {
 
 /// Whether a request failed in the TLS handshake (an untrusted or invalid certificate).
 fn is_tls_failure(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(c) = cur {
-        if c.downcast_ref::<rustls::Error>().is_some() {
+    // A rustls error anywhere in the chain, also inside io::Errors (which wrap it once or
+    // more, depending on the connector); else the words rustls and the platform verifier
+    // use, so that a wrapper that hides the type still counts. None of these can change by
+    // trying again.
+    fn walk(e: &(dyn std::error::Error + 'static), depth: usize) -> bool {
+        if depth > 16 {
+            return false;
+        }
+        if e.downcast_ref::<rustls::Error>().is_some() {
             return true;
         }
-        if let Some(io) = c.downcast_ref::<std::io::Error>()
-            && io.get_ref().is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && let Some(inner) = io.get_ref()
+            && walk(inner, depth + 1)
         {
             return true;
         }
-        cur = c.source();
+        e.source().is_some_and(|s| walk(s, depth + 1))
     }
-    false
+    if walk(e, 0) {
+        return true;
+    }
+    let text = error_chain(e).to_ascii_lowercase();
+    ["invalid peer certificate", "certificate verify", "unknownissuer", "received corrupt message", "invalidcontenttype", "tls handshake"]
+        .iter()
+        .any(|w| text.contains(w))
 }
 
 /// The path of a URL, for logs (no query string: it may carry filters with user data).
@@ -802,7 +815,7 @@ fn strip_query(url: &str) -> String {
 /// An error and its sources as one line, with the query of every URL in it removed
 /// (reqwest's messages repeat the request URL, whose query may hold personal data such as
 /// `filter=userName eq "..."`).
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {

@@ -520,3 +520,24 @@ async fn transport_errors_name_the_url_without_its_query() {
     assert!(text.contains("http://127.0.0.1:9/Users"), "{text}");
     assert!(!text.contains("ceo.private") && !text.contains("filter"), "{text}");
 }
+
+// ----- TLS failures: classified, never retried -----
+
+#[tokio::test]
+async fn untrusted_certificates_are_tls_failures_and_not_retried() {
+    let (s, _ca_pem) = crate::sandbox::tls::spawn_tls(SandboxConfig::default()).await.expect("tls sandbox");
+    // Without the sandbox's CA: the platform verifier refuses the certificate.
+    let http = Http::new(plain_dialect(), settings(5), None, false).expect("http");
+    let started = Instant::now();
+    let url = format!("{}/runai/api/v1/idps", s.url);
+    let err = http.send(&Request::new(Method::GET, &url)).await.expect_err("untrusted");
+    let text = err.to_string();
+    assert!(text.to_ascii_lowercase().contains("certificate"), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(2), "not retried with backoff ({:?}): {text}", started.elapsed());
+    assert_eq!(s.state.requests().len(), 0, "no request was made over the refused connection");
+    // Plain http to the TLS port: a protocol mismatch, not retried either.
+    let started = Instant::now();
+    let plain = url.replacen("https://", "http://", 1);
+    assert!(http.send(&Request::new(Method::GET, &plain)).await.is_err());
+    eprintln!("http to a TLS port failed after {:?}", started.elapsed());
+}
