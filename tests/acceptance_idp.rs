@@ -104,7 +104,7 @@ fn assert_state(ws: &Workspace, name: &str, scopes: &[&str]) -> Value {
 #[test]
 fn idp_oidc_lifecycle() {
     const SECRET: &str = "wo-secret-LIFECYCLE-7f3a9c1e";
-    let sb = Sandbox::start();
+    let sb = Sandbox::start_with(&["--unmask-state"]);
     let ws = Workspace::new(&sb);
 
     // 1. Create.
@@ -217,7 +217,7 @@ fn idp_oidc_lifecycle() {
 fn idp_oidc_write_only_secret_rotation() {
     const FIRST: &str = "wo-secret-FIRST-2b81d0";
     const SECOND: &str = "wo-secret-SECOND-94ce17";
-    let sb = Sandbox::start();
+    let sb = Sandbox::start_with(&["--unmask-state"]);
     let ws = Workspace::new(&sb);
     let scopes: &[&str] = &["openid"];
 
@@ -253,7 +253,7 @@ fn idp_oidc_write_only_secret_rotation() {
 #[test]
 fn idp_oidc_plain_client_secret_is_sensitive() {
     const PLAIN: &str = "plain-secret-SENSITIVE-5d2e6a";
-    let sb = Sandbox::start();
+    let sb = Sandbox::start_with(&["--unmask-state"]);
     let ws = Workspace::new(&sb);
     let scopes: &[&str] = &["openid", "email"];
     ws.write_main(&Idp { name: "plain", scopes, secret: Secret::Plain(PLAIN) }.hcl());
@@ -283,7 +283,7 @@ fn names_both_forms(diagnostics: &str) -> bool {
 /// `client_secret` and `client_secret_wo` are mutually exclusive, and one is required.
 #[test]
 fn idp_oidc_secret_forms_are_exclusive() {
-    let sb = Sandbox::start();
+    let sb = Sandbox::start_with(&["--unmask-state"]);
     let ws = Workspace::new(&sb);
     let scopes: &[&str] = &["openid"];
 

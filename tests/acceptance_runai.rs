@@ -134,7 +134,8 @@ fn ocp_hcl(name: &str, scopes: &str, version: Option<u32>) -> String {
 
 #[test]
 fn openshift_lifecycle() {
-    let sb = Sandbox::start();
+    // The state is read for the stored client secret, which the sandbox masks by default.
+    let sb = Sandbox::start_with(&["--unmask-state"]);
     let ws = Workspace::new(&sb);
     let addr = "identity_idp.ocp";
     ws.write_main(&ocp_hcl("openshift", "\"user:info\"", Some(1)));

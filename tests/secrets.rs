@@ -67,6 +67,8 @@ fn secret_values() -> Vec<(&'static str, String)> {
 
 fn sandbox_args() -> Vec<&'static str> {
     vec![
+        // The test reads the secrets the sandbox stored, which its state masks by default.
+        "--unmask-state",
         "--runai-token",
         RUNAI_TOKEN,
         "--fudo-api-key",

@@ -4,7 +4,8 @@
 //! - `GET  /_sandbox/stats`    `{"total", "by_vendor", "by_route"}`
 //! - `GET  /_sandbox/requests` the request log, oldest first, secrets masked
 //! - `POST /_sandbox/reset`    seeds only, zero stats, empty log; 204
-//! - `GET  /_sandbox/state`    the full vendor state, unmasked
+//! - `GET  /_sandbox/state`    the full vendor state, credentials masked as `"********"`
+//!   (in clear only with `--unmask-state`; see [`super::store::mask_state_secrets`])
 //! - `POST /_sandbox/faults`   set fault injection (see [`super::faults`]); 200 with the
 //!   settings and counters, 400 `{"code", "message"}` for an invalid body
 //! - `GET  /_sandbox/faults`   the settings plus `injected`, `dropped` and `seen`
@@ -54,7 +55,7 @@ async fn reset(State(state): State<SharedState>) -> StatusCode {
 }
 
 async fn state(State(state): State<SharedState>) -> Response {
-    axum::Json(state.snapshot().await).into_response()
+    axum::Json(state.state_json().await).into_response()
 }
 
 async fn get_faults(State(state): State<SharedState>) -> Response {

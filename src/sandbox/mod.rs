@@ -6,6 +6,9 @@
 //! - [`control`]: the `/_sandbox/` control plane and the request recorder
 //! - [`faults`]: fault injection for vendor requests (`/_sandbox/faults`)
 //! - [`runai`]: Run:ai `/runai/api/v1/idps`
+//! - [`saml_fetch`]: the only request the sandbox sends, Run:ai's `metadataXmlUrl` fetch,
+//!   and what confines it (itself and `--saml-metadata-allow` hosts only, no redirects,
+//!   capped, short timeout, certificates checked)
 //! - [`fudo`]: Fudo `/fudo/api/v2/user/oidc`
 //! - [`tls`]: `--tls`, HTTPS with a generated certificate
 //! - [`landscape`]: Landscape `/landscape/api/v2/oidc/groups` (import sessions, staged groups)
@@ -20,18 +23,26 @@
 //! let runai_url = format!("{}/runai", sb.url); // the provider's `runai.url`
 //! # Ok(()) }
 //! ```
+//!
+//! Exposure: the demo credentials are public and the control plane has no authentication,
+//! so `identity-sandbox` warns loudly when it listens beyond loopback
+//! ([`exposure_warnings`]); `GET /_sandbox/state` masks credentials; `--data FILE` is
+//! written with mode 0600.
 
 pub mod control;
 pub mod faults;
 pub mod fudo;
 pub mod landscape;
 pub mod runai;
+pub mod saml_fetch;
 pub mod scim;
 pub mod store;
 pub mod tls;
 
 #[cfg(test)]
 mod faults_tests;
+#[cfg(test)]
+mod hardening_tests;
 #[cfg(test)]
 mod tests;
 
@@ -135,6 +146,17 @@ pub struct SandboxConfig {
     /// How long an import session of the slow Landscape issuer 125 stays IN_PROGRESS, in ms.
     #[arg(long, value_name = "N", default_value_t = landscape::DEFAULT_SLOW_IMPORT_MS)]
     pub landscape_slow_import_ms: u64,
+
+    /// A host the Run:ai SAML `metadataXmlUrl` fetch may reach besides the sandbox itself
+    /// (repeatable): `HOST` for every port of it, `HOST:PORT` (`[ADDR]:PORT` for IPv6)
+    /// for one. Without it, only the sandbox's own address is fetched from.
+    #[arg(long = "saml-metadata-allow", value_name = "HOST[:PORT]")]
+    pub saml_metadata_allow: Vec<saml_fetch::AllowedHost>,
+
+    /// Show the secrets `GET /_sandbox/state` holds in clear instead of masked (for tests
+    /// that check what a vendor received; warned about at start).
+    #[arg(long)]
+    pub unmask_state: bool,
 }
 
 impl Default for SandboxConfig {
@@ -156,6 +178,8 @@ impl Default for SandboxConfig {
             mapper_delay_ms: DEFAULT_MAPPER_DELAY_MS,
             landscape_import_ms: landscape::DEFAULT_IMPORT_MS,
             landscape_slow_import_ms: landscape::DEFAULT_SLOW_IMPORT_MS,
+            saml_metadata_allow: Vec::new(),
+            unmask_state: false,
         }
     }
 }
@@ -170,6 +194,8 @@ impl std::fmt::Debug for SandboxConfig {
             .field("scim_no_user_groups", &self.scim_no_user_groups)
             .field("scim_max_members", &self.scim_max_members)
             .field("mapper_delay_ms", &self.mapper_delay_ms)
+            .field("saml_metadata_allow", &self.saml_metadata_allow)
+            .field("unmask_state", &self.unmask_state)
             .finish_non_exhaustive()
     }
 }
@@ -212,11 +238,15 @@ pub async fn serve_state(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        state.set_own_address(addr, None);
+    }
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await.context("sandbox server failed")
 }
 
-/// What the `identity-sandbox` binary does: bind `listen`, load the state, print the one
-/// stdout line `listening on http://ADDR`, then serve until Ctrl-C or SIGTERM.
+/// What the `identity-sandbox` binary does: bind `listen`, load the state, warn on stderr
+/// when the address is reachable beyond this machine ([`exposure_warnings`]), print the
+/// one stdout line `listening on http://ADDR`, then serve until Ctrl-C or SIGTERM.
 pub async fn run(listen: &str, config: SandboxConfig) -> anyhow::Result<()> {
     run_with_tls(listen, config, &tls::TlsOptions::default()).await
 }
@@ -228,6 +258,7 @@ pub async fn run_with_tls(listen: &str, config: SandboxConfig, tls: &tls::TlsOpt
 
     let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr().context("local address")?;
+    emit_warnings(&exposure_warnings(addr, &config), &mut std::io::stderr().lock());
     let state = AppState::new(config)?;
     let cert = if tls.tls {
         let cert = tls::generate(&tls::subject_alt_names(Some(addr), &tls.tls_sans))?;
@@ -242,6 +273,7 @@ pub async fn run_with_tls(listen: &str, config: SandboxConfig, tls: &tls::TlsOpt
         None
     };
     let scheme = if cert.is_some() { "https" } else { "http" };
+    state.set_own_address(addr, cert.as_ref().map(|c| c.ca_pem.clone()));
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on {scheme}://{addr}").context("write stdout")?;
@@ -255,6 +287,36 @@ pub async fn run_with_tls(listen: &str, config: SandboxConfig, tls: &tls::TlsOpt
             axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await.context("sandbox server failed")
         }
     }
+}
+
+/// Why the way the sandbox is started is risky, one sentence each (none for the usual
+/// loopback setup): listening on an address that is not loopback (`0.0.0.0`, `::`, a LAN
+/// address), where anyone who can reach it knows the demo credentials and can use the
+/// unauthenticated control plane; and `--unmask-state`.
+pub fn exposure_warnings(addr: SocketAddr, config: &SandboxConfig) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if !addr.ip().to_canonical().is_loopback() {
+        warnings.push(format!(
+            "listening on {addr}, which is not a loopback address: other machines can reach this sandbox, its demo \
+             credentials are public and its control plane (/_sandbox/state, /_sandbox/reset, /_sandbox/faults) has \
+             no authentication; use --listen 127.0.0.1:PORT unless other machines must reach it"
+        ));
+    }
+    if config.unmask_state {
+        warnings.push("--unmask-state: GET /_sandbox/state shows client secrets in clear".to_string());
+    }
+    warnings
+}
+
+/// Gives each warning twice: as a `warn` log line (the sandbox's log format), and as a
+/// plain `identity-sandbox: WARNING: ...` line written to `out` (stderr) whatever the log
+/// filter, so that it cannot be filtered away.
+pub fn emit_warnings(warnings: &[String], out: &mut dyn std::io::Write) {
+    for warning in warnings {
+        tracing::warn!("{warning}");
+        let _ = writeln!(out, "identity-sandbox: WARNING: {warning}");
+    }
+    let _ = out.flush();
 }
 
 async fn shutdown_signal() {
@@ -331,6 +393,7 @@ pub async fn spawn(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
     let listener = TcpListener::bind("127.0.0.1:0").await.context("bind 127.0.0.1:0")?;
     let addr = listener.local_addr().context("local address")?;
     let state = AppState::new(config)?;
+    state.set_own_address(addr, None);
     let app = router(state.clone());
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {

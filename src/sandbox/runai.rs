@@ -12,7 +12,9 @@
 //!   mask back stores it literally (the trap a careless client falls into).
 //! - SAML: the metadata document comes inline (`samlData.metadataXmlFile`, raw XML or
 //!   base64, with `fileName`, `metadataXmlType: "file"`) or by URL (`metadataXmlUrl`,
-//!   `metadataXmlType: "url"`, fetched by the server with a 5 s timeout). It is parsed with
+//!   `metadataXmlType: "url"`, fetched by the server, confined by [`super::saml_fetch`]:
+//!   only from the sandbox itself and `--saml-metadata-allow` hosts, no redirects, at most
+//!   [`MAX_METADATA_BYTES`], a 5 s timeout, certificates always checked). It is parsed with
 //!   a real XML parser; `entityId`, `singleSignOnServiceUrl` and `signingCertificate` come
 //!   from it (a non-empty `entityId` in the request wins). A malformed or unusable document
 //!   answers 400 with `details` naming the input field. Reads return only the `SamlData`
@@ -26,7 +28,6 @@
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -42,7 +43,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::store::SharedState;
+use super::store::{AppState, SharedState};
 
 /// URL prefix of the Run:ai emulation; the client's `url` is `<sandbox>/runai`.
 pub const PREFIX: &str = "/runai";
@@ -364,7 +365,7 @@ async fn create_idp(
     if state.read(|d| d.runai.find(&alias).is_some()).await {
         return Err(ApiError::conflict(&alias));
     }
-    req.data.resolve().await?;
+    req.data.resolve(&state).await?;
     state
         .write(|d| {
             if d.runai.find(&alias).is_some() {
@@ -409,7 +410,7 @@ async fn update_idp(
     // 404 and type/name mismatches are reported before any metadata fetch; the write
     // below checks again.
     state.read(|d| check_update(&d.runai, &alias, &req).map(|_| ())).await?;
-    req.data.resolve().await?;
+    req.data.resolve(&state).await?;
     state
         .write(|d| {
             check_update(&d.runai, &alias, &req)?;
@@ -779,7 +780,7 @@ fn parse_saml(s: &Map<String, Value>) -> Result<StoredSaml, ApiError> {
 impl IdpData {
     /// Completes what needs I/O: for SAML, obtains the metadata document (inline or by
     /// URL), parses it and fills the read-model fields. Called outside the data lock.
-    async fn resolve(&mut self) -> Result<(), ApiError> {
+    async fn resolve(&mut self, state: &AppState) -> Result<(), ApiError> {
         let IdpData::Saml(s) = self else {
             return Ok(());
         };
@@ -787,7 +788,7 @@ impl IdpData {
         let url = s.metadata_xml_url.as_deref().filter(|u| !u.is_empty());
         let (text, field) = match (inline, url) {
             (Some(file), _) => (metadata_text_from_file(file).map_err(|why| ApiError::invalid(SAML_FILE_FIELD, &why))?, SAML_FILE_FIELD),
-            (None, Some(url)) => (fetch_metadata(url).await.map_err(|why| ApiError::invalid(SAML_URL_FIELD, &why))?, SAML_URL_FIELD),
+            (None, Some(url)) => (fetch_metadata(state, url).await.map_err(|why| ApiError::invalid(SAML_URL_FIELD, &why))?, SAML_URL_FIELD),
             (None, None) => return Err(ApiError::missing(SAML_URL_FIELD)),
         };
         let md = parse_metadata(&text).map_err(|why| ApiError::invalid(field, &format!("not valid SAML metadata: {why}")))?;
@@ -935,8 +936,6 @@ const DS_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
 const BINDING_REDIRECT: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
 const BINDING_POST: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
 
-/// How long the server waits for a `metadataXmlUrl` answer.
-pub const METADATA_FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// The largest metadata document accepted (inline or fetched).
 pub const MAX_METADATA_BYTES: usize = 1024 * 1024;
 
@@ -1074,70 +1073,11 @@ fn xml_text(bytes: Vec<u8>) -> Result<String, String> {
     Ok(text.trim_start_matches('\u{feff}').to_string())
 }
 
-/// HTTP clients for `metadataXmlUrl`: one honouring the proxy environment and verifying
-/// TLS, one for loopback hosts that never uses a proxy and accepts any certificate (so a
-/// sandbox started with `--tls` can fetch the sample from itself). No idle connections are
-/// kept, so a client is safe to share between tokio runtimes (each test has its own).
-static FETCH_CLIENTS: LazyLock<Result<(reqwest::Client, reqwest::Client), String>> = LazyLock::new(|| {
-    let builder = || {
-        reqwest::Client::builder()
-            .timeout(METADATA_FETCH_TIMEOUT)
-            .connect_timeout(METADATA_FETCH_TIMEOUT)
-            .pool_max_idle_per_host(0)
-            .user_agent(concat!("identity-sandbox/", env!("CARGO_PKG_VERSION")))
-    };
-    let proxied = builder().build().map_err(|e| e.to_string())?;
-    let direct = builder().no_proxy().danger_accept_invalid_certs(true).build().map_err(|e| e.to_string())?;
-    Ok((proxied, direct))
-});
-
-/// Fetches `url` (`https://` assumed when it has no scheme). Any transport error, a
-/// non-2xx status or an oversized body is an error saying the metadata could not be
-/// fetched.
-async fn fetch_metadata(url: &str) -> Result<String, String> {
-    let lower = url.to_ascii_lowercase();
-    let full = if lower.starts_with("http://") || lower.starts_with("https://") { url.to_string() } else { format!("https://{url}") };
-    let fail = |why: String| format!("the SAML metadata could not be fetched from {full}: {why}");
-    let parsed = reqwest::Url::parse(&full).map_err(|e| fail(e.to_string()))?;
-    let loopback = parsed.host_str().is_some_and(|h| {
-        let h = h.trim_start_matches('[').trim_end_matches(']');
-        h.eq_ignore_ascii_case("localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-    });
-    let (proxied, direct) = FETCH_CLIENTS.as_ref().map_err(|e| fail(e.clone()))?;
-    let client = if loopback { direct } else { proxied };
-    let mut resp = client
-        .get(parsed)
-        .header(header::ACCEPT, "application/samlmetadata+xml, application/xml, text/xml, */*")
-        .send()
-        .await
-        .map_err(|e| fail(error_chain(&e)))?;
-    let status = resp.status();
-    if !status.is_success() {
-        return Err(fail(format!("HTTP {status}")));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| fail(error_chain(&e)))? {
-        body.extend_from_slice(&chunk);
-        if body.len() > MAX_METADATA_BYTES {
-            return Err(fail(format!("the answer is larger than {MAX_METADATA_BYTES} bytes")));
-        }
-    }
-    xml_text(body).map_err(fail)
-}
-
-/// An error and its causes, `a: b: c` (reqwest's own message omits the cause).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
+/// Fetches `url` within the confinement of [`super::saml_fetch`] and reads the answer as
+/// an XML document.
+async fn fetch_metadata(state: &AppState, url: &str) -> Result<String, String> {
+    let body = super::saml_fetch::fetch(state, url).await?;
+    xml_text(body).map_err(|why| format!("the SAML metadata fetched from {url} is unusable: {why}"))
 }
 
 /// A valid IdP metadata document: one `EntityDescriptor` with an `IDPSSODescriptor`

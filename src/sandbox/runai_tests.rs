@@ -504,7 +504,8 @@ async fn saml_from_url_served_by_the_sandbox_itself() {
     // The server's fetch of the sample is not a counted vendor request.
     assert_eq!(sb.state.stats().total, 2);
 
-    // Non-2xx, connection refused, and a 2xx that is not XML: 400 naming the URL field.
+    // Non-2xx, a loopback port other than the sandbox's own (refused before connecting),
+    // and a 2xx that is not XML: 400 naming the URL field.
     let refused = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = l.local_addr().expect("addr").port();
@@ -514,7 +515,7 @@ async fn saml_from_url_served_by_the_sandbox_itself() {
     let cases = [
         (format!("{}/_sandbox/samples/nothing.xml", sb.url), "could not be fetched"),
         (format!("{}/_sandbox/samples/nothing.xml", sb.url), "404"),
-        (refused, "could not be fetched"),
+        (refused, "is not allowed"),
         (format!("{}/_sandbox/stats", sb.url), "malformed XML"),
     ];
     for (i, (url, needle)) in cases.iter().enumerate() {

@@ -7,8 +7,9 @@
 //! Stats and the log use short-lived std mutexes (never held across an await).
 
 use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
@@ -19,14 +20,16 @@ use super::faults::Faults;
 use super::fudo::FudoData;
 use super::landscape::LandscapeData;
 use super::runai::RunaiData;
+use super::saml_fetch::OwnAddress;
 use super::scim::TokenStore;
 use super::scim::model::OciData;
 
 /// The most request-log entries kept; older ones are dropped first.
 pub const REQUEST_LOG_CAP: usize = 10_000;
 
-/// Everything the emulated vendors hold. This is what `--data FILE` persists and what
-/// `GET /_sandbox/state` returns (unmasked). Each vendor owns one field; a vendor added
+/// Everything the emulated vendors hold. This is what `--data FILE` persists (secrets in
+/// clear, mode 0600) and what `GET /_sandbox/state` returns (secrets masked, see
+/// [`AppState::state_json`]). Each vendor owns one field; a vendor added
 /// later adds a `#[serde(default)]` field here, its seeds in [`SandboxData::seeded`] and its
 /// deferred work in [`SandboxData::settle`].
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -109,6 +112,8 @@ pub struct AppState {
     scim_tokens: TokenStore,
     /// `/_sandbox/faults` settings and counters (memory only; cleared by reset).
     faults: Faults,
+    /// Where the server listens, once bound (the SAML metadata fetch recognises itself).
+    own_address: OnceLock<OwnAddress>,
 }
 
 /// Cheap to clone; what the router and the handlers carry.
@@ -135,6 +140,7 @@ impl AppState {
             log: Mutex::new(VecDeque::new()),
             scim_tokens: TokenStore::default(),
             faults: Faults::default(),
+            own_address: OnceLock::new(),
         }))
     }
 
@@ -161,9 +167,32 @@ impl AppState {
         result
     }
 
-    /// The full state as JSON, unmasked (`GET /_sandbox/state`).
+    /// The full state as JSON, secrets in clear: for in-process assertions only (the
+    /// control plane answers [`AppState::state_json`]).
     pub async fn snapshot(&self) -> serde_json::Value {
         self.read(|data| serde_json::to_value(&*data)).await.unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }))
+    }
+
+    /// `GET /_sandbox/state`: the full state with every credential-like value replaced by
+    /// [`STATE_SECRET_MASK`] (see [`mask_state_secrets`]); in clear only with
+    /// `--unmask-state`.
+    pub async fn state_json(&self) -> serde_json::Value {
+        let mut state = self.snapshot().await;
+        if !self.config.unmask_state {
+            mask_state_secrets(&mut state);
+        }
+        state
+    }
+
+    /// Records where the server listens (and, with `--tls`, the PEM of its CA). Set once,
+    /// when the listener is bound; later calls are ignored.
+    pub fn set_own_address(&self, addr: SocketAddr, ca_pem: Option<String>) {
+        let _ = self.own_address.set(OwnAddress { addr, ca_pem });
+    }
+
+    /// Where the server listens, when [`AppState::set_own_address`] was called.
+    pub fn own_address(&self) -> Option<&OwnAddress> {
+        self.own_address.get()
     }
 
     /// `POST /_sandbox/reset`: seeds only, zero stats, empty request log, faults off.
@@ -250,30 +279,97 @@ fn tmp_path(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// The mode of the `--data` file: it holds client secrets in clear.
+pub const DATA_FILE_MODE: u32 = 0o600;
+
+/// Writes `data` to `path` through a temporary file renamed over it. The temporary file is
+/// created new with [`DATA_FILE_MODE`] (narrowed to the existing file's mode, so a file is
+/// never made more permissive) before any content is written.
 async fn write_atomic(path: &Path, data: &SandboxData) -> anyhow::Result<()> {
+    use tokio::io::AsyncWriteExt as _;
+
     let mut bytes = serde_json::to_vec_pretty(data).context("serialize state")?;
     bytes.push(b'\n');
     let tmp = tmp_path(path);
-    tokio::fs::write(&tmp, &bytes).await.with_context(|| format!("write {}", tmp.display()))?;
+    let mut file = create_private(&tmp, data_file_mode(path).await).await?;
+    file.write_all(&bytes).await.with_context(|| format!("write {}", tmp.display()))?;
+    file.flush().await.with_context(|| format!("write {}", tmp.display()))?;
+    drop(file);
     tokio::fs::rename(&tmp, path).await.with_context(|| format!("rename {} to {}", tmp.display(), path.display()))?;
     Ok(())
 }
 
-/// Replaces the value of every object key that looks secret (contains `secret`,
-/// `password` or `token`, case-insensitively) by `"***"`, at any depth.
+/// [`DATA_FILE_MODE`], without the permissions `path` (when it exists) does not grant.
+async fn data_file_mode(path: &Path) -> u32 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        if let Ok(meta) = tokio::fs::metadata(path).await {
+            return DATA_FILE_MODE & meta.permissions().mode();
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    DATA_FILE_MODE
+}
+
+/// Creates `path` anew, empty, with `mode` (on Unix; the umask may narrow it further). A
+/// leftover file of an interrupted write is removed first: `create_new` then guarantees
+/// the file is this one, with this mode, and not a link to elsewhere.
+pub(super) async fn create_private(path: &Path, mode: u32) -> anyhow::Result<tokio::fs::File> {
+    match tokio::fs::remove_file(path).await {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("remove {}", path.display())),
+    }
+    let mut options = tokio::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(mode);
+    #[cfg(not(unix))]
+    let _ = mode;
+    options.open(path).await.with_context(|| format!("create {}", path.display()))
+}
+
+/// What `GET /_sandbox/state` shows instead of a secret: fixed, so it reveals nothing of
+/// the value (not its length, a prefix or a hash). The mask Run:ai reads use.
+pub const STATE_SECRET_MASK: &str = super::runai::SECRET_MASK;
+
+/// Whether an object key names a credential: it contains `secret`, `password`, `passwd`,
+/// `passphrase`, `token`, `apikey`, `credential` or `privatekey`, ignoring case, `_` and
+/// `-`.
+pub fn is_secret_key(key: &str) -> bool {
+    const PARTS: [&str; 8] = ["secret", "password", "passwd", "passphrase", "token", "apikey", "credential", "privatekey"];
+    let key: String = key.chars().filter(|c| !matches!(c, '_' | '-')).map(|c| c.to_ascii_lowercase()).collect();
+    PARTS.iter().any(|p| key.contains(p))
+}
+
+/// Replaces the value of every credential-like key ([`is_secret_key`]) by `"***"`, at any
+/// depth (the request log).
 pub fn mask_secrets(value: &mut serde_json::Value) {
+    mask_secret_keys(value, "***", &|_| true);
+}
+
+/// Replaces the value of every credential-like key ([`is_secret_key`]) by
+/// [`STATE_SECRET_MASK`], at any depth (`GET /_sandbox/state`). Numbers, booleans and
+/// nulls stay: they are counters and flags such as SCIM's `passwordChanges`, not secrets.
+pub fn mask_state_secrets(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    mask_secret_keys(value, STATE_SECRET_MASK, &|v| matches!(v, Value::String(_) | Value::Array(_) | Value::Object(_)));
+}
+
+fn mask_secret_keys(value: &mut serde_json::Value, mask: &str, maskable: &dyn Fn(&serde_json::Value) -> bool) {
     match value {
         serde_json::Value::Object(map) => {
             for (key, v) in map.iter_mut() {
-                let k = key.to_ascii_lowercase();
-                if k.contains("secret") || k.contains("password") || k.contains("token") {
-                    *v = serde_json::Value::String("***".to_string());
+                if is_secret_key(key) && maskable(v) {
+                    *v = serde_json::Value::String(mask.to_string());
                 } else {
-                    mask_secrets(v);
+                    mask_secret_keys(v, mask, maskable);
                 }
             }
         }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(mask_secrets),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| mask_secret_keys(v, mask, maskable)),
         _ => {}
     }
 }

@@ -216,6 +216,7 @@ pub async fn spawn_tls(config: super::SandboxConfig) -> anyhow::Result<(super::R
     let addr = tcp.local_addr().context("local address")?;
     let cert = generate(&subject_alt_names(Some(addr), &[]))?;
     let state = super::AppState::new(config)?;
+    state.set_own_address(addr, Some(cert.ca_pem.clone()));
     let app = super::router(state.clone());
     let listener = TlsListener::new(tcp, cert.server_config.clone()).context("TLS listener")?;
     let task = tokio::spawn(async move {

@@ -393,7 +393,8 @@ impl Sandbox {
         self.requests().into_iter().filter(|r| r["method"].as_str() == Some(method) && r["path"].as_str() == Some(path)).collect()
     }
 
-    /// `GET /_sandbox/state`: every vendor's stored objects, unmasked.
+    /// `GET /_sandbox/state`: every vendor's stored objects (secrets masked unless the
+    /// sandbox was started with `--unmask-state`).
     #[track_caller]
     pub fn state(&self) -> Value {
         self.control("GET", "/_sandbox/state", None)
@@ -490,7 +491,7 @@ impl Sandbox {
 
     // ----- Run:ai shortcuts -----
 
-    /// Every stored Run:ai idp (from `/_sandbox/state`, secrets included).
+    /// Every stored Run:ai idp (from `/_sandbox/state`; secrets only with `--unmask-state`).
     #[track_caller]
     pub fn runai_idps(&self) -> Vec<Value> {
         let state = self.state();
