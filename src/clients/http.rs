@@ -455,7 +455,15 @@ impl Http {
     }
 
     fn transport(&self, req: &Request<'_>, e: &reqwest::Error) -> ApiError {
-        let err = ApiError::Transport { vendor: self.dialect.vendor, url: strip_query(req.url), reason: error_chain(e) };
+        let mut reason = error_chain(e);
+        if reason.contains("CaUsedAsEndEntity") {
+            reason.push_str(
+                " (the server presents a CA certificate as its own certificate, as a self-signed certificate made with \
+                 `openssl req -x509` is by default: give the server a certificate with `basicConstraints=CA:FALSE`, or one \
+                 signed by a separate CA that `ca_cert_pem` names)",
+            );
+        }
+        let err = ApiError::Transport { vendor: self.dialect.vendor, url: strip_query(req.url), reason };
         self.scrub(req, err)
     }
 

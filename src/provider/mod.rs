@@ -233,6 +233,17 @@ fn url_attr(example: &str, env: &str) -> Attribute {
         .validate(Validator::matches(r"^https?://[^\s/]+(/\S*)?$", "an http:// or https:// URL"))
 }
 
+/// The description of a `ca_cert_pem` attribute.
+fn ca_cert_description(server: &str) -> String {
+    format!(
+        "PEM bundle of a CA to trust for {server}, in addition to the system's trusted roots (it does not replace \
+         them). It must be the CA that signed the server's certificate. A self-signed server \
+         certificate that is marked as a CA itself (`CA:TRUE`, which `openssl req -x509` makes by default) is refused as \
+         `CaUsedAsEndEntity`: make the server certificate with `-addext basicConstraints=critical,CA:FALSE`, or sign it \
+         with a separate CA and give that CA here."
+    )
+}
+
 /// The rate settings every vendor block has.
 fn rate_attrs(vendor: &str) -> [Attribute; 3] {
     [
@@ -292,9 +303,7 @@ impl IdentityProvider {
                     vec![
                         url_attr("https://fudo.example.com", "IDENTITY_FUDO_URL"),
                         secret_attr("api_key", "API key, sent as the raw `Authorization` header", "IDENTITY_FUDO_API_KEY"),
-                        Attribute::string("ca_cert_pem")
-                            .optional()
-                            .describe("PEM bundle of the CA that signed the Fudo server certificate (for self-signed deployments)."),
+                        Attribute::string("ca_cert_pem").optional().describe(ca_cert_description("the Fudo server")),
                         Attribute::bool("insecure_skip_verify")
                             .optional()
                             .describe("Skip TLS certificate verification. Insecure: every run shows a warning. Defaults to `false`."),
@@ -326,7 +335,9 @@ impl IdentityProvider {
                         Attribute::string("token_url").optional().describe(
                             "OAuth2 token endpoint. Defaults to `url` with a trailing `/admin/v1` replaced by `/oauth2/v1/token`.",
                         ),
-                        Attribute::string("ca_cert_pem").optional().describe("PEM bundle of an extra CA to trust for the SCIM service."),
+                        Attribute::string("ca_cert_pem")
+                            .optional()
+                            .describe(ca_cert_description("the SCIM service and its token endpoint")),
                     ]
                     .into_iter()
                     .chain(rate_attrs("the SCIM service (its token endpoint included)"))
