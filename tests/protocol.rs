@@ -286,6 +286,26 @@ fn without_a_client_certificate_it_refuses_to_serve_plaintext() {
 }
 
 #[test]
+fn garbage_client_certificates_are_refused_in_one_line() {
+    for (cert, words) in [
+        ("not pem at all", "is not a PEM certificate"),
+        ("-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n", "is not a PEM certificate"),
+        ("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "not a DER certificate"),
+    ] {
+        let out = Command::new(BIN)
+            .env(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE)
+            .env("PLUGIN_PROTOCOL_VERSIONS", "6")
+            .env("PLUGIN_CLIENT_CERT", cert)
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && out.stdout.is_empty(), "{cert:?}: refused before any handshake");
+        assert!(stderr.contains(words) && stderr.trim_end().lines().count() == 1, "{cert:?}: {stderr}");
+        assert!(!stderr.contains('['), "{cert:?}: no raw byte array: {stderr}");
+    }
+}
+
+#[test]
 fn unsupported_protocol_versions_are_refused() {
     let out = Command::new(BIN).env(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE).env("PLUGIN_PROTOCOL_VERSIONS", "5").output().expect("run");
     assert!(!out.status.success());

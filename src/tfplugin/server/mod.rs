@@ -117,7 +117,11 @@ pub async fn serve<P: Provider>(provider: P, opts: ServeOptions) -> Result<(), S
         let _ = stop_rx.wait_for(|s| *s).await;
     };
 
-    let client_cert = std::env::var("PLUGIN_CLIENT_CERT").ok().filter(|c| !c.trim().is_empty());
+    let client_cert = match std::env::var("PLUGIN_CLIENT_CERT") {
+        Ok(c) => Some(c).filter(|c| !c.trim().is_empty()),
+        Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(_)) => return Err(ServeError::Tls("PLUGIN_CLIENT_CERT is not text (a PEM certificate)".into())),
+    };
     // Strict AutoMTLS: outside debug mode, no client certificate means no server at all.
     if !opts.debug && client_cert.is_none() {
         return Err(ServeError::NoClientCertificate);

@@ -46,6 +46,11 @@ impl PinnedClientCert {
     pub fn from_pem(pem: &str) -> Result<Self, ServeError> {
         let der = CertificateDer::from_pem_slice(pem.as_bytes())
             .map_err(|e| ServeError::Tls(format!("PLUGIN_CLIENT_CERT is not a PEM certificate: {e}")))?;
+        if !is_der_sequence(der.as_ref()) {
+            return Err(ServeError::Tls(
+                "PLUGIN_CLIENT_CERT holds a PEM block whose content is not a DER certificate (an ASN.1 SEQUENCE)".into(),
+            ));
+        }
         Ok(PinnedClientCert { pinned: der.as_ref().to_vec(), algorithms: crypto_provider().signature_verification_algorithms })
     }
 }
@@ -109,4 +114,38 @@ pub fn server_config(identity: &ServerIdentity, client_cert_pem: &str) -> Result
         .map_err(|e| ServeError::Tls(e.to_string()))?;
     cfg.alpn_protocols = vec![b"h2".to_vec()];
     Ok(cfg)
+}
+
+/// Whether `der` is one whole DER SEQUENCE (what every X.509 certificate is): a tag of
+/// 0x30 and a definite length that covers exactly the rest. A sanity check only: the
+/// certificate is pinned, never parsed further.
+fn is_der_sequence(der: &[u8]) -> bool {
+    let [0x30, first, rest @ ..] = der else { return false };
+    let (len, body) = if first & 0x80 == 0 {
+        (usize::from(*first), rest)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 || rest.len() < n {
+            return false;
+        }
+        (rest[..n].iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b)), &rest[n..])
+    };
+    len == body.len()
+}
+
+#[cfg(test)]
+mod der_tests {
+    use super::is_der_sequence;
+
+    #[test]
+    fn only_a_whole_der_sequence_passes() {
+        assert!(is_der_sequence(&[0x30, 0x03, 1, 2, 3]));
+        assert!(is_der_sequence(&[0x30, 0x81, 0x02, 9, 9]));
+        let mut long = vec![0x30, 0x82, 0x01, 0x00];
+        long.extend(std::iter::repeat_n(0u8, 256));
+        assert!(is_der_sequence(&long));
+        for bad in [&[][..], &[0, 0, 0], &[0x30], &[0x30, 0x05, 1], &[0x31, 0x01, 0], &[0x30, 0x80, 0, 0], &[0x30, 0x85, 1, 1, 1, 1, 1]] {
+            assert!(!is_der_sequence(bad), "{bad:?}");
+        }
+    }
 }
