@@ -19,7 +19,7 @@ use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
 use super::coalesce::{CoalesceSettings, CoalesceStats, Coalescer};
-use super::http::{ApiError, Auth, Created, Dialect, Http, HttpSettings, Request, path_segment};
+use super::http::{ApiError, Auth, Created, Dialect, Http, HttpSettings, Request, json_error_text, path_segment};
 
 const VENDOR: &str = "Fudo";
 /// The path every endpoint hangs under, appended to the configured `url`.
@@ -201,7 +201,7 @@ fn check_success(status: StatusCode, bytes: &[u8]) -> Result<(), ApiError> {
         return Ok(());
     }
     let envelope: Envelope = serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::Decode { vendor: VENDOR, reason: format!("not a JSON object with a `result`: {e}") })?;
+        .map_err(|e| ApiError::Decode { vendor: VENDOR, reason: format!("not a JSON object with a `result`: {}", json_error_text(&e)) })?;
     match envelope.result {
         Some(serde_json::Value::String(r)) if r == "success" => Ok(()),
         other => {
@@ -312,7 +312,7 @@ impl FudoClient {
     }
 
     fn decode_with<T: DeserializeOwned>(bytes: &[u8], secrets: &[String]) -> Result<T, ApiError> {
-        serde_json::from_slice(bytes).map_err(|e| ApiError::Decode { vendor: VENDOR, reason: e.to_string() }.scrubbed(secrets))
+        serde_json::from_slice(bytes).map_err(|e| ApiError::Decode { vendor: VENDOR, reason: json_error_text(&e) }.scrubbed(secrets))
     }
 
     /// `GET /api/v2/user/oidc`: every assignment (objects marked `removed` left out).

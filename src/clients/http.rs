@@ -470,7 +470,7 @@ impl Http {
     /// Decodes a JSON answer; a failure is a scrubbed [`ApiError::Decode`].
     pub fn decode<T: DeserializeOwned>(&self, reply: &Reply) -> Result<T, ApiError> {
         serde_json::from_slice(&reply.body)
-            .map_err(|e| ApiError::Decode { vendor: self.dialect.vendor, reason: e.to_string() }.scrubbed(&self.secrets))
+            .map_err(|e| ApiError::Decode { vendor: self.dialect.vendor, reason: json_error_text(&e) }.scrubbed(&self.secrets))
     }
 
     /// One attempt: waits in the governor, sends, reads the whole answer, and tells the
@@ -787,6 +787,29 @@ fn is_tls_failure(e: &(dyn std::error::Error + 'static)) -> bool {
 /// The path of a URL, for logs (no query string: it may carry filters with user data).
 fn path_of(url: &str) -> String {
     reqwest::Url::parse(url).map(|u| u.path().to_string()).unwrap_or_else(|_| "?".into())
+}
+
+/// The text of a JSON decoding error without the server's strings in it: serde quotes the
+/// value it could not use (`invalid type: string "..."`), and a server may have put a
+/// secret there, escaped in ways no scrubber can foresee. Quoted strings become `"…"`, and
+/// a backquoted value that is not a short plain word (a field name, a number) `` `…` ``.
+pub fn json_error_text(e: &serde_json::Error) -> String {
+    static QUOTED: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r#""(?:[^"\\]|\\.)*"?|`[^`]*`"#).expect("a valid pattern"));
+    let text = e.to_string();
+    QUOTED
+        .replace_all(&text, |c: &regex::Captures<'_>| {
+            let m = &c[0];
+            if m.starts_with('`') {
+                let inner = &m[1..m.len() - 1];
+                if inner.len() <= 32 && inner.chars().all(|ch| ch.is_ascii_alphanumeric() || "_.+-:".contains(ch)) {
+                    return m.to_string();
+                }
+                return "`…`".to_string();
+            }
+            "\"…\"".to_string()
+        })
+        .into_owned()
 }
 
 /// Percent-encodes one path segment (an id): everything but unreserved characters. `.`

@@ -23,6 +23,9 @@ pub const STAGED_PAGE_SIZE: usize = 100;
 /// A bound on the number of pages one listing may take (a misbehaving server cannot make
 /// the provider loop forever).
 pub const MAX_PAGES: usize = 10_000;
+/// The most staged groups one listing holds: a server sending endless fresh groups is cut
+/// off there rather than filling the memory.
+pub const MAX_STAGED_GROUPS: usize = 100_000;
 
 /// Import session states the spec names.
 pub const STATUS_IN_PROGRESS: &str = "IN_PROGRESS";
@@ -221,6 +224,15 @@ impl LandscapeClient {
                 return Err(ApiError::Decode {
                     vendor: VENDOR,
                     reason: format!("the staged group listing did not end after {MAX_PAGES} pages"),
+                });
+            }
+            if groups.len() > MAX_STAGED_GROUPS {
+                return Err(ApiError::Decode {
+                    vendor: VENDOR,
+                    reason: format!(
+                        "the staged group listing was stopped at {} groups, more than the {MAX_STAGED_GROUPS} one listing may hold",
+                        groups.len()
+                    ),
                 });
             }
             let page = self.staged_page(session_id, include_imported, STAGED_PAGE_SIZE, offset).await?;

@@ -267,10 +267,20 @@ impl RunaiClient {
                 _ => Ok(None),
             }
         };
-        match self.http.create(&request, &format!("identity provider \"{alias}\""), lookup).await? {
-            Created::New(reply) => Ok(self.http.decode::<PostResponse>(&reply)?.alias),
-            Created::Adopted(alias) => Ok(alias),
+        let alias = match self.http.create(&request, &format!("identity provider \"{alias}\""), lookup).await? {
+            Created::New(reply) => self.http.decode::<PostResponse>(&reply)?.alias,
+            Created::Adopted(alias) => alias,
+        };
+        // The alias addresses the idp in every later URL.
+        if alias.is_empty() || alias == "." || alias == ".." || alias.contains('/') {
+            return Err(ApiError::Decode {
+                vendor: VENDOR,
+                reason: format!(
+                    "the server created the identity provider but answered the alias {alias:?}, which cannot address it in a URL"
+                ),
+            });
         }
+        Ok(alias)
     }
 
     /// Replaces an idp (PUT is a full update: the body must carry the secret).

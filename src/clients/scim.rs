@@ -41,6 +41,10 @@ pub const PAGE_SIZE: usize = 50;
 /// The most pages one listing reads (half a million resources at 50 a page): a server that
 /// never stops paging is cut off there.
 pub const MAX_LIST_PAGES: usize = 10_000;
+/// The most resources one listing holds (about a kilobyte each in memory): a server that
+/// sends endless fresh resources, or pages far larger than asked for, is cut off there
+/// rather than filling the memory.
+pub const MAX_LIST_ITEMS: usize = 100_000;
 /// How concurrent user reads are batched (see [`ScimClient::get_user_coalesced`]): a
 /// batch is one page of a filtered list, so it holds at most a page of ids.
 const USER_READS: CoalesceSettings = CoalesceSettings { max_batch: PAGE_SIZE, ..CoalesceSettings::DEFAULT };
@@ -396,7 +400,7 @@ impl ScimClient {
             let token = self.access_token(stale.as_deref()).await?;
             let req = self.request(&url, Method::POST, &[], Some(body), &token, None);
             match self.http.create(&req, &what, &lookup).await {
-                Ok(Created::New(reply)) => return self.json(&reply),
+                Ok(Created::New(reply)) => return self.json(&reply).and_then(checked_id),
                 Ok(Created::Adopted(found)) => return Ok(found),
                 Err(e) if e.status() == Some(401) && attempt == 0 && matches!(self.auth, ScimAuth::OAuth2 { .. }) => stale = Some(token),
                 Err(e) => return Err(e),
@@ -480,6 +484,12 @@ impl ScimClient {
                     "listing {collection} made no progress: the page at startIndex {start} brought no resource with a new id, \
                      while totalResults says {} and {} were read",
                     page.total_results,
+                    out.len()
+                ))
+            } else if out.len() > MAX_LIST_ITEMS {
+                Some(format!(
+                    "listing {collection} was stopped at {} resources, more than the {MAX_LIST_ITEMS} one listing may hold; \
+                     narrow it with a filter",
                     out.len()
                 ))
             } else if pages >= MAX_LIST_PAGES {
@@ -610,6 +620,22 @@ impl ScimClient {
         let reply = self.call_url(&url, Method::POST, &[], Some(&body), repeat.then_some(Repeat::Safe)).await?;
         let r: BulkResponse = self.json(&reply)?;
         Ok(r.operations)
+    }
+}
+
+/// A created resource whose `id` can address it in a URL: not empty, not `.` or `..`, no
+/// `/` (a server answering otherwise would point later requests at another resource).
+fn checked_id(created: Value) -> Result<Value, ApiError> {
+    match created.get("id").and_then(Value::as_str) {
+        Some(id) if !id.is_empty() && id != "." && id != ".." && !id.contains('/') => Ok(created),
+        other => Err(ApiError::Decode {
+            vendor: VENDOR,
+            reason: format!(
+                "the server created the resource but answered the id {}, which cannot address it in a URL; nothing was \
+                 recorded in the Terraform state",
+                other.map_or("(none)".to_string(), |i| format!("{i:?}"))
+            ),
+        }),
     }
 }
 
