@@ -838,6 +838,12 @@ pub fn has_dot_segment(url: &str) -> bool {
     path.split('/').any(|seg| matches!(seg.to_ascii_lowercase().replace("%2e", ".").as_str(), "." | ".."))
 }
 
+/// Whether a server-given id can address its object as one URL path segment: not empty,
+/// not `.` or `..` (which URL parsing resolves), no `/`.
+pub fn is_addressable_id(id: &str) -> bool {
+    !id.is_empty() && id != "." && id != ".." && !id.contains('/')
+}
+
 /// A URL without its query string.
 fn strip_query(url: &str) -> String {
     url.split('?').next().unwrap_or(url).to_string()

@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
 use super::coalesce::{CoalesceSettings, CoalesceStats, Coalescer};
-use super::http::{ApiError, Auth, Created, Dialect, Http, HttpSettings, Reply, Request, path_segment};
+use super::http::{ApiError, Auth, Created, Dialect, Http, HttpSettings, Reply, Request, is_addressable_id, path_segment};
 
 const VENDOR: &str = "Run:ai";
 /// How concurrent idp reads are batched (see [`RunaiClient::get_idp_coalesced`]): one
@@ -272,7 +272,7 @@ impl RunaiClient {
             Created::Adopted(alias) => alias,
         };
         // The alias addresses the idp in every later URL.
-        if alias.is_empty() || alias == "." || alias == ".." || alias.contains('/') {
+        if !is_addressable_id(&alias) {
             return Err(ApiError::Decode {
                 vendor: VENDOR,
                 reason: format!(

@@ -14,7 +14,9 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use super::coalesce::{CoalesceSettings, CoalesceStats, Coalescer};
-use super::http::{ApiError, Auth, Created, Dialect, Http, HttpSettings, Repeat, Reply, Request, has_dot_segment, path_segment};
+use super::http::{
+    ApiError, Auth, Created, Dialect, Http, HttpSettings, Repeat, Reply, Request, has_dot_segment, is_addressable_id, path_segment,
+};
 
 const VENDOR: &str = "SCIM";
 const TOKEN_VENDOR: &str = "SCIM token endpoint";
@@ -627,7 +629,7 @@ impl ScimClient {
 /// `/` (a server answering otherwise would point later requests at another resource).
 fn checked_id(created: Value) -> Result<Value, ApiError> {
     match created.get("id").and_then(Value::as_str) {
-        Some(id) if !id.is_empty() && id != "." && id != ".." && !id.contains('/') => Ok(created),
+        Some(id) if is_addressable_id(id) => Ok(created),
         other => Err(ApiError::Decode {
             vendor: VENDOR,
             reason: format!(

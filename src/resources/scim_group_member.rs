@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::timeouts::{self, Deadline, Op};
 use super::{rules, scim_diag};
-use crate::clients::scim::{PatchOperation, ScimClient};
+use crate::clients::scim::PatchOperation;
 use crate::provider::ProviderData;
 use crate::tfplugin::model::{from_value, to_value};
 use crate::tfplugin::resource::{ImportState, ModifyPlan, ModifyPlanRequest};
@@ -54,12 +54,6 @@ fn state(group: &str, user: &str) -> Result<Value, Diagnostics> {
     to_value(&Model { id: Some(format!("{group}/{user}")), group_id: Some(group.into()), user_id: Some(user.into()) }, &ty())
 }
 
-/// Whether the user is in the group, from the group's own `members` (see
-/// [`ScimClient::is_member`]); None when it is not.
-async fn is_member(c: &ScimClient, group: &str, user: &str) -> Result<Option<bool>, crate::clients::ApiError> {
-    Ok(Some(c.is_member(group, user).await?))
-}
-
 #[async_trait]
 impl Resource<ProviderData> for ScimGroupMemberResource {
     fn identity_schema(&self) -> Option<IdentitySchema> {
@@ -94,12 +88,13 @@ impl Resource<ProviderData> for ScimGroupMemberResource {
         let (g, u) = (m.group_id.unwrap_or_default(), m.user_id.unwrap_or_default());
         let deadline = Deadline::start(Op::Read, what(&g, &u), current);
         match deadline
-            .within(timeouts::READ_UNFINISHED, is_member(c, &g, &u))
+            .within(timeouts::READ_UNFINISHED, c.is_member(&g, &u))
             .await?
             .map_err(|e| scim_diag("Unable to read the group membership", &e))?
         {
-            Some(true) => Ok(StateResult::state(timeouts::keep(state(&g, &u)?, current))),
-            _ => Ok(StateResult::gone()),
+            // From the group's own `members`: false also when the group or user is gone.
+            true => Ok(StateResult::state(timeouts::keep(state(&g, &u)?, current))),
+            false => Ok(StateResult::gone()),
         }
     }
 
