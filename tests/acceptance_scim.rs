@@ -337,7 +337,7 @@ fn wrong_client_secret_is_a_configuration_error() {
 }"#,
     );
     let err = ws.apply_expect_err();
-    assert!(err.contains("SCIM authentication failed") && err.contains("invalid_client"), "{err}");
+    assert!(err.contains("Credentials refused by the SCIM token endpoint (401 invalid_client)"), "{err}");
     assert!(err.contains("IDENTITY_SCIM_CLIENT_SECRET"), "{err}");
     assert!(!err.contains("wrong-secret"), "the secret is not echoed");
 }

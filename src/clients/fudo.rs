@@ -24,6 +24,9 @@ use super::http::{ApiError, Auth, Created, Dialect, Http, HttpSettings, Request,
 const VENDOR: &str = "Fudo";
 /// The path every endpoint hangs under, appended to the configured `url`.
 pub const API_PATH: &str = "/api/v2";
+/// What a right `fudo.url` looks like (for a 404 that a wrong one causes).
+const BASE_HINT: &str = "`fudo.url` is the Fudo server's URL without a path, e.g. `https://fudo.example.com`; the provider adds \
+                         `/api/v2`.";
 
 /// Deserializes an id as its exact decimal text: a JSON string is taken as is, a JSON
 /// integer keeps its digits (serde_json hands integers over as `u64`/`i64`, exactly), and
@@ -270,10 +273,12 @@ impl FudoClient {
             Some(_) => FudoClientError::CaCert(e),
             None => FudoClientError::Build(e),
         })?;
+        let base = url.trim_end_matches('/').to_string();
+        let probe = format!("{base}{API_PATH}/objspec/user_oidc");
         Ok(FudoClient {
-            base: url.trim_end_matches('/').to_string(),
             api_key: api_key.to_string(),
-            http: http.with_secrets(&[api_key]),
+            http: http.with_secrets(&[api_key]).with_base_probe(probe, BASE_HINT),
+            base,
             assignment_reads: Arc::new(Coalescer::new("Fudo assignment reads", ASSIGNMENT_READS)),
         })
     }

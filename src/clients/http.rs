@@ -51,6 +51,11 @@ pub struct HttpSettings {
     /// The largest answer body read from this vendor, in bytes; a larger one is an error,
     /// and reading stops there.
     pub max_response_bytes: usize,
+    /// A PEM bundle of CAs trusted for this vendor in addition to the system's roots (the
+    /// vendor block's `ca_cert_pem`).
+    pub ca_cert_pem: Option<String>,
+    /// Skip certificate verification (the vendor block's `insecure_skip_verify`).
+    pub insecure_skip_verify: bool,
 }
 
 /// The default of [`HttpSettings::max_response_bytes`], in MiB: far above any answer the
@@ -65,20 +70,175 @@ impl Default for HttpSettings {
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
             max_requests_per_second: None,
             max_response_bytes: DEFAULT_MAX_RESPONSE_MB << 20,
+            ca_cert_pem: None,
+            insecure_skip_verify: false,
         }
     }
 }
 
+/// Why a request got no answer, as far as its error tells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cause {
+    /// Nothing listens at the address (connection refused).
+    Refused,
+    /// The host name does not exist (the resolver says so: NXDOMAIN).
+    NoSuchHost,
+    /// The host name could not be resolved now (no answer from the resolver).
+    Dns,
+    /// No connection within the connect timeout.
+    ConnectTimeout,
+    /// No whole answer within the request timeout.
+    Timeout,
+    /// An https:// URL, but the server does not speak TLS (it answered in plain text).
+    NotTls,
+    /// An http:// URL, but the answer is not HTTP (most likely the server expects TLS).
+    NotHttp,
+    /// The server's certificate is signed by a CA the provider does not trust.
+    UntrustedCertificate,
+    /// The server's certificate was refused otherwise (not valid for the host name,
+    /// expired, a CA certificate used as the server's own).
+    BadCertificate,
+    /// Another failure of the TLS handshake.
+    Tls,
+    /// The connection was closed or reset before a whole answer came.
+    Closed,
+    /// Anything else.
+    Other,
+}
+
+impl Cause {
+    /// Failures that trying again cannot mend within one run: a host name that does not
+    /// exist, the wrong scheme, a certificate that is not trusted. Never retried.
+    pub fn is_permanent(self) -> bool {
+        matches!(
+            self,
+            Cause::NoSuchHost | Cause::NotTls | Cause::NotHttp | Cause::UntrustedCertificate | Cause::BadCertificate | Cause::Tls
+        )
+    }
+
+    /// Failures of the server's address rather than of one request: every other request
+    /// to the same origin would fail the same way now (see [`OUTAGE_HOLD`]).
+    pub fn is_server_wide(self) -> bool {
+        self.is_permanent() || matches!(self, Cause::Refused | Cause::Dns | Cause::ConnectTimeout)
+    }
+
+    /// The cause in a few words, for messages.
+    pub fn words(self) -> &'static str {
+        match self {
+            Cause::Refused => "connection refused",
+            Cause::NoSuchHost => "no such host",
+            Cause::Dns => "the host name could not be resolved",
+            Cause::ConnectTimeout => "no connection within the connect timeout",
+            Cause::Timeout => "no answer within request_timeout",
+            Cause::NotTls => "the server does not speak TLS",
+            Cause::NotHttp => "the answer is not HTTP",
+            Cause::UntrustedCertificate => "the server's certificate is not trusted",
+            Cause::BadCertificate => "the server's certificate was refused",
+            Cause::Tls => "the TLS handshake failed",
+            Cause::Closed => "the connection was closed before a whole answer came",
+            Cause::Other => "the request failed",
+        }
+    }
+}
+
+/// What a transport error says about its cause: the types in its chain (an io error's
+/// kind, a rustls error, a hyper parse error), else the words of the resolver.
+pub fn classify(e: &reqwest::Error) -> Cause {
+    fn walk(e: &(dyn std::error::Error + 'static), depth: usize) -> Option<Cause> {
+        if depth > 16 {
+            return None;
+        }
+        if let Some(t) = e.downcast_ref::<rustls::Error>() {
+            return Some(match t {
+                rustls::Error::InvalidMessage(_) => Cause::NotTls,
+                rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer) => Cause::UntrustedCertificate,
+                rustls::Error::InvalidCertificate(_) => Cause::BadCertificate,
+                _ => Cause::Tls,
+            });
+        }
+        if let Some(h) = e.downcast_ref::<hyper::Error>() {
+            if h.is_parse() || h.is_parse_status() {
+                return Some(Cause::NotHttp);
+            }
+            if h.is_incomplete_message() || h.is_closed() || h.is_canceled() {
+                return Some(Cause::Closed);
+            }
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if let Some(inner) = io.get_ref()
+                && let Some(c) = walk(inner, depth + 1)
+            {
+                return Some(c);
+            }
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => return Some(Cause::Refused),
+                std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::ConnectionAborted
+                | std::io::ErrorKind::BrokenPipe
+                | std::io::ErrorKind::UnexpectedEof => return Some(Cause::Closed),
+                _ => {}
+            }
+        }
+        e.source().and_then(|s| walk(s, depth + 1))
+    }
+    if e.is_timeout() {
+        return if e.is_connect() { Cause::ConnectTimeout } else { Cause::Timeout };
+    }
+    let text = error_chain(e);
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("dns error") {
+        // getaddrinfo's EAI_NONAME (glibc, musl, macOS) and a resolver's NXDOMAIN: the name
+        // does not exist. EAI_AGAIN and the like may pass.
+        let gone = [
+            "name or service not known",
+            "no address associated with hostname",
+            "nodename nor servname",
+            "nxdomain",
+            "no record found",
+            "name does not resolve",
+        ];
+        return if gone.iter().any(|w| lower.contains(w)) { Cause::NoSuchHost } else { Cause::Dns };
+    }
+    if let Some(c) = walk(e, 0) {
+        return c;
+    }
+    if lower.contains("invalid peer certificate: unknownissuer") {
+        Cause::UntrustedCertificate
+    } else if lower.contains("invalid peer certificate") || lower.contains("certificate verify") {
+        Cause::BadCertificate
+    } else if lower.contains("received corrupt message") || lower.contains("invalidcontenttype") {
+        Cause::NotTls
+    } else if lower.contains("tls handshake") {
+        Cause::Tls
+    } else if lower.contains("invalid http version parsed") {
+        Cause::NotHttp
+    } else {
+        Cause::Other
+    }
+}
+
+/// How long a server-wide failure of an origin (see [`Cause::is_server_wide`]) is
+/// remembered: requests to it in that time fail at once with the same error instead of
+/// each going through its own retries, so a run against an endpoint that is down fails
+/// in seconds, not minutes. Any answer from the origin ends it.
+pub const OUTAGE_HOLD: Duration = Duration::from_secs(30);
+
 /// An error talking to a vendor API. Every message and detail has been scrubbed of
 /// secrets.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum ApiError {
-    /// The request did not complete (connection refused, timeout, TLS failure).
-    #[error("{vendor} could not be reached at {url}: {reason}")]
-    Transport { vendor: &'static str, url: String, reason: String },
+    /// The request did not complete (connection refused, timeout, TLS failure). `url` has
+    /// no query; `cause` is what the error says about why.
+    #[error("{vendor} could not be reached ({method} {url}): {reason}")]
+    Transport { vendor: &'static str, method: String, url: String, cause: Cause, reason: String },
     /// The API answered with an error status; `message` is the vendor's own words.
+    /// `request` is the method and URL (without query), when the answer was to one request.
     #[error("{vendor} answered {status}: {message}")]
-    Status { vendor: &'static str, status: u16, message: String, details: Option<String> },
+    Status { vendor: &'static str, status: u16, message: String, details: Option<String>, request: Option<String> },
+    /// A 404, and the same vendor's always-present endpoint (`probe`) answers 404 too: the
+    /// configured base URL does not lead to the API. Never taken as "not found".
+    #[error("{vendor} answered 404 Not Found to {method} {url}, and to {probe} as well: the base URL looks wrong")]
+    WrongBase { vendor: &'static str, method: String, url: String, probe: String, hint: &'static str },
     /// The API answered 2xx with a body we could not read.
     #[error("{vendor} sent an answer that could not be read: {reason}")]
     Decode { vendor: &'static str, reason: String },
@@ -104,10 +264,41 @@ impl ApiError {
     pub fn is_conflict(&self) -> bool {
         self.status() == Some(409)
     }
-    /// The full text for a diagnostic's detail: the vendor's message and details.
+    /// The vendor's name in messages ("SCIM", "SCIM token endpoint", "Run:ai", ...).
+    pub fn vendor(&self) -> &'static str {
+        match self {
+            ApiError::Transport { vendor, .. }
+            | ApiError::Status { vendor, .. }
+            | ApiError::WrongBase { vendor, .. }
+            | ApiError::Decode { vendor, .. }
+            | ApiError::Indeterminate { vendor, .. }
+            | ApiError::NotSent { vendor, .. } => vendor,
+        }
+    }
+
+    /// Why the request got no answer, for a transport error.
+    pub fn cause(&self) -> Option<Cause> {
+        match self {
+            ApiError::Transport { cause, .. } => Some(*cause),
+            _ => None,
+        }
+    }
+
+    /// The full text for a diagnostic's detail: the vendor's message and details, and the
+    /// request it answered.
     pub fn detail(&self) -> String {
         match self {
-            ApiError::Status { details: Some(d), .. } if !d.is_empty() => format!("{self} ({d})"),
+            ApiError::Status { details, request, .. } => {
+                let mut s = self.to_string();
+                if let Some(d) = details.as_deref().filter(|d| !d.is_empty()) {
+                    s.push_str(&format!(" ({d})"));
+                }
+                if let Some(r) = request {
+                    s.push_str(&format!("\nRequest: {r}"));
+                }
+                s
+            }
+            ApiError::WrongBase { hint, .. } => format!("{self}.\n{hint}"),
             ApiError::Indeterminate { what, .. } => format!(
                 "{self}\nThe {what} may exist on the server without being in the Terraform state: check for it, and import it if it is there."
             ),
@@ -123,7 +314,7 @@ impl ApiError {
             Some((_, d)) => (reason(status), d),
             None => (reason(status), None),
         };
-        ApiError::Status { vendor, status: status.as_u16(), message, details }.scrubbed(&[])
+        ApiError::Status { vendor, status: status.as_u16(), message, details, request: None }.scrubbed(&[])
     }
 
     /// The same error with every text scrubbed of `known` secret values and of secrets by
@@ -131,9 +322,14 @@ impl ApiError {
     pub fn scrubbed(self, known: &[String]) -> ApiError {
         let s = |t: String| scrub::scrub(&t, known);
         match self {
-            ApiError::Transport { vendor, url, reason } => ApiError::Transport { vendor, url: s(url), reason: s(reason) },
-            ApiError::Status { vendor, status, message, details } => {
-                ApiError::Status { vendor, status, message: s(message), details: details.map(s) }
+            ApiError::Transport { vendor, method, url, cause, reason } => {
+                ApiError::Transport { vendor, method, url: s(url), cause, reason: s(reason) }
+            }
+            ApiError::Status { vendor, status, message, details, request } => {
+                ApiError::Status { vendor, status, message: s(message), details: details.map(s), request: request.map(s) }
+            }
+            ApiError::WrongBase { vendor, method, url, probe, hint } => {
+                ApiError::WrongBase { vendor, method, url: s(url), probe: s(probe), hint }
             }
             ApiError::Decode { vendor, reason } => ApiError::Decode { vendor, reason: s(reason) },
             ApiError::NotSent { vendor, reason } => ApiError::NotSent { vendor, reason: s(reason) },
@@ -210,6 +406,8 @@ pub struct Request<'a> {
     auth: Auth<'a>,
     accept: &'static str,
     repeat: Repeat,
+    /// At most this many retries, if fewer than the settings' `max_retries`.
+    retries: Option<u32>,
 }
 
 impl<'a> Request<'a> {
@@ -217,7 +415,7 @@ impl<'a> Request<'a> {
     /// and OPTIONS, only-unsent for POST and PATCH.
     pub fn new(method: Method, url: &'a str) -> Request<'a> {
         let repeat = if method == Method::POST || method == Method::PATCH { Repeat::OnlyUnsent } else { Repeat::Safe };
-        Request { method, url, query: &[], body: None, auth: Auth::None, accept: "application/json", repeat }
+        Request { method, url, query: &[], body: None, auth: Auth::None, accept: "application/json", repeat, retries: None }
     }
     pub fn query(mut self, query: &'a [(&'a str, String)]) -> Self {
         self.query = query;
@@ -243,8 +441,16 @@ impl<'a> Request<'a> {
         self.repeat = repeat;
         self
     }
+    /// At most `n` retries for this request (fewer than `max_retries`).
+    pub fn retries(mut self, n: u32) -> Self {
+        self.retries = Some(n);
+        self
+    }
     pub fn method(&self) -> &Method {
         &self.method
+    }
+    pub fn url(&self) -> &str {
+        self.url
     }
 
     fn build(&self, client: &reqwest::Client) -> reqwest::RequestBuilder {
@@ -315,6 +521,23 @@ struct Shared {
     client: reqwest::Client,
     settings: HttpSettings,
     governor: Governor,
+    /// Origins (`scheme://host:port`) that failed server-wide lately (see [`OUTAGE_HOLD`]).
+    outages: std::sync::Mutex<std::collections::HashMap<String, Outage>>,
+}
+
+/// A server-wide failure of an origin, remembered until `until`.
+struct Outage {
+    cause: Cause,
+    reason: String,
+    until: std::time::Instant,
+}
+
+/// The always-present endpoint of a vendor that tells a wrong base URL from a missing
+/// object, and its verdict (asked once, at the first 404).
+struct BaseProbe {
+    url: String,
+    hint: &'static str,
+    wrong: tokio::sync::OnceCell<bool>,
 }
 
 /// A vendor's HTTP layer: its client, settings and governor (shared by clones and by
@@ -324,6 +547,7 @@ pub struct Http {
     shared: Arc<Shared>,
     dialect: Dialect,
     secrets: Arc<[String]>,
+    base_probe: Option<Arc<BaseProbe>>,
 }
 
 impl std::fmt::Debug for Http {
@@ -339,8 +563,8 @@ enum Attempt {
     Answer(Reply),
     Failed {
         error: reqwest::Error,
+        cause: Cause,
         unsent: bool,
-        tls: bool,
     },
     /// The answer's body is larger than [`HttpSettings::max_response_bytes`].
     TooLarge {
@@ -350,10 +574,18 @@ enum Attempt {
 
 impl Http {
     /// `extra_ca_pem`: an extra CA to trust; `insecure`: skip certificate verification.
+    /// Either adds to the settings' own `ca_cert_pem` / `insecure_skip_verify`.
     pub fn new(dialect: Dialect, settings: HttpSettings, extra_ca_pem: Option<&str>, insecure: bool) -> Result<Http, String> {
-        let client = build_client(&settings, extra_ca_pem, insecure)?;
+        let ca = extra_ca_pem.or(settings.ca_cert_pem.as_deref()).filter(|p| !p.trim().is_empty());
+        let client = build_client(&settings, ca, insecure || settings.insecure_skip_verify)?;
         let governor = Governor::new(settings.max_concurrent_requests, settings.max_requests_per_second);
-        Ok(Http { shared: Arc::new(Shared { client, settings, governor }), dialect, secrets: Arc::from(Vec::new()) })
+        let outages = std::sync::Mutex::new(std::collections::HashMap::new());
+        Ok(Http {
+            shared: Arc::new(Shared { client, settings, governor, outages }),
+            dialect,
+            secrets: Arc::from(Vec::new()),
+            base_probe: None,
+        })
     }
 
     /// The credentials this client holds, scrubbed from every error it returns.
@@ -365,7 +597,17 @@ impl Http {
     /// The same pool, settings and governor under another dialect (an auth endpoint of
     /// the same vendor, with its own error format).
     pub fn with_dialect(&self, dialect: Dialect) -> Http {
-        Http { shared: self.shared.clone(), dialect, secrets: self.secrets.clone() }
+        Http { shared: self.shared.clone(), dialect, secrets: self.secrets.clone(), base_probe: None }
+    }
+
+    /// Tells a wrong base URL from a missing object: at the first 404, `probe_url` (an
+    /// endpoint every server of the vendor has, under the configured base URL) is asked
+    /// once with the same credentials; when it answers 404 too, every 404 is an
+    /// [`ApiError::WrongBase`] carrying `hint` (what a right URL looks like), never "not
+    /// found".
+    pub fn with_base_probe(mut self, probe_url: String, hint: &'static str) -> Http {
+        self.base_probe = Some(Arc::new(BaseProbe { url: probe_url, hint, wrong: tokio::sync::OnceCell::new() }));
+        self
     }
 
     pub fn vendor(&self) -> &'static str {
@@ -409,6 +651,7 @@ impl Http {
                     strip_query(req.url)
                 ),
                 details: None,
+                request: Some(describe(req)),
             };
             return self.scrub(req, e);
         }
@@ -417,7 +660,8 @@ impl Http {
             Some((_, d)) => (reason(reply.status), d),
             None => (reason(reply.status), None),
         };
-        let e = ApiError::Status { vendor: self.dialect.vendor, status: reply.status.as_u16(), message, details };
+        let e =
+            ApiError::Status { vendor: self.dialect.vendor, status: reply.status.as_u16(), message, details, request: Some(describe(req)) };
         self.scrub(req, e)
     }
 
@@ -454,7 +698,7 @@ impl Http {
         self.scrub(req, e)
     }
 
-    fn transport(&self, req: &Request<'_>, e: &reqwest::Error) -> ApiError {
+    fn transport(&self, req: &Request<'_>, e: &reqwest::Error, cause: Cause) -> ApiError {
         let mut reason = error_chain(e);
         if reason.contains("CaUsedAsEndEntity") {
             reason.push_str(
@@ -463,8 +707,100 @@ impl Http {
                  signed by a separate CA that `ca_cert_pem` names)",
             );
         }
-        let err = ApiError::Transport { vendor: self.dialect.vendor, url: strip_query(req.url), reason };
+        let err =
+            ApiError::Transport { vendor: self.dialect.vendor, method: req.method.to_string(), url: strip_query(req.url), cause, reason };
         self.scrub(req, err)
+    }
+
+    /// The error of a recent server-wide failure of this request's origin, if any: the
+    /// request is not sent.
+    fn known_outage(&self, req: &Request<'_>) -> Option<ApiError> {
+        let origin = origin_of(req.url)?;
+        let mut outages = self.shared.outages.lock().unwrap_or_else(|p| p.into_inner());
+        let o = outages.get(&origin)?;
+        if o.until <= std::time::Instant::now() {
+            outages.remove(&origin);
+            return None;
+        }
+        let reason = format!("{} (an earlier request to {origin} failed this way moments ago; not sent again)", o.reason);
+        let err = ApiError::Transport {
+            vendor: self.dialect.vendor,
+            method: req.method.to_string(),
+            url: strip_query(req.url),
+            cause: o.cause,
+            reason,
+        };
+        Some(self.scrub(req, err))
+    }
+
+    /// Remembers a server-wide failure of this request's origin (see [`OUTAGE_HOLD`]).
+    fn record_outage(&self, req: &Request<'_>, err: &ApiError) {
+        let (Some(origin), ApiError::Transport { cause, reason, .. }) = (origin_of(req.url), err) else { return };
+        if !cause.is_server_wide() {
+            return;
+        }
+        tracing::warn!(vendor = self.dialect.vendor, origin = %origin, cause = cause.words(), "requests to this origin fail at once for a while");
+        let until = std::time::Instant::now() + OUTAGE_HOLD;
+        self.shared
+            .outages
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(origin, Outage { cause: *cause, reason: reason.clone(), until });
+    }
+
+    /// Forgets a failure of this request's origin: it answered.
+    fn clear_outage(&self, req: &Request<'_>) {
+        let mut outages = self.shared.outages.lock().unwrap_or_else(|p| p.into_inner());
+        if !outages.is_empty()
+            && let Some(origin) = origin_of(req.url)
+        {
+            outages.remove(&origin);
+        }
+    }
+
+    /// A transport error: remembered when server-wide, then returned.
+    fn give_up(&self, req: &Request<'_>, e: &reqwest::Error, cause: Cause) -> ApiError {
+        let err = self.transport(req, e, cause);
+        self.record_outage(req, &err);
+        err
+    }
+
+    /// For a 404 answer: [`ApiError::WrongBase`] when the base probe (see
+    /// [`Http::with_base_probe`]) says the base URL is wrong, else None.
+    async fn wrong_base(&self, req: &Request<'_>, reply: &Reply) -> Option<ApiError> {
+        if reply.status != StatusCode::NOT_FOUND {
+            return None;
+        }
+        let probe = self.base_probe.as_ref()?;
+        let wrong = *probe
+            .wrong
+            .get_or_init(|| async {
+                let ask = Request::new(Method::GET, &probe.url).auth(req.auth).accept(req.accept);
+                let verdict = match self.attempt(&ask, 0).await {
+                    Attempt::Answer(r) => r.status == StatusCode::NOT_FOUND,
+                    _ => false,
+                };
+                tracing::info!(vendor = self.dialect.vendor, probe = %path_of(&probe.url), wrong_base = verdict, "checked the base URL after a 404");
+                verdict
+            })
+            .await;
+        wrong.then(|| {
+            self.scrub(
+                req,
+                ApiError::WrongBase {
+                    vendor: self.dialect.vendor,
+                    method: req.method.to_string(),
+                    url: strip_query(req.url),
+                    probe: format!("GET {}", strip_query(&probe.url)),
+                    hint: probe.hint,
+                },
+            )
+        })
+    }
+
+    fn max_retries(&self, req: &Request<'_>) -> u32 {
+        let max = self.shared.settings.max_retries;
+        req.retries.map_or(max, |r| r.min(max))
     }
 
     /// Decodes a JSON answer; a failure is a scrubbed [`ApiError::Decode`].
@@ -508,6 +844,7 @@ impl Http {
             }
             Ok(Ok(reply)) => {
                 tracing::debug!(vendor, method = %req.method, path = %path_of(req.url), status = reply.status.as_u16(), duration_ms = elapsed, attempt, "HTTP request");
+                self.clear_outage(req);
                 if reply.status == StatusCode::TOO_MANY_REQUESTS {
                     let pause = retry_after(&reply.headers).unwrap_or_else(|| backoff(attempt));
                     self.shared.governor.throttled(pause, started);
@@ -517,12 +854,12 @@ impl Http {
                 Attempt::Answer(reply)
             }
             Err(error) => {
-                let tls = is_tls_failure(&error);
+                let cause = classify(&error);
                 // No connection was made: nothing reached the server. A certificate the
-                // client does not trust is a connect error too, but not a transient one.
-                let unsent = error.is_connect() && !tls;
-                tracing::debug!(vendor, method = %req.method, path = %path_of(req.url), duration_ms = elapsed, attempt, unsent, error = %scrub::scrub(&error_chain(&error), &self.known_secrets(req)), "HTTP request failed");
-                Attempt::Failed { error, unsent, tls }
+                // client does not trust is a connect error too, but never a transient one.
+                let unsent = error.is_connect() && !cause.is_permanent();
+                tracing::debug!(vendor, method = %req.method, path = %path_of(req.url), duration_ms = elapsed, attempt, unsent, cause = cause.words(), error = %scrub::scrub(&error_chain(&error), &self.known_secrets(req)), "HTTP request failed");
+                Attempt::Failed { error, cause, unsent }
             }
         }
     }
@@ -550,9 +887,12 @@ impl Http {
     /// final answer whatever its status.
     pub async fn send_any(&self, req: &Request<'_>) -> Result<Reply, ApiError> {
         self.check_path(req)?;
-        let max = self.shared.settings.max_retries;
+        let max = self.max_retries(req);
         let mut attempt = 0u32;
         loop {
+            if let Some(e) = self.known_outage(req) {
+                return Err(e);
+            }
             match self.attempt(req, attempt).await {
                 Attempt::Answer(reply) => {
                     let again = retryable(reply.status)
@@ -562,15 +902,18 @@ impl Http {
                             Repeat::OnlyUnsent => false,
                         };
                     if !again || attempt >= max {
+                        if let Some(e) = self.wrong_base(req, &reply).await {
+                            return Err(e);
+                        }
                         return Ok(reply);
                     }
                     self.wait_after(Some(&reply), attempt).await;
                 }
                 Attempt::TooLarge { status } => return Err(self.too_large(req, status)),
-                Attempt::Failed { error, unsent, tls } => {
-                    let again = !tls && (unsent || (req.repeat == Repeat::Safe && transient(&error)));
+                Attempt::Failed { error, cause, unsent } => {
+                    let again = !cause.is_permanent() && (unsent || (req.repeat == Repeat::Safe && transient(&error)));
                     if !again || attempt >= max {
-                        return Err(self.transport(req, &error));
+                        return Err(self.give_up(req, &error, cause));
                     }
                     self.wait_after(None, attempt).await;
                 }
@@ -615,11 +958,18 @@ impl Http {
         Fut: Future<Output = Result<Option<T>, ApiError>>,
     {
         self.check_path(req)?;
-        let max = self.shared.settings.max_retries;
+        let max = self.max_retries(req);
         let mut attempt = 0u32;
         // Whether some attempt may have reached the server.
         let mut maybe_sent = false;
         loop {
+            // An origin that just failed server-wide: nothing is sent (so nothing of ours
+            // can be there either, unless an earlier attempt of this very create reached it).
+            if let Some(e) = self.known_outage(req) {
+                if !maybe_sent {
+                    return Err(e);
+                }
+            }
             let (failure, reply, this_maybe_sent) = match self.attempt(req, attempt).await {
                 Attempt::Answer(reply) if reply.status.is_success() => return self.accept(req, reply).map(Created::New),
                 Attempt::Answer(reply) if reply.status == StatusCode::CONFLICT && maybe_sent => {
@@ -635,10 +985,15 @@ impl Http {
                     };
                 }
                 Attempt::Answer(reply) if retryable(reply.status) => (self.error_of(req, &reply), Some(reply), true),
-                Attempt::Answer(reply) => return Err(self.error_of(req, &reply)),
+                Attempt::Answer(reply) => {
+                    if let Some(e) = self.wrong_base(req, &reply).await {
+                        return Err(e);
+                    }
+                    return Err(self.error_of(req, &reply));
+                }
                 Attempt::TooLarge { status } => return Err(self.too_large(req, status)),
-                Attempt::Failed { error, tls: true, .. } => return Err(self.transport(req, &error)),
-                Attempt::Failed { error, unsent, .. } => (self.transport(req, &error), None, !unsent),
+                Attempt::Failed { error, cause, .. } if cause.is_permanent() => return Err(self.give_up(req, &error, cause)),
+                Attempt::Failed { error, cause, unsent } => (self.transport(req, &error, cause), None, !unsent),
             };
             maybe_sent |= this_maybe_sent;
             if attempt >= max {
@@ -649,6 +1004,7 @@ impl Http {
                         Err(e) => return Err(self.indeterminate(what, e)),
                     }
                 }
+                self.record_outage(req, &failure);
                 return Err(failure);
             }
             self.wait_after(reply.as_ref(), attempt).await;
@@ -754,34 +1110,14 @@ fn with_jitter(d: Duration) -> Duration {
     d + Duration::from_millis(if extra == 0 { 0 } else { rand::rng().random_range(0..=extra) })
 }
 
-/// Whether a request failed in the TLS handshake (an untrusted or invalid certificate).
-fn is_tls_failure(e: &(dyn std::error::Error + 'static)) -> bool {
-    // A rustls error anywhere in the chain, also inside io::Errors (which wrap it once or
-    // more, depending on the connector); else the words rustls and the platform verifier
-    // use, so that a wrapper that hides the type still counts. None of these can change by
-    // trying again.
-    fn walk(e: &(dyn std::error::Error + 'static), depth: usize) -> bool {
-        if depth > 16 {
-            return false;
-        }
-        if e.downcast_ref::<rustls::Error>().is_some() {
-            return true;
-        }
-        if let Some(io) = e.downcast_ref::<std::io::Error>()
-            && let Some(inner) = io.get_ref()
-            && walk(inner, depth + 1)
-        {
-            return true;
-        }
-        e.source().is_some_and(|s| walk(s, depth + 1))
-    }
-    if walk(e, 0) {
-        return true;
-    }
-    let text = error_chain(e).to_ascii_lowercase();
-    ["invalid peer certificate", "certificate verify", "unknownissuer", "received corrupt message", "invalidcontenttype", "tls handshake"]
-        .iter()
-        .any(|w| text.contains(w))
+/// `scheme://host:port` of a URL.
+fn origin_of(url: &str) -> Option<String> {
+    reqwest::Url::parse(url).ok().map(|u| u.origin().ascii_serialization())
+}
+
+/// A request's method and URL without its query, for messages.
+fn describe(req: &Request<'_>) -> String {
+    format!("{} {}", req.method, strip_query(req.url))
 }
 
 /// The path of a URL, for logs (no query string: it may carry filters with user data).

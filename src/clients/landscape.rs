@@ -133,12 +133,20 @@ impl std::fmt::Debug for LandscapeClient {
     }
 }
 
+/// What a right `landscape.url` looks like (for a 404 that a wrong one causes).
+const BASE_HINT: &str = "`landscape.url` is the Landscape server's URL without `/api`, e.g. `https://landscape.canonical.com` or \
+                         `https://landscape.example.com`; the provider adds `/api/v2/oidc/groups`.";
+
 impl LandscapeClient {
     /// `url` is the Landscape base (e.g. `https://landscape.canonical.com`);
     /// `/api/v2/oidc/groups` is appended.
     pub fn new(url: &str, token: &str, settings: HttpSettings) -> Result<Self, String> {
-        let http = Http::new(DIALECT, settings, None, false)?.with_secrets(&[token]);
-        Ok(LandscapeClient { base: url.trim_end_matches('/').to_string(), token: token.to_string(), http })
+        let base = url.trim_end_matches('/').to_string();
+        // `staged` without its required parameter: a 400 from the API, a 404 only when the
+        // base URL leads elsewhere.
+        let probe = format!("{base}/api/v2/oidc/groups/staged");
+        let http = Http::new(DIALECT, settings, None, false)?.with_secrets(&[token]).with_base_probe(probe, BASE_HINT);
+        Ok(LandscapeClient { base, token: token.to_string(), http })
     }
 
     /// The shared HTTP layer (its settings and governor).

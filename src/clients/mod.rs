@@ -4,6 +4,7 @@
 //! [`coalesce`] turns concurrent reads of one kind into one list request.
 
 pub mod coalesce;
+pub mod failure;
 pub mod fudo;
 pub mod governor;
 pub mod http;

@@ -183,16 +183,17 @@ impl std::fmt::Debug for RunaiClient {
     }
 }
 
+/// What a right `runai.url` looks like (for a 404 that a wrong one causes).
+const BASE_HINT: &str = "`runai.url` is the tenant's control plane URL without a path, e.g. `https://<company>.run.ai`; the \
+                         provider adds `/api/v1/idps`.";
+
 impl RunaiClient {
     /// `url` is the Run:ai base (e.g. `https://app.run.ai`); `/api/v1/idps` is appended.
     pub fn new(url: &str, token: &str, settings: HttpSettings) -> Result<Self, String> {
-        let http = Http::new(DIALECT, settings, None, false)?.with_secrets(&[token]);
-        Ok(RunaiClient {
-            base: url.trim_end_matches('/').to_string(),
-            token: token.to_string(),
-            http,
-            idp_reads: Arc::new(Coalescer::new("Run:ai idp reads", IDP_READS)),
-        })
+        let base = url.trim_end_matches('/').to_string();
+        let http =
+            Http::new(DIALECT, settings, None, false)?.with_secrets(&[token]).with_base_probe(format!("{base}/api/v1/idps"), BASE_HINT);
+        Ok(RunaiClient { base, token: token.to_string(), http, idp_reads: Arc::new(Coalescer::new("Run:ai idp reads", IDP_READS)) })
     }
 
     /// The shared HTTP layer (its settings and governor).
@@ -393,7 +394,11 @@ mod tests {
                 assert_eq!((idp.alias.as_str(), idp.oidc_data.map(|o| o.client_id)), (a.as_str(), Some(format!("client{}", &a[3..]))));
             }
         }
-        assert_eq!(reads(&s, from), (1, 1), "one list, and one GET to confirm the missing idp is gone");
+        assert_eq!(
+            reads(&s, from),
+            (2, 1),
+            "one list, one GET to confirm the missing idp is gone, and (once per client) a list to tell a wrong base URL from a missing idp"
+        );
         // The clones share the batching.
         let clone = c.clone();
         let from = s.state.requests().len();
@@ -419,6 +424,6 @@ mod tests {
         let from = s.state.requests().len();
         assert!(c.get_idp_coalesced("idp1").await.expect("read").is_some());
         assert!(c.get_idp_coalesced("nope").await.expect("read").is_none());
-        assert_eq!(reads(&s, from), (0, 2));
+        assert_eq!(reads(&s, from), (1, 2), "two GETs, and after the first 404 the base URL check (a list)");
     }
 }

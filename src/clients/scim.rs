@@ -4,6 +4,9 @@
 //! The access token is cached for the process, refreshed shortly before `expires_in`
 //! runs out and once after a 401. Refresh is single-flight: the cache is behind an
 //! async mutex held across the token request, so N concurrent calls fetch one token.
+//! A failure is shared the same way: every call waiting for the token gets the same
+//! error at once, and the endpoint is asked again only after a pause (never, within the
+//! process, when the failure cannot change: credentials refused, no such host, TLS).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -19,13 +22,17 @@ use super::http::{
 };
 
 const VENDOR: &str = "SCIM";
-const TOKEN_VENDOR: &str = "SCIM token endpoint";
+pub const TOKEN_VENDOR: &str = "SCIM token endpoint";
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const GROUP_EXTENSION: &str = "urn:ietf:params:scim:schemas:oracle:idcs:extension:group:Group";
 pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 pub const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 const PASSWORD_CHANGER: &str = "urn:ietf:params:scim:schemas:oracle:idcs:UserPasswordChanger";
+/// What a right `scim.url` looks like (for a 404 that a wrong one causes).
+const BASE_HINT: &str = "`scim.url` is the SCIM base URL, under which `/Users`, `/Groups` and `/ServiceProviderConfig` are \
+                         found. For an OCI IAM identity domain it is the domain URL with `/admin/v1`, e.g. \
+                         `https://idcs-0123456789abcdef.identity.oraclecloud.com/admin/v1`.";
 /// The longest token lifetime believed: an absurd `expires_in` (up to `u64::MAX`) is
 /// taken as ten years, so no date computed from it can overflow.
 pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(10 * 365 * 86_400);
@@ -73,13 +80,46 @@ struct CachedToken {
     refresh_at: Instant,
 }
 
+/// The token endpoint's last failure, handed to every caller until `retry_at` (None: for
+/// the rest of the process).
+struct TokenFailure {
+    error: ApiError,
+    retry_at: Option<Instant>,
+}
+
+/// The token cache: the token, or the failure that stands in for it.
+#[derive(Default)]
+struct TokenState {
+    cached: Option<CachedToken>,
+    failure: Option<TokenFailure>,
+    /// How many times the endpoint failed for a cause that may pass (the pause doubles).
+    transient_failures: u32,
+}
+
+/// The pause after a token request that failed for a cause that may pass (refused, a
+/// timeout, a 5xx): the first one; each further failure doubles it (up to 8 times).
+pub const TOKEN_RETRY_PAUSE: Duration = Duration::from_secs(30);
+
+/// Whether a token endpoint failure cannot change within the process: the credentials or
+/// the grant refused (400/401/403: RFC 6749's `invalid_client`, `invalid_grant`,
+/// `unauthorized_client`, ...), a host that does not exist, TLS or certificate failures,
+/// a wrong token URL (404).
+fn token_failure_is_final(e: &ApiError) -> bool {
+    match e {
+        ApiError::Status { status, .. } => matches!(status, 400 | 401 | 403 | 404 | 405),
+        ApiError::Transport { cause, .. } => cause.is_permanent(),
+        ApiError::Decode { .. } | ApiError::NotSent { .. } | ApiError::WrongBase { .. } => true,
+        ApiError::Indeterminate { .. } => false,
+    }
+}
+
 pub struct ScimClient {
     base: String,
     auth: ScimAuth,
     http: Http,
     /// The token endpoint: the same pool and governor, OAuth2's error format.
     token_http: Http,
-    token: Mutex<Option<CachedToken>>,
+    token: Mutex<TokenState>,
     /// Concurrent user reads, batched (see [`ScimClient::get_user_coalesced`]).
     user_reads: Coalescer<String, Value>,
     /// Concurrent group reads, batched (see [`ScimClient::get_group_coalesced`]).
@@ -128,6 +168,11 @@ pub fn oauth_error_text(body: &[u8]) -> Option<(String, Option<String>)> {
         },
         None,
     ))
+}
+
+/// A 401 to a request sent with a fresh token after a 401 to the cached one.
+fn refused_twice() -> ApiError {
+    ApiError::Status { vendor: VENDOR, status: 401, message: "the access token was refused twice".into(), details: None, request: None }
 }
 
 const DIALECT: Dialect = Dialect { vendor: VENDOR, error_text: scim_error_text, check_success: None };
@@ -239,14 +284,17 @@ impl ScimClient {
             ScimAuth::OAuth2 { client_secret, grant: Grant::Password { password, .. }, .. } => vec![client_secret, password],
             ScimAuth::OAuth2 { client_secret, .. } => vec![client_secret],
         };
+        let base = base.trim_end_matches('/').to_string();
         let http = Http::new(DIALECT, settings, extra_ca_pem, false)?.with_secrets(&secrets);
         let token_http = http.with_dialect(TOKEN_DIALECT);
+        // RFC 7644 section 4: every SCIM service provider SHALL serve it.
+        let http = http.with_base_probe(format!("{base}/ServiceProviderConfig"), BASE_HINT);
         Ok(ScimClient {
-            base: base.trim_end_matches('/').to_string(),
+            base,
             auth,
             http,
             token_http,
-            token: Mutex::new(None),
+            token: Mutex::new(TokenState::default()),
             user_reads: Coalescer::new("SCIM user reads", USER_READS),
             group_reads: Coalescer::new("SCIM group reads", GROUP_READS),
             group_member_reads: Coalescer::new("SCIM group reads with members", GROUP_READS),
@@ -265,11 +313,16 @@ impl ScimClient {
             ScimAuth::OAuth2 { token_url, client_id, client_secret, grant, scope } => (token_url, client_id, client_secret, grant, scope),
         };
         let mut guard = self.token.lock().await;
-        if let Some(c) = guard.as_ref()
+        if let Some(c) = guard.cached.as_ref()
             && Instant::now() < c.refresh_at
             && stale != Some(c.token.as_str())
         {
             return Ok(c.token.clone());
+        }
+        if let Some(f) = guard.failure.as_ref()
+            && f.retry_at.is_none_or(|at| Instant::now() < at)
+        {
+            return Err(f.error.clone());
         }
         let mut form: Vec<(String, String)> = vec![("scope".into(), scope.clone())];
         match grant {
@@ -280,16 +333,41 @@ impl ScimClient {
                 form.push(("password".into(), password.clone()));
             }
         }
-        // Asking for a token twice has the effect of asking once: safe to repeat.
-        let req = Request::new(Method::POST, token_url).auth(Auth::Basic(client_id, client_secret)).form(form).repeat(Repeat::Safe);
-        let reply = self.token_http.send(&req).await?;
-        let t: TokenResponse = self.token_http.decode(&reply)?;
+        // Asking for a token twice has the effect of asking once: safe to repeat, but only
+        // once per round: the callers waiting for it are better served by a quick answer,
+        // and a failure is shared with all of them.
+        let req =
+            Request::new(Method::POST, token_url).auth(Auth::Basic(client_id, client_secret)).form(form).repeat(Repeat::Safe).retries(1);
+        let fetched = match self.token_http.send(&req).await {
+            Ok(reply) => self.token_http.decode::<TokenResponse>(&reply),
+            Err(e) => Err(e),
+        };
+        let t = match fetched {
+            Ok(t) => t,
+            Err(e) => {
+                let retry_at = if token_failure_is_final(&e) {
+                    None
+                } else {
+                    let pause = TOKEN_RETRY_PAUSE * (1u32 << guard.transient_failures.min(8));
+                    guard.transient_failures += 1;
+                    Some(Instant::now() + pause)
+                };
+                tracing::warn!(
+                    final_for_this_run = retry_at.is_none(),
+                    "the SCIM token endpoint failed; every request waiting for a token gets the same error"
+                );
+                guard.failure = Some(TokenFailure { error: e.clone(), retry_at });
+                return Err(e);
+            }
+        };
+        guard.failure = None;
+        guard.transient_failures = 0;
         // A lifetime beyond ten years is taken as ten years (an absurd `expires_in` must not
         // overflow the clock).
         let lifetime = token_lifetime(t.expires_in);
         let refresh_in = if lifetime > TOKEN_MARGIN * 2 { lifetime - TOKEN_MARGIN } else { lifetime / 2 };
         tracing::debug!(expires_in = lifetime.as_secs(), "obtained a SCIM access token");
-        *guard = Some(CachedToken { token: t.access_token.clone(), refresh_at: Instant::now() + refresh_in });
+        guard.cached = Some(CachedToken { token: t.access_token.clone(), refresh_at: Instant::now() + refresh_in });
         Ok(t.access_token)
     }
 
@@ -341,14 +419,14 @@ impl ScimClient {
             }
             return self.http.accept(&req, reply);
         }
-        Err(ApiError::Status { vendor: VENDOR, status: 401, message: "the access token was refused twice".into(), details: None })
+        Err(refused_twice())
     }
 
     /// Decodes an answer; serde quotes the offending value, so the error is scrubbed of the
     /// access token obtained at run time too (the client's configured secrets already are).
     fn json<T: serde::de::DeserializeOwned>(&self, reply: &Reply) -> Result<T, ApiError> {
         self.http.decode(reply).map_err(|e| match self.token.try_lock() {
-            Ok(cached) => match cached.as_ref() {
+            Ok(state) => match state.cached.as_ref() {
                 Some(c) => e.scrubbed(std::slice::from_ref(&c.token)),
                 None => e,
             },
@@ -408,7 +486,7 @@ impl ScimClient {
                 Err(e) => return Err(e),
             }
         }
-        Err(ApiError::Status { vendor: VENDOR, status: 401, message: "the access token was refused twice".into(), details: None })
+        Err(refused_twice())
     }
 
     /// Reads a resource by id (or OCI ocid); None when it does not exist.
@@ -729,7 +807,12 @@ mod tests {
     }
 
     async fn serve(fake: Arc<Fake>) -> ScimClient {
-        let app = Router::new().route("/Users", get(list)).route("/Users/{id}", get(one)).with_state(fake);
+        let spc = || async { Json(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"]})) };
+        let app = Router::new()
+            .route("/Users", get(list))
+            .route("/Users/{id}", get(one))
+            .route("/ServiceProviderConfig", get(spc))
+            .with_state(fake);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move { axum::serve(listener, app).await });

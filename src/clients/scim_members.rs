@@ -99,6 +99,7 @@ impl ScimClient {
                      The group's membership cannot be read"
                 ),
                 details: None,
+                request: None,
             });
         }
         Ok(Some(GroupWithMembers { group, members }))

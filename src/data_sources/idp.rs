@@ -164,11 +164,8 @@ impl DataSource<ProviderData> for IdpDataSource {
     async fn read(&self, data: &ProviderData, config: &Value) -> Result<StateResult, Diagnostics> {
         let c = data.runai()?;
         let alias = config.get("alias").as_str().unwrap_or_default();
-        let idp = c
-            .get_idp(alias)
-            .await
-            .map_err(|e| Diagnostics::from(Diagnostic::error("Unable to read identity provider", e.detail())))?
-            .ok_or_else(|| {
+        let idp =
+            c.get_idp(alias).await.map_err(|e| crate::resources::api_diag("Unable to read identity provider", &e))?.ok_or_else(|| {
                 Diagnostics::from(Diagnostic::error(
                     "Identity provider not found",
                     format!("Run:ai has no identity provider with alias \"{alias}\"."),

@@ -46,16 +46,12 @@ impl DataSource<ProviderData> for IdpMappersDataSource {
     async fn read(&self, data: &ProviderData, config: &Value) -> Result<StateResult, Diagnostics> {
         let c = data.runai()?;
         let alias = config.get("idp").as_str().unwrap_or_default().to_string();
-        let m = c
-            .get_mappers(&alias)
-            .await
-            .map_err(|e| Diagnostics::from(Diagnostic::error("Unable to read mappers", e.detail())))?
-            .ok_or_else(|| {
-                Diagnostics::from(Diagnostic::error(
-                    "Identity provider not found",
-                    format!("Run:ai has no identity provider with alias \"{alias}\"."),
-                ))
-            })?;
+        let m = c.get_mappers(&alias).await.map_err(|e| crate::resources::api_diag("Unable to read mappers", &e))?.ok_or_else(|| {
+            Diagnostics::from(Diagnostic::error(
+                "Identity provider not found",
+                format!("Run:ai has no identity provider with alias \"{alias}\"."),
+            ))
+        })?;
         Ok(StateResult::state(to_value(&Model { idp: alias, mappers: MappersModel::from_api(&m) }, &Self::schema_static().value_type())?))
     }
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::idp::{IdpInfo, idp_info_attributes};
 use crate::provider::ProviderData;
 use crate::tfplugin::model::to_value;
-use crate::tfplugin::{Attribute, DataSource, Diagnostic, Diagnostics, Nesting, Schema, StateResult, Value};
+use crate::tfplugin::{Attribute, DataSource, Diagnostics, Nesting, Schema, StateResult, Value};
 
 pub const TYPE_NAME: &str = "identity_idps";
 
@@ -40,8 +40,7 @@ impl DataSource<ProviderData> for IdpsDataSource {
 
     async fn read(&self, data: &ProviderData, _config: &Value) -> Result<StateResult, Diagnostics> {
         let c = data.runai()?;
-        let mut idps =
-            c.list_idps().await.map_err(|e| Diagnostics::from(Diagnostic::error("Unable to list identity providers", e.detail())))?;
+        let mut idps = c.list_idps().await.map_err(|e| crate::resources::api_diag("Unable to list identity providers", &e))?;
         idps.sort_by(|a, b| a.alias.cmp(&b.alias));
         let model = Model { idps: idps.iter().map(IdpInfo::from_api).collect() };
         Ok(StateResult::state(to_value(&model, &Self::schema_static().value_type())?))

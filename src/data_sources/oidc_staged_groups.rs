@@ -109,7 +109,7 @@ impl DataSource<ProviderData> for OidcStagedGroupsDataSource {
         let session = c
             .get_import_session(id)
             .await
-            .map_err(|e| Diagnostics::from(Diagnostic::error("Unable to read the OIDC group import session", e.detail())))?
+            .map_err(|e| crate::resources::api_diag("Unable to read the OIDC group import session", &e))?
             .ok_or_else(|| {
                 Diagnostics::from(
                     Diagnostic::error("OIDC group import session not found", format!("Landscape has no import session {id}."))
@@ -141,7 +141,7 @@ impl DataSource<ProviderData> for OidcStagedGroupsDataSource {
         let listing = c
             .list_staged(id, include_imported)
             .await
-            .map_err(|e| Diagnostics::from(Diagnostic::error("Unable to list the staged OIDC groups", e.detail())))?;
+            .map_err(|e| crate::resources::api_diag("Unable to list the staged OIDC groups", &e))?;
         tracing::debug!(session_id = id, groups = listing.groups.len(), pages = listing.pages, "listed staged OIDC groups");
         if let Some(reported) = listing.reported_count.filter(|n| *n != listing.groups.len() as u64) {
             diags.warning(

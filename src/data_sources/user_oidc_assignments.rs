@@ -5,9 +5,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::provider::ProviderData;
-use crate::resources::user_oidc::{UserOidcModel, error_detail, id_validator, read_only_attributes};
+use crate::resources::user_oidc::{UserOidcModel, id_validator, read_only_attributes};
 use crate::tfplugin::model::{from_value, to_value};
-use crate::tfplugin::{Attribute, DataSource, Diagnostic, Diagnostics, Nesting, Schema, StateResult, Value};
+use crate::tfplugin::{Attribute, DataSource, Diagnostics, Nesting, Schema, StateResult, Value};
 
 pub const TYPE_NAME: &str = "identity_user_oidc_assignments";
 
@@ -55,8 +55,7 @@ impl DataSource<ProviderData> for UserOidcAssignmentsDataSource {
     async fn read(&self, data: &ProviderData, config: &Value) -> Result<StateResult, Diagnostics> {
         let c = data.fudo_client()?;
         let cfg: Model = from_value(config)?;
-        let all =
-            c.list().await.map_err(|e| Diagnostics::from(Diagnostic::error("Unable to list user OIDC assignments", error_detail(&e))))?;
+        let all = c.list().await.map_err(|e| crate::resources::api_diag("Unable to list user OIDC assignments", &e))?;
         let assignments =
             all.iter().filter(|a| cfg.user_id.as_deref().is_none_or(|u| a.user_id == u)).map(UserOidcModel::from_api).collect();
         let model = Model { user_id: cfg.user_id, assignments: Some(assignments) };

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use crate::provider::ProviderData;
 use crate::tfplugin::resource::{ListRequest, ListResource, ListSink, ListedObject};
-use crate::tfplugin::{Attribute, Diagnostic, Diagnostics, Schema, Validator, Value};
+use crate::tfplugin::{Attribute, Diagnostics, Schema, Validator, Value};
 
 pub struct IdpsList;
 
@@ -29,11 +29,7 @@ impl ListResource<ProviderData> for IdpsList {
 
     async fn list(&self, data: &ProviderData, req: &ListRequest, sink: &ListSink) -> Result<(), Diagnostics> {
         let kind = req.config.get("type").as_str().map(str::to_string);
-        let idps = data
-            .runai()?
-            .list_idps()
-            .await
-            .map_err(|e| Diagnostics::from(Diagnostic::error("Unable to list identity providers", e.detail())))?;
+        let idps = data.runai()?.list_idps().await.map_err(|e| crate::resources::api_diag("Unable to list identity providers", &e))?;
         for idp in idps.into_iter().filter(|i| kind.as_deref().is_none_or(|k| i.kind == k)) {
             let display_name = format!("{} ({})", idp.alias, idp.kind);
             if !sink.send(ListedObject { identity: Value::object_of(&[("alias", Value::string(idp.alias))]), display_name }).await {

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use crate::provider::ProviderData;
 use crate::tfplugin::resource::{ListRequest, ListResource, ListSink, ListedObject};
-use crate::tfplugin::{Attribute, Diagnostic, Diagnostics, Schema, Validator, Value};
+use crate::tfplugin::{Attribute, Diagnostics, Schema, Validator, Value};
 
 pub struct UserOidcList;
 
@@ -34,11 +34,7 @@ impl ListResource<ProviderData> for UserOidcList {
     async fn list(&self, data: &ProviderData, req: &ListRequest, sink: &ListSink) -> Result<(), Diagnostics> {
         let user = req.config.get("user_id").as_str().map(str::to_string);
         let oidc = req.config.get("oidc_id").as_str().map(str::to_string);
-        let found = data
-            .fudo_client()?
-            .list()
-            .await
-            .map_err(|e| Diagnostics::from(Diagnostic::error("Unable to list user OIDC assignments", e.detail())))?;
+        let found = data.fudo_client()?.list().await.map_err(|e| crate::resources::api_diag("Unable to list user OIDC assignments", &e))?;
         for a in found {
             if user.as_deref().is_some_and(|u| u != a.user_id) || oidc.as_deref().is_some_and(|o| o != a.oidc_id) {
                 continue;

@@ -91,17 +91,14 @@ impl IdpMappersResource {
                     format!("Run:ai has no identity provider \"{alias}\": {}", e.detail()),
                 ))
             } else {
-                Diagnostics::from(Diagnostic::error("Unable to update mappers", e.detail()))
+                crate::resources::api_diag("Unable to update mappers", &e)
             }
         })?;
         let deadline = Instant::now() + timeout;
         let mut delay = Duration::from_millis(100);
         loop {
-            let seen = c
-                .get_mappers(alias)
-                .await
-                .map_err(|e| Diagnostics::from(Diagnostic::error("Unable to read mappers", e.detail())))?
-                .ok_or_else(|| {
+            let seen =
+                c.get_mappers(alias).await.map_err(|e| crate::resources::api_diag("Unable to read mappers", &e))?.ok_or_else(|| {
                     Diagnostics::from(Diagnostic::error(
                         "Identity provider vanished",
                         format!("\"{alias}\" disappeared while its mappers were being applied."),
@@ -180,7 +177,7 @@ impl Resource<ProviderData> for IdpMappersResource {
         match c.get_mappers(&alias).await {
             Ok(Some(m)) => Ok(StateResult::state(self.state(&alias, &m, prior.timeouts)?)),
             Ok(None) => Ok(StateResult::gone()),
-            Err(e) => Err(Diagnostic::error("Unable to read mappers", e.detail()).into()),
+            Err(e) => Err(crate::resources::api_diag("Unable to read mappers", &e)),
         }
     }
 

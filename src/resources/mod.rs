@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use crate::clients::ApiError;
-use crate::clients::scim::ScimClient;
 use crate::provider::ProviderData;
 use crate::tfplugin::{Diagnostic, Diagnostics, Resource};
 
@@ -38,28 +37,31 @@ pub(crate) fn already_exists(e: &ApiError, type_name: &str, id: &str, what: &str
     Diagnostic::error(
         format!("{what} already exists"),
         format!(
-            "{}\nIt exists on the server but not in this Terraform state. To manage it with Terraform, import it:\n  terraform import {type_name}.<name> {id}\nor add an import block:\n  import {{\n    to = {type_name}.<name>\n    id = \"{id}\"\n  }}",
+            "{}\nAn object with this name exists on the server. Either of two things is going on:\n\
+             - It is not in this Terraform state. To manage it with Terraform, import it:\n  terraform import {type_name}.<name> {id}\n\
+             or add an import block:\n  import {{\n    to = {type_name}.<name>\n    id = \"{id}\"\n  }}\n\
+             - This apply replaces it with `create_before_destroy = true`: the new object is created while the old one, with \
+             the same unique name, still exists. Give the replacement a different name (for example with a suffix that changes \
+             with it), or remove `create_before_destroy` so the old object is deleted first. Do not import it then: it is the \
+             object being replaced.",
             e.detail()
         ),
     )
     .into()
 }
 
-/// A SCIM error as a diagnostic; token endpoint failures read as configuration errors.
+/// A vendor error as a diagnostic: `summary` says what failed ("Unable to read user");
+/// where the cause is not the object but the connection, the configuration or the
+/// credentials, the summary names that cause and the URL instead (see
+/// [`crate::clients::failure`]).
+pub(crate) fn api_diag(summary: &str, e: &ApiError) -> Diagnostics {
+    let x = crate::clients::failure::explain(summary, e);
+    Diagnostic::error(x.summary, x.detail).into()
+}
+
+/// A SCIM error as a diagnostic (the token endpoint's failures included).
 pub(crate) fn scim_diag(summary: &str, e: &ApiError) -> Diagnostics {
-    if ScimClient::is_auth_error(e) {
-        Diagnostic::error(
-            "SCIM authentication failed",
-            format!(
-                "{}\nCheck the provider's scim settings: client_id / client_secret (IDENTITY_SCIM_CLIENT_ID, IDENTITY_SCIM_CLIENT_SECRET), \
-                 the grant type, username / password for the password grant, and token_url.",
-                e.detail()
-            ),
-        )
-        .into()
-    } else {
-        Diagnostic::error(summary, e.detail()).into()
-    }
+    api_diag(summary, e)
 }
 
 /// Plan-time rules shared by several resources and data sources (each a [`Validator`]

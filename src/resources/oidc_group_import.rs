@@ -137,7 +137,7 @@ fn client(data: &ProviderData) -> Result<&LandscapeClient, Diagnostics> {
 }
 
 fn api_err(summary: &str, e: &ApiError) -> Diagnostics {
-    Diagnostic::error(summary, e.detail()).into()
+    crate::resources::api_diag(summary, e)
 }
 
 /// The state for `session`, keeping the provider-side settings from `base` (plan or
@@ -290,7 +290,8 @@ impl Resource<ProviderData> for OidcGroupImportResource {
                 ))
             })?
             .map_err(|e| {
-                let d = Diagnostic::error("Unable to start the OIDC group import", e.detail());
+                let x = crate::clients::failure::explain("Unable to start the OIDC group import", &e);
+                let d = Diagnostic::error(x.summary, x.detail);
                 Diagnostics::from(if e.is_not_found() { d.at(AttrPath::attrs(&["issuer_id"])) } else { d })
             })?;
         tracing::info!(session_id = session.id, issuer_id = issuer, status = %session.status, "started OIDC group import session");

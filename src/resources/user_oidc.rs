@@ -137,26 +137,8 @@ pub fn read_only_attributes() -> Vec<Attribute> {
     ]
 }
 
-/// The detail of a diagnostic about a failed Fudo call: the server's words, and what to
-/// do about the two failures a configuration causes (an untrusted certificate, a key
-/// Fudo refuses).
-pub fn error_detail(e: &ApiError) -> String {
-    let mut d = e.detail();
-    match e {
-        ApiError::Transport { reason, .. } if reason.to_ascii_lowercase().contains("certificate") => d.push_str(
-            "\nThe Fudo server's TLS certificate is not trusted. If it is self-signed, set `fudo.ca_cert_pem` to the PEM \
-             of the CA that signed it (or, insecurely, `fudo.insecure_skip_verify = true`).",
-        ),
-        ApiError::Status { status: 401, .. } => {
-            d.push_str("\nCheck `fudo.api_key` (or IDENTITY_FUDO_API_KEY): Fudo expects the raw API key in the Authorization header.")
-        }
-        _ => {}
-    }
-    d
-}
-
 fn api_err(summary: &str, e: &ApiError) -> Diagnostics {
-    Diagnostic::error(summary, error_detail(e)).into()
+    crate::resources::api_diag(summary, e)
 }
 
 fn client(data: &ProviderData) -> Result<&FudoClient, Diagnostics> {
