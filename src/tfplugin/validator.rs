@@ -49,6 +49,7 @@ impl Validator {
         Validator::OneOf(values.iter().map(|s| s.to_string()).collect())
     }
     /// `pattern` is a literal in the provider's own code (a unit test compiles them all).
+    /// `rule` completes "Must be ...", like [`Validator::custom`]'s.
     pub fn matches(pattern: &'static str, rule: &str) -> Self {
         Validator::Matches { pattern, rule: rule.to_string(), compiled: Arc::new(OnceLock::new()) }
     }
@@ -67,6 +68,8 @@ impl Validator {
     pub fn also_requires(names: &[&str]) -> Self {
         Validator::AlsoRequires(names.iter().map(|s| s.to_string()).collect())
     }
+    /// `rule` says what a valid value is, as the words after "Must be" with no final
+    /// period (e.g. "a positive whole number"): the docs show "Must be {rule}.".
     pub fn custom(rule: &str, check: impl Fn(&Value) -> Result<(), String> + Send + Sync + 'static) -> Self {
         Validator::Custom { rule: rule.to_string(), check: Arc::new(check) }
     }
