@@ -31,19 +31,19 @@ fn place(vendor: &str) -> Place {
             block: "runai",
             url_attr: "url",
             url_env: Some("IDENTITY_RUNAI_URL"),
-            credentials: "`runai.token` (IDENTITY_RUNAI_TOKEN): an API application token of the tenant",
+            credentials: "`runai.token` (or IDENTITY_RUNAI_TOKEN): an API application token of the tenant",
         },
         "Fudo" => Place {
             block: "fudo",
             url_attr: "url",
             url_env: Some("IDENTITY_FUDO_URL"),
-            credentials: "`fudo.api_key` (IDENTITY_FUDO_API_KEY): Fudo expects the raw API key in the Authorization header",
+            credentials: "`fudo.api_key` (or IDENTITY_FUDO_API_KEY): Fudo expects the raw API key in the Authorization header",
         },
         "Landscape" => Place {
             block: "landscape",
             url_attr: "url",
             url_env: Some("IDENTITY_LANDSCAPE_URL"),
-            credentials: "`landscape.token` (IDENTITY_LANDSCAPE_TOKEN): a JWT from Landscape's login endpoint, which expires",
+            credentials: "`landscape.token` (or IDENTITY_LANDSCAPE_TOKEN): a JWT from Landscape's login endpoint, which expires",
         },
         super::scim::TOKEN_VENDOR => Place {
             block: "scim",
@@ -57,7 +57,7 @@ fn place(vendor: &str) -> Place {
             block: "scim",
             url_attr: "url",
             url_env: Some("IDENTITY_SCIM_URL"),
-            credentials: "`scim.token` (IDENTITY_SCIM_TOKEN), or the OAuth2 client credentials `scim.client_id` / \
+            credentials: "`scim.token` (or IDENTITY_SCIM_TOKEN), or the OAuth2 client credentials `scim.client_id` / \
                           `scim.client_secret`",
         },
     }
