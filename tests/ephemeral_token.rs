@@ -1,6 +1,8 @@
 //! The `identity_oauth2_token` ephemeral resource through the real CLI: a token that
 //! configures a second provider instance and a provisioner, never reaches state, plan or
-//! logs, is revoked when Terraform closes it, and warns when still in use near expiry.
+//! logs, is revoked when Terraform closes it, warns when it is obtained with a lifetime
+//! shorter than `expected_run_duration`, and logs (Terraform shows no diagnostics of
+//! renew) when still in use near expiry.
 
 mod support;
 
@@ -145,20 +147,98 @@ output "ok" {
     assert!(err.contains("client_secret"), "{err}");
 }
 
+/// `text` with every run of whitespace as one space: Terraform wraps diagnostics at 78
+/// columns.
+fn flat(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The warning Terraform shows when the token is obtained with a short lifetime.
+const SHORT_TOKEN_WARNING: &str = "Warning: OAuth2 token expires before the run is expected to end";
+
 #[test]
-fn oauth2_token_still_in_use_near_expiry_is_renewed_with_a_warning() {
+fn oauth2_token_still_in_use_near_expiry_warns_at_open_and_logs_at_renew() {
     // Tokens live 10 s; the provider asks Terraform to renew 2 s before expiry. The
-    // provisioner keeps the token in use for 9 s, so Terraform calls renew, and the
-    // provider warns that a bearer token cannot be extended.
+    // provisioner keeps the token in use for 9 s, so Terraform calls renew. Terraform
+    // drops renew's diagnostics, so the warning users see is open's (10 s is shorter
+    // than the default `expected_run_duration` of 30m), and renew only logs.
     let sb = Sandbox::start_with(&["--scim-token-ttl-secs", "10"]);
     let mut ws = Workspace::new(&sb);
     ws.set_env("TF_LOG_PROVIDER", "debug");
     ws.write_main(&config(&sb, "renew.user@example.com", 9.0, false));
     let out = ws.run_ok(&["apply", "-auto-approve", "-no-color"]);
-    let text = out.combined();
+    let text = flat(&out.combined());
+    assert!(text.contains(SHORT_TOKEN_WARNING), "open warned about the short lifetime:\n{text}");
+    assert!(text.contains("lives 10s (expires_in = 10,"), "the warning gives the lifetime:\n{text}");
+    assert!(text.contains("shorter than `expected_run_duration` (30m)"), "and the expected run:\n{text}");
     assert!(text.contains("RenewEphemeralResource"), "Terraform called RenewEphemeralResource:\n{text}");
-    assert!(text.contains("still in use close to its expiry"), "the provider logged the renewal warning:\n{text}");
+    assert!(text.contains("still in use close to its expiry"), "the provider logged the renewal:\n{text}");
+    assert!(text.contains("cannot be extended, so it was not renewed"), "the log line says nothing was renewed:\n{text}");
+    assert!(
+        text.contains(&format!("client \\\"{SCIM_CLIENT_ID}\\\"")) || text.contains(&format!("client \"{SCIM_CLIENT_ID}\"")),
+        "the log line names the client:\n{text}"
+    );
+    assert!(!text.contains("Warning: OAuth2 token about to expire"), "no renew warning is promised any more:\n{text}");
+    assert_no_token(&text, "apply output with provider logs");
     assert_eq!(ws.read_file("status.txt").trim(), "200", "the token was still valid when used");
     assert_eq!(sb.route_count("POST /oci/oauth2/v1/revoke"), 0, "no revoke_url, no revocation");
     ws.run_ok(&["destroy", "-auto-approve", "-no-color"]);
+}
+
+#[test]
+fn oauth2_token_shorter_than_the_expected_run_warns_at_open() {
+    // Tokens live 10 minutes: shorter than the default expected run of 30 minutes.
+    let sb = Sandbox::start_with(&["--scim-token-ttl-secs", "600"]);
+    let ws = Workspace::new(&sb);
+    let block = |expected: Option<&str>| {
+        let setting = expected.map(|e| format!("\n  expected_run_duration = \"{e}\"\n")).unwrap_or_default();
+        format!(
+            r#"
+ephemeral "identity_oauth2_token" "t" {{{setting}}}
+
+output "ok" {{
+  value = true
+}}
+"#
+        )
+    };
+
+    ws.write_main(&block(None));
+    let out = ws.plan(&[]);
+    let text = flat(&out.combined());
+    assert!(text.contains(SHORT_TOKEN_WARNING), "{}", ws.report("the default expected run (30m) warns for a 10m token", &out));
+    for needle in [
+        "lives 10m (expires_in = 600,",
+        "shorter than `expected_run_duration` (30m)",
+        "refused (401)",
+        "access token expiration of the OCI confidential application",
+        "urn:opc:resource:expiry=<seconds>",
+        "set `expected_run_duration` lower",
+    ] {
+        assert!(text.contains(needle), "{needle:?} is missing:\n{text}");
+    }
+    assert_no_token(&text, "plan output");
+    // The apply opens its own token and warns again; the run itself succeeds.
+    let out = ws.run_ok(&["apply", "-auto-approve", "-no-color"]);
+    assert!(out.combined().contains(SHORT_TOKEN_WARNING), "{}", ws.report("apply warns too", &out));
+
+    // A run expected to fit in the token's lifetime: no warning.
+    ws.write_main(&block(Some("5m")));
+    let out = ws.plan(&[]);
+    assert!(!out.combined().contains(SHORT_TOKEN_WARNING), "{}", ws.report("5m fits in a 10m token", &out));
+    ws.write_main(&block(Some("10m")));
+    let out = ws.plan(&[]);
+    assert!(!out.combined().contains(SHORT_TOKEN_WARNING), "{}", ws.report("10m fits in a 10m token", &out));
+    ws.write_main(&block(Some("2h")));
+    let out = ws.plan(&[]);
+    assert!(flat(&out.combined()).contains("shorter than `expected_run_duration` (2h)"), "{}", ws.report("2h does not", &out));
+
+    // Checked at plan time, before any token is requested.
+    let before = sb.route_count("POST /oci/oauth2/v1/token");
+    for bad in ["30", "0s"] {
+        ws.write_main(&block(Some(bad)));
+        let err = flat(&ws.plan_expect_err(&[]));
+        assert!(err.contains("Invalid attribute value") && err.contains("\"expected_run_duration\":"), "{bad:?}:\n{err}");
+    }
+    assert_eq!(sb.route_count("POST /oci/oauth2/v1/token"), before, "an invalid duration requests no token");
 }

@@ -690,7 +690,7 @@ fn vendor_errors_that_echo_the_request_are_scrubbed() {
         "Unable to create identity provider",
         "Unable to create user OIDC assignment",
         "Password not accepted",
-        "SCIM authentication failed",
+        "Credentials refused by the SCIM token endpoint",
     ];
     for s in summaries {
         assert!(text.contains(s), "no {s:?} diagnostic:\n{text}");
@@ -714,4 +714,161 @@ fn vendor_errors_that_echo_the_request_are_scrubbed() {
         }
     }
     assert!(found.is_empty(), "{} secret leak(s) from echoed requests:\n{}", found.len(), found.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Write-only secrets after an import
+// ---------------------------------------------------------------------------------------
+
+const IMPORT_CONFIG: &str = r#"
+variable "oidc_secret" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+}
+variable "user_password" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+}
+variable "secret_version" {
+  type    = number
+  default = null
+}
+
+resource "identity_idp" "oidc" {
+  name = "import-oidc"
+  type = "oidc"
+  oidc = {
+    client_id                = "runai"
+    client_secret_wo         = var.oidc_secret
+    client_secret_wo_version = var.secret_version
+    discover_document_url    = "https://login.example.com/.well-known/openid-configuration"
+    scopes                   = ["openid", "email"]
+  }
+}
+
+resource "identity_scim_user" "jane" {
+  user_name           = "jane.import-test"
+  password_wo         = var.user_password
+  password_wo_version = var.secret_version
+}
+"#;
+
+const USER_WARNING: &str = "Warning: Imported user: this apply sets the password";
+const IDP_WARNING: &str = "Warning: Imported identity provider: this apply sends the client secret";
+
+/// The write-only values of one round, and the version (None: `*_wo_version` unset).
+fn import_round(ws: &mut Workspace, oidc: &str, password: &str, version: Option<u32>) {
+    ws.set_env("TF_VAR_oidc_secret", oidc).set_env("TF_VAR_user_password", password);
+    match version {
+        Some(v) => ws.set_env("TF_VAR_secret_version", &v.to_string()),
+        None => ws.remove_env("TF_VAR_secret_version"),
+    };
+}
+
+/// What went to the server so far: (idp updates, password changes) as requests, and what
+/// it holds: (the idp's client secret, jane's password change count).
+fn sent_and_held(sb: &Sandbox, user_id: &str) -> ((usize, usize), (String, u64)) {
+    let puts = sb.requests_to("PUT", "/runai/api/v1/idps/import-oidc").len();
+    let changes = sb.requests_to("PUT", &format!("/oci/admin/v1/UserPasswordChanger/{user_id}")).len();
+    let secret = sb.runai_idp("import-oidc").map(|i| i["oidcData"]["clientSecret"].as_str().unwrap_or_default().to_string());
+    let jane = oci_users(sb).into_iter().find(|u| u["userName"] == "jane.import-test").unwrap_or_else(|| panic!("no user jane"));
+    ((puts, changes), (secret.unwrap_or_default(), jane["passwordChanges"].as_u64().unwrap_or(0)))
+}
+
+#[track_caller]
+fn assert_no_write_only_value(out: &CmdOutput, what: &str) {
+    for s in [OIDC_SECRET_1, OIDC_SECRET_2, USER_PASSWORD_1, USER_PASSWORD_2] {
+        assert!(!out.combined().contains(s), "{what} shows a write-only value");
+    }
+}
+
+#[test]
+fn the_first_plan_after_an_import_warns_that_write_only_secrets_will_be_sent() {
+    let sb = Sandbox::start_with(&["--unmask-state"]);
+    let mut ws = Workspace::new(&sb);
+    import_round(&mut ws, OIDC_SECRET_1, USER_PASSWORD_1, Some(1));
+    ws.write_main(IMPORT_CONFIG);
+    let out = ws.apply();
+    assert!(!flat(&out.combined()).contains("Warning: Imported"), "no import, no warning:\n{}", out.combined());
+    let user_id = ws.state_attr("identity_scim_user.jane", "id").as_str().unwrap_or_default().to_string();
+    let (sent, held) = sent_and_held(&sb, &user_id);
+    assert_eq!(held, (OIDC_SECRET_1.to_string(), 1), "the round-1 secrets reached the servers");
+
+    // `terraform import` into a fresh directory whose configuration has other secrets and
+    // a version: the first plan warns on each `*_wo_version`.
+    let mut fresh = ws.sibling();
+    import_round(&mut fresh, OIDC_SECRET_2, USER_PASSWORD_2, Some(1));
+    fresh.write_main(IMPORT_CONFIG);
+    fresh.import("identity_idp.oidc", "import-oidc");
+    fresh.import("identity_scim_user.jane", &user_id);
+    let plan = fresh.plan(&[]);
+    assert_eq!(plan.code, 2, "{}", fresh.report("the versions are planned", &plan));
+    let text = flat(&plan.combined());
+    // Terraform 1.11 shows the configuration line of a top-level attribute, and the
+    // resource line for a nested one (`oidc.client_secret_wo_version`).
+    for (warning, at) in [
+        (
+            USER_WARNING,
+            "with identity_scim_user.jane, on main.tf line 40, in resource \"identity_scim_user\" \"jane\": 40: password_wo_version = var.secret_version",
+        ),
+        (IDP_WARNING, "with identity_idp.oidc, on main.tf line 25, in resource \"identity_idp\" \"oidc\""),
+    ] {
+        assert!(text.contains(warning), "{}", fresh.report(&format!("no {warning:?}"), &plan));
+        assert!(text.contains(&format!("{warning} {at}")), "the warning points at the attribute ({at}):\n{text}");
+    }
+    for needle in [
+        "The configured `password_wo_version` (1) makes the next apply send `password_wo`",
+        "leave `password_wo_version` out of the configuration for now",
+        "the configured `oidc.client_secret_wo_version` (1) makes the next apply update it",
+        "leave `client_secret_wo_version` out of the configuration and make the other settings match the imported state",
+    ] {
+        assert!(text.contains(needle), "{needle:?} is missing:\n{text}");
+    }
+    assert_no_write_only_value(&plan, "the plan after import");
+    assert_eq!(sent_and_held(&sb, &user_id).0, sent, "a plan sends nothing");
+
+    // The apply sends both secrets, replacing the servers' ones; then the warning is gone.
+    let out = fresh.apply();
+    assert_no_write_only_value(&out, "the apply after import");
+    let (now_sent, now_held) = sent_and_held(&sb, &user_id);
+    assert_eq!(now_sent, (sent.0 + 1, sent.1 + 1), "one idp update and one password change were sent");
+    assert_eq!(now_held, (OIDC_SECRET_2.to_string(), 2), "the configured secrets replaced the servers' ones");
+    let plan = fresh.plan(&[]);
+    assert_eq!(plan.code, 0, "{}", fresh.report("the plan after the apply is empty", &plan));
+    assert!(!flat(&plan.combined()).contains("Warning: Imported"), "{}", fresh.report("the apply cleared the warning", &plan));
+
+    // `import` blocks, without the versions: nothing will be sent, so no warning, and the
+    // apply keeps the servers' secrets.
+    let mut blocks = ws.sibling();
+    import_round(&mut blocks, OIDC_SECRET_1, USER_PASSWORD_1, None);
+    let with_imports = |ws: &Workspace| {
+        ws.write_main(&format!(
+            "{IMPORT_CONFIG}\nimport {{\n  to = identity_idp.oidc\n  id = \"import-oidc\"\n}}\n\nimport {{\n  to = identity_scim_user.jane\n  id = \"{user_id}\"\n}}\n"
+        ))
+    };
+    with_imports(&blocks);
+    let plan = blocks.plan(&[]);
+    assert_eq!(plan.code, 2, "{}", blocks.report("the imports are planned", &plan));
+    assert!(!flat(&plan.combined()).contains("Warning: Imported"), "{}", blocks.report("no version, no warning", &plan));
+    let out = blocks.apply();
+    assert!(!flat(&out.combined()).contains("Warning: Imported"), "{}", blocks.report("no version, no warning", &out));
+    assert_eq!(sent_and_held(&sb, &user_id), (now_sent, now_held.clone()), "an import without versions sends no secret");
+    assert_eq!(blocks.plan(&[]).code, 0, "imported as configured");
+
+    // Adding the versions later sends the secrets: the import marker is still there (an
+    // import-only apply calls no apply), so the plan warns, once.
+    import_round(&mut blocks, OIDC_SECRET_1, USER_PASSWORD_1, Some(7));
+    let plan = blocks.plan(&[]);
+    let text = flat(&plan.combined());
+    assert!(text.contains(USER_WARNING) && text.contains(IDP_WARNING), "{}", blocks.report("the versions warn", &plan));
+    assert!(text.contains("`password_wo_version` (7)"), "{text}");
+    blocks.apply();
+    let (last_sent, last_held) = sent_and_held(&sb, &user_id);
+    assert_eq!(last_sent, (now_sent.0 + 1, now_sent.1 + 1), "the versions sent both secrets");
+    assert_eq!(last_held, (OIDC_SECRET_1.to_string(), 3));
+    let plan = blocks.plan(&[]);
+    assert_eq!(plan.code, 0, "{}", blocks.report("the plan after the apply is empty", &plan));
+    assert!(!flat(&plan.combined()).contains("Warning: Imported"), "{}", blocks.report("the apply cleared the warning", &plan));
 }

@@ -4,10 +4,14 @@
 //! reaches state or plan.
 //!
 //! - open: requests a token, with the inputs given here or else the provider's `scim`
-//!   settings; `renew_at` is set shortly before the token expires.
+//!   settings; `renew_at` is set shortly before the token expires. When the token lives
+//!   shorter than `expected_run_duration` (30 minutes by default), open warns: this is
+//!   the only warning Terraform shows, because it drops the diagnostics of renew
+//!   (1.11 through 1.15 at least).
 //! - renew: a bearer token cannot be extended. Terraform calls renew only while the
-//!   token is still in use near its expiry, so renew warns that requests made with it
-//!   after `expires_at` will be refused (give tokens a longer lifetime, or split the run).
+//!   token is still in use near its expiry; renew logs a warning line (stderr, JSON,
+//!   shown with `TF_LOG_PROVIDER=warn` or more) naming the client and the expiry, never
+//!   the token, and asks for no further renewal.
 //! - close: when `revoke_url` is set, revokes the token (RFC 7009), so it does not
 //!   outlive the Terraform run.
 
@@ -21,6 +25,7 @@ use crate::clients::http::{ApiError, Auth, Http, Repeat, Request as HttpRequest}
 use crate::clients::scim::TOKEN_DIALECT;
 use crate::provider::ProviderData;
 use crate::tfplugin::resource::{EphemeralOpened, EphemeralRenewed, EphemeralResource};
+use crate::tfplugin::timeouts::parse_duration;
 use crate::tfplugin::validator::Validator;
 use crate::tfplugin::{AttrPath, Attribute, Diagnostic, Diagnostics, Schema, Value};
 
@@ -28,9 +33,14 @@ pub const TYPE_NAME: &str = "identity_oauth2_token";
 
 pub struct OAuth2TokenEphemeral;
 
+/// How long a plan or apply is expected to keep using the token when
+/// `expected_run_duration` is not set.
+const DEFAULT_EXPECTED_RUN: Duration = Duration::from_secs(30 * 60);
+const DEFAULT_EXPECTED_RUN_TEXT: &str = "30m";
+
 fn schema() -> Schema {
     Schema::new(
-        "An OAuth2 access token for the OCI IAM identity domain (SCIM), obtained when Terraform needs it and never stored in state or plan. Use it in a provider block, a provisioner or another provider's write-only argument to call the API. Every input defaults to the provider's `scim` settings.\n\nA bearer token cannot be extended: when Terraform still uses the token shortly before it expires, a warning says so. With `revoke_url`, the token is revoked (RFC 7009) when Terraform is done with it.",
+        "An OAuth2 access token for the OCI IAM identity domain (SCIM), obtained when Terraform needs it and never stored in state or plan. Use it in a provider block, a provisioner or another provider's write-only argument to call the API. Every input defaults to the provider's `scim` settings.\n\nEach plan and each apply obtains its own token. A bearer token cannot be extended: once it expires, every request made with it is refused (401), even in the middle of an apply. So when the token's lifetime is shorter than `expected_run_duration` (30 minutes by default), obtaining it warns, and says how to get a longer one. Terraform (1.11 through 1.15) shows no diagnostics from renewing an ephemeral resource, so nothing else warns: when Terraform still uses the token shortly before it expires, the provider only logs a warning line (visible with `TF_LOG_PROVIDER=warn` or a more detailed level). With `revoke_url`, the token is revoked (RFC 7009) when Terraform is done with it.",
         vec![
             Attribute::string("token_url")
                 .optional()
@@ -66,6 +76,19 @@ fn schema() -> Schema {
                 .optional()
                 .describe("An RFC 7009 token revocation endpoint. When set, the token is revoked when Terraform closes this ephemeral resource (at the end of each plan or apply).")
                 .validate(Validator::matches(r"^https?://[^\s/]+(/\S*)?$", "an http:// or https:// URL")),
+            Attribute::string("expected_run_duration")
+                .optional()
+                .describe(format!(
+                    "How long Terraform is expected to keep using the token after obtaining it, i.e. how long one plan or one apply that uses it may take, as a duration such as \"90s\", \"30m\" or \"1h30m\" (units h, m, s, ms). Defaults to `{DEFAULT_EXPECTED_RUN_TEXT}`. When the token's lifetime (`expires_in`) is shorter, obtaining the token warns. It only decides the warning: the token requested is the same."
+                ))
+                .validate(Validator::custom("a duration longer than zero, such as \"90s\", \"30m\" or \"1h30m\"", |v| match v.as_str() {
+                    None => Ok(()),
+                    Some(s) => match parse_duration(s) {
+                        Ok(d) if d.is_zero() => Err(format!("{s:?} is no time at all: give how long a run takes, e.g. \"30m\"")),
+                        Ok(_) => Ok(()),
+                        Err(e) => Err(e),
+                    },
+                })),
             Attribute::string("access_token").computed().sensitive().describe("The access token."),
             Attribute::string("token_type").computed().describe("The token type, normally `Bearer`."),
             Attribute::number("expires_in").computed().describe("The token's lifetime in seconds, as the server gave it (a lifetime beyond ten years is taken as ten years)."),
@@ -95,6 +118,9 @@ enum Grant {
 struct Private {
     token: String,
     expires_at: i64,
+    /// For the renewal log line (not secret).
+    #[serde(default)]
+    token_url: String,
     revoke_url: Option<String>,
     client_id: String,
     client_secret: String,
@@ -182,7 +208,7 @@ fn token_http(data: &ProviderData, ca_cert_pem: Option<&str>, secrets: &[&str]) 
 }
 
 fn api_diag(summary: &str, e: &ApiError) -> Diagnostics {
-    Diagnostic::error(summary, e.detail()).into()
+    crate::resources::api_diag(summary, e)
 }
 
 /// The moment to renew: shortly before expiry (a fifth of the lifetime, at most a minute).
@@ -193,6 +219,64 @@ fn renew_at(issued: SystemTime, lifetime: Duration) -> SystemTime {
 
 fn rfc3339(t: SystemTime) -> String {
     chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// `expected_run_duration`, or its default (the validator already refused a bad value).
+fn expected_run(config: &Value) -> Duration {
+    config.get("expected_run_duration").as_str().and_then(|s| parse_duration(s).ok()).unwrap_or(DEFAULT_EXPECTED_RUN)
+}
+
+/// A duration the way the configuration writes one: "1h30m", "10m", "45s", "0s".
+fn duration_text(d: Duration) -> String {
+    let s = d.as_secs();
+    let (h, m, sec) = (s / 3600, s % 3600 / 60, s % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if sec > 0 || out.is_empty() {
+        out.push_str(&format!("{sec}s"));
+    }
+    out
+}
+
+/// The warning of open when the token lives shorter than the run is expected to take.
+/// Terraform shows open's diagnostics but drops renew's, so this is the one warning.
+fn short_lifetime_warning(lifetime: Duration, expected: Duration, expires_at: SystemTime) -> Option<Diagnostic> {
+    if lifetime >= expected {
+        return None;
+    }
+    Some(
+        Diagnostic::warning(
+            "OAuth2 token expires before the run is expected to end",
+            format!(
+                "The token endpoint issued an access token that lives {} (expires_in = {}, until {}), shorter than `expected_run_duration` ({}). \
+                 A bearer token cannot be extended, and Terraform shows no warning when it expires: every request made with it afterwards is refused (401), possibly in the middle of an apply.\n\
+                 Get a longer-lived token: raise the access token expiration of the OCI confidential application (or of the resource application it calls), \
+                 or ask for one in `scope` with `urn:opc:resource:expiry=<seconds>` (within the identity domain's limits). \
+                 If plans and applies take less time than that, set `expected_run_duration` lower.",
+                duration_text(lifetime),
+                lifetime.as_secs(),
+                rfc3339(expires_at),
+                duration_text(expected),
+            ),
+        )
+        .at(AttrPath::attrs(&["expected_run_duration"])),
+    )
+}
+
+/// The renewal log line: what was "renewed" (nothing can be), and when it expires.
+fn renew_log_message(client_id: &str, token_url: &str, expires_at: SystemTime, left: Duration) -> String {
+    format!(
+        "identity_oauth2_token is still in use close to its expiry: the access token of client {client_id:?} from {token_url} expires at {} (in {}). \
+         A bearer token cannot be extended, so it was not renewed; requests made with it after that time will be refused (401). \
+         Give the OAuth2 client a longer token lifetime, or set expected_run_duration to the real length of a run to be warned when the token is obtained.",
+        rfc3339(expires_at),
+        duration_text(left)
+    )
 }
 
 #[async_trait]
@@ -229,6 +313,10 @@ impl EphemeralResource<ProviderData> for OAuth2TokenEphemeral {
         let lifetime = crate::clients::scim::token_lifetime(answer.expires_in);
         let expires_at = issued + lifetime;
         tracing::debug!(expires_in = lifetime.as_secs(), "obtained an OAuth2 token for identity_oauth2_token");
+        let mut diags = Diagnostics::new();
+        if let Some(w) = short_lifetime_warning(lifetime, expected_run(config), expires_at) {
+            diags.push(w);
+        }
         let mut result = config.clone();
         result.set("access_token", Value::string(answer.access_token.clone()));
         result.set("token_type", Value::string(answer.token_type.unwrap_or_else(|| "Bearer".into())));
@@ -238,6 +326,7 @@ impl EphemeralResource<ProviderData> for OAuth2TokenEphemeral {
         let private = Private {
             token: answer.access_token,
             expires_at: expires_at.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0),
+            token_url: req.token_url,
             revoke_url: req.revoke_url,
             client_id: req.client_id,
             client_secret: req.client_secret,
@@ -247,23 +336,31 @@ impl EphemeralResource<ProviderData> for OAuth2TokenEphemeral {
             result,
             private: serde_json::to_vec(&private).unwrap_or_default(),
             renew_at: Some(renew_at(issued, lifetime)),
-            diags: Diagnostics::new(),
+            diags,
         })
     }
 
     async fn renew(&self, _data: &ProviderData, private: &[u8]) -> Result<EphemeralRenewed, Diagnostics> {
-        let expires = serde_json::from_slice::<Private>(private)
-            .map(|p| rfc3339(SystemTime::UNIX_EPOCH + Duration::from_secs(p.expires_at.max(0) as u64)))
-            .unwrap_or_else(|_| "soon".into());
-        tracing::warn!(expires_at = %expires, "identity_oauth2_token is still in use close to its expiry");
-        let mut diags = Diagnostics::new();
-        diags.push(Diagnostic::warning(
-            "OAuth2 token about to expire",
-            format!(
-                "The access token of identity_oauth2_token expires at {expires} and an OAuth2 bearer token cannot be extended. Requests made with it after that time will be refused. Give the OAuth2 client a longer token lifetime, or split the run."
-            ),
-        ));
-        Ok(EphemeralRenewed { private: None, renew_at: None, diags })
+        // Terraform (1.11 through 1.15) drops the diagnostics of renew: a log line is all
+        // that reaches anyone. The warning that matters was given at open.
+        match serde_json::from_slice::<Private>(private) {
+            Ok(p) => {
+                let expires_at = SystemTime::UNIX_EPOCH + Duration::from_secs(p.expires_at.max(0) as u64);
+                let left = expires_at.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO);
+                tracing::warn!(
+                    client_id = %p.client_id,
+                    token_url = %p.token_url,
+                    expires_at = %rfc3339(expires_at),
+                    seconds_left = left.as_secs(),
+                    "{}",
+                    renew_log_message(&p.client_id, &p.token_url, expires_at, left)
+                );
+            }
+            Err(_) => {
+                tracing::warn!("identity_oauth2_token: renewal requested for a token whose details are unreadable; it cannot be extended")
+            }
+        }
+        Ok(EphemeralRenewed { private: None, renew_at: None, diags: Diagnostics::new() })
     }
 
     async fn close(&self, data: &ProviderData, private: &[u8]) -> Diagnostics {
@@ -333,6 +430,103 @@ mod tests {
             assert!(renew_at(now, lifetime) <= expires_at);
             assert!(!rfc3339(expires_at).is_empty());
         }
+    }
+
+    #[test]
+    fn open_warns_when_the_token_lives_shorter_than_the_expected_run() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let config = |expected: Option<&str>| {
+            let mut c = crate::tfplugin::value::decode_json(&serde_json::json!({}), &schema().value_type()).expect("config");
+            if let Some(e) = expected {
+                c.set("expected_run_duration", Value::string(e));
+            }
+            c
+        };
+        // The default: 30 minutes.
+        assert_eq!(expected_run(&config(None)), Duration::from_secs(1800));
+        assert_eq!(expected_run(&config(Some("1h30m"))), Duration::from_secs(5400));
+
+        let ten_minutes = Duration::from_secs(600);
+        let w =
+            short_lifetime_warning(ten_minutes, expected_run(&config(None)), t0 + ten_minutes).expect("a 10m token for a 30m run warns");
+        assert_eq!(w.summary, "OAuth2 token expires before the run is expected to end");
+        for needle in [
+            "lives 10m (expires_in = 600, until 2023-11-14T22:23:20Z)",
+            "shorter than `expected_run_duration` (30m)",
+            "refused (401)",
+            "access token expiration of the OCI confidential application",
+            "urn:opc:resource:expiry=<seconds>",
+            "set `expected_run_duration` lower",
+        ] {
+            assert!(w.detail.contains(needle), "{needle:?} in {}", w.detail);
+        }
+        assert_eq!(w.path, Some(AttrPath::attrs(&["expected_run_duration"])));
+        // As long as or longer than the run: no warning.
+        assert!(short_lifetime_warning(ten_minutes, expected_run(&config(Some("10m"))), t0).is_none());
+        assert!(short_lifetime_warning(Duration::from_secs(3600), expected_run(&config(None)), t0).is_none());
+        // A token that is already expired (expires_in = 0) warns.
+        assert!(short_lifetime_warning(Duration::ZERO, Duration::from_secs(1), t0).is_some());
+    }
+
+    #[test]
+    fn expected_run_duration_is_checked_at_plan_time() {
+        use crate::tfplugin::validator::validate_attributes;
+        let check = |text: &str| {
+            let mut c = crate::tfplugin::value::decode_json(&serde_json::json!({}), &schema().value_type()).expect("config");
+            c.set("expected_run_duration", Value::string(text));
+            let mut d = Diagnostics::new();
+            validate_attributes(&schema().block.attributes, &c, &AttrPath::default(), &mut d);
+            d
+        };
+        assert!(!check("45m").has_errors());
+        assert!(!check("1h30m").has_errors());
+        for bad in ["0s", "30", "half an hour", ""] {
+            let d = check(bad);
+            assert!(d.has_errors(), "{bad:?} is refused");
+            let text = format!("{d:?}");
+            assert!(text.contains("expected_run_duration"), "{bad:?}: the attribute is named: {text}");
+        }
+    }
+
+    #[test]
+    fn durations_read_like_the_configuration() {
+        for (secs, text) in [(0, "0s"), (45, "45s"), (600, "10m"), (3600, "1h"), (5430, "1h30m30s")] {
+            assert_eq!(duration_text(Duration::from_secs(secs)), text);
+        }
+    }
+
+    #[test]
+    fn the_renewal_log_line_says_what_expires_and_never_the_token() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let line = renew_log_message("terraform-ci", "https://idcs.example.com/oauth2/v1/token", t, Duration::from_secs(90));
+        for needle in [
+            "still in use close to its expiry",
+            "client \"terraform-ci\"",
+            "https://idcs.example.com/oauth2/v1/token",
+            "expires at 2023-11-14T22:13:20Z (in 1m30s)",
+            "cannot be extended",
+        ] {
+            assert!(line.contains(needle), "{needle:?} in {line}");
+        }
+        // The private data holds the token and the secret; the line is built from neither.
+        let p = Private {
+            token: "sbx.secret-token".into(),
+            expires_at: 1_700_000_000,
+            token_url: "https://idcs.example.com/oauth2/v1/token".into(),
+            revoke_url: None,
+            client_id: "terraform-ci".into(),
+            client_secret: "client-secret".into(),
+            ca_cert_pem: None,
+        };
+        let line = renew_log_message(&p.client_id, &p.token_url, t, Duration::ZERO);
+        assert!(!line.contains(&p.token) && !line.contains(&p.client_secret), "{line}");
+    }
+
+    #[test]
+    fn the_docs_no_longer_promise_a_renewal_warning() {
+        let s = schema();
+        assert!(s.block.description.contains("shows no diagnostics from renewing"), "{}", s.block.description);
+        assert!(!s.block.description.contains("a warning says so"));
     }
 
     #[test]

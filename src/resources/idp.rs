@@ -8,6 +8,11 @@
 //! Updates are full PUTs that must carry the secret (or the metadata): it comes from the
 //! configuration, never from a read, and an update without one fails instead of
 //! blanking it.
+//!
+//! Import marks the private state ([`IMPORTED`]); the next successful apply clears it.
+//! While it is set, a plan for an in-place update (which always carries the configured
+//! `client_secret_wo`, typically because `client_secret_wo_version` differs from the
+//! imported state's null) warns that Run:ai's current client secret will be replaced.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -19,7 +24,7 @@ use crate::clients::runai::{Idp, IdpRequest, MandatoryClaim, Mappers, OcpData, O
 use crate::provider::ProviderData;
 use crate::tfplugin::model::{from_value, to_value};
 use crate::tfplugin::plan_modifier::PlanModifier;
-use crate::tfplugin::resource::{ImportState, ValidateConfig};
+use crate::tfplugin::resource::{ImportState, ModifyPlan, ModifyPlanRequest, ValidateConfig};
 use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::validator::Validator;
 use crate::tfplugin::{ApplyRequest, AttrPath, Attribute, Diagnostic, Diagnostics, Resource, Schema, StateResult, Type, Value};
@@ -39,6 +44,11 @@ const SCOPE_RULE: &str = "one or more scope names separated by single spaces, ea
 /// The alias pattern of the read model; the name becomes the alias.
 pub const ALIAS_PATTERN: &str = r"^[a-z0-9_-]+$";
 const DEFAULT_FILE_NAME: &str = "metadata.xml";
+
+/// Private state of an imported idp, until the next successful apply.
+const IMPORTED: &[u8] = br#"{"imported":true}"#;
+/// Private state once an apply succeeded (empty would keep the prior one).
+const APPLIED: &[u8] = b"{}";
 
 pub struct IdpResource;
 
@@ -262,7 +272,7 @@ fn ocp_schema() -> Attribute {
 }
 
 fn api_err(summary: &str, e: &ApiError) -> Diagnostics {
-    Diagnostic::error(summary, e.detail()).into()
+    crate::resources::api_diag(summary, e)
 }
 
 /// The secret to send with a create or update, from the configuration in either form.
@@ -449,7 +459,7 @@ impl Resource<ProviderData> for IdpResource {
             Err(TimedOut) => return Err(deadline.exceeded(&timeouts::create_unanswered("the identity provider")).into()),
         };
         match deadline.run(self.read_back(c, &alias, &planned, "create")).await {
-            Ok(state) => Ok(StateResult::state(timeouts::keep(state?, &req.planned))),
+            Ok(state) => Ok(StateResult::state(timeouts::keep(state?, &req.planned)).with_private(APPLIED.to_vec())),
             // Created, but not read back: record what is known (the rest null until the
             // next refresh), with the error, so that it is not orphaned.
             Err(TimedOut) => {
@@ -484,6 +494,7 @@ impl Resource<ProviderData> for IdpResource {
         let deadline = Deadline::start(Op::Update, format!("the identity provider \"{alias}\""), &req.planned);
         let mut res = deadline.guard(timeouts::UPDATE_UNFINISHED, self.update_now(data, req)).await?;
         res.state = timeouts::keep(res.state, &req.planned);
+        res.private = APPLIED.to_vec();
         Ok(res)
     }
 
@@ -504,6 +515,58 @@ impl Resource<ProviderData> for IdpResource {
 
     fn as_validate_config(&self) -> Option<&dyn ValidateConfig> {
         Some(self)
+    }
+
+    fn as_modify_plan(&self) -> Option<&dyn ModifyPlan<ProviderData>> {
+        Some(self)
+    }
+}
+
+/// The plan warning of the first plans after an import: an in-place update sends the
+/// configured `client_secret_wo` (Run:ai updates replace the whole idp), replacing the
+/// secret Run:ai holds now, which Terraform cannot read to compare.
+fn secret_after_import_warning(req: &ModifyPlanRequest<'_>) -> Option<Diagnostic> {
+    let (prior, planned) = (req.prior, &req.planned);
+    if prior.is_null() || req.prior_private != IMPORTED || !req.requires_replace.is_empty() {
+        return None;
+    }
+    if timeouts::only_timeouts_changed(prior, planned) {
+        return None;
+    }
+    let attr = TYPES.iter().map(|(_, a)| *a).find(|a| !req.config.get(a).get("client_secret_wo").is_null())?;
+    let (was, now) = (prior.get(attr).get("client_secret_wo_version"), planned.get(attr).get("client_secret_wo_version"));
+    let (field, why) = if !now.is_null() && was != now {
+        let version = now.as_i64().map(|v| format!(" ({v})")).unwrap_or_default();
+        (
+            "client_secret_wo_version",
+            format!(
+                "an imported identity provider has no recorded `client_secret_wo_version`, so the configured `{attr}.client_secret_wo_version`{version} makes the next apply update it"
+            ),
+        )
+    } else {
+        ("client_secret_wo", "the next apply updates it".to_string())
+    };
+    Some(
+        Diagnostic::warning(
+            "Imported identity provider: this apply sends the client secret",
+            format!(
+                "identity_idp was imported, and {why}. Every Run:ai update replaces the whole identity provider and carries `{attr}.client_secret_wo`, \
+                 which replaces the client secret Run:ai holds now, even if it was rotated since. Run:ai never returns the secret, so Terraform cannot compare the two.\n\
+                 To keep Run:ai's secret, plan no update yet: leave `client_secret_wo_version` out of the configuration and make the other settings match the imported state; \
+                 add the version when you mean to send the secret. Otherwise make sure `client_secret_wo` is the secret the external identity provider expects now. \
+                 This warning stops after the next successful apply."
+            ),
+        )
+        .at(AttrPath::attrs(&[attr, field])),
+    )
+}
+
+#[async_trait]
+impl ModifyPlan<ProviderData> for IdpResource {
+    async fn modify_plan(&self, _data: Option<&ProviderData>, req: &mut ModifyPlanRequest<'_>, diags: &mut Diagnostics) {
+        if let Some(w) = secret_after_import_warning(req) {
+            diags.push(w);
+        }
     }
 }
 
@@ -568,6 +631,10 @@ impl ImportState<ProviderData> for IdpResource {
         let m = IdpModel { id: Some(id.to_string()), alias: Some(id.to_string()), ..Default::default() };
         to_value(&m, &self.schema_type())
     }
+
+    fn import_private(&self, _state: &Value) -> Vec<u8> {
+        IMPORTED.to_vec()
+    }
 }
 
 impl ValidateConfig for IdpResource {
@@ -599,4 +666,81 @@ impl ValidateConfig for IdpResource {
 
 fn attr_for(kind: &str) -> Option<&'static str> {
     TYPES.iter().find(|(t, _)| *t == kind).map(|(_, a)| *a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tfplugin::plan::plan_resource;
+
+    /// The state of an OIDC idp right after import and read: no secret, no version.
+    fn imported() -> Value {
+        let idp: Idp = serde_json::from_value(serde_json::json!({
+            "alias": "corp-oidc",
+            "type": "oidc",
+            "redirectUri": "https://runai.example.com/auth/realms/runai/broker/corp-oidc/endpoint",
+            "oidcData": {
+                "clientId": "runai",
+                "discoverDocumentUrl": "https://login.example.com/.well-known/openid-configuration",
+                "scopes": ["openid"]
+            },
+            "mappers": {}
+        }))
+        .expect("an idp");
+        to_value(&state_from_api(&idp, &IdpModel::default()), &IdpResource.schema_type()).expect("state")
+    }
+
+    /// The configuration matching `imported()`, with the write-only secret and `version`.
+    fn config(version: Option<i64>, scopes: &[&str]) -> Value {
+        let mut c = imported();
+        for k in ["id", "alias", "redirect_uri", "mappers"] {
+            c.set(k, Value::Null);
+        }
+        let mut oidc = c.get("oidc").clone();
+        oidc.set("client_secret_wo", Value::string("oidc-secret-Kc28"));
+        oidc.set("client_secret_wo_version", version.map(Value::int).unwrap_or(Value::Null));
+        oidc.set("scopes", Value::List(scopes.iter().map(|s| Value::string(*s)).collect()));
+        c.set("oidc", oidc);
+        c
+    }
+
+    fn warning(prior: &Value, private: &[u8], config: &Value) -> Option<Diagnostic> {
+        let schema = IdpResource.schema();
+        // Proposed new state: the configuration, with the prior computed values.
+        let mut proposed = config.clone();
+        for k in ["id", "alias", "redirect_uri", "mappers"] {
+            proposed.set(k, prior.get(k).clone());
+        }
+        let change = plan_resource(&schema, prior, &proposed, config);
+        let req =
+            ModifyPlanRequest { prior, prior_private: private, config, planned: change.planned, requires_replace: change.requires_replace };
+        secret_after_import_warning(&req)
+    }
+
+    #[test]
+    fn first_plan_after_import_warns_when_an_update_sends_the_secret() {
+        let prior = imported();
+        let w = warning(&prior, IMPORTED, &config(Some(1), &["openid"])).expect("the version sends the secret");
+        assert_eq!(w.summary, "Imported identity provider: this apply sends the client secret");
+        assert_eq!(w.path, Some(AttrPath::attrs(&["oidc", "client_secret_wo_version"])));
+        assert!(w.detail.contains("`oidc.client_secret_wo_version` (1) makes the next apply update it"), "{}", w.detail);
+        assert!(w.detail.contains("leave `client_secret_wo_version` out"), "{}", w.detail);
+        assert!(!w.detail.contains("oidc-secret-Kc28"), "never the secret: {}", w.detail);
+
+        // No version, but another change: the update carries the secret too.
+        let w = warning(&prior, IMPORTED, &config(None, &["openid", "email"])).expect("any update sends the secret");
+        assert_eq!(w.path, Some(AttrPath::attrs(&["oidc", "client_secret_wo"])));
+
+        // No version and nothing else changes: no update, nothing sent.
+        assert!(warning(&prior, IMPORTED, &config(None, &["openid"])).is_none());
+        // Not imported (or applied since): no warning.
+        assert!(warning(&prior, APPLIED, &config(Some(1), &["openid"])).is_none());
+        assert!(warning(&prior, b"", &config(Some(1), &["openid"])).is_none());
+    }
+
+    #[tokio::test]
+    async fn import_marks_the_private_state() {
+        let state = IdpResource.import(None, "corp-oidc").await.expect("import");
+        assert_eq!(IdpResource.import_private(&state), IMPORTED);
+    }
 }

@@ -5,8 +5,15 @@
 //! than PUT: a PUT replaces the whole user and would wipe attributes other tools (or
 //! Oracle's extensions) set, while a PatchOp touches only what this resource manages.
 //! Values the server adds or normalizes never cause a diff: its schema URN lists and
-//! `meta` are not modelled, an auto-added `recovery` email is hidden unless configured,
+//! `meta` are not modelled, `recovery` emails are hidden unless the configuration lists
+//! one (OCI IAM keeps, and the sandbox adds, a recovery copy of the primary address when
+//! none is given; that copy cannot be configured, since an address may appear only once),
 //! and emails read back in the configured case.
+//!
+//! Import marks the private state ([`IMPORTED`]); the next successful apply clears it.
+//! While it is set, a plan that will send `password_wo` (because the configured
+//! `password_wo_version` differs from the imported state's, which is always null) warns
+//! that the server's current password will be replaced.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -18,12 +25,17 @@ use crate::clients::scim::{PatchOperation, ScimClient, USER_SCHEMA};
 use crate::provider::ProviderData;
 use crate::tfplugin::model::{from_value, to_value};
 use crate::tfplugin::plan_modifier::PlanModifier;
-use crate::tfplugin::resource::ImportState;
+use crate::tfplugin::resource::{ImportState, ModifyPlan, ModifyPlanRequest};
 use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::validator::Validator;
-use crate::tfplugin::{ApplyRequest, Attribute, Diagnostic, Diagnostics, Nesting, Resource, Schema, StateResult, Type, Value};
+use crate::tfplugin::{ApplyRequest, AttrPath, Attribute, Diagnostic, Diagnostics, Nesting, Resource, Schema, StateResult, Type, Value};
 
 pub const TYPE_NAME: &str = "identity_scim_user";
+
+/// Private state of an imported user, until the next successful apply.
+const IMPORTED: &[u8] = br#"{"imported":true}"#;
+/// Private state once an apply succeeded (empty would keep the prior one).
+const APPLIED: &[u8] = b"{}";
 
 pub struct ScimUserResource;
 
@@ -84,7 +96,7 @@ fn schema() -> Schema {
                 ],
             )
             .optional()
-            .describe("Email addresses, each at most once (compared without regard to case); at most one is `primary`. A `recovery` address the server adds on its own is not shown unless configured.")
+            .describe("Email addresses, each at most once (compared without regard to case); at most one is `primary`. When the configuration lists no `recovery` address, the server's `recovery` addresses are not shown (OCI IAM keeps a recovery copy of the primary address; that copy cannot be listed, since the primary entry already uses the address). A `recovery` entry with an address of its own can be configured; then every `recovery` address the server holds is shown.")
             .validate(rules::unique_with_one_flag("emails", "value", true, "primary")),
             Attribute::bool("active").default_value(true).describe("Whether the user may sign in."),
             Attribute::string("external_id")
@@ -257,6 +269,7 @@ impl Resource<ProviderData> for ScimUserResource {
             }
         }
         result.state = timeouts::keep(to_value(&state, &ty())?, &req.planned);
+        result.private = applied_private(&result, &req.private);
         Ok(result)
     }
 
@@ -277,7 +290,10 @@ impl Resource<ProviderData> for ScimUserResource {
             return Ok(r);
         }
         let what = format!("the SCIM user \"{}\"", req.planned.get("user_name").as_str().unwrap_or_default());
-        Deadline::start(Op::Update, what, &req.planned).guard(timeouts::UPDATE_UNFINISHED, self.update_now(data, req)).await
+        let mut res =
+            Deadline::start(Op::Update, what, &req.planned).guard(timeouts::UPDATE_UNFINISHED, self.update_now(data, req)).await?;
+        res.private = applied_private(&res, &req.private);
+        Ok(res)
     }
 
     async fn delete(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<(), Diagnostics> {
@@ -294,6 +310,51 @@ impl Resource<ProviderData> for ScimUserResource {
 
     fn as_import(&self) -> Option<&dyn ImportState<ProviderData>> {
         Some(self)
+    }
+
+    fn as_modify_plan(&self) -> Option<&dyn ModifyPlan<ProviderData>> {
+        Some(self)
+    }
+}
+
+/// The private state after an apply: the import marker is cleared unless the apply
+/// failed (then the password may not have been set).
+fn applied_private(res: &StateResult, before: &[u8]) -> Vec<u8> {
+    if res.diags.has_errors() { before.to_vec() } else { APPLIED.to_vec() }
+}
+
+/// The plan warning of the first plans after an import: the configured
+/// `password_wo_version` differs from the imported state's (null), so the apply will
+/// set `password_wo` and replace whatever password the user has now.
+fn password_after_import_warning(prior: &Value, prior_private: &[u8], config: &Value, planned: &Value) -> Option<Diagnostic> {
+    if prior.is_null() || prior_private != IMPORTED || config.get("password_wo").is_null() {
+        return None;
+    }
+    let (was, now) = (prior.get("password_wo_version"), planned.get("password_wo_version"));
+    if now.is_null() || was == now {
+        return None;
+    }
+    let version = now.as_i64().map(|v| format!(" ({v})")).unwrap_or_default();
+    Some(
+        Diagnostic::warning(
+            "Imported user: this apply sets the password",
+            format!(
+                "identity_scim_user was imported, and an imported user has no recorded `password_wo_version`. The configured `password_wo_version`{version} makes the next apply send `password_wo`, \
+                 which replaces the user's current password on the server, even if the user or an administrator changed it since. Terraform cannot compare the two.\n\
+                 To keep the server's password, leave `password_wo_version` out of the configuration for now (`password_wo` alone is only sent when a user is created) and add it when you mean to set the password. \
+                 Otherwise nothing is needed: the configured password replaces the current one. This warning stops after the next successful apply."
+            ),
+        )
+        .at(AttrPath::attrs(&["password_wo_version"])),
+    )
+}
+
+#[async_trait]
+impl ModifyPlan<ProviderData> for ScimUserResource {
+    async fn modify_plan(&self, _data: Option<&ProviderData>, req: &mut ModifyPlanRequest<'_>, diags: &mut Diagnostics) {
+        if let Some(w) = password_after_import_warning(req.prior, req.prior_private, req.config, &req.planned) {
+            diags.push(w);
+        }
     }
 }
 
@@ -351,6 +412,10 @@ impl ImportState<ProviderData> for ScimUserResource {
         // The read resolves an ocid to the user's id.
         to_value(&Model { id: Some(id.to_string()), ..Default::default() }, &ty())
     }
+
+    fn import_private(&self, _state: &Value) -> Vec<u8> {
+        IMPORTED.to_vec()
+    }
 }
 
 #[cfg(test)]
@@ -378,6 +443,105 @@ mod tests {
             c.set(k, Value::Null);
         }
         c
+    }
+
+    #[test]
+    fn first_plan_after_import_warns_when_the_version_sends_the_password() {
+        // The state right after import and read: no password version.
+        let prior = prior();
+        let mut config = config(&prior);
+        config.set("password_wo", Value::string("secret-pw-123456"));
+        config.set("password_wo_version", Value::int(1));
+        let mut planned = prior.clone();
+        planned.set("password_wo_version", Value::int(1));
+
+        let w = password_after_import_warning(&prior, IMPORTED, &config, &planned).expect("a warning after import");
+        assert_eq!(w.summary, "Imported user: this apply sets the password");
+        assert_eq!(w.path, Some(AttrPath::attrs(&["password_wo_version"])));
+        assert!(w.detail.contains("`password_wo_version` (1) makes the next apply send `password_wo`"), "{}", w.detail);
+        assert!(w.detail.contains("leave `password_wo_version` out"), "{}", w.detail);
+        assert!(!w.detail.contains("secret-pw-123456"), "never the password: {}", w.detail);
+
+        // An unknown version (e.g. from another resource) will also send it.
+        let mut unknown = planned.clone();
+        unknown.set("password_wo_version", Value::unknown());
+        assert!(password_after_import_warning(&prior, IMPORTED, &config, &unknown).is_some());
+
+        // No marker (created by Terraform, or applied since the import): no warning.
+        assert!(password_after_import_warning(&prior, APPLIED, &config, &planned).is_none());
+        assert!(password_after_import_warning(&prior, b"", &config, &planned).is_none());
+        // No version configured: the password is not sent.
+        let mut no_version = config.clone();
+        no_version.set("password_wo_version", Value::Null);
+        assert!(password_after_import_warning(&prior, IMPORTED, &no_version, &prior).is_none());
+        // The same version as the state: nothing sent.
+        let mut same = prior.clone();
+        same.set("password_wo_version", Value::int(1));
+        assert!(password_after_import_warning(&same, IMPORTED, &config, &planned).is_none());
+        // A create (no prior state).
+        assert!(password_after_import_warning(&Value::Null, IMPORTED, &config, &planned).is_none());
+    }
+
+    #[test]
+    fn an_apply_clears_the_import_marker_unless_it_failed() {
+        let ok = StateResult::state(prior());
+        assert_eq!(applied_private(&ok, IMPORTED), APPLIED);
+        assert_eq!(applied_private(&ok, b""), APPLIED, "never empty: empty would keep the prior private state");
+        let mut failed = StateResult::state(prior());
+        failed.diags.push(Diagnostic::error("Password not accepted", "too short"));
+        assert_eq!(applied_private(&failed, IMPORTED), IMPORTED);
+    }
+
+    #[tokio::test]
+    async fn import_marks_the_private_state() {
+        let state = ScimUserResource.import(None, "u1").await.expect("import");
+        assert_eq!(ScimUserResource.import_private(&state), IMPORTED);
+    }
+
+    /// What the docs say of `recovery` addresses, against the server's answers.
+    #[test]
+    fn recovery_emails_are_hidden_unless_one_is_configured() {
+        let email =
+            |value: &str, kind: &str, primary: bool| Email { value: Some(value.into()), kind: Some(kind.into()), primary: Some(primary) };
+        // OCI IAM (and the sandbox) add a recovery copy of the primary address.
+        let server = json!({"id": "u1", "userName": "olive", "emails": [
+            {"value": "olive@example.com", "type": "work", "primary": true},
+            {"value": "olive@example.com", "type": "recovery", "primary": false}
+        ]});
+        let work_only = Model { emails: Some(vec![email("Olive@example.com", "work", true)]), ..Default::default() };
+        assert_eq!(state_from_api(&server, &work_only).emails, Some(vec![email("Olive@example.com", "work", true)]));
+
+        // A recovery address of its own is configurable: the server adds no copy then.
+        let server = json!({"id": "u1", "userName": "olive", "emails": [
+            {"value": "olive@example.com", "type": "work", "primary": true},
+            {"value": "backup@example.com", "type": "recovery"}
+        ]});
+        let with_recovery = Model {
+            emails: Some(vec![email("olive@example.com", "work", true), email("backup@example.com", "recovery", false)]),
+            ..Default::default()
+        };
+        assert_eq!(state_from_api(&server, &with_recovery).emails, with_recovery.emails);
+
+        // The server's copy itself cannot be configured: the address is already used.
+        let check = |list: &[(&str, &str, bool)]| {
+            let mut c = config(&prior());
+            c.set(
+                "emails",
+                Value::List(
+                    list.iter()
+                        .map(|(v, k, p)| {
+                            Value::object_of(&[("value", Value::string(*v)), ("type", Value::string(*k)), ("primary", Value::Bool(*p))])
+                        })
+                        .collect(),
+                ),
+            );
+            let mut d = Diagnostics::new();
+            crate::tfplugin::validator::validate_attributes(&schema().block.attributes, &c, &AttrPath::default(), &mut d);
+            d
+        };
+        let refused = check(&[("olive@example.com", "work", true), ("olive@example.com", "recovery", false)]);
+        assert!(refused.has_errors() && format!("{refused:?}").contains("each address may appear once"), "{refused:?}");
+        assert!(!check(&[("olive@example.com", "work", true), ("backup@example.com", "recovery", false)]).has_errors());
     }
 
     #[test]

@@ -110,6 +110,15 @@ pub trait ImportState<D>: Send + Sync {
     /// Turns an import ID into a state that `read` can complete (usually only the
     /// identifying attributes set, the rest null).
     async fn import(&self, data: Option<&D>, id: &str) -> Result<Value, Diagnostics>;
+
+    /// The private state of the imported object, for imports by ID and by identity
+    /// alike; `state` is what the import produced. Terraform hands it to the read that
+    /// completes the import, and (when that read returns no private state of its own)
+    /// on to the next plan's `prior_private`, until an apply returns another one. Empty
+    /// by default.
+    fn import_private(&self, _state: &Value) -> Vec<u8> {
+        Vec::new()
+    }
 }
 
 /// Resource-level configuration checks beyond the attribute validators (e.g. a nested

@@ -1,7 +1,10 @@
 # A token for the identity domain, from the provider's `scim` client credentials. It is
 # requested when Terraform needs it, revoked when Terraform is done, and never stored.
+# A token cannot be extended: obtaining it warns when it lives shorter than a plan or
+# apply is expected to take (30m unless said otherwise here).
 ephemeral "identity_oauth2_token" "scim" {
-  revoke_url = "https://idcs-example.identity.oraclecloud.com/oauth2/v1/revoke"
+  revoke_url            = "https://idcs-example.identity.oraclecloud.com/oauth2/v1/revoke"
+  expected_run_duration = "45m"
 }
 
 # Use it to configure a second provider instance (here: one that talks SCIM with the

@@ -608,7 +608,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             Ok(pb::import_resource_state::ImportedResource {
                 type_name: r.type_name.clone(),
                 state: Some(encode_dv(&state, &e.ty, "imported state")?),
-                private: Vec::new(),
+                private: imp.import_private(&state),
                 identity: e.identity_data(&state),
             })
         };
