@@ -323,3 +323,31 @@ fn a_token_failure_is_shared_by_every_waiting_read() {
     assert!(summaries(&out).iter().all(|s| s.starts_with("Cannot connect to SCIM token endpoint")), "{out}");
     assert_eq!(failed_attempts(&log), 2, "two token requests for twelve readers");
 }
+
+#[test]
+fn a_409_during_a_create_before_destroy_replacement_explains_unique_names() {
+    // An idp whose type changes is replaced; with create_before_destroy the new one is
+    // created while the old one still holds the name (Run:ai derives the alias from it).
+    let sb = Sandbox::start();
+    let ws = Workspace::new(&sb);
+    let idp = |body: &str| {
+        format!(
+            "resource \"identity_idp\" \"corp\" {{\n  name = \"corp\"\n{body}\n  lifecycle {{\n    create_before_destroy = true\n  }}\n}}\n"
+        )
+    };
+    ws.write_main(&idp(
+        "  type = \"oidc\"\n  oidc = {\n    client_id             = \"a\"\n    client_secret_wo      = \"b\"\n    discover_document_url = \"https://idp.example.com\"\n  }",
+    ));
+    ws.run_ok(&["apply", "-auto-approve", "-no-color"]);
+    ws.write_main(&idp(
+        "  type = \"openshift-v4\"\n  ocp = {\n    idp_base_url     = \"https://api.cluster.example.com:6443\"\n    client_id        = \"runai\"\n    client_secret_wo = \"c\"\n  }",
+    ));
+    let out = flat(&ws.run_err(&["apply", "-auto-approve", "-no-color"]));
+    assert!(out.contains("Error: Identity provider already exists"), "{out}");
+    assert!(out.contains("This apply replaces it with `create_before_destroy = true`"), "{out}");
+    assert!(out.contains("remove `create_before_destroy`"), "{out}");
+    // Nothing was lost: the old idp is still there, still in the state.
+    assert_eq!(sb.runai_aliases(), ["corp"]);
+    assert_eq!(sb.runai_idp("corp").expect("the old idp")["type"], "oidc");
+    assert_eq!(ws.state_addresses(), ["identity_idp.corp"]);
+}

@@ -727,7 +727,7 @@ fn error_bodies() {
             _ => (c.landscape.http(), LANDSCAPE_TOKEN),
         };
         let status = StatusCode::from_u16(status).map_err(|e| fail(e.to_string()))?;
-        let reply = Reply { status, headers: HeaderMap::new(), body: body.0.clone() };
+        let reply = Reply { status, headers: HeaderMap::new(), body: body.0.clone(), request: String::new() };
         let mut req =
             Request::new(Method::POST, "http://127.0.0.1:9/x").auth(if vendor == 1 { Auth::Raw(token) } else { Auth::Bearer(token) });
         if with_body {

@@ -498,6 +498,9 @@ pub struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
+    /// The request it answers: method and URL without the query (for messages; empty
+    /// when unknown).
+    pub request: String,
 }
 
 impl Reply {
@@ -805,8 +808,13 @@ impl Http {
 
     /// Decodes a JSON answer; a failure is a scrubbed [`ApiError::Decode`].
     pub fn decode<T: DeserializeOwned>(&self, reply: &Reply) -> Result<T, ApiError> {
-        serde_json::from_slice(&reply.body)
-            .map_err(|e| ApiError::Decode { vendor: self.dialect.vendor, reason: json_error_text(&e) }.scrubbed(&self.secrets))
+        serde_json::from_slice(&reply.body).map_err(|e| {
+            let mut reason = json_error_text(&e);
+            if !reply.request.is_empty() {
+                reason.push_str(&format!(" (in the answer to {})", reply.request));
+            }
+            ApiError::Decode { vendor: self.dialect.vendor, reason }.scrubbed(&self.secrets)
+        })
     }
 
     /// One attempt: waits in the governor, sends, reads the whole answer, and tells the
@@ -831,7 +839,7 @@ impl Http {
                 }
                 body.extend_from_slice(&chunk);
             }
-            Ok::<_, reqwest::Error>(Ok(Reply { status, headers, body }))
+            Ok::<_, reqwest::Error>(Ok(Reply { status, headers, body, request: describe(req) }))
         }
         .await;
         drop(permit);

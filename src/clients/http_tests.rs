@@ -541,3 +541,133 @@ async fn untrusted_certificates_are_tls_failures_and_not_retried() {
     assert!(http.send(&Request::new(Method::GET, &plain)).await.is_err());
     eprintln!("http to a TLS port failed after {:?}", started.elapsed());
 }
+
+// ----- transport causes, the outage memory, the base URL check -----
+
+/// A raw TCP server that counts connections and answers each with `reply` (then closes).
+async fn raw_server(reply: &'static [u8]) -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            seen.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf).await;
+                let _ = stream.write_all(reply).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    (addr, count)
+}
+
+/// A TLS server (the sandbox's listener) for a certificate made for `names`; returns its
+/// address and the CA's PEM.
+async fn tls_server(names: &[&str]) -> (std::net::SocketAddr, String) {
+    let cert = crate::sandbox::tls::generate(&names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).expect("certificate");
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = tcp.local_addr().expect("addr");
+    let listener = crate::sandbox::tls::TlsListener::new(tcp, cert.server_config.clone()).expect("listener");
+    tokio::spawn(async move { axum::serve(listener, Router::new().route("/x", get(|| async { "ok" }))).await });
+    (addr, cert.ca_pem)
+}
+
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+async fn cause_of(http: &Http, url: &str) -> Cause {
+    match http.send(&Request::new(Method::GET, url)).await {
+        Err(e @ ApiError::Transport { .. }) => e.cause().expect("a cause"),
+        other => panic!("{url}: expected a transport error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn transport_causes_are_told_apart_and_the_permanent_ones_are_not_retried() {
+    let http = Http::new(plain_dialect(), settings(3), None, false).expect("http");
+    assert_eq!(cause_of(&http, "http://no-such-host.invalid/x").await, Cause::NoSuchHost);
+
+    // https:// to a server answering plain HTTP: one connection, no retry.
+    let (plain, count) = raw_server(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n").await;
+    assert_eq!(cause_of(&http, &format!("https://{plain}/x")).await, Cause::NotTls);
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+
+    // http:// to a server answering with a TLS alert: one connection, no retry.
+    let (tls_like, count) = raw_server(b"\x15\x03\x03\x00\x02\x02\x46").await;
+    assert_eq!(cause_of(&http, &format!("http://{tls_like}/x")).await, Cause::NotHttp);
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+
+    // A certificate of an unknown CA; with the CA trusted, one made for another name.
+    let (tls, ca) = tls_server(&["127.0.0.1"]).await;
+    assert_eq!(cause_of(&http, &format!("https://{tls}/x")).await, Cause::UntrustedCertificate);
+    let trusting = Http::new(plain_dialect(), settings(3), Some(&ca), false).expect("http");
+    assert_eq!(trusting.send(&Request::new(Method::GET, &format!("https://{tls}/x"))).await.expect("trusted").status, StatusCode::OK);
+    let (other, ca) = tls_server(&["idp.example.test"]).await;
+    let trusting = Http::new(plain_dialect(), settings(3), Some(&ca), false).expect("http");
+    assert_eq!(cause_of(&trusting, &format!("https://{other}/x")).await, Cause::BadCertificate);
+
+    for c in [Cause::NoSuchHost, Cause::NotTls, Cause::NotHttp, Cause::UntrustedCertificate, Cause::BadCertificate] {
+        assert!(c.is_permanent() && c.is_server_wide(), "{c:?}");
+    }
+    assert!(!Cause::Refused.is_permanent() && Cause::Refused.is_server_wide());
+    assert!(!Cause::Timeout.is_server_wide() && !Cause::Closed.is_server_wide());
+}
+
+#[tokio::test]
+async fn a_refused_origin_fails_every_later_request_at_once() {
+    let http = Http::new(plain_dialect(), settings(2), None, false).expect("http");
+    let url = format!("http://127.0.0.1:{}/x", closed_port());
+    let first = http.send(&Request::new(Method::GET, &url)).await.expect_err("refused");
+    assert_eq!(first.cause(), Some(Cause::Refused));
+    assert!(first.to_string().contains(&format!("GET {url}")), "{first}");
+
+    // Every later request to the origin (any path, any method) fails at once, unsent.
+    let started = Instant::now();
+    for path in ["/x", "/y"] {
+        let other = url.replace("/x", path);
+        let e = http.send(&Request::new(Method::POST, &other)).await.expect_err("remembered");
+        assert_eq!(e.cause(), Some(Cause::Refused));
+        assert!(e.to_string().contains("not sent again") && e.to_string().contains(&format!("POST {other}")), "{e}");
+    }
+    assert!(started.elapsed() < Duration::from_millis(100), "no retries: {:?}", started.elapsed());
+    // A clone shares the memory; another origin does not.
+    let e = http.clone().send(&Request::new(Method::GET, &url)).await.expect_err("remembered");
+    assert!(e.to_string().contains("not sent again"), "{e}");
+    let elsewhere = format!("http://127.0.0.1:{}/x", closed_port());
+    let e = http.send(&Request::new(Method::GET, &elsewhere)).await.expect_err("refused");
+    assert!(!e.to_string().contains("not sent again"), "{e}");
+}
+
+#[tokio::test]
+async fn a_404_asks_the_base_probe_once_and_names_a_wrong_base_url() {
+    let probes = Arc::new(AtomicUsize::new(0));
+    let seen = probes.clone();
+    let app = Router::new().route(
+        "/api/probe",
+        get(move || {
+            seen.fetch_add(1, Ordering::SeqCst);
+            async { (AxStatus::NOT_FOUND, "no such page") }
+        }),
+    );
+    let base = serve(app).await;
+    let http = Http::new(plain_dialect(), settings(0), None, false).expect("http").with_base_probe(format!("{base}/api/probe"), "the hint");
+    for _ in 0..3 {
+        let e = http.send(&Request::new(Method::GET, &format!("{base}/api/users/1"))).await.expect_err("404");
+        assert!(matches!(e, ApiError::WrongBase { .. }) && !e.is_not_found(), "{e:?}");
+        assert!(e.detail().contains("the hint") && e.detail().contains(&format!("GET {base}/api/users/1")), "{}", e.detail());
+    }
+    assert_eq!(probes.load(Ordering::SeqCst), 1, "asked once");
+
+    // A probe that answers: a 404 is a missing object.
+    let app = Router::new().route("/api/probe", get(|| async { "ok" }));
+    let base = serve(app).await;
+    let http = Http::new(plain_dialect(), settings(0), None, false).expect("http").with_base_probe(format!("{base}/api/probe"), "the hint");
+    let e = http.send(&Request::new(Method::GET, &format!("{base}/api/users/1"))).await.expect_err("404");
+    assert!(e.is_not_found(), "{e:?}");
+    assert!(e.detail().contains(&format!("Request: GET {base}/api/users/1")), "{}", e.detail());
+}
