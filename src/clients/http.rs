@@ -351,11 +351,17 @@ pub struct Dialect {
     pub vendor: &'static str,
     /// The message (and details) in an error answer's body; None when the body is not in
     /// the vendor's error format (the reason phrase is used then).
-    pub error_text: fn(&[u8]) -> Option<(String, Option<String>)>,
+    pub error_text: ErrorText,
     /// Judges a 2xx answer that can still be an error (Fudo's `result` envelope). Such an
     /// error is never retried.
-    pub check_success: Option<fn(StatusCode, &[u8]) -> Result<(), ApiError>>,
+    pub check_success: Option<CheckSuccess>,
 }
+
+/// A dialect's reader of error bodies: the message and the details, if the body is in
+/// the vendor's error format.
+pub type ErrorText = fn(&[u8]) -> Option<(String, Option<String>)>;
+/// A dialect's judge of 2xx answers.
+pub type CheckSuccess = fn(StatusCode, &[u8]) -> Result<(), ApiError>;
 
 impl std::fmt::Debug for Dialect {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

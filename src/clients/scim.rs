@@ -745,11 +745,8 @@ pub fn matches_request(found: &Value, body: &Value) -> bool {
             continue;
         }
         match v {
-            Value::String(w) => {
-                if !same(k, w, found.get(k)) {
-                    return false;
-                }
-            }
+            Value::String(w) if !same(k, w, found.get(k)) => return false,
+            Value::String(_) => {}
             Value::Object(inner) if k == "name" => {
                 for (ik, iv) in inner {
                     if let Some(w) = iv.as_str()

@@ -224,7 +224,7 @@ pub fn scrub(text: &str, known: &[String]) -> String {
     }
     out.push_str(&text[done..]);
     let before = out;
-    let out = KEY_VALUE.replace_all(&before, |c: &Captures| {
+    let out = KEY_VALUE.replace_all(&before, |c: &Captures<'_>| {
         let value = &c["value"];
         // `clientSecret: must not be empty` is a message about a field, not its value: a
         // bare word after a colon that prose goes on after is left alone.
@@ -251,7 +251,7 @@ pub fn scrub(text: &str, known: &[String]) -> String {
         };
         format!("{}{replaced}", &c["key"])
     });
-    let out = AUTH_SCHEME.replace_all(&out, |c: &Captures| {
+    let out = AUTH_SCHEME.replace_all(&out, |c: &Captures<'_>| {
         // "token" is also an ordinary word: only a long, word-less value is a credential.
         let value = &c["value"];
         if c["scheme"].eq_ignore_ascii_case("token") && (value.len() < 16 || value.chars().all(|ch| ch.is_ascii_alphabetic())) {
@@ -259,7 +259,7 @@ pub fn scrub(text: &str, known: &[String]) -> String {
         }
         format!("{} {REDACTED}", &c["scheme"])
     });
-    let out = URL_USERINFO.replace_all(&out, |c: &Captures| format!("{}{REDACTED}@", &c["pre"]));
+    let out = URL_USERINFO.replace_all(&out, |c: &Captures<'_>| format!("{}{REDACTED}@", &c["pre"]));
     JWT.replace_all(&out, REDACTED).into_owned()
 }
 

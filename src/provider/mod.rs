@@ -174,7 +174,7 @@ fn require(
     block: &Value,
     name: &str,
     var: &str,
-    env: Env,
+    env: Env<'_>,
     diags: &mut Diagnostics,
     what: &str,
 ) -> Result<Option<String>, ()> {
@@ -235,7 +235,7 @@ fn url_setting(
     attr: &str,
     var: Option<&str>,
     example: &str,
-    env: Env,
+    env: Env<'_>,
     diags: &mut Diagnostics,
 ) -> Result<Option<String>, String> {
     let from_config = matches!(block.get(attr), Value::String(s) if !s.is_empty());
@@ -263,7 +263,7 @@ fn url_setting(
 }
 
 /// A vendor's `url` (or its environment variable), checked; see [`url_setting`].
-fn vendor_url(v: &Vendor, config: &Value, env: Env, diags: &mut Diagnostics) -> Result<Option<String>, String> {
+fn vendor_url(v: &Vendor, config: &Value, env: Env<'_>, diags: &mut Diagnostics) -> Result<Option<String>, String> {
     url_setting(v.block, config.get(v.block), "url", Some(v.url_env), v.example, env, diags)
 }
 
@@ -329,7 +329,7 @@ fn insecure_warning(v: &Vendor, credential: Option<&str>) -> Diagnostic {
     .at(AttrPath::attrs(&[block, "insecure_skip_verify"]))
 }
 
-fn resolve_runai(config: &Value, env: Env, diags: &mut Diagnostics) -> Result<(String, String), String> {
+fn resolve_runai(config: &Value, env: Env<'_>, diags: &mut Diagnostics) -> Result<(String, String), String> {
     let b = config.get("runai");
     let url = vendor_url(&RUNAI, config, env, diags)?
         .ok_or_else(|| how_to("runai", &[("url", "IDENTITY_RUNAI_URL"), ("token", "IDENTITY_RUNAI_TOKEN")]))?;
@@ -339,7 +339,7 @@ fn resolve_runai(config: &Value, env: Env, diags: &mut Diagnostics) -> Result<(S
     Ok((url, token))
 }
 
-fn resolve_fudo(config: &Value, env: Env, diags: &mut Diagnostics) -> Result<FudoSettings, String> {
+fn resolve_fudo(config: &Value, env: Env<'_>, diags: &mut Diagnostics) -> Result<FudoSettings, String> {
     let b = config.get("fudo");
     let url = vendor_url(&FUDO, config, env, diags)?
         .ok_or_else(|| how_to("fudo", &[("url", "IDENTITY_FUDO_URL"), ("api_key", "IDENTITY_FUDO_API_KEY")]))?;
@@ -354,7 +354,7 @@ fn resolve_fudo(config: &Value, env: Env, diags: &mut Diagnostics) -> Result<Fud
     })
 }
 
-fn resolve_scim(config: &Value, env: Env, diags: &mut Diagnostics) -> Result<ScimSettings, String> {
+fn resolve_scim(config: &Value, env: Env<'_>, diags: &mut Diagnostics) -> Result<ScimSettings, String> {
     let b = config.get("scim");
     let unknown = |_| UNKNOWN_UNTIL_APPLY.to_string();
     let url = vendor_url(&SCIM, config, env, diags)?.ok_or_else(|| {
@@ -415,7 +415,7 @@ pub fn default_token_url(scim_url: &str) -> String {
     }
 }
 
-fn resolve_landscape(config: &Value, env: Env, diags: &mut Diagnostics) -> Result<LandscapeSettings, String> {
+fn resolve_landscape(config: &Value, env: Env<'_>, diags: &mut Diagnostics) -> Result<LandscapeSettings, String> {
     let b = config.get("landscape");
     let url = vendor_url(&LANDSCAPE, config, env, diags)?
         .ok_or_else(|| how_to("landscape", &[("url", "IDENTITY_LANDSCAPE_URL"), ("token", "IDENTITY_LANDSCAPE_TOKEN")]))?;
@@ -634,7 +634,7 @@ fn is_cleartext_remote(url: &str) -> bool {
 /// Tokens and API keys are trimmed: one read with `file()` (or from a file into the
 /// environment) ends with a newline, which is never part of the token and is not allowed
 /// in an HTTP header.
-fn setting(block: &Value, name: &str, var: Option<&str>, env: Env) -> Result<Option<String>, ()> {
+fn setting(block: &Value, name: &str, var: Option<&str>, env: Env<'_>) -> Result<Option<String>, ()> {
     let trim = matches!(name, "token" | "api_key");
     let tidy = |s: String| if trim { s.trim().to_string() } else { s };
     match block.get(name) {
@@ -646,7 +646,7 @@ fn setting(block: &Value, name: &str, var: Option<&str>, env: Env) -> Result<Opt
 
 /// The URL and CA checks of [`IdentityProvider::validate_config`] (configure makes the
 /// same ones while resolving the settings).
-fn check_settings(config: &Value, env: Env, diags: &mut Diagnostics) {
+fn check_settings(config: &Value, env: Env<'_>, diags: &mut Diagnostics) {
     for v in VENDORS {
         let _ = vendor_url(v, config, env, diags);
         let _ = check_tls(v, config, diags);
@@ -655,7 +655,7 @@ fn check_settings(config: &Value, env: Env, diags: &mut Diagnostics) {
 }
 
 /// Configuration into clients, with settings missing from `config` looked up in `env`.
-fn configure_with(config: &Value, env: Env, diags: &mut Diagnostics) -> Option<ProviderData> {
+fn configure_with(config: &Value, env: Env<'_>, diags: &mut Diagnostics) -> Option<ProviderData> {
     let settings = HttpSettings {
         request_timeout: Duration::from_secs(config.get("request_timeout").as_i64().filter(|v| *v > 0).unwrap_or(30) as u64),
         max_retries: config.get("max_retries").as_i64().filter(|v| *v >= 0).unwrap_or(5) as u32,

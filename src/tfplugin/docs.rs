@@ -74,7 +74,8 @@ pub fn render_schema(schema: &Schema) -> String {
 }
 
 fn render_attrs<'a>(out: &mut String, attrs: &'a [Attribute], prefix: &str, nested: &mut Vec<(String, &'a [Attribute])>) {
-    let groups: [(&str, fn(&Attribute) -> bool); 3] =
+    type Pick = fn(&Attribute) -> bool;
+    let groups: [(&str, Pick); 3] =
         [("Required", |a| a.required), ("Optional", |a| a.optional), ("Read-Only", |a| a.computed && !a.optional && !a.required)];
     for (title, pick) in groups {
         let mut sorted: Vec<&Attribute> = attrs.iter().filter(|a| pick(a)).collect();
