@@ -1,5 +1,5 @@
 //! Fudo PAM: assignments of OpenID Connect configurations to users, `/api/v2/user/oidc`
-//! (see specs/fudo-user-oidc.txt).
+//! (Fudo's API documentation for `user/oidc`).
 //!
 //! - Ids are decimal strings wider than 2^53 (`"9124292845052624898"`). They are `String`
 //!   end to end; an id that arrives as a JSON number is accepted only when its exact

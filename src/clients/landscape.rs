@@ -1,5 +1,5 @@
 //! Canonical Landscape API v2: OIDC group import sessions and staged groups
-//! (`/api/v2/oidc/groups/...`; see specs/landscape-oidc-groups.md).
+//! (`/api/v2/oidc/groups/...`; Canonical's Landscape API documentation).
 //!
 //! Paging of `GET /oidc/groups/staged`: the spec shows `{"count": 500, "results": [...]}`
 //! and no parameters. The client asks for `limit=100&offset=N` (Django REST framework's

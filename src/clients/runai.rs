@@ -1,5 +1,5 @@
 //! Run:ai external identity providers: `/api/v1/idps` and `/api/v1/idps/{alias}/mappers`
-//! (OpenAPI 3.0.3, v2.22; see specs/runai-idps-openapi.md).
+//! (OpenAPI 3.0.3, v2.22, the vendor's OpenAPI document for `/api/v1/idps`).
 
 use std::collections::HashMap;
 use std::sync::Arc;

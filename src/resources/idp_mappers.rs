@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::idp::{ALIAS_PATTERN, MappersModel, mapper_attributes};
+use crate::clients::ApiError;
 use crate::clients::runai::{Mappers, RunaiClient};
 use crate::provider::ProviderData;
 use crate::tfplugin::model::{from_value, to_value};
@@ -63,17 +64,10 @@ impl IdpMappersResource {
     /// PUTs the configured mappers and waits until a read shows them.
     /// Sends the change and waits until reads show it, all within `timeout` (the PUT itself
     /// may wait on retries and the rate governor).
-    async fn put_and_wait(&self, c: &RunaiClient, alias: &str, wanted: &Mappers, timeout: Duration) -> Result<Mappers, Diagnostics> {
+    async fn put_and_wait(&self, c: &RunaiClient, alias: &str, wanted: &Mappers, timeout: Duration) -> Result<Mappers, MapperError> {
         match tokio::time::timeout(timeout, self.put_and_wait_unbounded(c, alias, wanted, timeout)).await {
             Ok(r) => r,
-            Err(_) => Err(Diagnostic::error(
-                "Mapper change timed out",
-                format!(
-                    "Changing the mappers of \"{alias}\" took longer than the timeout ({}s): Run:ai was slow or rate-limiting and the provider stopped waiting. The change may still be applied; run `terraform apply` again, or raise `timeouts`.",
-                    timeout.as_secs()
-                ),
-            )
-            .into()),
+            Err(_) => Err(MapperError::TimedOut { alias: alias.to_string(), timeout }),
         }
     }
 
@@ -83,39 +77,27 @@ impl IdpMappersResource {
         alias: &str,
         wanted: &Mappers,
         timeout: Duration,
-    ) -> Result<Mappers, Diagnostics> {
+    ) -> Result<Mappers, MapperError> {
         c.put_mappers(alias, wanted).await.map_err(|e| {
             if e.is_not_found() {
-                Diagnostics::from(Diagnostic::error(
-                    "Identity provider not found",
-                    format!("Run:ai has no identity provider \"{alias}\": {}", e.detail()),
-                ))
+                MapperError::IdpNotFound { alias: alias.to_string(), source: e }
             } else {
-                crate::resources::api_diag("Unable to update mappers", &e)
+                MapperError::Api { action: "Unable to update mappers", source: e }
             }
         })?;
         let deadline = Instant::now() + timeout;
         let mut delay = Duration::from_millis(100);
         loop {
-            let seen =
-                c.get_mappers(alias).await.map_err(|e| crate::resources::api_diag("Unable to read mappers", &e))?.ok_or_else(|| {
-                    Diagnostics::from(Diagnostic::error(
-                        "Identity provider vanished",
-                        format!("\"{alias}\" disappeared while its mappers were being applied."),
-                    ))
-                })?;
+            let seen = c
+                .get_mappers(alias)
+                .await
+                .map_err(|e| MapperError::Api { action: "Unable to read mappers", source: e })?
+                .ok_or_else(|| MapperError::IdpVanished { alias: alias.to_string() })?;
             if visible(wanted, &seen) {
                 return Ok(seen);
             }
             if Instant::now() + delay > deadline {
-                return Err(Diagnostic::error(
-                    "Mapper change not visible in time",
-                    format!(
-                        "Run:ai accepted the mapper change of \"{alias}\" (202) but it was not visible after {}s. It may still be applied; run `terraform apply` again, or raise timeouts.",
-                        timeout.as_secs()
-                    ),
-                )
-                .into());
+                return Err(MapperError::NotVisible { alias: alias.to_string(), timeout });
             }
             tokio::time::sleep(delay).await;
             delay = (delay * 3 / 2).min(Duration::from_secs(2));
@@ -135,8 +117,65 @@ impl IdpMappersResource {
         let alias = planned.idp.clone().unwrap_or_default();
         // Send only what the configuration sets; unset fields keep their values.
         let cfg: Model = from_value(&req.config)?;
-        let seen = self.put_and_wait(c, &alias, &cfg.mappers.to_api(), timeout_for(&req.config, op, DEFAULT_TIMEOUT)).await?;
+        let seen = self
+            .put_and_wait(c, &alias, &cfg.mappers.to_api(), timeout_for(&req.config, op, DEFAULT_TIMEOUT))
+            .await
+            .map_err(Diagnostics::from)?;
         Ok(StateResult::state(self.state(&alias, &seen, planned.timeouts)?))
+    }
+}
+
+/// Why a mapper change did not complete.
+#[derive(Debug)]
+enum MapperError {
+    /// The PUT answered 404: there is no such idp.
+    IdpNotFound { alias: String, source: ApiError },
+    /// A read after the PUT found the idp gone.
+    IdpVanished { alias: String },
+    /// The whole change took longer than its timeout.
+    TimedOut { alias: String, timeout: Duration },
+    /// Run:ai accepted the change but reads did not show it in time.
+    NotVisible { alias: String, timeout: Duration },
+    /// Any other failure of a call; `action` is the diagnostic's summary.
+    Api { action: &'static str, source: ApiError },
+}
+
+impl MapperError {
+    /// The idp no longer exists (so neither do its mappers).
+    fn idp_gone(&self) -> bool {
+        matches!(self, MapperError::IdpNotFound { .. } | MapperError::IdpVanished { .. })
+    }
+}
+
+impl From<MapperError> for Diagnostics {
+    fn from(e: MapperError) -> Diagnostics {
+        match e {
+            MapperError::IdpNotFound { alias, source } => Diagnostic::error(
+                "Identity provider not found",
+                format!("Run:ai has no identity provider \"{alias}\": {}", source.detail()),
+            )
+            .into(),
+            MapperError::IdpVanished { alias } => {
+                Diagnostic::error("Identity provider vanished", format!("\"{alias}\" disappeared while its mappers were being applied.")).into()
+            }
+            MapperError::TimedOut { alias, timeout } => Diagnostic::error(
+                "Mapper change timed out",
+                format!(
+                    "Changing the mappers of \"{alias}\" took longer than the timeout ({}s): Run:ai was slow or rate-limiting and the provider stopped waiting. The change may still be applied; run `terraform apply` again, or raise `timeouts`.",
+                    timeout.as_secs()
+                ),
+            )
+            .into(),
+            MapperError::NotVisible { alias, timeout } => Diagnostic::error(
+                "Mapper change not visible in time",
+                format!(
+                    "Run:ai accepted the mapper change of \"{alias}\" (202) but it was not visible after {}s. It may still be applied; run `terraform apply` again, or raise timeouts.",
+                    timeout.as_secs()
+                ),
+            )
+            .into(),
+            MapperError::Api { action, source } => crate::resources::api_diag(action, &source),
+        }
     }
 }
 
@@ -194,8 +233,8 @@ impl Resource<ProviderData> for IdpMappersResource {
         match self.put_and_wait(c, &alias, &reset, timeout_for(state, "update", DEFAULT_TIMEOUT)).await {
             Ok(_) => Ok(()),
             // The idp is gone, and its mappers with it.
-            Err(d) if d.iter().any(|x| x.summary.contains("not found") || x.summary.contains("vanished")) => Ok(()),
-            Err(d) => Err(d),
+            Err(e) if e.idp_gone() => Ok(()),
+            Err(e) => Err(e.into()),
         }
     }
 
