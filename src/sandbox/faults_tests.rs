@@ -1,96 +1,19 @@
-//! Tests of `/_sandbox/faults`: in-process (router driven with `oneshot`) and over real
+//! Tests of `/_sandbox/faults`: in-process (through the shared test client) and over real
 //! TCP for dropped connections.
 
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::http::{StatusCode, header};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tower::ServiceExt as _;
 
-use super::faults::DroppedConnection;
+use super::test_client::{Answer, sandbox};
 use super::*;
 
 const IDPS: &str = "/runai/api/v1/idps";
 const FUDO_OIDC: &str = "/fudo/api/v2/user/oidc";
 const SCIM_USERS: &str = "/oci/admin/v1/Users";
 const STAGED: &str = "/landscape/api/v2/oidc/groups/staged?import_session_id=1";
-
-struct Sb {
-    app: Router,
-    state: SharedState,
-}
-
-#[derive(Debug)]
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    json: Value,
-    raw: String,
-    /// The answer was the "drop the connection" response (its body fails).
-    dropped: bool,
-}
-
-fn sandbox() -> Sb {
-    let state = AppState::new(SandboxConfig::default()).expect("state");
-    Sb { app: router(state.clone()), state }
-}
-
-/// The credentials header each vendor expects.
-fn auth_for(path: &str) -> Option<String> {
-    if path.starts_with("/runai") {
-        Some(format!("Bearer {DEFAULT_RUNAI_TOKEN}"))
-    } else if path.starts_with("/fudo") {
-        Some(DEFAULT_FUDO_API_KEY.to_string())
-    } else if path.starts_with("/oci/admin") {
-        Some(format!("Bearer {DEFAULT_SCIM_STATIC_TOKEN}"))
-    } else if path.starts_with("/landscape") {
-        Some(format!("Bearer {DEFAULT_LANDSCAPE_TOKEN}"))
-    } else {
-        None
-    }
-}
-
-impl Sb {
-    async fn send(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
-        let mut req = Request::builder().method(method).uri(path).header(header::HOST, "sandbox.test");
-        if let Some(a) = auth_for(path) {
-            req = req.header(header::AUTHORIZATION, a);
-        }
-        if body.is_some() {
-            req = req.header(header::CONTENT_TYPE, "application/json");
-        }
-        let req = req.body(body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty)).expect("request");
-        let resp = self.app.clone().oneshot(req).await.expect("infallible");
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let marked = resp.extensions().get::<DroppedConnection>().is_some();
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await;
-        let dropped = marked || bytes.is_err();
-        if dropped {
-            assert!(marked && bytes.is_err(), "a dropped answer is marked and its body fails");
-        }
-        let bytes = bytes.unwrap_or_default();
-        Answer {
-            status,
-            headers,
-            json: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-            raw: String::from_utf8_lossy(&bytes).into_owned(),
-            dropped,
-        }
-    }
-
-    async fn faults(&self, settings: Value) -> Answer {
-        self.send("POST", "/_sandbox/faults", Some(settings)).await
-    }
-
-    async fn log(&self) -> Vec<Value> {
-        let a = self.send("GET", "/_sandbox/requests", None).await;
-        a.json.as_array().cloned().expect("log array")
-    }
-}
 
 fn oidc_idp(name: &str) -> Value {
     json!({
@@ -119,7 +42,7 @@ async fn rate_one_fails_every_vendor_in_its_own_error_shape() {
     let mut seen = std::collections::BTreeSet::new();
     for _ in 0..10 {
         // Run:ai {code, message}
-        let a = sb.send("GET", IDPS, None).await;
+        let a = sb.call("GET", IDPS, None).await;
         assert!(matches!(a.status.as_u16(), 429 | 503), "{a:?}");
         seen.insert(a.status.as_u16());
         assert_eq!(a.json["code"], json!(a.status.as_u16()), "{}", a.raw);
@@ -127,7 +50,7 @@ async fn rate_one_fails_every_vendor_in_its_own_error_shape() {
         assert_eq!(retry_after(&a), Some("1"));
 
         // Fudo {"result": "error", "message"}
-        let a = sb.send("GET", FUDO_OIDC, None).await;
+        let a = sb.call("GET", FUDO_OIDC, None).await;
         assert!(matches!(a.status.as_u16(), 429 | 503), "{a:?}");
         seen.insert(a.status.as_u16());
         assert_eq!(a.json["result"], json!("error"), "{}", a.raw);
@@ -135,7 +58,7 @@ async fn rate_one_fails_every_vendor_in_its_own_error_shape() {
         assert_eq!(retry_after(&a), Some("1"));
 
         // SCIM error schema, string status, application/scim+json
-        let a = sb.send("GET", SCIM_USERS, None).await;
+        let a = sb.call("GET", SCIM_USERS, None).await;
         assert!(matches!(a.status.as_u16(), 429 | 503), "{a:?}");
         assert_eq!(a.json["schemas"], json!(["urn:ietf:params:scim:api:messages:2.0:Error"]), "{}", a.raw);
         assert_eq!(a.json["status"], json!(a.status.as_u16().to_string()));
@@ -144,14 +67,14 @@ async fn rate_one_fails_every_vendor_in_its_own_error_shape() {
         assert_eq!(retry_after(&a), Some("1"));
 
         // OCI token endpoint: OAuth2 shape
-        let a = sb.send("POST", "/oci/oauth2/v1/token", None).await;
+        let a = sb.call("POST", "/oci/oauth2/v1/token", None).await;
         assert!(matches!(a.status.as_u16(), 429 | 503), "{a:?}");
         assert_eq!(a.json["error"], json!("temporarily_unavailable"), "{}", a.raw);
         assert!(a.json["error_description"].is_string());
         assert_eq!(retry_after(&a), Some("1"));
 
         // Landscape {error, message}
-        let a = sb.send("GET", STAGED, None).await;
+        let a = sb.call("GET", STAGED, None).await;
         assert!(matches!(a.status.as_u16(), 429 | 503), "{a:?}");
         let want = if a.status == StatusCode::TOO_MANY_REQUESTS { "TooManyRequests" } else { "ServiceUnavailable" };
         assert_eq!(a.json["error"], json!(want), "{}", a.raw);
@@ -159,35 +82,35 @@ async fn rate_one_fails_every_vendor_in_its_own_error_shape() {
         assert_eq!(retry_after(&a), Some("1"));
 
         // Unmatched vendor paths are vendor requests too.
-        let a = sb.send("GET", "/runai/nowhere", None).await;
+        let a = sb.call("GET", "/runai/nowhere", None).await;
         assert!(matches!(a.status.as_u16(), 429 | 503), "{a:?}");
     }
     assert_eq!(seen.len(), 2, "both statuses are chosen: {seen:?}");
 
     // The control plane is never faulted.
-    let f = sb.send("GET", "/_sandbox/faults", None).await;
+    let f = sb.call("GET", "/_sandbox/faults", None).await;
     assert_eq!(f.status, StatusCode::OK);
     assert_eq!(f.json["injected"], json!(60));
     assert_eq!(f.json["dropped"], json!(0));
     assert_eq!(f.json["seen"], json!(60));
-    assert_eq!(sb.send("GET", "/_sandbox/stats", None).await.status, StatusCode::OK);
+    assert_eq!(sb.call("GET", "/_sandbox/stats", None).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn retry_after_only_on_429_and_503_and_only_when_set() {
     let sb = sandbox();
     sb.faults(json!({"rate": 1, "statuses": [500], "retry_after": 7})).await;
-    let a = sb.send("GET", IDPS, None).await;
+    let a = sb.call("GET", IDPS, None).await;
     assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(retry_after(&a), None);
 
     sb.faults(json!({"rate": 1, "statuses": [503]})).await;
-    let a = sb.send("GET", IDPS, None).await;
+    let a = sb.call("GET", IDPS, None).await;
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(retry_after(&a), None);
 
     sb.faults(json!({"rate": 1, "statuses": [429], "retry_after": 0})).await;
-    let a = sb.send("GET", IDPS, None).await;
+    let a = sb.call("GET", IDPS, None).await;
     assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(retry_after(&a), Some("0"));
 }
@@ -196,7 +119,7 @@ async fn retry_after_only_on_429_and_503_and_only_when_set() {
 async fn rate_zero_is_off() {
     let sb = sandbox();
     // Off by default.
-    let f = sb.send("GET", "/_sandbox/faults", None).await;
+    let f = sb.call("GET", "/_sandbox/faults", None).await;
     assert_eq!(
         f.json,
         json!({
@@ -207,11 +130,11 @@ async fn rate_zero_is_off() {
     );
     sb.faults(json!({"rate": 0, "statuses": [503], "drop": true})).await;
     for _ in 0..50 {
-        let a = sb.send("GET", IDPS, None).await;
+        let a = sb.call("GET", IDPS, None).await;
         assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
         assert!(!a.dropped);
     }
-    let f = sb.send("GET", "/_sandbox/faults", None).await.json;
+    let f = sb.call("GET", "/_sandbox/faults", None).await.json;
     assert_eq!((f["injected"].clone(), f["seen"].clone()), (json!(0), json!(50)));
     assert!(sb.log().await.iter().all(|e| e.get("fault").is_none()));
 }
@@ -221,20 +144,20 @@ async fn delay_applies_to_every_vendor_request() {
     let sb = sandbox();
     sb.faults(json!({"rate": 0, "delay_ms": 200})).await;
     let t = Instant::now();
-    let a = sb.send("GET", IDPS, None).await;
+    let a = sb.call("GET", IDPS, None).await;
     assert_eq!(a.status, StatusCode::OK);
     assert!(t.elapsed() >= Duration::from_millis(200), "{:?}", t.elapsed());
 
     // Failing requests wait too.
     sb.faults(json!({"rate": 1, "statuses": [503], "delay_ms": 150})).await;
     let t = Instant::now();
-    let a = sb.send("GET", FUDO_OIDC, None).await;
+    let a = sb.call("GET", FUDO_OIDC, None).await;
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(t.elapsed() >= Duration::from_millis(150), "{:?}", t.elapsed());
 
     // The control plane does not.
     let t = Instant::now();
-    sb.send("GET", "/_sandbox/stats", None).await;
+    sb.call("GET", "/_sandbox/stats", None).await;
     assert!(t.elapsed() < Duration::from_millis(150), "{:?}", t.elapsed());
 }
 
@@ -242,11 +165,11 @@ async fn delay_applies_to_every_vendor_request() {
 async fn faulted_requests_have_no_side_effect_and_are_recorded() {
     let sb = sandbox();
     sb.faults(json!({"rate": 1, "statuses": [503], "retry_after": 2})).await;
-    let a = sb.send("POST", IDPS, Some(oidc_idp("corp"))).await;
+    let a = sb.call("POST", IDPS, Some(oidc_idp("corp"))).await;
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
-    let a = sb.send("POST", FUDO_OIDC, Some(json!({"user_id": fudo::USER_2, "oidc_id": fudo::OIDC_AZUREAD, "oidc_sub": "x"}))).await;
+    let a = sb.call("POST", FUDO_OIDC, Some(json!({"user_id": fudo::USER_2, "oidc_id": fudo::OIDC_AZUREAD, "oidc_sub": "x"}))).await;
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
-    let a = sb.send("POST", SCIM_USERS, Some(json!({"schemas": [scim::USER_SCHEMA], "userName": "ann"}))).await;
+    let a = sb.call("POST", SCIM_USERS, Some(json!({"schemas": [scim::USER_SCHEMA], "userName": "ann"}))).await;
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
     let state = sb.state.snapshot().await;
     assert_eq!(state["runai"]["idps"], json!([]));
@@ -266,7 +189,7 @@ async fn faulted_requests_have_no_side_effect_and_are_recorded() {
 
     // Faults off: the same create goes through.
     sb.faults(json!({"rate": 0})).await;
-    let a = sb.send("POST", IDPS, Some(oidc_idp("corp"))).await;
+    let a = sb.call("POST", IDPS, Some(oidc_idp("corp"))).await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
     assert!(sb.log().await[3].get("fault").is_none());
 }
@@ -275,7 +198,7 @@ async fn faulted_requests_have_no_side_effect_and_are_recorded() {
 async fn drop_in_process_never_reaches_the_handler() {
     let sb = sandbox();
     sb.faults(json!({"rate": 1, "drop": true})).await;
-    let a = sb.send("POST", IDPS, Some(oidc_idp("corp"))).await;
+    let a = sb.call("POST", IDPS, Some(oidc_idp("corp"))).await;
     assert!(a.dropped, "{a:?}");
     assert_eq!(sb.state.snapshot().await["runai"]["idps"], json!([]));
     let log = sb.log().await;
@@ -285,7 +208,7 @@ async fn drop_in_process_never_reaches_the_handler() {
     assert_eq!(sb.state.faults().counters(), (1, 1));
 
     // HEAD has no body to fail: it gets a status fault (503 when statuses is empty).
-    let a = sb.send("HEAD", IDPS, None).await;
+    let a = sb.call("HEAD", IDPS, None).await;
     assert!(!a.dropped);
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(sb.log().await[1]["status"], json!(503));
@@ -296,17 +219,17 @@ async fn drop_in_process_never_reaches_the_handler() {
 async fn reset_turns_faults_off_and_zeroes_the_counters() {
     let sb = sandbox();
     sb.faults(json!({"rate": 1, "statuses": [502], "delay_ms": 10, "seed": 3})).await;
-    sb.send("GET", IDPS, None).await;
-    sb.send("GET", IDPS, None).await;
+    sb.call("GET", IDPS, None).await;
+    sb.call("GET", IDPS, None).await;
     assert_eq!(sb.state.faults().counters(), (2, 0));
-    let a = sb.send("POST", "/_sandbox/reset", None).await;
+    let a = sb.call("POST", "/_sandbox/reset", None).await;
     assert_eq!(a.status, StatusCode::NO_CONTENT);
-    let f = sb.send("GET", "/_sandbox/faults", None).await.json;
+    let f = sb.call("GET", "/_sandbox/faults", None).await.json;
     assert_eq!(f["rate"], json!(0.0));
     assert_eq!(f["statuses"], json!([]));
     assert_eq!(f["delay_ms"], json!(0));
     assert_eq!((f["injected"].clone(), f["dropped"].clone(), f["seen"].clone()), (json!(0), json!(0), json!(0)));
-    assert_eq!(sb.send("GET", IDPS, None).await.status, StatusCode::OK);
+    assert_eq!(sb.call("GET", IDPS, None).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -331,16 +254,14 @@ async fn invalid_settings_are_400_json_and_change_nothing() {
         ("", "invalid"),
     ];
     for (body, mention) in cases {
-        let req = Request::builder().method("POST").uri("/_sandbox/faults").body(Body::from(body)).expect("request");
-        let resp = sb.app.clone().oneshot(req).await.expect("infallible");
-        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{body}");
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");
-        let v: Value = serde_json::from_slice(&bytes).expect("JSON error body");
+        let a = sb.send("POST", "/_sandbox/faults", None, None, Some(body)).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{body}");
+        let v: Value = serde_json::from_str(&a.raw).expect("JSON error body");
         assert_eq!(v["code"], json!(400), "{body}: {v}");
         let message = v["message"].as_str().expect("message");
         assert!(message.contains(mention), "{body}: {message}");
     }
-    let f = sb.send("GET", "/_sandbox/faults", None).await.json;
+    let f = sb.call("GET", "/_sandbox/faults", None).await.json;
     assert_eq!(f["rate"], json!(0.5));
     assert_eq!(f["statuses"], json!([503]));
 
@@ -355,7 +276,7 @@ async fn invalid_settings_are_400_json_and_change_nothing() {
         let a = sb.faults(ok.clone()).await;
         assert_eq!(a.status, StatusCode::OK, "{ok}: {}", a.raw);
     }
-    assert_eq!(sb.send("GET", "/_sandbox/faults", None).await.json["seed"], json!(u64::MAX));
+    assert_eq!(sb.call("GET", "/_sandbox/faults", None).await.json["seed"], json!(u64::MAX));
 }
 
 async fn statuses_with_seed(seed: u64) -> Vec<u16> {
@@ -363,7 +284,7 @@ async fn statuses_with_seed(seed: u64) -> Vec<u16> {
     sb.faults(json!({"rate": 0.5, "statuses": [429, 500, 503], "seed": seed})).await;
     let mut out = Vec::new();
     for _ in 0..40 {
-        out.push(sb.send("GET", IDPS, None).await.status.as_u16());
+        out.push(sb.call("GET", IDPS, None).await.status.as_u16());
     }
     out
 }
@@ -381,25 +302,25 @@ async fn a_seed_makes_the_faults_reproducible() {
     let settings = json!({"rate": 0.5, "statuses": [429, 500, 503], "seed": 42});
     sb.faults(settings.clone()).await;
     for want in &a[..10] {
-        assert_eq!(sb.send("GET", IDPS, None).await.status.as_u16(), *want);
+        assert_eq!(sb.call("GET", IDPS, None).await.status.as_u16(), *want);
     }
     sb.faults(settings).await;
     for want in &a[..10] {
-        assert_eq!(sb.send("GET", IDPS, None).await.status.as_u16(), *want);
+        assert_eq!(sb.call("GET", IDPS, None).await.status.as_u16(), *want);
     }
 }
 
 #[tokio::test]
 async fn after_n_and_count_fail_an_exact_window() {
     let sb = sandbox();
-    sb.send("GET", IDPS, None).await; // before the settings: not numbered
+    sb.call("GET", IDPS, None).await; // before the settings: not numbered
     sb.faults(json!({"rate": 1, "statuses": [503], "after_n": 2, "count": 3})).await;
     let mut got = Vec::new();
     for _ in 0..8 {
-        got.push(sb.send("GET", IDPS, None).await.status.as_u16());
+        got.push(sb.call("GET", IDPS, None).await.status.as_u16());
     }
     assert_eq!(got, [200, 200, 503, 503, 503, 200, 200, 200]);
-    let f = sb.send("GET", "/_sandbox/faults", None).await.json;
+    let f = sb.call("GET", "/_sandbox/faults", None).await.json;
     assert_eq!((f["injected"].clone(), f["seen"].clone()), (json!(3), json!(8)));
 
     // after_n alone: everything after the first N fails. Posting restarts the numbering;
@@ -408,7 +329,7 @@ async fn after_n_and_count_fail_an_exact_window() {
     let got: Vec<u16> = {
         let mut v = Vec::new();
         for _ in 0..4 {
-            v.push(sb.send("GET", IDPS, None).await.status.as_u16());
+            v.push(sb.call("GET", IDPS, None).await.status.as_u16());
         }
         v
     };
@@ -417,8 +338,8 @@ async fn after_n_and_count_fail_an_exact_window() {
 
     // count alone: the first M fail (a crash test's "next create fails once").
     sb.faults(json!({"rate": 1, "drop": true, "count": 1})).await;
-    assert!(sb.send("POST", IDPS, Some(oidc_idp("once"))).await.dropped);
-    assert_eq!(sb.send("POST", IDPS, Some(oidc_idp("once"))).await.status, StatusCode::CREATED);
+    assert!(sb.call("POST", IDPS, Some(oidc_idp("once"))).await.dropped);
+    assert_eq!(sb.call("POST", IDPS, Some(oidc_idp("once"))).await.status, StatusCode::CREATED);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 //! Fudo PAM, assignment of OpenID Connect configurations to users, `/fudo/api/v2/user/oidc`
-//! (see `specs/fudo-user-oidc.txt` and the quirks in `specs/README.md`).
+//! (as Fudo's API documentation describes it, quirks included).
 //!
 //! Emulated behaviour, in short:
 //! - The `Authorization` header carries the raw API key (no scheme); anything else is a 401.

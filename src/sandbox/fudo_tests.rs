@@ -1,15 +1,13 @@
-//! In-process tests of the Fudo emulation (router driven with `tower::ServiceExt::oneshot`,
+//! In-process tests of the Fudo emulation (through the shared test client,
 //! plus the client against the sandbox over HTTP and HTTPS).
 
-use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::StatusCode;
 use serde_json::{Value, json};
-use tower::ServiceExt as _;
 
 use super::*;
 use crate::clients::HttpSettings;
 use crate::clients::fudo::{FudoClient, NewUserOidc, UserOidcPatch};
+use crate::sandbox::test_client::{Answer, Sb, sandbox};
 use crate::sandbox::{AppState, DEFAULT_FUDO_API_KEY, SandboxConfig, router};
 
 const KEY: &str = DEFAULT_FUDO_API_KEY;
@@ -17,46 +15,6 @@ const LIST: &str = "/fudo/api/v2/user/oidc";
 
 fn one(user_id: &str, oidc_id: &str) -> String {
     format!("/fudo/api/v2/user/{user_id}/oidc/{oidc_id}")
-}
-
-struct Sb {
-    app: Router,
-    state: SharedState,
-}
-
-fn sandbox() -> Sb {
-    let state = AppState::new(SandboxConfig::default()).expect("state");
-    Sb { app: router(state.clone()), state }
-}
-
-struct Answer {
-    status: StatusCode,
-    raw: String,
-    json: Value,
-}
-
-impl Sb {
-    async fn send(&self, method: &str, path: &str, auth: Option<&str>, content_type: Option<&str>, body: Option<&str>) -> Answer {
-        let mut req = Request::builder().method(method).uri(path).header(header::HOST, "sandbox.test");
-        if let Some(a) = auth {
-            req = req.header(header::AUTHORIZATION, a);
-        }
-        if let Some(ct) = content_type {
-            req = req.header(header::CONTENT_TYPE, ct);
-        }
-        let req = req.body(body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty)).expect("request");
-        let resp = self.app.clone().oneshot(req).await.expect("infallible");
-        let status = resp.status();
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");
-        let raw = String::from_utf8_lossy(&bytes).into_owned();
-        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Answer { status, raw, json }
-    }
-
-    async fn fudo(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
-        let body = body.map(|b| b.to_string());
-        self.send(method, path, Some(KEY), Some("application/json"), body.as_deref()).await
-    }
 }
 
 fn assert_error(a: &Answer, status: StatusCode, needle: &str) {

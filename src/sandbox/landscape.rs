@@ -1,5 +1,5 @@
 //! Canonical Landscape API v2, OIDC group import sessions and staged groups, under
-//! `/landscape/api/v2/oidc/groups/...` (see `specs/landscape-oidc-groups.md`).
+//! `/landscape/api/v2/oidc/groups/...`, as Landscape's API documentation describes them.
 //!
 //! Emulated behaviour:
 //! - Bearer auth with the configured token (`--landscape-token`); 401 otherwise.
@@ -526,35 +526,26 @@ async fn list_staged(
 mod tests {
     use std::time::Duration;
 
-    use axum::body::Body;
-    use axum::http::Request;
-    use tower::ServiceExt as _;
-
-    use super::super::{AppState, SandboxConfig, router};
+    use super::super::SandboxConfig;
+    use super::super::test_client::{Sb, sandbox_with};
     use super::*;
 
     const TOKEN: &str = super::super::DEFAULT_LANDSCAPE_TOKEN;
 
-    fn app(import_ms: u64) -> (Router, SharedState) {
+    fn app(import_ms: u64) -> (Sb, SharedState) {
         let config = SandboxConfig { landscape_import_ms: import_ms, landscape_slow_import_ms: 60_000, ..SandboxConfig::default() };
-        let state = AppState::new(config).expect("state");
-        (router(state.clone()), state)
+        let sb = sandbox_with(config);
+        let state = sb.state.clone();
+        (sb, state)
     }
 
-    async fn call(app: &Router, method: &str, path: &str, auth: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = Request::builder().method(method).uri(path).header(header::HOST, "sandbox.test:8080");
-        if let Some(a) = auth {
-            req = req.header(header::AUTHORIZATION, a);
-        }
-        let req = req.body(body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty)).expect("request");
-        let resp = app.clone().oneshot(req).await.expect("infallible");
-        let status = resp.status();
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    async fn call(sb: &Sb, method: &str, path: &str, auth: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let a = sb.send(method, path, auth, None, body.map(|b| b.to_string()).as_deref()).await;
+        (a.status, a.json)
     }
 
-    async fn landscape(app: &Router, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        call(app, method, path, Some(&format!("Bearer {TOKEN}")), body).await
+    async fn landscape(sb: &Sb, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        call(sb, method, path, Some(&format!("Bearer {TOKEN}")), body).await
     }
 
     fn assert_error(status: StatusCode, body: &Value, want: StatusCode) {

@@ -1,5 +1,5 @@
 //! `identity-sandbox`: one local HTTP server that emulates the vendor APIs the provider
-//! manages, for the tests and the quickstart (DESIGN.md section 2).
+//! manages, for the tests and the quickstart.
 //!
 //! Layout:
 //! - [`store`]: the shared state (vendor data, stats, request log) and `--data` persistence
@@ -13,7 +13,10 @@
 //! - [`tls`]: `--tls`, HTTPS with a generated certificate
 //! - [`landscape`]: Landscape `/landscape/api/v2/oidc/groups` (import sessions, staged groups)
 //! - [`scim`]: OCI IAM `/oci` (OAuth2 token endpoint, SCIM 2.0 Users, Groups, Bulk,
-//!   UserPasswordChanger)
+//!   UserPasswordChanger), one file per concern
+//!
+//! The unit tests drive the router in process through one shared test client
+//! (`test_client`: requests with each vendor's credentials, the control plane).
 //!
 //! Embedding in a test:
 //! ```no_run
@@ -44,6 +47,8 @@ mod faults_tests;
 #[cfg(test)]
 mod hardening_tests;
 #[cfg(test)]
+mod test_client;
+#[cfg(test)]
 mod tests;
 
 use std::future::Future;
@@ -52,6 +57,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use axum::Router;
+use axum::http::{HeaderMap, Uri, header};
 use axum::middleware;
 use tokio::net::TcpListener;
 
@@ -215,6 +221,18 @@ pub fn router(state: SharedState) -> Router {
         .fallback(control::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), control::record))
         .with_state(state)
+}
+
+/// `http://` + the authority the client addressed (HTTP/2 `:authority` or the `Host`
+/// header); `http://localhost` when neither is usable.
+pub(crate) fn base_url(headers: &HeaderMap, uri: &Uri) -> String {
+    let host = uri
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .or_else(|| headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string))
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_')))
+        .unwrap_or_else(|| "localhost".to_string());
+    format!("http://{host}")
 }
 
 /// Serves `config` on `listener` until the process ends.

@@ -1,5 +1,5 @@
-//! Run:ai external identity providers, `/runai/api/v1/idps` (OpenAPI 3.0.3, v2.22; see
-//! `specs/runai-idps-openapi.md` and the quirks in `specs/README.md`).
+//! Run:ai external identity providers, `/runai/api/v1/idps` (OpenAPI 3.0.3, v2.22, as
+//! Run:ai's API documentation describes it, quirks included).
 //!
 //! Emulated behaviour, in short:
 //! - Bearer auth with the configured token; 401 `{"code":401,"message":...}` otherwise.
@@ -43,6 +43,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::base_url;
 use super::store::{AppState, SharedState};
 
 /// URL prefix of the Run:ai emulation; the client's `url` is `<sandbox>/runai`.
@@ -567,7 +568,7 @@ impl StoredIdp {
 
 static ALIAS_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z0-9_-]+$").expect("constant regex"));
 
-/// The spec's URL rule as intended (see specs/README.md): optional http(s) scheme, a host
+/// The URL rule of Run:ai's API documentation, as intended: optional http(s) scheme, a host
 /// with a dot and a 2+ letter TLD, optional port, optional path. The sandbox also admits
 /// `localhost` and `127.0.0.1` so tests can point at loopback servers.
 static URL_RE: LazyLock<Regex> = LazyLock::new(|| {
@@ -886,18 +887,6 @@ fn parse_object(body: Result<Bytes, BytesRejection>) -> Result<Map<String, Value
 
 fn path_alias(p: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
     p.map(|Path(a)| a).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "Invalid path parameter \"idp\"", Some(e.body_text())))
-}
-
-/// `http://` + the authority the client addressed (HTTP/2 `:authority` or the `Host`
-/// header); `http://localhost` when neither is usable.
-fn base_url(headers: &HeaderMap, uri: &Uri) -> String {
-    let host = uri
-        .authority()
-        .map(|a| a.as_str().to_string())
-        .or_else(|| headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string))
-        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_')))
-        .unwrap_or_else(|| "localhost".to_string());
-    format!("http://{host}")
 }
 
 // ---------------------------------------------------------------------------------------

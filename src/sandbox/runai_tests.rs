@@ -1,73 +1,23 @@
 //! Tests of the Run:ai emulation's SAML metadata handling, the read-only token, the
-//! openshift-v4 data and mapper visibility (in-process with `oneshot`, plus real TCP where
-//! the server must fetch from itself).
+//! openshift-v4 data and mapper visibility (in process through the shared test client,
+//! plus real TCP where the server must fetch from itself).
 
 use std::time::Duration;
 
-use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::{StatusCode, header};
 use base64::Engine as _;
 use serde_json::{Value, json};
-use tower::ServiceExt as _;
 
 use super::*;
-use crate::sandbox::{AppState, DEFAULT_RUNAI_READONLY_TOKEN, DEFAULT_RUNAI_TOKEN, SandboxConfig, router, spawn};
+use crate::sandbox::test_client::{Answer, HOST, Sb, sandbox, sandbox_with};
+use crate::sandbox::{DEFAULT_RUNAI_READONLY_TOKEN, DEFAULT_RUNAI_TOKEN, SandboxConfig, spawn};
 
 const TOKEN: &str = DEFAULT_RUNAI_TOKEN;
 const READONLY: &str = DEFAULT_RUNAI_READONLY_TOKEN;
-const HOST: &str = "sandbox.test:8080";
 const IDPS: &str = "/runai/api/v1/idps";
 
-struct Sb {
-    app: Router,
-    state: SharedState,
-}
-
-fn sandbox_with(config: SandboxConfig) -> Sb {
-    let state = AppState::new(config).expect("state");
-    Sb { app: router(state.clone()), state }
-}
-
-fn sandbox() -> Sb {
-    sandbox_with(SandboxConfig::default())
-}
-
-#[derive(Debug)]
-struct Answer {
-    status: StatusCode,
-    content_type: Option<String>,
-    raw: String,
-    json: Value,
-}
-
 impl Sb {
-    async fn send(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Answer {
-        let mut req = Request::builder().method(method).uri(path).header(header::HOST, HOST);
-        if let Some(t) = token {
-            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-        }
-        if body.is_some() {
-            req = req.header(header::CONTENT_TYPE, "application/json");
-        }
-        let req = req.body(body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty)).expect("request");
-        let resp = self.app.clone().oneshot(req).await.expect("infallible");
-        let status = resp.status();
-        let content_type = resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");
-        Answer {
-            status,
-            content_type,
-            raw: String::from_utf8_lossy(&bytes).into_owned(),
-            json: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        }
-    }
-
-    async fn runai(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
-        let body = body.map(|b| b.to_string());
-        self.send(method, path, Some(TOKEN), body.as_deref()).await
-    }
-
+    /// The stored Run:ai identity providers (`GET /_sandbox/state` would mask them).
     async fn stored_idps(&self) -> Value {
         self.state.snapshot().await["runai"]["idps"].clone()
     }
@@ -545,17 +495,17 @@ async fn saml_from_url_served_by_the_sandbox_itself() {
 #[tokio::test]
 async fn sample_endpoint_needs_no_auth_and_is_not_counted() {
     let sb = sandbox();
-    let a = sb.send("GET", SAMPLE_METADATA_PATH, None, None).await;
+    let a = sb.bearer("GET", SAMPLE_METADATA_PATH, None, None).await;
     assert_eq!(a.status, StatusCode::OK);
-    assert_eq!(a.content_type.as_deref(), Some("application/samlmetadata+xml; charset=utf-8"));
+    assert_eq!(a.header(header::CONTENT_TYPE), Some("application/samlmetadata+xml; charset=utf-8"));
     let md = parse_metadata(&a.raw).expect("valid");
     assert_eq!(md.entity_id, SAMPLE_ENTITY_ID);
     assert_eq!(md.single_sign_on_service_url, SAMPLE_SSO_URL);
     assert_eq!(md.signing_certificate, SAMPLE_SIGNING_CERTIFICATE);
     // Stable within the process.
-    assert_eq!(sb.send("GET", SAMPLE_METADATA_PATH, None, None).await.raw, a.raw);
+    assert_eq!(sb.bearer("GET", SAMPLE_METADATA_PATH, None, None).await.raw, a.raw);
 
-    let a = sb.send("GET", &format!("{SAMPLE_METADATA_PATH}?entity_id=urn%3Ax%26y&sso_url="), None, None).await;
+    let a = sb.bearer("GET", &format!("{SAMPLE_METADATA_PATH}?entity_id=urn%3Ax%26y&sso_url="), None, None).await;
     let md = parse_metadata(&a.raw).expect("valid");
     assert_eq!(md.entity_id, "urn:x&y");
     assert_eq!(md.single_sign_on_service_url, SAMPLE_SSO_URL);
@@ -575,10 +525,10 @@ async fn readonly_token_reads_but_cannot_write() {
     let snapshot = sb.stored_idps().await;
 
     for p in [IDPS, path.as_str(), mappers.as_str()] {
-        let a = sb.send("GET", p, Some(READONLY), None).await;
+        let a = sb.bearer("GET", p, Some(READONLY), None).await;
         assert_eq!(a.status, StatusCode::OK, "GET {p}: {}", a.raw);
     }
-    let read = sb.send("GET", &path, Some(READONLY), None).await;
+    let read = sb.bearer("GET", &path, Some(READONLY), None).await;
     assert_eq!(read.json["ocpData"]["clientSecret"], json!(SECRET_MASK));
 
     let body = ocp_body("x").to_string();
@@ -591,7 +541,7 @@ async fn readonly_token_reads_but_cannot_write() {
         ("DELETE", &format!("{IDPS}/ghost"), None),
     ];
     for (method, p, b) in writes {
-        let a = sb.send(method, p, Some(READONLY), b).await;
+        let a = sb.bearer(method, p, Some(READONLY), b).await;
         assert_error(&a, StatusCode::FORBIDDEN, None);
         assert_eq!(a.json["message"], json!("Forbidden"), "{method} {p}");
         assert_eq!(a.json["details"], json!(format!("the token is read-only: {method} is not permitted")));
@@ -600,9 +550,9 @@ async fn readonly_token_reads_but_cannot_write() {
 
     // A custom read-only token; the old default is then just a wrong token.
     let sb = sandbox_with(SandboxConfig { runai_readonly_token: "viewer".into(), ..SandboxConfig::default() });
-    assert_eq!(sb.send("GET", IDPS, Some("viewer"), None).await.status, StatusCode::OK);
-    assert_error(&sb.send("GET", IDPS, Some(READONLY), None).await, StatusCode::UNAUTHORIZED, None);
-    assert_error(&sb.send("DELETE", &format!("{IDPS}/x"), Some("viewer"), None).await, StatusCode::FORBIDDEN, None);
+    assert_eq!(sb.bearer("GET", IDPS, Some("viewer"), None).await.status, StatusCode::OK);
+    assert_error(&sb.bearer("GET", IDPS, Some(READONLY), None).await, StatusCode::UNAUTHORIZED, None);
+    assert_error(&sb.bearer("DELETE", &format!("{IDPS}/x"), Some("viewer"), None).await, StatusCode::FORBIDDEN, None);
 }
 
 // ---------------------------------------------------------------------------------------

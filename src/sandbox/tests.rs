@@ -1,63 +1,16 @@
-//! In-process tests of the sandbox (router driven with `tower::ServiceExt::oneshot`, plus
-//! one over real TCP).
+//! In-process tests of the sandbox through the shared test client (the Run:ai API, stats,
+//! request log, reset, the `--data` file), plus one over real TCP.
 
 use std::time::Duration;
 
-use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::StatusCode;
 use serde_json::{Value, json};
-use tower::ServiceExt as _;
 
+use super::test_client::{Answer, HOST, sandbox, sandbox_with};
 use super::*;
 
 const TOKEN: &str = DEFAULT_RUNAI_TOKEN;
-const HOST: &str = "sandbox.test:8080";
 const IDPS: &str = "/runai/api/v1/idps";
-
-struct Sb {
-    app: Router,
-    state: SharedState,
-}
-
-fn sandbox_with(config: SandboxConfig) -> Sb {
-    let state = AppState::new(config).expect("state");
-    Sb { app: router(state.clone()), state }
-}
-
-fn sandbox() -> Sb {
-    sandbox_with(SandboxConfig::default())
-}
-
-struct Answer {
-    status: StatusCode,
-    raw: String,
-    json: Value,
-}
-
-impl Sb {
-    async fn send(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Answer {
-        let mut req = Request::builder().method(method).uri(path).header(header::HOST, HOST);
-        if let Some(t) = token {
-            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-        }
-        if body.is_some() {
-            req = req.header(header::CONTENT_TYPE, "application/json");
-        }
-        let req = req.body(body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty)).expect("request");
-        let resp = self.app.clone().oneshot(req).await.expect("infallible");
-        let status = resp.status();
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");
-        let raw = String::from_utf8_lossy(&bytes).into_owned();
-        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Answer { status, raw, json }
-    }
-
-    async fn runai(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
-        let body = body.map(|b| b.to_string());
-        self.send(method, path, Some(TOKEN), body.as_deref()).await
-    }
-}
 
 fn oidc_body(name: Option<&str>, secret: &str) -> Value {
     let mut b = json!({
@@ -83,12 +36,12 @@ fn assert_error(a: &Answer, status: StatusCode) {
 #[tokio::test]
 async fn unauthorized_without_or_with_wrong_token() {
     let sb = sandbox();
-    let a = sb.send("GET", IDPS, None, None).await;
+    let a = sb.bearer("GET", IDPS, None, None).await;
     assert_error(&a, StatusCode::UNAUTHORIZED);
-    let a = sb.send("GET", IDPS, Some("nope"), None).await;
+    let a = sb.bearer("GET", IDPS, Some("nope"), None).await;
     assert_error(&a, StatusCode::UNAUTHORIZED);
     let body = oidc_body(None, "s").to_string();
-    let a = sb.send("POST", IDPS, None, Some(&body)).await;
+    let a = sb.bearer("POST", IDPS, None, Some(&body)).await;
     assert_error(&a, StatusCode::UNAUTHORIZED);
     // Nothing was created.
     assert_eq!(sb.state.snapshot().await["runai"]["idps"], json!([]));
@@ -141,11 +94,11 @@ async fn unknown_idp_is_404_everywhere() {
 #[tokio::test]
 async fn invalid_bodies_are_json_400s_naming_the_field() {
     let sb = sandbox();
-    let bad_json = sb.send("POST", IDPS, Some(TOKEN), Some("{\"type\": \"oidc\",")).await;
+    let bad_json = sb.bearer("POST", IDPS, Some(TOKEN), Some("{\"type\": \"oidc\",")).await;
     assert_error(&bad_json, StatusCode::BAD_REQUEST);
-    let empty = sb.send("POST", IDPS, Some(TOKEN), None).await;
+    let empty = sb.bearer("POST", IDPS, Some(TOKEN), None).await;
     assert_error(&empty, StatusCode::BAD_REQUEST);
-    let not_object = sb.send("POST", IDPS, Some(TOKEN), Some("[1]")).await;
+    let not_object = sb.bearer("POST", IDPS, Some(TOKEN), Some("[1]")).await;
     assert_error(&not_object, StatusCode::BAD_REQUEST);
 
     let cases: Vec<(Value, &str)> = vec![
@@ -405,7 +358,7 @@ async fn put_replaces_and_never_wipes_the_secret() {
     // Full replacement: scopes dropped, mappers kept (not sent), redirectUri stable.
     let mut update = oidc_body(Some("corp"), "n3w");
     update["oidcData"]["clientId"] = json!("new-client");
-    let a = sb.send("PUT", &path, Some(TOKEN), Some(&update.to_string())).await;
+    let a = sb.bearer("PUT", &path, Some(TOKEN), Some(&update.to_string())).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
     let after = sb.runai("GET", &path, None).await.json;
     assert_eq!(after["oidcData"]["clientId"], json!("new-client"));
@@ -509,15 +462,15 @@ async fn concurrent_requests_are_consistent() {
 #[tokio::test]
 async fn stats_and_request_log() {
     let sb = sandbox();
-    sb.send("GET", IDPS, None, None).await; // 401, counted
+    sb.bearer("GET", IDPS, None, None).await; // 401, counted
     sb.runai("POST", &format!("{IDPS}?dryRun=false"), Some(oidc_body(Some("corp"), "s3cret"))).await;
     sb.runai("GET", &format!("{IDPS}/corp"), None).await;
     sb.runai("GET", &format!("{IDPS}/ghost"), None).await; // 404, counted
     sb.runai("GET", "/runai/nowhere", None).await; // unmatched
-    sb.send("GET", "/_sandbox/state", None, None).await; // control plane: not counted
-    sb.send("GET", "/elsewhere", None, None).await; // no vendor prefix: not counted
+    sb.bearer("GET", "/_sandbox/state", None, None).await; // control plane: not counted
+    sb.bearer("GET", "/elsewhere", None, None).await; // no vendor prefix: not counted
 
-    let stats = sb.send("GET", "/_sandbox/stats", None, None).await.json;
+    let stats = sb.bearer("GET", "/_sandbox/stats", None, None).await.json;
     assert_eq!(stats["total"], json!(5));
     assert_eq!(stats["by_vendor"], json!({"runai": 5}));
     assert_eq!(
@@ -530,7 +483,7 @@ async fn stats_and_request_log() {
         })
     );
 
-    let log = sb.send("GET", "/_sandbox/requests", None, None).await.json;
+    let log = sb.bearer("GET", "/_sandbox/requests", None, None).await.json;
     let log = log.as_array().expect("array");
     assert_eq!(log.len(), 5);
     assert_eq!(log[0], json!({"method": "GET", "path": IDPS, "query": null, "status": 401, "body": null}));
@@ -547,16 +500,16 @@ async fn stats_and_request_log() {
 async fn reset_clears_objects_stats_and_log() {
     let sb = sandbox();
     sb.runai("POST", IDPS, Some(oidc_body(None, "s"))).await;
-    let a = sb.send("POST", "/_sandbox/reset", None, None).await;
+    let a = sb.bearer("POST", "/_sandbox/reset", None, None).await;
     assert_eq!(a.status, StatusCode::NO_CONTENT);
     assert_eq!(sb.runai("GET", IDPS, None).await.json, json!([]));
     // Only the GET above remains.
-    let stats = sb.send("GET", "/_sandbox/stats", None, None).await.json;
+    let stats = sb.bearer("GET", "/_sandbox/stats", None, None).await.json;
     assert_eq!(stats["total"], json!(1));
-    let log = sb.send("GET", "/_sandbox/requests", None, None).await.json;
+    let log = sb.bearer("GET", "/_sandbox/requests", None, None).await.json;
     assert_eq!(log.as_array().map(Vec::len), Some(1));
     // Every vendor is back to its seeds (each vendor's own tests check its seeds).
-    assert_eq!(sb.send("GET", "/_sandbox/state", None, None).await.json["runai"], json!({"idps": []}));
+    assert_eq!(sb.bearer("GET", "/_sandbox/state", None, None).await.json["runai"], json!({"idps": []}));
 }
 
 #[tokio::test]
@@ -588,7 +541,7 @@ async fn data_file_round_trip() {
     assert_error(&sb.runai("GET", &format!("{IDPS}/gone"), None).await, StatusCode::NOT_FOUND);
 
     // Reset persists too.
-    sb.send("POST", "/_sandbox/reset", None, None).await;
+    sb.bearer("POST", "/_sandbox/reset", None, None).await;
     let on_disk: Value = serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
     assert_eq!(on_disk["runai"], json!({"idps": []}));
 }

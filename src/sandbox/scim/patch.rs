@@ -21,7 +21,7 @@
 use serde_json::{Map, Value};
 
 use super::filter::{AttrPath, Filter, PatchPath, get_ci, key_ci};
-use super::{PATCH_OP_SCHEMA, ScimError};
+use super::{GROUP_EXTENSION, GROUP_SCHEMA, PATCH_OP_SCHEMA, ScimError, USER_EXTENSION, USER_SCHEMA, USER_STATE_EXTENSION};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -366,3 +366,29 @@ fn item_value(v: &Value) -> Option<String> {
         _ => None,
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// The schemas the emulation patches users and groups with
+// ---------------------------------------------------------------------------------------
+
+/// What a PATCH may change on a user, and what it may not (also fuzzed by `tests/fuzz_vendor.rs`).
+pub const USER_PATCH: Schema = Schema {
+    core_urn: USER_SCHEMA,
+    writable: &[
+        ("userName", Kind::Simple),
+        ("name", Kind::Complex),
+        ("displayName", Kind::Simple),
+        ("active", Kind::Simple),
+        ("externalId", Kind::Simple),
+        ("emails", Kind::Multi),
+        ("password", Kind::Simple),
+    ],
+    read_only: &["id", "ocid", "meta", "schemas", "groups", USER_EXTENSION, USER_STATE_EXTENSION],
+};
+
+/// What a PATCH may change on a group, and what it may not.
+pub const GROUP_PATCH: Schema = Schema {
+    core_urn: GROUP_SCHEMA,
+    writable: &[("displayName", Kind::Simple), ("externalId", Kind::Simple), ("members", Kind::Multi), (GROUP_EXTENSION, Kind::Complex)],
+    read_only: &["id", "ocid", "meta", "schemas"],
+};
