@@ -1,10 +1,20 @@
 //! The plugin server: go-plugin handshake, strict AutoMTLS, and the gRPC services.
 
+mod call;
 mod convert;
+mod data_source;
+mod ephemeral;
+mod identity;
+mod list;
+mod managed;
 mod plugin_services;
 pub mod proto;
+mod rpc;
 mod service;
 pub mod tls;
+
+#[cfg(test)]
+mod tests;
 
 use std::io::Write;
 use std::net::SocketAddr;
