@@ -18,7 +18,14 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::already_exists;
-use super::timeouts::{self, Deadline, Op, TimedOut};
+use crate::tfplugin::timeouts::{self, TimedOut, Timeouts};
+
+/// Every operation has a timeout; an idp is named by its alias (its name, before it has
+/// one; Run:ai derives the alias from the name, or from the type when there is none).
+const TIMEOUTS: Timeouts = Timeouts::all("the identity provider", |v| {
+    let name = ["alias", "id", "name", "type"].iter().find_map(|a| v.get(a).as_str()).unwrap_or_default();
+    format!("the identity provider \"{name}\"")
+});
 use crate::clients::ApiError;
 use crate::clients::runai::{Idp, IdpRequest, MandatoryClaim, Mappers, OcpData, OidcData, RunaiClient, SamlCreationData};
 use crate::provider::ProviderData;
@@ -415,7 +422,7 @@ impl IdpResource {
                     .computed()
                     .use_state_for_unknown()
                     .describe("Which claims of the external idp fill Run:ai's user attributes. Unset fields keep Run:ai's defaults. Manage mappers either here or with `identity_idp_mappers`, not both."),
-                timeouts::all_operations(),
+                TIMEOUTS.attribute(),
             ],
         )
     }
@@ -451,15 +458,14 @@ impl Resource<ProviderData> for IdpResource {
         let planned: IdpModel = from_value(&req.planned)?;
         let body = request(&planned, &req.config);
         let expected = req.config.get("name").as_str().or(planned.kind.as_deref()).unwrap_or_default().to_string();
-        let deadline = Deadline::start(Op::Create, format!("the identity provider \"{expected}\""), &req.planned);
-        let alias = match deadline.run(c.create_idp(&body)).await {
+        let alias = match req.run(c.create_idp(&body)).await {
             Ok(Ok(a)) => a,
             Ok(Err(e)) if e.is_conflict() => return Err(already_exists(&e, TYPE_NAME, &expected, "Identity provider")),
             Ok(Err(e)) => return Err(api_err("Unable to create identity provider", &e)),
-            Err(TimedOut) => return Err(deadline.exceeded(&timeouts::create_unanswered("the identity provider")).into()),
+            Err(TimedOut) => return Err(req.exceeded(&timeouts::create_unanswered("the identity provider")).into()),
         };
-        match deadline.run(self.read_back(c, &alias, &planned, "create")).await {
-            Ok(state) => Ok(StateResult::state(timeouts::keep(state?, &req.planned)).with_private(APPLIED.to_vec())),
+        match req.run(self.read_back(c, &alias, &planned, "create")).await {
+            Ok(state) => Ok(StateResult::state(state?).with_private(APPLIED.to_vec())),
             // Created, but not read back: record what is known (the rest null until the
             // next refresh), with the error, so that it is not orphaned.
             Err(TimedOut) => {
@@ -473,27 +479,17 @@ impl Resource<ProviderData> for IdpResource {
                     TYPE_NAME,
                     "reading it back did not finish in time",
                 );
-                Ok(StateResult { state: partial, private: Vec::new(), diags: deadline.exceeded(&why).into() })
+                Ok(StateResult { state: partial, private: Vec::new(), diags: req.exceeded(&why).into() })
             }
         }
     }
 
     async fn read(&self, data: &ProviderData, state: &Value, private: &[u8]) -> Result<StateResult, Diagnostics> {
-        let alias = state.get("alias").as_str().or(state.get("id").as_str()).unwrap_or_default();
-        let deadline = Deadline::start(Op::Read, format!("the identity provider \"{alias}\""), state);
-        let mut res = deadline.guard(timeouts::READ_UNFINISHED, self.read_now(data, state, private)).await?;
-        res.state = timeouts::keep(res.state, state);
-        Ok(res)
+        self.read_now(data, state, private).await
     }
 
     async fn update(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
-        if let Some(r) = timeouts::timeouts_only_update(req) {
-            return Ok(r);
-        }
-        let alias = req.prior.get("alias").as_str().unwrap_or_default();
-        let deadline = Deadline::start(Op::Update, format!("the identity provider \"{alias}\""), &req.planned);
-        let mut res = deadline.guard(timeouts::UPDATE_UNFINISHED, self.update_now(data, req)).await?;
-        res.state = timeouts::keep(res.state, &req.planned);
+        let mut res = self.update_now(data, req).await?;
         res.private = APPLIED.to_vec();
         Ok(res)
     }
@@ -501,12 +497,11 @@ impl Resource<ProviderData> for IdpResource {
     async fn delete(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<(), Diagnostics> {
         let c = data.runai()?;
         let alias = state.get("alias").as_str().or(state.get("id").as_str()).unwrap_or_default().to_string();
-        let deadline = Deadline::start(Op::Delete, format!("the identity provider \"{alias}\""), state);
-        deadline
-            .guard(timeouts::DELETE_UNFINISHED, async {
-                c.delete_idp(&alias).await.map(drop).map_err(|e| api_err("Unable to delete identity provider", &e))
-            })
-            .await
+        c.delete_idp(&alias).await.map(drop).map_err(|e| api_err("Unable to delete identity provider", &e))
+    }
+
+    fn timeouts(&self) -> Option<Timeouts> {
+        Some(TIMEOUTS)
     }
 
     fn as_import(&self) -> Option<&dyn ImportState<ProviderData>> {

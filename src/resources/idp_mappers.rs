@@ -18,12 +18,16 @@ use crate::provider::ProviderData;
 use crate::tfplugin::model::{from_value, to_value};
 use crate::tfplugin::resource::ImportState;
 use crate::tfplugin::schema::IdentitySchema;
-use crate::tfplugin::timeouts::{timeout_for, timeouts_attribute};
+use crate::tfplugin::timeouts::{Op, Timeouts};
 use crate::tfplugin::validator::Validator;
 use crate::tfplugin::{ApplyRequest, Attribute, Diagnostic, Diagnostics, Resource, Schema, StateResult, Type, Value};
 
 pub const TYPE_NAME: &str = "identity_idp_mappers";
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+/// Create and update have a timeout (the standard defaults); a delete, which resets the
+/// mappers with an update, is bounded by `timeouts.update`. Mappers are named by their idp.
+const TIMEOUTS: Timeouts = Timeouts::only(&[Op::Create, Op::Update], Op::Update, "the mappers", |v| {
+    format!("the mappers of identity provider \"{}\"", v.get("idp").as_str().unwrap_or_default())
+});
 
 pub struct IdpMappersResource;
 
@@ -47,7 +51,7 @@ impl IdpMappersResource {
                 .validate(Validator::matches(ALIAS_PATTERN, "an idp alias: lower-case letters, digits, '-' and '_'")),
         ];
         attrs.extend(mapper_attributes(|a| a.optional().computed().use_state_for_unknown()));
-        attrs.push(super::rules::positive_timeouts(timeouts_attribute(&["create", "update"], DEFAULT_TIMEOUT)));
+        attrs.push(TIMEOUTS.attribute());
         Schema::new(
             "The claim mappers of a Run:ai identity provider: which claims of the external idp fill Run:ai's user attributes. \
              Run:ai applies mapper changes asynchronously (202 Accepted); apply waits until they are visible. \
@@ -111,16 +115,14 @@ impl IdpMappersResource {
         )
     }
 
-    async fn apply(&self, data: &ProviderData, req: &ApplyRequest, op: &str) -> Result<StateResult, Diagnostics> {
+    async fn apply(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
         let c = data.runai()?;
         let planned: Model = from_value(&req.planned)?;
         let alias = planned.idp.clone().unwrap_or_default();
         // Send only what the configuration sets; unset fields keep their values.
         let cfg: Model = from_value(&req.config)?;
-        let seen = self
-            .put_and_wait(c, &alias, &cfg.mappers.to_api(), timeout_for(&req.config, op, DEFAULT_TIMEOUT))
-            .await
-            .map_err(Diagnostics::from)?;
+        let limit = req.deadline.as_ref().map_or(Op::Update.default_timeout(), |d| d.limit());
+        let seen = self.put_and_wait(c, &alias, &cfg.mappers.to_api(), limit).await.map_err(Diagnostics::from)?;
         Ok(StateResult::state(self.state(&alias, &seen, planned.timeouts)?))
     }
 }
@@ -206,7 +208,7 @@ impl Resource<ProviderData> for IdpMappersResource {
     }
 
     async fn create(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
-        self.apply(data, req, "create").await
+        self.apply(data, req).await
     }
 
     async fn read(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<StateResult, Diagnostics> {
@@ -221,7 +223,7 @@ impl Resource<ProviderData> for IdpMappersResource {
     }
 
     async fn update(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
-        self.apply(data, req, "update").await
+        self.apply(data, req).await
     }
 
     async fn delete(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<(), Diagnostics> {
@@ -230,12 +232,17 @@ impl Resource<ProviderData> for IdpMappersResource {
         let empty = Some(String::new());
         let reset =
             Mappers { gid: empty.clone(), uid: empty.clone(), groups: empty.clone(), supplementary_groups: empty.clone(), email: empty };
-        match self.put_and_wait(c, &alias, &reset, timeout_for(state, "update", DEFAULT_TIMEOUT)).await {
+        let limit = TIMEOUTS.deadline(Op::Delete, state).map_or(Op::Update.default_timeout(), |d| d.limit());
+        match self.put_and_wait(c, &alias, &reset, limit).await {
             Ok(_) => Ok(()),
             // The idp is gone, and its mappers with it.
             Err(e) if e.idp_gone() => Ok(()),
             Err(e) => Err(e.into()),
         }
+    }
+
+    fn timeouts(&self) -> Option<Timeouts> {
+        Some(TIMEOUTS)
     }
 
     fn as_import(&self) -> Option<&dyn ImportState<ProviderData>> {

@@ -14,7 +14,6 @@ pub mod scim_group;
 pub mod scim_group_member;
 pub mod scim_user;
 pub mod scim_user_group_memberships;
-pub(crate) mod timeouts;
 pub mod user_oidc;
 
 /// Every resource the provider serves.
@@ -69,9 +68,7 @@ pub(crate) fn scim_diag(summary: &str, e: &ApiError) -> Diagnostics {
 pub(crate) mod rules {
     use std::collections::BTreeMap;
 
-    use crate::tfplugin::schema::{AttrKind, Attribute};
-    use crate::tfplugin::timeouts::parse_duration;
-    use crate::tfplugin::{Validator, Value};
+    use crate::tfplugin::Validator;
 
     /// Text a server stores as given: not empty, and no whitespace at either end (servers
     /// trim it, which would show as a change on every plan).
@@ -161,22 +158,5 @@ pub(crate) mod rules {
             }
             Ok(())
         })
-    }
-
-    /// Adds "longer than zero" to every duration of a `timeouts` attribute (the format
-    /// itself is checked by the attribute's own validator).
-    pub(crate) fn positive_timeouts(mut timeouts: Attribute) -> Attribute {
-        if let AttrKind::Nested { attributes, .. } = &mut timeouts.kind {
-            for a in attributes.iter_mut() {
-                a.validators.push(Validator::custom("longer than zero", |v: &Value| match v.as_str().map(parse_duration) {
-                    Some(Ok(d)) if d.is_zero() => Err(format!(
-                        "{:?} is no time at all: a timeout must be longer than zero, e.g. \"30s\" or \"10m\"",
-                        v.as_str().unwrap_or("")
-                    )),
-                    _ => Ok(()),
-                }));
-            }
-        }
-        timeouts
     }
 }

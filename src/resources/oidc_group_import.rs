@@ -28,14 +28,17 @@ use crate::provider::ProviderData;
 use crate::tfplugin::model::{from_value, to_value};
 use crate::tfplugin::resource::ImportState;
 use crate::tfplugin::schema::IdentitySchema;
-use crate::tfplugin::timeouts::{timeout_for, timeouts_attribute};
+use crate::tfplugin::timeouts::{Op, Timeouts};
 use crate::tfplugin::validator::Validator;
 use crate::tfplugin::{ApplyRequest, AttrPath, Attribute, Diagnostic, Diagnostics, Resource, Schema, StateResult, Type, Value};
 
 pub const TYPE_NAME: &str = "identity_oidc_group_import";
 
 /// How long create waits when `timeouts.create` is not set.
-pub const DEFAULT_CREATE_TIMEOUT: Duration = Duration::from_secs(600);
+/// Only a create waits (for the session to finish); a session is named by its issuer.
+const TIMEOUTS: Timeouts = Timeouts::only(&[Op::Create], Op::Delete, "the import session", |v| {
+    format!("the OIDC group import of issuer {}", v.get("issuer_id").as_i64().unwrap_or_default())
+});
 
 pub struct OidcGroupImportResource;
 
@@ -200,7 +203,7 @@ impl OidcGroupImportResource {
                      session has started, and `status` is refreshed by later plans. Changing it later has no effect on \
                      the existing session.",
                 ),
-                super::rules::positive_timeouts(timeouts_attribute(&["create"], DEFAULT_CREATE_TIMEOUT)),
+                TIMEOUTS.attribute(),
                 Attribute::string("status")
                     .computed()
                     .use_state_for_unknown()
@@ -274,7 +277,7 @@ impl Resource<ProviderData> for OidcGroupImportResource {
         let issuer = planned.issuer_id.ok_or_else(|| {
             Diagnostics::from(Diagnostic::error("Missing issuer_id", "issuer_id is required.").at(AttrPath::attrs(&["issuer_id"])))
         })?;
-        let timeout = timeout_for(&req.planned, "create", DEFAULT_CREATE_TIMEOUT);
+        let timeout = req.deadline.as_ref().map_or(Op::Create.default_timeout(), |d| d.limit());
         let timeout_text = planned.timeouts.as_ref().and_then(|t| t.create.clone()).unwrap_or_else(|| format!("{}s", timeout.as_secs()));
 
         // Starting the session may itself wait (retries, the rate governor): bounded by the
@@ -371,6 +374,10 @@ impl Resource<ProviderData> for OidcGroupImportResource {
         // Landscape has no API to delete an import session: forgetting it is all there is.
         tracing::info!(session_id = state.get("id").as_str().unwrap_or_default(), "removing the OIDC group import session from state only");
         Ok(())
+    }
+
+    fn timeouts(&self) -> Option<Timeouts> {
+        Some(TIMEOUTS)
     }
 
     fn as_import(&self) -> Option<&dyn ImportState<ProviderData>> {

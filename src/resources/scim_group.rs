@@ -15,7 +15,13 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
-use super::timeouts::{self, Deadline, Op, TimedOut};
+use crate::tfplugin::timeouts::{self, TimedOut, Timeouts};
+
+/// Every operation has a timeout; a group is named by its `displayName` (or its id).
+const TIMEOUTS: Timeouts = Timeouts::all("the group", |v| match v.get("display_name").as_str() {
+    Some(name) => format!("the SCIM group \"{name}\""),
+    None => format!("the SCIM group {}", v.get("id").as_str().unwrap_or_default()),
+});
 use super::{already_exists, rules, scim_diag};
 use crate::clients::scim::{GROUP_EXTENSION, GROUP_SCHEMA, PatchOperation, ScimClient};
 use crate::clients::scim_members::user_members;
@@ -62,7 +68,7 @@ fn schema() -> Schema {
                 .use_state_for_unknown()
                 .describe("SCIM ids of the member users. When set, exactly these users are members (authoritative); when left out, membership is not managed and this shows the current members. Do not combine a set `members` with `identity_scim_group_member` or `identity_scim_user_group_memberships` for the same group.")
                 .validate(rules::scim_ids("user")),
-            timeouts::all_operations(),
+            TIMEOUTS.attribute(),
         ],
     )
 }
@@ -125,48 +131,40 @@ impl Resource<ProviderData> for ScimGroupResource {
         }
         body["schemas"] = json!(schemas);
         let name = planned.display_name.clone().unwrap_or_default();
-        let deadline = Deadline::start(Op::Create, format!("the SCIM group \"{name}\""), &req.planned);
-        let created = match deadline.run(c.create("/Groups", &body)).await {
+        let created = match req.run(c.create("/Groups", &body)).await {
             Ok(Ok(g)) => g,
             Ok(Err(e)) if e.is_conflict() => {
-                let existing = deadline.run(c.find_id("/Groups", "displayName", &name)).await.ok().flatten();
+                let existing = req.run(c.find_id("/Groups", "displayName", &name)).await.ok().flatten();
                 return Err(already_exists(&e, TYPE_NAME, existing.as_deref().unwrap_or("<id>"), &format!("Group \"{name}\"")));
             }
             Ok(Err(e)) => return Err(scim_diag("Unable to create group", &e)),
-            Err(TimedOut) => return Err(deadline.exceeded(&timeouts::create_unanswered("the group")).into()),
+            Err(TimedOut) => return Err(req.exceeded(&timeouts::create_unanswered("the group")).into()),
         };
         let members = user_members(&created);
-        Ok(StateResult::state(timeouts::keep(to_value(&state_from_api(&created, members), &ty())?, &req.planned)))
+        Ok(StateResult::state(to_value(&state_from_api(&created, members), &ty())?))
     }
 
     async fn read(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<StateResult, Diagnostics> {
         let c = data.scim_client()?;
         let id = state.get("id").as_str().unwrap_or_default().to_string();
-        let deadline = Deadline::start(Op::Read, format!("the SCIM group {id}"), state);
-        match deadline.guard(timeouts::READ_UNFINISHED, Self::read_group(c, &id)).await? {
-            Some(m) => Ok(StateResult::state(timeouts::keep(to_value(&m, &ty())?, state))),
+        match Self::read_group(c, &id).await? {
+            Some(m) => Ok(StateResult::state(to_value(&m, &ty())?)),
             None => Ok(StateResult::gone()),
         }
     }
 
     async fn update(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
-        if let Some(r) = timeouts::timeouts_only_update(req) {
-            return Ok(r);
-        }
-        let what = format!("the SCIM group \"{}\"", req.planned.get("display_name").as_str().unwrap_or_default());
-        Deadline::start(Op::Update, what, &req.planned).guard(timeouts::UPDATE_UNFINISHED, self.update_now(data, req)).await
+        self.update_now(data, req).await
     }
 
     async fn delete(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<(), Diagnostics> {
         let c = data.scim_client()?;
         let id = state.get("id").as_str().unwrap_or_default().to_string();
-        let what = format!("the SCIM group \"{}\" ({id})", state.get("display_name").as_str().unwrap_or_default());
-        let deadline = Deadline::start(Op::Delete, what, state);
-        deadline
-            .guard(timeouts::DELETE_UNFINISHED, async {
-                c.delete("/Groups", &id).await.map(drop).map_err(|e| scim_diag("Unable to delete group", &e))
-            })
-            .await
+        c.delete("/Groups", &id).await.map(drop).map_err(|e| scim_diag("Unable to delete group", &e))
+    }
+
+    fn timeouts(&self) -> Option<Timeouts> {
+        Some(TIMEOUTS)
     }
 
     fn as_import(&self) -> Option<&dyn ImportState<ProviderData>> {
@@ -240,7 +238,7 @@ impl ScimGroupResource {
         if req.config.get("members").is_null() && !req.planned.get("members").is_unknown() {
             state.members = planned.members.clone();
         }
-        Ok(StateResult::state(timeouts::keep(to_value(&state, &ty())?, &req.planned)))
+        Ok(StateResult::state(to_value(&state, &ty())?))
     }
 }
 

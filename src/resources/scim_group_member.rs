@@ -4,13 +4,13 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::timeouts::{self, Deadline, Op};
 use super::{rules, scim_diag};
 use crate::clients::scim::PatchOperation;
 use crate::provider::ProviderData;
 use crate::tfplugin::model::{from_value, to_value};
 use crate::tfplugin::resource::{ImportState, ModifyPlan, ModifyPlanRequest};
 use crate::tfplugin::schema::IdentitySchema;
+use crate::tfplugin::timeouts::{Op, Timeouts};
 use crate::tfplugin::{ApplyRequest, Attribute, Diagnostic, Diagnostics, Resource, Schema, StateResult, Type, Value};
 
 pub const TYPE_NAME: &str = "identity_scim_group_member";
@@ -32,7 +32,7 @@ fn schema() -> Schema {
             Attribute::string("id").computed().use_state_for_unknown().describe("`<group_id>/<user_id>`; the import ID."),
             Attribute::string("group_id").required().requires_replace().describe("SCIM id of the group.").validate(rules::scim_id()),
             Attribute::string("user_id").required().requires_replace().describe("SCIM id of the user.").validate(rules::scim_id()),
-            timeouts::all_operations(),
+            TIMEOUTS.attribute(),
         ],
     )
 }
@@ -42,9 +42,15 @@ fn ty() -> Type {
 }
 
 /// What an operation is about, for timeout diagnostics.
-fn what(group: &str, user: &str) -> String {
-    format!("the membership of user {user} in SCIM group {group}")
-}
+/// Every operation has a timeout; a membership is named by its user and group.
+const TIMEOUTS: Timeouts = Timeouts::all("the membership", |v| {
+    format!(
+        "the membership of user {} in SCIM group {}",
+        v.get("user_id").as_str().unwrap_or_default(),
+        v.get("group_id").as_str().unwrap_or_default()
+    )
+})
+.unfinished(Op::Create, CREATE_UNFINISHED);
 
 /// What a create that ran out of time may have done.
 const CREATE_UNFINISHED: &str = "The user may already have been added to the group; nothing was recorded in the Terraform \
@@ -75,25 +81,19 @@ impl Resource<ProviderData> for ScimGroupMemberResource {
         let c = data.scim_client()?;
         let m: Model = from_value(&req.planned)?;
         let (g, u) = (m.group_id.unwrap_or_default(), m.user_id.unwrap_or_default());
-        Deadline::start(Op::Create, what(&g, &u), &req.planned)
-            .within(CREATE_UNFINISHED, c.patch("/Groups", &g, &[PatchOperation::add_members(std::slice::from_ref(&u))]))
-            .await?
+        c.patch("/Groups", &g, &[PatchOperation::add_members(std::slice::from_ref(&u))])
+            .await
             .map_err(|e| scim_diag("Unable to add the group member", &e))?;
-        Ok(StateResult::state(timeouts::keep(state(&g, &u)?, &req.planned)))
+        Ok(StateResult::state(state(&g, &u)?))
     }
 
     async fn read(&self, data: &ProviderData, current: &Value, _private: &[u8]) -> Result<StateResult, Diagnostics> {
         let c = data.scim_client()?;
         let m: Model = from_value(current)?;
         let (g, u) = (m.group_id.unwrap_or_default(), m.user_id.unwrap_or_default());
-        let deadline = Deadline::start(Op::Read, what(&g, &u), current);
-        match deadline
-            .within(timeouts::READ_UNFINISHED, c.is_member(&g, &u))
-            .await?
-            .map_err(|e| scim_diag("Unable to read the group membership", &e))?
-        {
+        match c.is_member(&g, &u).await.map_err(|e| scim_diag("Unable to read the group membership", &e))? {
             // From the group's own `members`: false also when the group or user is gone.
-            true => Ok(StateResult::state(timeouts::keep(state(&g, &u)?, current))),
+            true => Ok(StateResult::state(state(&g, &u)?)),
             false => Ok(StateResult::gone()),
         }
     }
@@ -107,12 +107,15 @@ impl Resource<ProviderData> for ScimGroupMemberResource {
         let c = data.scim_client()?;
         let m: Model = from_value(current)?;
         let (g, u) = (m.group_id.unwrap_or_default(), m.user_id.unwrap_or_default());
-        let deadline = Deadline::start(Op::Delete, what(&g, &u), current);
-        match deadline.within(timeouts::DELETE_UNFINISHED, c.patch("/Groups", &g, &[PatchOperation::remove_member(&u)])).await? {
+        match c.patch("/Groups", &g, &[PatchOperation::remove_member(&u)]).await {
             Ok(_) => Ok(()),
             Err(e) if e.is_not_found() => Ok(()),
             Err(e) => Err(scim_diag("Unable to remove the group member", &e)),
         }
+    }
+
+    fn timeouts(&self) -> Option<Timeouts> {
+        Some(TIMEOUTS)
     }
 
     fn as_import(&self) -> Option<&dyn ImportState<ProviderData>> {

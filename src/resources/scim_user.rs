@@ -19,7 +19,13 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
-use super::timeouts::{self, Deadline, Op, TimedOut};
+use crate::tfplugin::timeouts::{self, TimedOut, Timeouts};
+
+/// Every operation has a timeout; a user is named by its `userName` (or its id).
+const TIMEOUTS: Timeouts = Timeouts::all("the user", |v| match v.get("user_name").as_str() {
+    Some(name) => format!("the SCIM user \"{name}\""),
+    None => format!("the SCIM user {}", v.get("id").as_str().unwrap_or_default()),
+});
 use super::{already_exists, rules, scim_diag};
 use crate::clients::scim::{PatchOperation, ScimClient, USER_SCHEMA};
 use crate::provider::ProviderData;
@@ -114,7 +120,7 @@ fn schema() -> Schema {
                 .describe("Any whole number; change it to set `password_wo` again (rotation). Recorded only once the password was accepted.")
                 .validate(Validator::IntBetween { min: 0, max: i64::MAX })
                 .validate(Validator::also_requires(&["password_wo"])),
-            timeouts::all_operations(),
+            TIMEOUTS.attribute(),
         ],
     )
 }
@@ -239,20 +245,19 @@ impl Resource<ProviderData> for ScimUserResource {
         let c = data.scim_client()?;
         let planned: Model = from_value(&req.planned)?;
         let name = planned.user_name.clone().unwrap_or_default();
-        let deadline = Deadline::start(Op::Create, format!("the SCIM user \"{name}\""), &req.planned);
-        let created = match deadline.run(c.create("/Users", &body_of(&planned))).await {
+        let created = match req.run(c.create("/Users", &body_of(&planned))).await {
             Ok(Ok(u)) => u,
             Ok(Err(e)) if e.is_conflict() => {
-                let existing = deadline.run(c.find_id("/Users", "userName", &name)).await.ok().flatten();
+                let existing = req.run(c.find_id("/Users", "userName", &name)).await.ok().flatten();
                 return Err(already_exists(&e, TYPE_NAME, existing.as_deref().unwrap_or("<id>"), &format!("User \"{name}\"")));
             }
             Ok(Err(e)) => return Err(scim_diag("Unable to create user", &e)),
-            Err(TimedOut) => return Err(deadline.exceeded(&timeouts::create_unanswered("the user")).into()),
+            Err(TimedOut) => return Err(req.exceeded(&timeouts::create_unanswered("the user")).into()),
         };
         let mut state = state_from_api(&created, &planned);
         let id = state.id.clone().unwrap_or_default();
         let mut result = StateResult::default();
-        match deadline.run(Self::set_password(c, &id, &req.config)).await {
+        match req.run(Self::set_password(c, &id, &req.config)).await {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => {
                 state.password_wo_version = None;
@@ -260,7 +265,7 @@ impl Resource<ProviderData> for ScimUserResource {
             }
             Err(TimedOut) => {
                 state.password_wo_version = None;
-                result.diags.push(deadline.exceeded(&timeouts::created_tainted(
+                result.diags.push(req.exceeded(&timeouts::created_tainted(
                     "The user",
                     &format!("id {id}"),
                     TYPE_NAME,
@@ -268,7 +273,7 @@ impl Resource<ProviderData> for ScimUserResource {
                 )));
             }
         }
-        result.state = timeouts::keep(to_value(&state, &ty())?, &req.planned);
+        result.state = to_value(&state, &ty())?;
         result.private = applied_private(&result, &req.private);
         Ok(result)
     }
@@ -277,21 +282,15 @@ impl Resource<ProviderData> for ScimUserResource {
         let c = data.scim_client()?;
         let prior: Model = from_value(state)?;
         let id = prior.id.clone().unwrap_or_default();
-        let deadline = Deadline::start(Op::Read, format!("the SCIM user {id}"), state);
-        match deadline.within(timeouts::READ_UNFINISHED, c.get_user_coalesced(&id)).await? {
-            Ok(Some(u)) => Ok(StateResult::state(timeouts::keep(to_value(&state_from_api(&u, &prior), &ty())?, state))),
+        match c.get_user_coalesced(&id).await {
+            Ok(Some(u)) => Ok(StateResult::state(to_value(&state_from_api(&u, &prior), &ty())?)),
             Ok(None) => Ok(StateResult::gone()),
             Err(e) => Err(scim_diag("Unable to read user", &e)),
         }
     }
 
     async fn update(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
-        if let Some(r) = timeouts::timeouts_only_update(req) {
-            return Ok(r);
-        }
-        let what = format!("the SCIM user \"{}\"", req.planned.get("user_name").as_str().unwrap_or_default());
-        let mut res =
-            Deadline::start(Op::Update, what, &req.planned).guard(timeouts::UPDATE_UNFINISHED, self.update_now(data, req)).await?;
+        let mut res = self.update_now(data, req).await?;
         res.private = applied_private(&res, &req.private);
         Ok(res)
     }
@@ -299,13 +298,11 @@ impl Resource<ProviderData> for ScimUserResource {
     async fn delete(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<(), Diagnostics> {
         let c = data.scim_client()?;
         let id = state.get("id").as_str().unwrap_or_default().to_string();
-        let what = format!("the SCIM user \"{}\" ({id})", state.get("user_name").as_str().unwrap_or_default());
-        let deadline = Deadline::start(Op::Delete, what, state);
-        deadline
-            .guard(timeouts::DELETE_UNFINISHED, async {
-                c.delete("/Users", &id).await.map(drop).map_err(|e| scim_diag("Unable to delete user", &e))
-            })
-            .await
+        c.delete("/Users", &id).await.map(drop).map_err(|e| scim_diag("Unable to delete user", &e))
+    }
+
+    fn timeouts(&self) -> Option<Timeouts> {
+        Some(TIMEOUTS)
     }
 
     fn as_import(&self) -> Option<&dyn ImportState<ProviderData>> {
@@ -397,7 +394,7 @@ impl ScimUserResource {
                 result.diags.push(password_error(&e));
             }
         }
-        result.state = timeouts::keep(to_value(&state, &ty())?, &req.planned);
+        result.state = to_value(&state, &ty())?;
         Ok(result)
     }
 }

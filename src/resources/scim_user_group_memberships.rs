@@ -20,7 +20,6 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::timeouts::{self, Deadline, Op};
 use super::{rules, scim_diag};
 use crate::clients::http::path_segment;
 use crate::clients::scim::{PatchOperation, ScimClient, patch_body};
@@ -28,6 +27,7 @@ use crate::provider::ProviderData;
 use crate::tfplugin::model::{from_value, to_value};
 use crate::tfplugin::resource::{ImportState, ModifyPlan, ModifyPlanRequest};
 use crate::tfplugin::schema::IdentitySchema;
+use crate::tfplugin::timeouts::{Op, Timeouts};
 use crate::tfplugin::{ApplyRequest, AttrPath, Attribute, Diagnostic, Diagnostics, Resource, Schema, StateResult, Type, Value};
 
 pub const TYPE_NAME: &str = "identity_scim_user_group_memberships";
@@ -66,15 +66,19 @@ fn schema() -> Schema {
                 "SCIM ids of every group the user is a member of on the server, managed here or not. Planned exactly: a group the \
                  apply makes the user leave shows as a removal here.",
             ),
-            timeouts::all_operations(),
+            TIMEOUTS.attribute(),
         ],
     )
 }
 
 /// What an operation is about, for timeout diagnostics.
-fn what(user: &str) -> String {
-    format!("the SCIM group memberships of user {user}")
-}
+/// Every operation has a timeout; the memberships are named by their user.
+const TIMEOUTS: Timeouts = Timeouts::all("the memberships", |v| {
+    format!("the SCIM group memberships of user {}", v.get("user_id").as_str().or(v.get("id").as_str()).unwrap_or_default())
+})
+.unfinished(Op::Create, CONVERGE_UNFINISHED)
+.unfinished(Op::Update, CONVERGE_UNFINISHED)
+.unfinished(Op::Delete, DELETE_UNFINISHED);
 
 /// What a delete that ran out of time may have done.
 const DELETE_UNFINISHED: &str = "The user may already have left some of the groups. The memberships stay in the Terraform \
@@ -231,10 +235,7 @@ impl Resource<ProviderData> for ScimUserGroupMembershipsResource {
     }
 
     async fn create(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
-        let user = req.planned.get("user_id").as_str().unwrap_or_default();
-        let mut res = Deadline::start(Op::Create, what(user), &req.planned).guard(CONVERGE_UNFINISHED, self.converge(data, req)).await?;
-        res.state = timeouts::keep(res.state, &req.planned);
-        Ok(res)
+        self.converge(data, req).await
     }
 
     async fn read(&self, data: &ProviderData, current: &Value, private: &[u8]) -> Result<StateResult, Diagnostics> {
@@ -242,41 +243,33 @@ impl Resource<ProviderData> for ScimUserGroupMembershipsResource {
         let m: Model = from_value(current)?;
         let user = m.user_id.clone().or(m.id.clone()).unwrap_or_default();
         let exclusive = m.exclusive.unwrap_or(false);
-        let deadline = Deadline::start(Op::Read, what(&user), current);
-        match deadline
-            .within(timeouts::READ_UNFINISHED, groups_of(c, &user))
-            .await?
-            .map_err(|e| scim_diag("Unable to read the user's groups", &e))?
-        {
+        match groups_of(c, &user).await.map_err(|e| scim_diag("Unable to read the user's groups", &e))? {
             None => Ok(StateResult::gone()),
             Some(actual) => {
                 // Just imported by user id alone: every group is shown, none is managed yet.
                 let unscoped = m.group_ids.is_none() && !exclusive;
-                let res = StateResult::state(timeouts::keep(Self::state(&user, &actual, m.group_ids.as_ref(), exclusive)?, current));
+                let res = StateResult::state(Self::state(&user, &actual, m.group_ids.as_ref(), exclusive)?);
                 Ok(if unscoped || private.is_empty() { res.with_private(if unscoped { UNSCOPED } else { SCOPED }.to_vec()) } else { res })
             }
         }
     }
 
     async fn update(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
-        if let Some(r) = timeouts::timeouts_only_update(req) {
-            return Ok(r);
-        }
-        let user = req.planned.get("user_id").as_str().unwrap_or_default();
-        let mut res = Deadline::start(Op::Update, what(user), &req.planned).guard(CONVERGE_UNFINISHED, self.converge(data, req)).await?;
-        res.state = timeouts::keep(res.state, &req.planned);
-        Ok(res)
+        self.converge(data, req).await
     }
 
     async fn delete(&self, data: &ProviderData, current: &Value, private: &[u8]) -> Result<(), Diagnostics> {
         let c = data.scim_client()?;
         let m: Model = from_value(current)?;
         let user = m.user_id.clone().unwrap_or_default();
-        let deadline = Deadline::start(Op::Delete, what(&user), current);
         // After an import by user id alone no group is known to be managed: leave them all.
         let leave = if m.exclusive == Some(true) { m.group_ids.clone().unwrap_or_default() } else { managed_before(&m, private) };
-        let failures = deadline.guard(DELETE_UNFINISHED, Self::apply(c, &user, &BTreeSet::new(), &leave)).await?;
+        let failures = Self::apply(c, &user, &BTreeSet::new(), &leave).await?;
         if failures.has_errors() { Err(failures) } else { Ok(()) }
+    }
+
+    fn timeouts(&self) -> Option<Timeouts> {
+        Some(TIMEOUTS)
     }
 
     fn as_import(&self) -> Option<&dyn ImportState<ProviderData>> {

@@ -10,7 +10,11 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::timeouts::{self, Deadline, Op, TimedOut};
+use crate::tfplugin::timeouts::{self, TimedOut, Timeouts};
+
+/// Every operation has a timeout; an assignment is named by its user and configuration.
+const TIMEOUTS: Timeouts =
+    Timeouts::all("the assignment", |v| what(v.get("user_id").as_str().unwrap_or_default(), v.get("oidc_id").as_str().unwrap_or_default()));
 use crate::clients::ApiError;
 use crate::clients::fudo::{FudoClient, NewUserOidc, UserOidc, UserOidcPatch};
 use crate::provider::ProviderData;
@@ -190,7 +194,7 @@ impl UserOidcResource {
         // Fixed once created (the ids that determine them never change in place), except
         // modified_at, which every update moves.
         attributes.extend(read_only_attributes().into_iter().map(|a| if a.name == "modified_at" { a } else { a.use_state_for_unknown() }));
-        attributes.push(timeouts::all_operations());
+        attributes.push(TIMEOUTS.attribute());
         Schema::new(
             "Assigns a Fudo PAM OpenID Connect configuration to a Fudo user, so that the user can log in through \
              that identity provider (`/api/v2/user/oidc`). Users and OpenID Connect configurations themselves are \
@@ -275,19 +279,18 @@ impl Resource<ProviderData> for UserOidcResource {
         let oidc_id = required(&planned.oidc_id, "oidc_id")?;
         let oidc_sub = required(&planned.oidc_sub, "oidc_sub")?;
         let body = NewUserOidc { user_id: user_id.clone(), oidc_id: oidc_id.clone(), oidc_sub };
-        let deadline = Deadline::start(Op::Create, what(&user_id, &oidc_id), &req.planned);
-        match deadline.run(c.create(&body)).await {
+        match req.run(c.create(&body)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
-                return match deadline.run(self.create_error(c, &e, &user_id, &oidc_id)).await {
+                return match req.run(self.create_error(c, &e, &user_id, &oidc_id)).await {
                     Ok(d) => Err(d),
                     Err(TimedOut) => Err(api_err("Unable to create user OIDC assignment", &e)),
                 };
             }
-            Err(TimedOut) => return Err(deadline.exceeded(&timeouts::create_unanswered("the assignment")).into()),
+            Err(TimedOut) => return Err(req.exceeded(&timeouts::create_unanswered("the assignment")).into()),
         }
-        match deadline.run(self.read_back(c, &user_id, &oidc_id, "create")).await {
-            Ok(state) => Ok(StateResult::state(timeouts::keep(state?, &req.planned))),
+        match req.run(self.read_back(c, &user_id, &oidc_id, "create")).await {
+            Ok(state) => Ok(StateResult::state(state?)),
             // Created, but not read back: record what is known (the rest null until the
             // next refresh), with the error, so that it is not orphaned.
             Err(TimedOut) => {
@@ -299,29 +302,19 @@ impl Resource<ProviderData> for UserOidcResource {
                     TYPE_NAME,
                     "reading it back did not finish in time",
                 );
-                Ok(StateResult { state: partial, private: Vec::new(), diags: deadline.exceeded(&why).into() })
+                Ok(StateResult { state: partial, private: Vec::new(), diags: req.exceeded(&why).into() })
             }
         }
     }
 
     async fn read(&self, data: &ProviderData, state: &Value, private: &[u8]) -> Result<StateResult, Diagnostics> {
-        let name = state.get("id").as_str().map(str::to_string).unwrap_or_default();
-        let deadline = Deadline::start(Op::Read, format!("the user OIDC assignment {name}"), state);
-        let mut res = deadline.guard(timeouts::READ_UNFINISHED, self.read_now(data, state, private)).await?;
-        res.state = timeouts::keep(res.state, state);
-        Ok(res)
+        self.read_now(data, state, private).await
     }
 
     async fn update(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
-        if let Some(r) = timeouts::timeouts_only_update(req) {
-            return Ok(r);
-        }
-        let user_id = required(&req.prior.get("user_id").as_str().map(str::to_string), "user_id")?;
-        let oidc_id = required(&req.prior.get("oidc_id").as_str().map(str::to_string), "oidc_id")?;
-        let deadline = Deadline::start(Op::Update, what(&user_id, &oidc_id), &req.planned);
-        let mut res = deadline.guard(timeouts::UPDATE_UNFINISHED, self.update_now(data, req)).await?;
-        res.state = timeouts::keep(res.state, &req.planned);
-        Ok(res)
+        required(&req.prior.get("user_id").as_str().map(str::to_string), "user_id")?;
+        required(&req.prior.get("oidc_id").as_str().map(str::to_string), "oidc_id")?;
+        self.update_now(data, req).await
     }
 
     async fn delete(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<(), Diagnostics> {
@@ -333,12 +326,11 @@ impl Resource<ProviderData> for UserOidcResource {
         if prior.builtin == Some(true) {
             return Err(builtin_refusal(&user_id, &oidc_id, "the deletion").into());
         }
-        let deadline = Deadline::start(Op::Delete, what(&user_id, &oidc_id), state);
-        deadline
-            .guard(timeouts::DELETE_UNFINISHED, async {
-                c.delete(&user_id, &oidc_id).await.map(drop).map_err(|e| api_err("Unable to delete user OIDC assignment", &e))
-            })
-            .await
+        c.delete(&user_id, &oidc_id).await.map(drop).map_err(|e| api_err("Unable to delete user OIDC assignment", &e))
+    }
+
+    fn timeouts(&self) -> Option<Timeouts> {
+        Some(TIMEOUTS)
     }
 
     fn as_import(&self) -> Option<&dyn ImportState<ProviderData>> {

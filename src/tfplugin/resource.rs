@@ -8,6 +8,7 @@ use async_trait::async_trait;
 
 use super::diag::Diagnostics;
 use super::schema::{IdentitySchema, Schema};
+use super::timeouts::{Deadline, TimedOut, Timeouts};
 use super::value::Value;
 
 /// A provider: its schema, configuration, and the resources and data sources it serves.
@@ -47,6 +48,29 @@ pub struct ApplyRequest {
     /// The configuration, including write-only values.
     pub config: Value,
     pub private: Vec<u8>,
+    /// The operation's deadline, for a resource that declares [`Resource::timeouts`]: the
+    /// framework stops the call shortly after it passes; a resource that makes progress
+    /// in steps runs them against it to save what it made (see [`super::timeouts`]).
+    pub deadline: Option<Deadline>,
+}
+
+impl ApplyRequest {
+    /// Runs one step of the operation against its deadline (see [`Deadline::run`]); with
+    /// no deadline, to its end.
+    pub async fn run<T>(&self, fut: impl std::future::Future<Output = T>) -> Result<T, TimedOut> {
+        match &self.deadline {
+            Some(d) => d.run(fut).await,
+            None => Ok(fut.await),
+        }
+    }
+
+    /// The error for a step that ran out of time (see [`Deadline::exceeded`]).
+    pub fn exceeded(&self, consequence: &str) -> super::diag::Diagnostic {
+        match &self.deadline {
+            Some(d) => d.exceeded(consequence),
+            None => super::diag::Diagnostic::error("Timed out", consequence),
+        }
+    }
 }
 
 /// The outcome of create, update and read.
@@ -84,6 +108,13 @@ pub trait Resource<D>: Send + Sync {
     async fn update(&self, data: &D, req: &ApplyRequest) -> Result<StateResult, Diagnostics>;
     /// Deletes the object; an object already gone is not an error.
     async fn delete(&self, data: &D, state: &Value, private: &[u8]) -> Result<(), Diagnostics>;
+
+    /// The resource's `timeouts`: which operations have one and how its objects are
+    /// named. With them the framework bounds every create, read, update and delete (see
+    /// [`super::timeouts`]); the schema must hold [`Timeouts::attribute`].
+    fn timeouts(&self) -> Option<Timeouts> {
+        None
+    }
 
     /// The resource identity (Terraform 1.12+): attributes named like state attributes.
     /// With one, `import` blocks may give `identity = {...}` instead of an id.

@@ -12,6 +12,7 @@ use super::service::ProviderService;
 use crate::tfplugin::diag::{Diagnostic, Diagnostics};
 use crate::tfplugin::plan::{null_write_only, plan_resource};
 use crate::tfplugin::resource::{ApplyRequest, ModifyPlanRequest, Provider, StateResult};
+use crate::tfplugin::timeouts::{Op, keep, only_timeouts_changed};
 use crate::tfplugin::value::{Value, decode_json};
 
 impl<P: Provider> ProviderService<P> {
@@ -75,7 +76,15 @@ impl<P: Provider> ProviderService<P> {
             });
         }
         let data = self.require_configured()?;
-        let mut res: StateResult = self.stop.run(e.imp.read(&data, &current, &r.private)).await?;
+        let timeouts = e.imp.timeouts();
+        let read = e.imp.read(&data, &current, &r.private);
+        let mut res: StateResult = match timeouts.and_then(|t| t.deadline(Op::Read, &current)) {
+            Some(d) => self.stop.run(d.bound(read)).await?,
+            None => self.stop.run(read).await?,
+        };
+        if timeouts.is_some() {
+            res.state = keep(res.state, &current);
+        }
         null_write_only(&e.schema.block, &mut res.state);
         check_known(&res.state, &r.type_name, "read")?;
         let private = if res.private.is_empty() { r.private.clone() } else { res.private };
@@ -132,8 +141,13 @@ impl<P: Provider> ProviderService<P> {
         let planned = decode_dv(r.planned_state.as_ref(), &e.ty, "planned state")?;
         let config = decode_dv(r.config.as_ref(), &e.ty, "configuration")?;
         let data = self.require_configured()?;
+        let timeouts = e.imp.timeouts();
         if planned.is_null() {
-            self.stop.run(e.imp.delete(&data, &prior, &r.planned_private)).await?;
+            let delete = e.imp.delete(&data, &prior, &r.planned_private);
+            match timeouts.and_then(|t| t.deadline(Op::Delete, &prior)) {
+                Some(d) => self.stop.run(d.bound(delete)).await?,
+                None => self.stop.run(delete).await?,
+            }
             return Ok(pb::apply_resource_change::Response {
                 new_state: Some(encode_dv(&Value::Null, &e.ty, "new state")?),
                 private: Vec::new(),
@@ -142,12 +156,23 @@ impl<P: Provider> ProviderService<P> {
                 ..Default::default()
             });
         }
-        let req = ApplyRequest { planned, prior: prior.clone(), config, private: r.planned_private.clone() };
-        let mut res = if prior.is_null() {
-            self.stop.run(e.imp.create(&data, &req)).await?
+        let op = if prior.is_null() { Op::Create } else { Op::Update };
+        let deadline = timeouts.and_then(|t| t.deadline(op, &planned));
+        let req = ApplyRequest { planned, prior: prior.clone(), config, private: r.planned_private.clone(), deadline: deadline.clone() };
+        let mut res = if timeouts.is_some() && op == Op::Update && only_timeouts_changed(&prior, &req.planned) {
+            // Only `timeouts` changed: nothing to send.
+            tracing::debug!("only timeouts changed: nothing to send");
+            StateResult::state(prior.clone())
         } else {
-            self.stop.run(e.imp.update(&data, &req)).await?
+            let call = async { if op == Op::Create { e.imp.create(&data, &req).await } else { e.imp.update(&data, &req).await } };
+            match &deadline {
+                Some(d) => self.stop.run(d.bound(call)).await?,
+                None => self.stop.run(call).await?,
+            }
         };
+        if timeouts.is_some() {
+            res.state = keep(res.state, &req.planned);
+        }
         null_write_only(&e.schema.block, &mut res.state);
         if !res.state.is_null() {
             check_known(&res.state, &r.type_name, "apply")?;
