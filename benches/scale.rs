@@ -1310,7 +1310,7 @@ fn render_markdown(r: &Report) -> String {
          sampled `utime + stime` (a lower bound); sandbox CPU from its `/proc/<pid>/stat`. The sandbox, \
          terraform and the provider share the machine's CPUs.\n\
          - Start-up: exec-to-handshake as in `benches/handshake.rs`; GetProviderSchema with a tonic \
-         client over mutual TLS, like Terraform (and `tests/protocol.rs`); \
+         client over mutual TLS, like Terraform (and `tests/it/protocol.rs`); \
          `terraform providers schema -json` is a proxy that includes Terraform's own start-up.\n",
     );
     s.push_str("\n## Re-run\n\n");

@@ -371,7 +371,7 @@ fn item_value(v: &Value) -> Option<String> {
 // The schemas the emulation patches users and groups with
 // ---------------------------------------------------------------------------------------
 
-/// What a PATCH may change on a user, and what it may not (also fuzzed by `tests/fuzz_vendor.rs`).
+/// What a PATCH may change on a user, and what it may not (also fuzzed by `tests/fuzz/fuzz_vendor.rs`).
 pub const USER_PATCH: Schema = Schema {
     core_urn: USER_SCHEMA,
     writable: &[

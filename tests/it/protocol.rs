@@ -202,7 +202,10 @@ async fn terraform_style_client_completes_tls_grpc_and_bad_input_is_diagnosed() 
     // A resource call before ConfigureProvider is a diagnostic, not a crash.
     let state = identity_provider::tfplugin::value::encode_msgpack(
         &identity_provider::tfplugin::Value::object_of(&[("id", "x".into()), ("alias", "x".into())]),
-        &identity_provider::resources::idp::IdpResource.schema_type(),
+        &identity_provider::tfplugin::Resource::<identity_provider::provider::ProviderData>::schema(
+            &identity_provider::resources::idp::IdpResource,
+        )
+        .value_type(),
     )
     .expect("encode");
     let resp = client

@@ -2,7 +2,7 @@
 //! request: each case names the attribute (the diagnostic's path shows as the source
 //! line Terraform quotes, and the message names it) and says the rule in words.
 
-mod support;
+use crate::support;
 
 use support::{Sandbox, Workspace};
 

@@ -4,7 +4,7 @@
 //! shorter than `expected_run_duration`, and logs (Terraform shows no diagnostics of
 //! renew) when still in use near expiry.
 
-mod support;
+use crate::support;
 
 use support::*;
 

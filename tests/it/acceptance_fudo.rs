@@ -7,7 +7,7 @@
 //! (User_2), OIDC configurations `9124292845052624898` (OKTA2) and `9124292845052624897`
 //! (AzureAD), and one built-in assignment, User_2 -> AzureAD.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use support::{Sandbox, Workspace, actions, is_replace, replace_path_strings};

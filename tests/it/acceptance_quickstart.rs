@@ -1,7 +1,7 @@
 //! `examples/quickstart` (what `scripts/quickstart` applies) works against the sandbox:
 //! apply, both plans empty, destroy leaves nothing behind.
 
-mod support;
+use crate::support;
 
 use support::{Sandbox, Workspace};
 

@@ -13,7 +13,7 @@
 //! some 250 requests, so the default would fail about one run in 60; with 10 retries,
 //! 0.2^11 per request, about one in 80,000.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;

@@ -1,24 +1,24 @@
-//! The proptest driver shared by `tests/fuzz_decoders.rs` and `tests/fuzz_vendor.rs`
-//! (included with `#[path]`; cargo does not build this directory as a test of its own).
+//! The proptest driver shared by the fuzz modules `fuzz_decoders` and `fuzz_vendor` of the
+//! `fuzz` test binary (`tests/fuzz/`).
 //!
 //! cargo-fuzz needs a nightly toolchain; these targets run on stable as ordinary tests.
 //! Each target is a proptest strategy plus a property (no panic, and whatever else the
 //! target checks). Knobs, all optional:
 //!
 //! - `IDENTITY_FUZZ_CASES=N`: cases per target (default: each target's CI figure, chosen
-//!   so that a test file runs in well under 20 s in debug on two cores).
-//! - `IDENTITY_FUZZ_SECS=N`: time-boxed run: the targets of one test file share N seconds
-//!   (N / number of targets each), in batches of at most [`BATCH`] cases with fresh seeds, and
-//!   print how many cases they ran. Run with `--test-threads=1` for N seconds of wall time
-//!   per file (with the default two threads the file takes about N/2 s of wall time, N s
-//!   of CPU time).
+//!   so that a module runs in well under 20 s in debug on two cores).
+//! - `IDENTITY_FUZZ_SECS=N`: time-boxed run: the targets of one module (`fuzz_decoders`,
+//!   `fuzz_vendor`) share N seconds (N / number of targets each), in batches of at most
+//!   [`BATCH`] cases with fresh seeds, and print how many cases they ran. Run with
+//!   `--test-threads=1` for N seconds of wall time per module (with the default two threads
+//!   a module takes about N/2 s of wall time, N s of CPU time).
 //! - `IDENTITY_FUZZ_SEED=N`: the base seed (u64); printed by every target and in every
 //!   failure, so a failure can be replayed with the same seed.
 //! - `IDENTITY_FUZZ_HANG_SECS=N`: a watchdog aborts the process when a target makes no
 //!   progress for N seconds (default 120): a hang is a failure too.
 //!
 //! A failing case is shrunk by proptest and reported with its minimal input; turn that
-//! into a plain regression test in the file that found it.
+//! into a plain regression test in the module that found it.
 #![allow(dead_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -124,7 +124,7 @@ pub struct Report {
     pub elapsed: Duration,
 }
 
-/// Runs one fuzz target: `targets` lists every target of the calling test file (the
+/// Runs one fuzz target: `targets` lists every target of the calling module (the
 /// time budget is split between them), `name` is this one, `ci_cases` its case count when
 /// neither `IDENTITY_FUZZ_CASES` nor `IDENTITY_FUZZ_SECS` is set. Panics with the seed and
 /// the minimal failing input when the property fails (an `Err`, a panic, or a slow case).
@@ -231,8 +231,8 @@ thread_local! {
 }
 
 /// A global allocator that keeps, per thread, the bytes it holds and their high-water
-/// mark, so that a target can bound what one decode allocates. Install it in a test
-/// file with `#[global_allocator] static ALLOC: harness::Counting = harness::Counting;`.
+/// mark, so that a target can bound what one decode allocates. `tests/fuzz/main.rs`
+/// installs it for the whole `fuzz` binary (`#[global_allocator]`).
 pub struct Counting;
 
 fn account(delta: isize) {

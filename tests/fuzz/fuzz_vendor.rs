@@ -1,7 +1,7 @@
 //! Fuzzing the vendor clients' response handling (`src/clients/`) and the sandbox's SCIM
 //! filter and PATCH parsers (`src/sandbox/scim/`) with proptest, on stable. The driver and
 //! its knobs (`IDENTITY_FUZZ_CASES`, `IDENTITY_FUZZ_SECS`, `IDENTITY_FUZZ_SEED`) are
-//! described in `tests/fuzz-regressions/harness.rs`.
+//! described in `tests/fuzz/harness.rs`.
 //!
 //! - The public serde models of every vendor (Run:ai `Idp` and its parts, Fudo `UserOidc`
 //!   with its string-or-number ids and verbatim timestamps, SCIM `ListResponse` paging
@@ -22,8 +22,7 @@
 //!
 //! Property: no panic (an `Err` is fine), no hang, and the specific checks of each target.
 
-#[path = "fuzz-regressions/harness.rs"]
-mod harness;
+use crate::harness;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;

@@ -1,8 +1,7 @@
 //! Fuzzing the Terraform value codecs (`tfplugin::value`: msgpack for DynamicValue, JSON
 //! for the DynamicValue fallback, `RawState.json` and raw identities) with proptest, on
 //! stable (cargo-fuzz needs nightly). The driver and its knobs (`IDENTITY_FUZZ_CASES`,
-//! `IDENTITY_FUZZ_SECS`, `IDENTITY_FUZZ_SEED`) are described in
-//! `tests/fuzz-regressions/harness.rs`.
+//! `IDENTITY_FUZZ_SECS`, `IDENTITY_FUZZ_SEED`) are described in `tests/fuzz/harness.rs`.
 //!
 //! Schemas: primitives, nested objects, lists/sets/maps of objects, tuples, dynamic, deep
 //! nesting, random types, and the value type of every real schema of the provider (its
@@ -29,8 +28,7 @@
 //! msgpack and (when JSON can carry it) in JSON; encode-then-decode of a generated value
 //! gives it back, refinements included.
 
-#[path = "fuzz-regressions/harness.rs"]
-mod harness;
+use crate::harness;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -48,9 +46,6 @@ use proptest::test_runner::TestCaseError;
 use serde_json::Value as Json;
 
 use harness::{Bytes, arb_mutation, mutate};
-
-#[global_allocator]
-static ALLOC: harness::Counting = harness::Counting;
 
 const TARGETS: &[&str] = &[
     "msgpack_arbitrary_bytes",

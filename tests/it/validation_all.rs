@@ -5,13 +5,13 @@
 //! name the attribute path (Terraform 1.11 points a diagnostic about a nested attribute
 //! only at its block, so the message itself names the path, e.g. `emails[1].value`) and
 //! say the rule in words; and the sandbox the provider points at must have seen no vendor
-//! request at all. The Run:ai idp cases of `tests/validation_idp.rs` are not repeated.
+//! request at all. The Run:ai idp cases of `tests/it/validation_idp.rs` are not repeated.
 //!
 //! Speed: no `terraform init` is needed (`dev_overrides`), and the cases run on a few
 //! worker threads, each with its own sandbox and working directory, so a request can be
 //! traced to the case that made it.
 
-mod support;
+use crate::support;
 
 use std::sync::Mutex;
 use std::thread;
@@ -237,7 +237,7 @@ fn cases() -> Vec<Case> {
             "resource \"identity_idp_mappers\" \"x\" {\n  idp      = \"corp\"\n  uid      = \"sub\"\n  timeouts = { update = \"0ms\" }\n}\n",
             &["\"timeouts.update\"", "must be longer than zero"],
         ),
-        // ----- identity_idp (cases tests/validation_idp.rs does not have) -----
+        // ----- identity_idp (cases tests/it/validation_idp.rs does not have) -----
         case(
             "idp: ocp scope with a comma",
             idp(

@@ -5,7 +5,7 @@
 //! change of it alone is an update that sends nothing; an import without it plans
 //! nothing).
 
-mod support;
+use crate::support;
 
 use std::thread;
 use std::time::{Duration, Instant};

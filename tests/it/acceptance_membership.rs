@@ -6,7 +6,7 @@
 //! and with `--scim-no-user-groups` (it does not, as RFC 7643 allows), so both read
 //! paths of the provider are exercised.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 

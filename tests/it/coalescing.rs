@@ -4,7 +4,7 @@
 //! The request counts depend on timing (how Terraform spreads its reads), so the bounds
 //! are loose, but they fail without coalescing (one request per resource).
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::{Sandbox, Workspace, actions, all_actions};

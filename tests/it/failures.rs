@@ -9,7 +9,7 @@
 //! attempts are counted from the provider's debug log ("HTTP request failed" lines);
 //! requests that arrive are counted by the sandbox.
 
-mod support;
+use crate::support;
 
 use support::*;
 

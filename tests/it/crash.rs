@@ -17,7 +17,7 @@
 //! the expected objects (no duplicates, none missing, the right members), and, for the
 //! last kill point, a clean destroy. Objects in the state are simply kept.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;

@@ -3,7 +3,7 @@
 //! resource examples (`*.tfquery.hcl`) are validated with `terraform validate -query`
 //! when the terraform under test has it (1.14+; leg 2 of scripts/test runs 1.15).
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 

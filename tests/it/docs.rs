@@ -1,5 +1,5 @@
 //! The registry docs in `docs/` are generated from the schemas and the examples.
-//! This test fails when they are stale; `UPDATE_DOCS=1 cargo test --test docs`
+//! This test fails when they are stale; `UPDATE_DOCS=1 cargo test --test it docs::`
 //! rewrites them. It also fails on any attribute without a description.
 
 use std::path::{Path, PathBuf};
@@ -111,7 +111,7 @@ fn docs_are_current() {
             stale.push(path.strip_prefix(root()).unwrap_or(&path).display().to_string());
         }
     }
-    assert!(stale.is_empty(), "docs are stale: {stale:?}; run `UPDATE_DOCS=1 cargo test --test docs` and commit");
+    assert!(stale.is_empty(), "docs are stale: {stale:?}; run `UPDATE_DOCS=1 cargo test --test it docs::` and commit");
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Acceptance tests for the SCIM resources (OCI IAM) through the real terraform CLI.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use support::{Sandbox, Workspace, actions};

@@ -18,10 +18,10 @@
 //! The servers run in this test process (axum on 127.0.0.1:0; the https ones with a
 //! certificate from the sandbox's generator, trusted through `SSL_CERT_FILE`). The
 //! provider's memory is sampled from /proc while terraform runs (its `VmHWM`, at most
-//! 200 MB); each case prints its peak and its time (`cargo test --test hostile --
+//! 200 MB); each case prints its peak and its time (`cargo test --test it hostile:: --
 //! --nocapture` shows them).
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeSet, HashMap};
 use std::convert::Infallible;

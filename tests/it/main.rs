@@ -1,0 +1,44 @@
+//! The integration tests: one test binary (`it`), one module per subject, so that the crate,
+//! the harness (`tests/support`) and the dependencies are compiled and linked once for all
+//! of them. Only the fuzzers live in a binary of their own (`tests/fuzz/`), because they
+//! install a counting global allocator.
+//!
+//! A test's name is `<module>::<test>`; run one module with
+//! `cargo test --test it acceptance_idp::`, one test with
+//! `cargo test --test it -- --exact acceptance_idp::<test>`.
+//!
+//! The modules run in one process, in parallel: a test must not change process-wide
+//! state (environment variables, the working directory, a panic hook or signal
+//! dispositions); child processes get their environment through `Command`.
+//!
+//! A module whose tests drive terraform through `support::Workspace` runs on both
+//! Terraform versions of `scripts/test` (see `leg2_once` and `leg2_skip` there).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod acceptance_fudo;
+mod acceptance_idp;
+mod acceptance_landscape;
+mod acceptance_membership;
+mod acceptance_quickstart;
+mod acceptance_runai;
+mod acceptance_scim;
+mod coalescing;
+mod crash;
+mod docs;
+mod ephemeral_token;
+mod examples_validate;
+mod failures;
+mod framework;
+mod hostile;
+mod identity_import;
+mod interop_scim;
+mod mirror_install;
+mod protocol;
+mod query;
+mod reliability_faults;
+mod secrets;
+mod timeouts;
+mod validation_all;
+mod validation_idp;
