@@ -7,14 +7,14 @@ use serde::{Deserialize, Serialize};
 use crate::clients::runai::Idp;
 use crate::provider::ProviderData;
 use crate::resources::idp::{ALIAS_PATTERN, MappersModel, mapper_attributes};
-use crate::tfplugin::model::to_value;
+use crate::tfplugin::model::{Model as _, to_value};
 use crate::tfplugin::validator::Validator;
 use crate::tfplugin::{Attribute, DataSource, Diagnostic, Diagnostics, Schema, StateResult, Type, Value};
 
 pub const TYPE_NAME: &str = "identity_idp";
 
 /// What the data sources show of an idp.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Default, Debug, Serialize, Deserialize)]
 pub(crate) struct IdpInfo {
     alias: String,
     #[serde(rename = "type")]
@@ -24,6 +24,12 @@ pub(crate) struct IdpInfo {
     saml: Option<SamlInfo>,
     ocp: Option<OcpInfo>,
     mappers: Option<MappersModel>,
+}
+
+impl crate::tfplugin::model::Model for IdpInfo {
+    fn schema() -> Schema {
+        IdpDataSource::schema_static()
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -171,6 +177,15 @@ impl DataSource<ProviderData> for IdpDataSource {
                     format!("Run:ai has no identity provider with alias \"{alias}\"."),
                 ))
             })?;
-        Ok(StateResult::state(to_value(&IdpInfo::from_api(&idp), &Self::schema_static().value_type())?))
+        Ok(StateResult::state(to_value(&IdpInfo::from_api(&idp), IdpInfo::ty())?))
+    }
+}
+
+#[cfg(test)]
+mod model_tests {
+    /// Every attribute of the schema has a field in the model, and no field is extra.
+    #[test]
+    fn the_model_and_the_schema_have_the_same_attributes() {
+        assert_eq!(crate::tfplugin::model::model_mismatch::<super::IdpInfo>(), None);
     }
 }

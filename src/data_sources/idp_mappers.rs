@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::provider::ProviderData;
 use crate::resources::idp::{ALIAS_PATTERN, MappersModel, mapper_attributes};
-use crate::tfplugin::model::to_value;
+use crate::tfplugin::model::{Model as _, to_value};
 use crate::tfplugin::validator::Validator;
 use crate::tfplugin::{Attribute, DataSource, Diagnostic, Diagnostics, Schema, StateResult, Value};
 
@@ -13,11 +13,17 @@ pub const TYPE_NAME: &str = "identity_idp_mappers";
 
 pub struct IdpMappersDataSource;
 
-#[derive(Serialize)]
+#[derive(Default, Serialize)]
 struct Model {
     idp: String,
     #[serde(flatten)]
     mappers: MappersModel,
+}
+
+impl crate::tfplugin::model::Model for Model {
+    fn schema() -> Schema {
+        IdpMappersDataSource::schema_static()
+    }
 }
 
 impl IdpMappersDataSource {
@@ -52,6 +58,15 @@ impl DataSource<ProviderData> for IdpMappersDataSource {
                 format!("Run:ai has no identity provider with alias \"{alias}\"."),
             ))
         })?;
-        Ok(StateResult::state(to_value(&Model { idp: alias, mappers: MappersModel::from_api(&m) }, &Self::schema_static().value_type())?))
+        Ok(StateResult::state(to_value(&Model { idp: alias, mappers: MappersModel::from_api(&m) }, Model::ty())?))
+    }
+}
+
+#[cfg(test)]
+mod model_tests {
+    /// Every attribute of the schema has a field in the model, and no field is extra.
+    #[test]
+    fn the_model_and_the_schema_have_the_same_attributes() {
+        assert_eq!(crate::tfplugin::model::model_mismatch::<super::Model>(), None);
     }
 }

@@ -5,16 +5,22 @@ use serde::Serialize;
 
 use super::idp::{IdpInfo, idp_info_attributes};
 use crate::provider::ProviderData;
-use crate::tfplugin::model::to_value;
+use crate::tfplugin::model::{Model as _, to_value};
 use crate::tfplugin::{Attribute, DataSource, Diagnostics, Nesting, Schema, StateResult, Value};
 
 pub const TYPE_NAME: &str = "identity_idps";
 
 pub struct IdpsDataSource;
 
-#[derive(Serialize)]
+#[derive(Default, Serialize)]
 struct Model {
     idps: Vec<IdpInfo>,
+}
+
+impl crate::tfplugin::model::Model for Model {
+    fn schema() -> Schema {
+        IdpsDataSource::schema_static()
+    }
 }
 
 impl IdpsDataSource {
@@ -43,6 +49,15 @@ impl DataSource<ProviderData> for IdpsDataSource {
         let mut idps = c.list_idps().await.map_err(|e| crate::resources::api_diag("Unable to list identity providers", &e))?;
         idps.sort_by(|a, b| a.alias.cmp(&b.alias));
         let model = Model { idps: idps.iter().map(IdpInfo::from_api).collect() };
-        Ok(StateResult::state(to_value(&model, &Self::schema_static().value_type())?))
+        Ok(StateResult::state(to_value(&model, Model::ty())?))
+    }
+}
+
+#[cfg(test)]
+mod model_tests {
+    /// Every attribute of the schema has a field in the model, and no field is extra.
+    #[test]
+    fn the_model_and_the_schema_have_the_same_attributes() {
+        assert_eq!(crate::tfplugin::model::model_mismatch::<super::Model>(), None);
     }
 }

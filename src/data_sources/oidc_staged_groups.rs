@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::clients::landscape::{STAGED_PAGE_SIZE, StagedGroup};
 use crate::provider::ProviderData;
 use crate::resources::oidc_group_import::positive_whole_number;
-use crate::tfplugin::model::{from_value, to_value};
+use crate::tfplugin::model::{Model as _, from_value, to_value};
 use crate::tfplugin::schema::Nesting;
 use crate::tfplugin::{AttrPath, Attribute, DataSource, Diagnostic, Diagnostics, Schema, StateResult, Value};
 
@@ -22,6 +22,12 @@ struct Model {
     include_imported: Option<bool>,
     groups: Option<Vec<GroupModel>>,
     group_count: Option<i64>,
+}
+
+impl crate::tfplugin::model::Model for Model {
+    fn schema() -> Schema {
+        OidcStagedGroupsDataSource::schema_static()
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -156,6 +162,15 @@ impl DataSource<ProviderData> for OidcStagedGroupsDataSource {
             group_count: Some(groups.len() as i64),
             groups: Some(groups),
         };
-        Ok(StateResult { state: to_value(&m, &Self::schema_static().value_type())?, private: Vec::new(), diags })
+        Ok(StateResult { state: to_value(&m, Model::ty())?, private: Vec::new(), diags })
+    }
+}
+
+#[cfg(test)]
+mod model_tests {
+    /// Every attribute of the schema has a field in the model, and no field is extra.
+    #[test]
+    fn the_model_and_the_schema_have_the_same_attributes() {
+        assert_eq!(crate::tfplugin::model::model_mismatch::<super::Model>(), None);
     }
 }

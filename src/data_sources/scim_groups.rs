@@ -9,7 +9,7 @@ use serde_json::Value as Json;
 use crate::clients::scim::{GROUP_EXTENSION, quote};
 use crate::provider::ProviderData;
 use crate::resources::scim_diag;
-use crate::tfplugin::model::to_value;
+use crate::tfplugin::model::{Model as _, to_value};
 use crate::tfplugin::validator::Validator;
 use crate::tfplugin::{Attribute, DataSource, Diagnostics, Nesting, Schema, StateResult, Value};
 
@@ -17,11 +17,17 @@ pub const TYPE_NAME: &str = "identity_scim_groups";
 
 pub struct ScimGroupsDataSource;
 
-#[derive(Serialize)]
+#[derive(Default, Serialize)]
 struct Model {
     filter: Option<String>,
     member_user_id: Option<String>,
     groups: Vec<GroupInfo>,
+}
+
+impl crate::tfplugin::model::Model for Model {
+    fn schema() -> Schema {
+        schema()
+    }
 }
 
 #[derive(Serialize)]
@@ -102,6 +108,15 @@ impl DataSource<ProviderData> for ScimGroupsDataSource {
                 external_id: s(g, "externalId"),
             })
             .collect();
-        Ok(StateResult::state(to_value(&Model { filter, member_user_id: member, groups }, &schema().value_type())?))
+        Ok(StateResult::state(to_value(&Model { filter, member_user_id: member, groups }, Model::ty())?))
+    }
+}
+
+#[cfg(test)]
+mod model_tests {
+    /// Every attribute of the schema has a field in the model, and no field is extra.
+    #[test]
+    fn the_model_and_the_schema_have_the_same_attributes() {
+        assert_eq!(crate::tfplugin::model::model_mismatch::<super::Model>(), None);
     }
 }

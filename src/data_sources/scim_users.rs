@@ -7,7 +7,7 @@ use serde_json::Value as Json;
 
 use crate::provider::ProviderData;
 use crate::resources::scim_diag;
-use crate::tfplugin::model::to_value;
+use crate::tfplugin::model::{Model as _, to_value};
 use crate::tfplugin::validator::Validator;
 use crate::tfplugin::{Attribute, DataSource, Diagnostics, Nesting, Schema, StateResult, Type, Value};
 
@@ -15,10 +15,16 @@ pub const TYPE_NAME: &str = "identity_scim_users";
 
 pub struct ScimUsersDataSource;
 
-#[derive(Serialize)]
+#[derive(Default, Serialize)]
 struct Model {
     filter: Option<String>,
     users: Vec<UserInfo>,
+}
+
+impl crate::tfplugin::model::Model for Model {
+    fn schema() -> Schema {
+        schema()
+    }
 }
 
 #[derive(Serialize)]
@@ -103,6 +109,15 @@ impl DataSource<ProviderData> for ScimUsersDataSource {
                     .unwrap_or_default(),
             })
             .collect();
-        Ok(StateResult::state(to_value(&Model { filter, users }, &schema().value_type())?))
+        Ok(StateResult::state(to_value(&Model { filter, users }, Model::ty())?))
+    }
+}
+
+#[cfg(test)]
+mod model_tests {
+    /// Every attribute of the schema has a field in the model, and no field is extra.
+    #[test]
+    fn the_model_and_the_schema_have_the_same_attributes() {
+        assert_eq!(crate::tfplugin::model::model_mismatch::<super::Model>(), None);
     }
 }

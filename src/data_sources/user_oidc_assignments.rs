@@ -6,17 +6,23 @@ use serde::{Deserialize, Serialize};
 
 use crate::provider::ProviderData;
 use crate::resources::user_oidc::{UserOidcModel, id_validator, read_only_attributes};
-use crate::tfplugin::model::{from_value, to_value};
+use crate::tfplugin::model::{Model as _, from_value, to_value};
 use crate::tfplugin::{Attribute, DataSource, Diagnostics, Nesting, Schema, StateResult, Value};
 
 pub const TYPE_NAME: &str = "identity_user_oidc_assignments";
 
 pub struct UserOidcAssignmentsDataSource;
 
-#[derive(Serialize, Deserialize)]
+#[derive(Default, Serialize, Deserialize)]
 struct Model {
     user_id: Option<String>,
     assignments: Option<Vec<UserOidcModel>>,
+}
+
+impl crate::tfplugin::model::Model for Model {
+    fn schema() -> Schema {
+        UserOidcAssignmentsDataSource::schema_static()
+    }
 }
 
 impl UserOidcAssignmentsDataSource {
@@ -59,6 +65,15 @@ impl DataSource<ProviderData> for UserOidcAssignmentsDataSource {
         let assignments =
             all.iter().filter(|a| cfg.user_id.as_deref().is_none_or(|u| a.user_id == u)).map(UserOidcModel::from_api).collect();
         let model = Model { user_id: cfg.user_id, assignments: Some(assignments) };
-        Ok(StateResult::state(to_value(&model, &Self::schema_static().value_type())?))
+        Ok(StateResult::state(to_value(&model, Model::ty())?))
+    }
+}
+
+#[cfg(test)]
+mod model_tests {
+    /// Every attribute of the schema has a field in the model, and no field is extra.
+    #[test]
+    fn the_model_and_the_schema_have_the_same_attributes() {
+        assert_eq!(crate::tfplugin::model::model_mismatch::<super::Model>(), None);
     }
 }

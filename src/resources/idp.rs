@@ -29,7 +29,7 @@ const TIMEOUTS: Timeouts = Timeouts::all("the identity provider", |v| {
 use crate::clients::ApiError;
 use crate::clients::runai::{Idp, IdpRequest, MandatoryClaim, Mappers, OcpData, OidcData, RunaiClient, SamlCreationData};
 use crate::provider::ProviderData;
-use crate::tfplugin::model::{from_value, to_value};
+use crate::tfplugin::model::{Model as _, from_value, to_value};
 use crate::tfplugin::plan_modifier::PlanModifier;
 use crate::tfplugin::resource::{ImportState, ModifyPlan, ModifyPlanRequest, ValidateConfig};
 use crate::tfplugin::schema::IdentitySchema;
@@ -71,6 +71,12 @@ struct IdpModel {
     saml: Option<SamlModel>,
     ocp: Option<OcpModel>,
     mappers: Option<MappersModel>,
+}
+
+impl crate::tfplugin::model::Model for IdpModel {
+    fn schema() -> Schema {
+        IdpResource::schema_static()
+    }
 }
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -387,11 +393,6 @@ fn state_from_api(idp: &Idp, base: &IdpModel) -> IdpModel {
 }
 
 impl IdpResource {
-    /// The cty type of this resource's values.
-    pub fn schema_type(&self) -> Type {
-        Self::schema_static().value_type()
-    }
-
     fn schema_static() -> Schema {
         Schema::new(
             "An external identity provider of Run:ai, through which users log in to Run:ai: OpenID Connect (`oidc`), \
@@ -435,7 +436,7 @@ impl IdpResource {
                     format!("Run:ai accepted the {op} of \"{alias}\" but does not return it."),
                 ))
             })?;
-        to_value(&state_from_api(&idp, base), &self.schema_type())
+        to_value(&state_from_api(&idp, base), IdpModel::ty())
     }
 }
 
@@ -455,7 +456,7 @@ impl Resource<ProviderData> for IdpResource {
 
     async fn create(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
         let c = data.runai()?;
-        let planned: IdpModel = from_value(&req.planned)?;
+        let planned: IdpModel = req.planned_model()?;
         let body = request(&planned, &req.config);
         let expected = req.config.get("name").as_str().or(planned.kind.as_deref()).unwrap_or_default().to_string();
         let alias = match req.run(c.create_idp(&body)).await {
@@ -572,7 +573,7 @@ impl IdpResource {
         let prior: IdpModel = from_value(state)?;
         let alias = prior.alias.clone().or(prior.id.clone()).unwrap_or_default();
         match c.get_idp_coalesced(&alias).await {
-            Ok(Some(idp)) => Ok(StateResult::state(to_value(&state_from_api(&idp, &prior), &self.schema_type())?)),
+            Ok(Some(idp)) => Ok(StateResult::state(to_value(&state_from_api(&idp, &prior), IdpModel::ty())?)),
             Ok(None) => Ok(StateResult::gone()),
             Err(e) => Err(api_err("Unable to read identity provider", &e)),
         }
@@ -581,8 +582,8 @@ impl IdpResource {
     /// The update itself, without its time limit.
     async fn update_now(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
         let c = data.runai()?;
-        let planned: IdpModel = from_value(&req.planned)?;
-        let prior: IdpModel = from_value(&req.prior)?;
+        let planned: IdpModel = req.planned_model()?;
+        let prior: IdpModel = req.prior_model()?;
         let alias = prior.alias.clone().unwrap_or_default();
         let body = request(&planned, &req.config);
         // PUT replaces the whole idp: never send it without the secret or metadata (an
@@ -624,7 +625,7 @@ impl ImportState<ProviderData> for IdpResource {
             .into());
         }
         let m = IdpModel { id: Some(id.to_string()), alias: Some(id.to_string()), ..Default::default() };
-        to_value(&m, &self.schema_type())
+        to_value(&m, IdpModel::ty())
     }
 
     fn import_private(&self, _state: &Value) -> Vec<u8> {
@@ -682,7 +683,7 @@ mod tests {
             "mappers": {}
         }))
         .expect("an idp");
-        to_value(&state_from_api(&idp, &IdpModel::default()), &IdpResource.schema_type()).expect("state")
+        to_value(&state_from_api(&idp, &IdpModel::default()), IdpModel::ty()).expect("state")
     }
 
     /// The configuration matching `imported()`, with the write-only secret and `version`.
@@ -737,5 +738,15 @@ mod tests {
     async fn import_marks_the_private_state() {
         let state = IdpResource.import(None, "corp-oidc").await.expect("import");
         assert_eq!(IdpResource.import_private(&state), IMPORTED);
+    }
+}
+
+#[cfg(test)]
+mod model_tests {
+    /// Every attribute of the schema has a field in the model, and no field is extra (a
+    /// missing one would silently become null).
+    #[test]
+    fn the_model_and_the_schema_have_the_same_attributes() {
+        assert_eq!(crate::tfplugin::model::model_mismatch::<super::IdpModel>(), None);
     }
 }

@@ -15,7 +15,7 @@ use super::idp::{ALIAS_PATTERN, MappersModel, mapper_attributes};
 use crate::clients::ApiError;
 use crate::clients::runai::{Mappers, RunaiClient};
 use crate::provider::ProviderData;
-use crate::tfplugin::model::{from_value, to_value};
+use crate::tfplugin::model::{Model as _, from_value, to_value};
 use crate::tfplugin::resource::ImportState;
 use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::timeouts::{Op, Timeouts};
@@ -40,6 +40,12 @@ struct Model {
     timeouts: Option<serde_json::Value>,
 }
 
+impl crate::tfplugin::model::Model for Model {
+    fn schema() -> Schema {
+        IdpMappersResource::schema_static()
+    }
+}
+
 impl IdpMappersResource {
     fn schema_static() -> Schema {
         let mut attrs = vec![
@@ -59,10 +65,6 @@ impl IdpMappersResource {
              Do not also set `mappers` on the `identity_idp`.",
             attrs,
         )
-    }
-
-    fn ty() -> Type {
-        Self::schema_static().value_type()
     }
 
     /// PUTs the configured mappers and waits until a read shows them.
@@ -111,16 +113,16 @@ impl IdpMappersResource {
     fn state(&self, alias: &str, m: &Mappers, timeouts: Option<serde_json::Value>) -> Result<Value, Diagnostics> {
         to_value(
             &Model { id: Some(alias.to_string()), idp: Some(alias.to_string()), mappers: MappersModel::from_api(m), timeouts },
-            &Self::ty(),
+            Model::ty(),
         )
     }
 
     async fn apply(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
         let c = data.runai()?;
-        let planned: Model = from_value(&req.planned)?;
+        let planned: Model = req.planned_model()?;
         let alias = planned.idp.clone().unwrap_or_default();
         // Send only what the configuration sets; unset fields keep their values.
-        let cfg: Model = from_value(&req.config)?;
+        let cfg: Model = req.config_model()?;
         let limit = req.deadline.as_ref().map_or(Op::Update.default_timeout(), |d| d.limit());
         let seen = self.put_and_wait(c, &alias, &cfg.mappers.to_api(), limit).await.map_err(Diagnostics::from)?;
         Ok(StateResult::state(self.state(&alias, &seen, planned.timeouts)?))
@@ -261,6 +263,16 @@ impl ImportState<ProviderData> for IdpMappersResource {
             )
             .into());
         }
-        to_value(&Model { id: Some(id.to_string()), idp: Some(id.to_string()), ..Default::default() }, &Self::ty())
+        to_value(&Model { id: Some(id.to_string()), idp: Some(id.to_string()), ..Default::default() }, Model::ty())
+    }
+}
+
+#[cfg(test)]
+mod model_tests {
+    /// Every attribute of the schema has a field in the model, and no field is extra (a
+    /// missing one would silently become null).
+    #[test]
+    fn the_model_and_the_schema_have_the_same_attributes() {
+        assert_eq!(crate::tfplugin::model::model_mismatch::<super::Model>(), None);
     }
 }

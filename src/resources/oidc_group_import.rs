@@ -25,7 +25,7 @@ use tokio::time::Instant;
 use crate::clients::ApiError;
 use crate::clients::landscape::{ImportSession, LandscapeClient};
 use crate::provider::ProviderData;
-use crate::tfplugin::model::{from_value, to_value};
+use crate::tfplugin::model::{Model as _, from_value, to_value};
 use crate::tfplugin::resource::ImportState;
 use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::timeouts::{Op, Timeouts};
@@ -130,6 +130,12 @@ struct Model {
     staged_count: Option<i64>,
 }
 
+impl crate::tfplugin::model::Model for Model {
+    fn schema() -> Schema {
+        OidcGroupImportResource::schema_static()
+    }
+}
+
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 struct TimeoutsModel {
     create: Option<String>,
@@ -171,10 +177,6 @@ const TAINTED: &str = "The session is recorded in the Terraform state and marked
      the next apply replaces it with a new import session.";
 
 impl OidcGroupImportResource {
-    fn ty() -> Type {
-        Self::schema_static().value_type()
-    }
-
     fn schema_static() -> Schema {
         Schema::new(
             "An OIDC group import session of Canonical Landscape. Creating it starts the session (Landscape stages the \
@@ -273,7 +275,7 @@ impl Resource<ProviderData> for OidcGroupImportResource {
     async fn create(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
         let started = Instant::now();
         let c = client(data)?;
-        let planned: Model = from_value(&req.planned)?;
+        let planned: Model = req.planned_model()?;
         let issuer = planned.issuer_id.ok_or_else(|| {
             Diagnostics::from(Diagnostic::error("Missing issuer_id", "issuer_id is required.").at(AttrPath::attrs(&["issuer_id"])))
         })?;
@@ -339,7 +341,7 @@ impl Resource<ProviderData> for OidcGroupImportResource {
         };
         let mut m = state_from(&session, &planned, staged_count);
         m.issuer_id = Some(issuer);
-        Ok(StateResult { state: to_value(&m, &Self::ty())?, private: Vec::new(), diags })
+        Ok(StateResult { state: to_value(&m, Model::ty())?, private: Vec::new(), diags })
     }
 
     async fn read(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<StateResult, Diagnostics> {
@@ -354,20 +356,20 @@ impl Resource<ProviderData> for OidcGroupImportResource {
             Err(e) => return Err(api_err("Unable to read the OIDC group import session", &e)),
         };
         let staged_count = Self::staged_count(c, &session).await.map_err(|e| api_err("Unable to count the staged OIDC groups", &e))?;
-        Ok(StateResult::state(to_value(&state_from(&session, &prior, staged_count), &Self::ty())?))
+        Ok(StateResult::state(to_value(&state_from(&session, &prior, staged_count), Model::ty())?))
     }
 
     async fn update(&self, _data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
         // Only provider-side settings can change in place: nothing to send to Landscape.
-        let planned: Model = from_value(&req.planned)?;
-        let prior: Model = from_value(&req.prior)?;
+        let planned: Model = req.planned_model()?;
+        let prior: Model = req.prior_model()?;
         let m = Model {
             triggers: planned.triggers,
             wait_for_completion: planned.wait_for_completion.or(prior.wait_for_completion),
             timeouts: planned.timeouts,
             ..prior
         };
-        Ok(StateResult::state(to_value(&m, &Self::ty())?))
+        Ok(StateResult::state(to_value(&m, Model::ty())?))
     }
 
     async fn delete(&self, _data: &ProviderData, state: &Value, _private: &[u8]) -> Result<(), Diagnostics> {
@@ -389,7 +391,7 @@ impl Resource<ProviderData> for OidcGroupImportResource {
 impl ImportState<ProviderData> for OidcGroupImportResource {
     async fn import(&self, _data: Option<&ProviderData>, id: &str) -> Result<Value, Diagnostics> {
         match id.trim().parse::<i64>() {
-            Ok(n) if n > 0 => to_value(&Model { id: Some(n.to_string()), ..Default::default() }, &Self::ty()),
+            Ok(n) if n > 0 => to_value(&Model { id: Some(n.to_string()), ..Default::default() }, Model::ty()),
             _ => Err(Diagnostic::error(
                 "Invalid import ID",
                 format!(
@@ -483,5 +485,15 @@ mod tests {
             let e = r.import(None, bad).await.expect_err(bad);
             assert!(e.to_string().contains("numeric Landscape session id"), "{e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod model_tests {
+    /// Every attribute of the schema has a field in the model, and no field is extra (a
+    /// missing one would silently become null).
+    #[test]
+    fn the_model_and_the_schema_have_the_same_attributes() {
+        assert_eq!(crate::tfplugin::model::model_mismatch::<super::Model>(), None);
     }
 }

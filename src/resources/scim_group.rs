@@ -26,7 +26,7 @@ use super::{already_exists, rules, scim_diag};
 use crate::clients::scim::{GROUP_EXTENSION, GROUP_SCHEMA, PatchOperation, ScimClient};
 use crate::clients::scim_members::user_members;
 use crate::provider::ProviderData;
-use crate::tfplugin::model::{from_value, to_value};
+use crate::tfplugin::model::{Model as _, to_value};
 use crate::tfplugin::resource::{ImportState, ModifyPlan, ModifyPlanRequest};
 use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::{ApplyRequest, Attribute, Diagnostic, Diagnostics, Resource, Schema, StateResult, Type, Value};
@@ -43,6 +43,12 @@ struct Model {
     description: Option<String>,
     external_id: Option<String>,
     members: Option<BTreeSet<String>>,
+}
+
+impl crate::tfplugin::model::Model for Model {
+    fn schema() -> Schema {
+        schema()
+    }
 }
 
 fn schema() -> Schema {
@@ -71,10 +77,6 @@ fn schema() -> Schema {
             TIMEOUTS.attribute(),
         ],
     )
-}
-
-fn ty() -> Type {
-    schema().value_type()
 }
 
 fn description_of(g: &Json) -> Option<String> {
@@ -116,7 +118,7 @@ impl Resource<ProviderData> for ScimGroupResource {
 
     async fn create(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
         let c = data.scim_client()?;
-        let planned: Model = from_value(&req.planned)?;
+        let planned: Model = req.planned_model()?;
         let mut schemas = vec![GROUP_SCHEMA];
         let mut body = json!({"displayName": planned.display_name});
         if let Some(d) = &planned.description {
@@ -141,14 +143,14 @@ impl Resource<ProviderData> for ScimGroupResource {
             Err(TimedOut) => return Err(req.exceeded(&timeouts::create_unanswered("the group")).into()),
         };
         let members = user_members(&created);
-        Ok(StateResult::state(to_value(&state_from_api(&created, members), &ty())?))
+        Ok(StateResult::state(to_value(&state_from_api(&created, members), Model::ty())?))
     }
 
     async fn read(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<StateResult, Diagnostics> {
         let c = data.scim_client()?;
         let id = state.get("id").as_str().unwrap_or_default().to_string();
         match Self::read_group(c, &id).await? {
-            Some(m) => Ok(StateResult::state(to_value(&m, &ty())?)),
+            Some(m) => Ok(StateResult::state(to_value(&m, Model::ty())?)),
             None => Ok(StateResult::gone()),
         }
     }
@@ -197,8 +199,8 @@ impl ScimGroupResource {
     /// The update itself, without its time limit.
     async fn update_now(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
         let c = data.scim_client()?;
-        let planned: Model = from_value(&req.planned)?;
-        let prior: Model = from_value(&req.prior)?;
+        let planned: Model = req.planned_model()?;
+        let prior: Model = req.prior_model()?;
         let id = prior.id.clone().unwrap_or_default();
         let mut ops = Vec::new();
         if planned.display_name != prior.display_name {
@@ -238,7 +240,7 @@ impl ScimGroupResource {
         if req.config.get("members").is_null() && !req.planned.get("members").is_unknown() {
             state.members = planned.members.clone();
         }
-        Ok(StateResult::state(to_value(&state, &ty())?))
+        Ok(StateResult::state(to_value(&state, Model::ty())?))
     }
 }
 
@@ -249,6 +251,16 @@ impl ImportState<ProviderData> for ScimGroupResource {
         if id.is_empty() {
             return Err(Diagnostic::error("Invalid import ID", "Import a group by its SCIM id or its OCI ocid.").into());
         }
-        to_value(&Model { id: Some(id.to_string()), ..Default::default() }, &ty())
+        to_value(&Model { id: Some(id.to_string()), ..Default::default() }, Model::ty())
+    }
+}
+
+#[cfg(test)]
+mod model_tests {
+    /// Every attribute of the schema has a field in the model, and no field is extra (a
+    /// missing one would silently become null).
+    #[test]
+    fn the_model_and_the_schema_have_the_same_attributes() {
+        assert_eq!(crate::tfplugin::model::model_mismatch::<super::Model>(), None);
     }
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{rules, scim_diag};
 use crate::clients::scim::PatchOperation;
 use crate::provider::ProviderData;
-use crate::tfplugin::model::{from_value, to_value};
+use crate::tfplugin::model::{Model as _, from_value, to_value};
 use crate::tfplugin::resource::{ImportState, ModifyPlan, ModifyPlanRequest};
 use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::timeouts::{Op, Timeouts};
@@ -24,6 +24,12 @@ struct Model {
     user_id: Option<String>,
 }
 
+impl crate::tfplugin::model::Model for Model {
+    fn schema() -> Schema {
+        schema()
+    }
+}
+
 fn schema() -> Schema {
     Schema::new(
         "One user's membership in a SCIM group. Non-authoritative: other members of the group are left alone. \
@@ -35,10 +41,6 @@ fn schema() -> Schema {
             TIMEOUTS.attribute(),
         ],
     )
-}
-
-fn ty() -> Type {
-    schema().value_type()
 }
 
 /// What an operation is about, for timeout diagnostics.
@@ -57,7 +59,7 @@ const CREATE_UNFINISHED: &str = "The user may already have been added to the gro
      state. Adding a member again is harmless: the next apply completes it.";
 
 fn state(group: &str, user: &str) -> Result<Value, Diagnostics> {
-    to_value(&Model { id: Some(format!("{group}/{user}")), group_id: Some(group.into()), user_id: Some(user.into()) }, &ty())
+    to_value(&Model { id: Some(format!("{group}/{user}")), group_id: Some(group.into()), user_id: Some(user.into()) }, Model::ty())
 }
 
 #[async_trait]
@@ -79,7 +81,7 @@ impl Resource<ProviderData> for ScimGroupMemberResource {
 
     async fn create(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
         let c = data.scim_client()?;
-        let m: Model = from_value(&req.planned)?;
+        let m: Model = req.planned_model()?;
         let (g, u) = (m.group_id.unwrap_or_default(), m.user_id.unwrap_or_default());
         c.patch("/Groups", &g, &[PatchOperation::add_members(std::slice::from_ref(&u))])
             .await
@@ -153,5 +155,15 @@ impl ImportState<ProviderData> for ScimGroupMemberResource {
             )
             .into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod model_tests {
+    /// Every attribute of the schema has a field in the model, and no field is extra (a
+    /// missing one would silently become null).
+    #[test]
+    fn the_model_and_the_schema_have_the_same_attributes() {
+        assert_eq!(crate::tfplugin::model::model_mismatch::<super::Model>(), None);
     }
 }

@@ -29,7 +29,7 @@ const TIMEOUTS: Timeouts = Timeouts::all("the user", |v| match v.get("user_name"
 use super::{already_exists, rules, scim_diag};
 use crate::clients::scim::{PatchOperation, ScimClient, USER_SCHEMA};
 use crate::provider::ProviderData;
-use crate::tfplugin::model::{from_value, to_value};
+use crate::tfplugin::model::{Model as _, from_value, to_value};
 use crate::tfplugin::plan_modifier::PlanModifier;
 use crate::tfplugin::resource::{ImportState, ModifyPlan, ModifyPlanRequest};
 use crate::tfplugin::schema::IdentitySchema;
@@ -58,6 +58,12 @@ struct Model {
     external_id: Option<String>,
     password_wo: Option<String>,
     password_wo_version: Option<i64>,
+}
+
+impl crate::tfplugin::model::Model for Model {
+    fn schema() -> Schema {
+        schema()
+    }
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
@@ -123,10 +129,6 @@ fn schema() -> Schema {
             TIMEOUTS.attribute(),
         ],
     )
-}
-
-fn ty() -> Type {
-    schema().value_type()
 }
 
 fn body_of(m: &Model) -> Json {
@@ -243,7 +245,7 @@ impl Resource<ProviderData> for ScimUserResource {
 
     async fn create(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
         let c = data.scim_client()?;
-        let planned: Model = from_value(&req.planned)?;
+        let planned: Model = req.planned_model()?;
         let name = planned.user_name.clone().unwrap_or_default();
         let created = match req.run(c.create("/Users", &body_of(&planned))).await {
             Ok(Ok(u)) => u,
@@ -273,7 +275,7 @@ impl Resource<ProviderData> for ScimUserResource {
                 )));
             }
         }
-        result.state = to_value(&state, &ty())?;
+        result.state = to_value(&state, Model::ty())?;
         result.private = applied_private(&result, &req.private);
         Ok(result)
     }
@@ -283,7 +285,7 @@ impl Resource<ProviderData> for ScimUserResource {
         let prior: Model = from_value(state)?;
         let id = prior.id.clone().unwrap_or_default();
         match c.get_user_coalesced(&id).await {
-            Ok(Some(u)) => Ok(StateResult::state(to_value(&state_from_api(&u, &prior), &ty())?)),
+            Ok(Some(u)) => Ok(StateResult::state(to_value(&state_from_api(&u, &prior), Model::ty())?)),
             Ok(None) => Ok(StateResult::gone()),
             Err(e) => Err(scim_diag("Unable to read user", &e)),
         }
@@ -359,8 +361,8 @@ impl ScimUserResource {
     /// The update itself, without its time limit.
     async fn update_now(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
         let c = data.scim_client()?;
-        let planned: Model = from_value(&req.planned)?;
-        let prior: Model = from_value(&req.prior)?;
+        let planned: Model = req.planned_model()?;
+        let prior: Model = req.prior_model()?;
         let id = prior.id.clone().unwrap_or_default();
         // One PatchOp: replace what is set, remove what the configuration dropped.
         let mut ops = vec![PatchOperation { op: "replace".into(), path: None, value: Some(body_of(&planned)) }];
@@ -394,7 +396,7 @@ impl ScimUserResource {
                 result.diags.push(password_error(&e));
             }
         }
-        result.state = to_value(&state, &ty())?;
+        result.state = to_value(&state, Model::ty())?;
         Ok(result)
     }
 }
@@ -407,7 +409,7 @@ impl ImportState<ProviderData> for ScimUserResource {
             return Err(Diagnostic::error("Invalid import ID", "Import a user by its SCIM id or its OCI ocid.").into());
         }
         // The read resolves an ocid to the user's id.
-        to_value(&Model { id: Some(id.to_string()), ..Default::default() }, &ty())
+        to_value(&Model { id: Some(id.to_string()), ..Default::default() }, Model::ty())
     }
 
     fn import_private(&self, _state: &Value) -> Vec<u8> {
@@ -422,7 +424,7 @@ mod tests {
 
     /// A state as the server leaves it: `display_name` derived by the server.
     fn prior() -> Value {
-        let mut v = to_value(&Model::default(), &ty()).expect("value");
+        let mut v = to_value(&Model::default(), Model::ty()).expect("value");
         for (k, x) in
             [("id", "u1"), ("ocid", ""), ("user_name", "olive@example.com"), ("given_name", "Olive"), ("display_name", "Olive Owner")]
         {
@@ -559,5 +561,15 @@ mod tests {
         let mut renamed = config(&prior);
         renamed.set("given_name", Value::string("Oliver"));
         assert!(plan(&renamed).get("display_name").is_unknown(), "a name change makes it unknown");
+    }
+}
+
+#[cfg(test)]
+mod model_tests {
+    /// Every attribute of the schema has a field in the model, and no field is extra (a
+    /// missing one would silently become null).
+    #[test]
+    fn the_model_and_the_schema_have_the_same_attributes() {
+        assert_eq!(crate::tfplugin::model::model_mismatch::<super::Model>(), None);
     }
 }

@@ -24,7 +24,7 @@ use super::{rules, scim_diag};
 use crate::clients::http::path_segment;
 use crate::clients::scim::{PatchOperation, ScimClient, patch_body};
 use crate::provider::ProviderData;
-use crate::tfplugin::model::{from_value, to_value};
+use crate::tfplugin::model::{Model as _, from_value, to_value};
 use crate::tfplugin::resource::{ImportState, ModifyPlan, ModifyPlanRequest};
 use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::timeouts::{Op, Timeouts};
@@ -41,6 +41,12 @@ struct Model {
     group_ids: Option<BTreeSet<String>>,
     exclusive: Option<bool>,
     all_group_ids: Option<BTreeSet<String>>,
+}
+
+impl crate::tfplugin::model::Model for Model {
+    fn schema() -> Schema {
+        schema()
+    }
 }
 
 /// Private state after an import by user id alone: the recorded `group_ids` are every
@@ -88,10 +94,6 @@ const DELETE_UNFINISHED: &str = "The user may already have left some of the grou
 const CONVERGE_UNFINISHED: &str = "Some of the group changes may already have been made; the Terraform state does not record \
      them yet. The next plan reads the user's groups again, and the next apply completes what is left (joining or leaving \
      a group twice is harmless).";
-
-fn ty() -> Type {
-    schema().value_type()
-}
 
 /// The user's groups; None when the user does not exist.
 async fn groups_of(c: &ScimClient, user: &str) -> Result<Option<BTreeSet<String>>, crate::clients::ApiError> {
@@ -175,14 +177,14 @@ impl ScimUserGroupMembershipsResource {
                 exclusive: Some(exclusive),
                 all_group_ids: Some(actual.clone()),
             },
-            &ty(),
+            Model::ty(),
         )
     }
 
     async fn converge(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
         let c = data.scim_client()?;
-        let planned: Model = from_value(&req.planned)?;
-        let prior: Model = from_value(&req.prior)?;
+        let planned: Model = req.planned_model()?;
+        let prior: Model = req.prior_model()?;
         let user = planned.user_id.clone().unwrap_or_default();
         let exclusive = planned.exclusive.unwrap_or(false);
         let want = planned.group_ids.clone().unwrap_or_default();
@@ -406,7 +408,7 @@ impl ImportState<ProviderData> for ScimUserGroupMembershipsResource {
                 exclusive: Some(exclusive),
                 all_group_ids: None,
             },
-            &ty(),
+            Model::ty(),
         )
     }
 }
@@ -452,7 +454,7 @@ mod tests {
                 exclusive: Some(exclusive),
                 all_group_ids: Some(set(all)),
             },
-            &ty(),
+            Model::ty(),
         )
         .expect("state")
     }
@@ -492,5 +494,15 @@ mod tests {
         let w: Vec<_> = d.iter().collect();
         assert_eq!(w.len(), 1, "{w:?}");
         assert!(format!("{:?}", w[0]).contains("\\\"x\\\", \\\"y\\\"") || format!("{:?}", w[0]).contains("\"x\", \"y\""), "{w:?}");
+    }
+}
+
+#[cfg(test)]
+mod model_tests {
+    /// Every attribute of the schema has a field in the model, and no field is extra (a
+    /// missing one would silently become null).
+    #[test]
+    fn the_model_and_the_schema_have_the_same_attributes() {
+        assert_eq!(crate::tfplugin::model::model_mismatch::<super::Model>(), None);
     }
 }

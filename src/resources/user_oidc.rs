@@ -18,7 +18,7 @@ const TIMEOUTS: Timeouts =
 use crate::clients::ApiError;
 use crate::clients::fudo::{FudoClient, NewUserOidc, UserOidc, UserOidcPatch};
 use crate::provider::ProviderData;
-use crate::tfplugin::model::{from_value, to_value};
+use crate::tfplugin::model::{Model as _, from_value, to_value};
 use crate::tfplugin::resource::{ImportState, ModifyPlan, ModifyPlanRequest};
 use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::validator::Validator;
@@ -90,6 +90,12 @@ pub struct UserOidcModel {
     pub modified_at: Option<String>,
     pub builtin: Option<bool>,
     pub hidden: Option<bool>,
+}
+
+impl crate::tfplugin::model::Model for UserOidcModel {
+    fn schema() -> Schema {
+        UserOidcResource::schema_static()
+    }
 }
 
 impl UserOidcModel {
@@ -166,10 +172,6 @@ fn builtin_refusal(user_id: &str, oidc_id: &str, what: &str) -> Diagnostic {
 pub struct UserOidcResource;
 
 impl UserOidcResource {
-    fn ty() -> Type {
-        Self::schema_static().value_type()
-    }
-
     fn schema_static() -> Schema {
         let mut attributes = vec![
             Attribute::string("id")
@@ -215,7 +217,7 @@ impl UserOidcResource {
                     format!("Fudo accepted the {op} of the assignment of OpenID Connect configuration {oidc_id} to user {user_id}, but does not return it."),
                 ))
             })?;
-        to_value(&UserOidcModel::from_api(&a), &Self::ty())
+        to_value(&UserOidcModel::from_api(&a), UserOidcModel::ty())
     }
 
     /// The diagnostic for a refused create: an existing pair gets an import hint (or, when
@@ -274,7 +276,7 @@ impl Resource<ProviderData> for UserOidcResource {
 
     async fn create(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
         let c = client(data)?;
-        let planned: UserOidcModel = from_value(&req.planned)?;
+        let planned: UserOidcModel = req.planned_model()?;
         let user_id = required(&planned.user_id, "user_id")?;
         let oidc_id = required(&planned.oidc_id, "oidc_id")?;
         let oidc_sub = required(&planned.oidc_sub, "oidc_sub")?;
@@ -355,7 +357,7 @@ impl UserOidcResource {
             .into());
         };
         match c.get_coalesced(&user_id, &oidc_id).await {
-            Ok(Some(a)) => Ok(StateResult::state(to_value(&UserOidcModel::from_api(&a), &Self::ty())?)),
+            Ok(Some(a)) => Ok(StateResult::state(to_value(&UserOidcModel::from_api(&a), UserOidcModel::ty())?)),
             Ok(None) => Ok(StateResult::gone()),
             Err(e) => Err(api_err("Unable to read user OIDC assignment", &e)),
         }
@@ -364,8 +366,8 @@ impl UserOidcResource {
     /// The update itself, without its time limit.
     async fn update_now(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
         let c = client(data)?;
-        let planned: UserOidcModel = from_value(&req.planned)?;
-        let prior: UserOidcModel = from_value(&req.prior)?;
+        let planned: UserOidcModel = req.planned_model()?;
+        let prior: UserOidcModel = req.prior_model()?;
         let user_id = required(&prior.user_id, "user_id")?;
         let oidc_id = required(&prior.oidc_id, "oidc_id")?;
         if prior.builtin == Some(true) {
@@ -387,7 +389,7 @@ impl ImportState<ProviderData> for UserOidcResource {
             oidc_id: Some(oidc_id),
             ..Default::default()
         };
-        to_value(&m, &Self::ty())
+        to_value(&m, UserOidcModel::ty())
     }
 }
 
@@ -419,7 +421,7 @@ mod tests {
     const O: &str = "9124292845052624897";
 
     fn config(user_id: &str, oidc_id: &str, sub: &str) -> Value {
-        let mut v = to_value(&UserOidcModel::default(), &UserOidcResource::ty()).expect("value");
+        let mut v = to_value(&UserOidcModel::default(), UserOidcModel::ty()).expect("value");
         v.set("user_id", user_id.into());
         v.set("oidc_id", oidc_id.into());
         v.set("oidc_sub", sub.into());
@@ -437,7 +439,7 @@ mod tests {
             builtin,
             ..Default::default()
         };
-        to_value(&UserOidcModel::from_api(&a), &UserOidcResource::ty()).expect("state")
+        to_value(&UserOidcModel::from_api(&a), UserOidcModel::ty()).expect("state")
     }
 
     #[test]
@@ -519,5 +521,15 @@ mod tests {
         let mut changed = ordinary.clone();
         changed.set("oidc_sub", "other".into());
         assert!(run(&ordinary, changed).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod model_tests {
+    /// Every attribute of the schema has a field in the model, and no field is extra (a
+    /// missing one would silently become null).
+    #[test]
+    fn the_model_and_the_schema_have_the_same_attributes() {
+        assert_eq!(crate::tfplugin::model::model_mismatch::<super::UserOidcModel>(), None);
     }
 }

@@ -5,12 +5,66 @@
 //! which is what a model means by "not known yet"), and a model becomes JSON decoded
 //! under the schema type, so every attribute the model omits is null.
 
+use std::any::TypeId;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{LazyLock, Mutex};
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 
 use super::diag::{Diagnostic, Diagnostics};
+use super::schema::Schema;
 use super::value::{Number, Type, Value, decode_json};
+
+/// A resource's (or data source's) typed state: a struct whose fields are named like the
+/// schema's attributes. The schema's value type is built once per process, so a resource
+/// converts with `M::from_value(v)` / `m.to_value()` without rebuilding its schema, and
+/// [`model_mismatch`] tells (in a test per resource) when the fields and the attributes
+/// differ, which would otherwise make an attribute silently null.
+pub trait Model: Serialize + Sized + 'static {
+    /// The schema this model is the state of.
+    fn schema() -> Schema;
+
+    /// The schema's value type, built once per process.
+    fn ty() -> &'static Type {
+        static TYPES: LazyLock<Mutex<HashMap<TypeId, &'static Type>>> = LazyLock::new(Default::default);
+        let mut types = TYPES.lock().unwrap_or_else(|p| p.into_inner());
+        types.entry(TypeId::of::<Self>()).or_insert_with(|| Box::leak(Box::new(Self::schema().value_type())))
+    }
+
+    /// Reads a value (a plan, a state, a configuration) into the model.
+    fn from_value(v: &Value) -> Result<Self, Diagnostics>
+    where
+        Self: DeserializeOwned + Sized,
+    {
+        from_value(v)
+    }
+
+    /// The model as a value of the schema's type.
+    fn to_value(&self) -> Result<Value, Diagnostics> {
+        to_value(self, Self::ty())
+    }
+}
+
+/// Why the model's fields and the schema's top-level attributes differ, if they do: the
+/// fields of `M::default()` as serialized (so `#[serde(flatten)]` and renames count)
+/// against the attribute names. `timeouts` belongs to the framework (see
+/// [`super::timeouts`]), so a model may leave it out.
+pub fn model_mismatch<M: Model + Default>() -> Option<String> {
+    let mut fields: BTreeSet<String> = match serde_json::to_value(M::default()) {
+        Ok(Json::Object(m)) => m.keys().cloned().collect(),
+        other => return Some(format!("the model does not serialize as an object: {other:?}")),
+    };
+    let attrs: BTreeSet<String> = M::schema().block.attributes.iter().map(|a| a.name.clone()).collect();
+    if attrs.contains("timeouts") {
+        fields.insert("timeouts".to_string());
+    }
+    let missing: Vec<&String> = attrs.difference(&fields).collect();
+    let extra: Vec<&String> = fields.difference(&attrs).collect();
+    (!missing.is_empty() || !extra.is_empty())
+        .then(|| format!("attributes without a model field: {missing:?}; model fields without an attribute: {extra:?}"))
+}
 
 /// Reads a value into a model. Unknown values read as null (`None`); a null object (a
 /// prior state on create) reads as a model with every field `None`.
@@ -86,5 +140,44 @@ mod tests {
         let v = Value::object_of(&[("name", "x".into()), ("count", Value::unknown()), ("tags", Value::Null), ("inner", Value::Null)]);
         let m: Model = from_value(&v).unwrap();
         assert_eq!(m.count, None);
+    }
+
+    /// A typed state whose schema has one attribute more than it has fields, and one
+    /// whose fields match (with `timeouts`, which the framework owns, left out).
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    struct Short {
+        id: Option<String>,
+    }
+    impl super::Model for Short {
+        fn schema() -> Schema {
+            use crate::tfplugin::Attribute;
+            Schema::new("t", vec![Attribute::string("id").computed(), Attribute::string("name").optional()])
+        }
+    }
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    struct Full {
+        id: Option<String>,
+        name: Option<String>,
+    }
+    impl super::Model for Full {
+        fn schema() -> Schema {
+            use crate::tfplugin::Attribute;
+            let timeouts = crate::tfplugin::timeouts::Timeouts::all("x", |_| String::new()).attribute();
+            Schema::new("t", vec![Attribute::string("id").computed(), Attribute::string("name").optional(), timeouts])
+        }
+    }
+
+    #[test]
+    fn a_model_missing_an_attribute_is_told() {
+        let why = super::model_mismatch::<Short>().expect("a mismatch");
+        assert!(why.contains("[\"name\"]"), "{why}");
+        assert_eq!(super::model_mismatch::<Full>(), None);
+        // The type is built once and converts both ways.
+        use super::Model as _;
+        assert!(std::ptr::eq(Full::ty(), Full::ty()));
+        let v = Full { id: Some("1".into()), name: None }.to_value().unwrap();
+        assert_eq!(v.get("id"), &Value::string("1"));
+        assert!(v.get("timeouts").is_null());
+        assert_eq!(Full::from_value(&v).unwrap().id.as_deref(), Some("1"));
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::diag::Diagnostics;
+use super::model::Model;
 use super::schema::{IdentitySchema, Schema};
 use super::timeouts::{Deadline, TimedOut, Timeouts};
 use super::value::Value;
@@ -64,6 +65,21 @@ impl ApplyRequest {
         }
     }
 
+    /// The planned state as the resource's model.
+    pub fn planned_model<M: Model + serde::de::DeserializeOwned>(&self) -> Result<M, Diagnostics> {
+        M::from_value(&self.planned)
+    }
+
+    /// The prior state as the resource's model (every field `None` on create).
+    pub fn prior_model<M: Model + serde::de::DeserializeOwned>(&self) -> Result<M, Diagnostics> {
+        M::from_value(&self.prior)
+    }
+
+    /// The configuration as the resource's model (write-only values included).
+    pub fn config_model<M: Model + serde::de::DeserializeOwned>(&self) -> Result<M, Diagnostics> {
+        M::from_value(&self.config)
+    }
+
     /// The error for a step that ran out of time (see [`Deadline::exceeded`]).
     pub fn exceeded(&self, consequence: &str) -> super::diag::Diagnostic {
         match &self.deadline {
@@ -85,6 +101,10 @@ pub struct StateResult {
 impl StateResult {
     pub fn state(state: Value) -> Self {
         StateResult { state, private: Vec::new(), diags: Diagnostics::new() }
+    }
+    /// A new state from the resource's model, as a value of its schema's type.
+    pub fn from_model<M: Model>(m: &M) -> Result<Self, Diagnostics> {
+        Ok(StateResult::state(m.to_value()?))
     }
     pub fn gone() -> Self {
         StateResult::state(Value::Null)
