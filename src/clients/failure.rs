@@ -8,6 +8,7 @@
 //! own, so that fifty resources failing for one reason read as that reason.
 
 use super::http::{ApiError, Cause};
+use super::vendor::SCIM;
 
 /// A failure in words: the diagnostic's summary and detail.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,42 +26,19 @@ struct Place {
     credentials: &'static str,
 }
 
+/// The credential settings of the SCIM token endpoint.
+const TOKEN_CREDENTIALS: &str = "`scim.client_id` / `scim.client_secret` (IDENTITY_SCIM_CLIENT_ID, IDENTITY_SCIM_CLIENT_SECRET) \
+     of a confidential application that is activated and has the Identity Domain Administrator role (or the scope asked \
+     for in `scim.scope`); for the password grant also `scim.username` / `scim.password`";
+
+/// Where the vendor of an error is configured (see [`super::vendor`]); the SCIM token
+/// endpoint is the `scim` block's `token_url`.
 fn place(vendor: &str) -> Place {
-    match vendor {
-        "Run:ai" => Place {
-            block: "runai",
-            url_attr: "url",
-            url_env: Some("IDENTITY_RUNAI_URL"),
-            credentials: "`runai.token` (or IDENTITY_RUNAI_TOKEN): an API application token of the tenant",
-        },
-        "Fudo" => Place {
-            block: "fudo",
-            url_attr: "url",
-            url_env: Some("IDENTITY_FUDO_URL"),
-            credentials: "`fudo.api_key` (or IDENTITY_FUDO_API_KEY): Fudo expects the raw API key in the Authorization header",
-        },
-        "Landscape" => Place {
-            block: "landscape",
-            url_attr: "url",
-            url_env: Some("IDENTITY_LANDSCAPE_URL"),
-            credentials: "`landscape.token` (or IDENTITY_LANDSCAPE_TOKEN): a JWT from Landscape's login endpoint, which expires",
-        },
-        super::scim::TOKEN_VENDOR => Place {
-            block: "scim",
-            url_attr: "token_url",
-            url_env: None,
-            credentials: "`scim.client_id` / `scim.client_secret` (IDENTITY_SCIM_CLIENT_ID, IDENTITY_SCIM_CLIENT_SECRET) of a \
-                          confidential application that is activated and has the Identity Domain Administrator role (or \
-                          the scope asked for in `scim.scope`); for the password grant also `scim.username` / `scim.password`",
-        },
-        _ => Place {
-            block: "scim",
-            url_attr: "url",
-            url_env: Some("IDENTITY_SCIM_URL"),
-            credentials: "`scim.token` (or IDENTITY_SCIM_TOKEN), or the OAuth2 client credentials `scim.client_id` / \
-                          `scim.client_secret`",
-        },
+    if vendor == super::scim::TOKEN_VENDOR {
+        return Place { block: SCIM.block, url_attr: "token_url", url_env: None, credentials: TOKEN_CREDENTIALS };
     }
+    let v = super::vendor::by_label(vendor).unwrap_or(&SCIM);
+    Place { block: v.block, url_attr: "url", url_env: Some(v.url_env), credentials: v.credential_settings }
 }
 
 impl Place {

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::coalesce::{CoalesceSettings, CoalesceStats, Coalescer};
 use super::http::{ApiError, Auth, Created, Dialect, Http, HttpSettings, Request, json_error_text, path_segment};
 
-const VENDOR: &str = "Fudo";
+const VENDOR: &str = super::vendor::FUDO.label;
 /// The path every endpoint hangs under, appended to the configured `url`.
 pub const API_PATH: &str = "/api/v2";
 /// What a right `fudo.url` looks like (for a 404 that a wrong one causes).
@@ -267,7 +267,9 @@ impl FudoClient {
     ) -> Result<Self, FudoClientError> {
         let ca = ca_cert_pem.filter(|p| !p.trim().is_empty());
         if let Some(pem) = ca {
-            check_ca_pem(pem).map_err(FudoClientError::CaCert)?;
+            if let Some(problem) = super::http::ca_problem(pem) {
+                return Err(FudoClientError::CaCert(problem));
+            }
         }
         let http = Http::new(DIALECT, settings, ca, insecure).map_err(|e| match ca {
             Some(_) => FudoClientError::CaCert(e),
@@ -392,22 +394,6 @@ impl FudoClient {
     pub async fn objspec(&self) -> Result<serde_json::Value, ApiError> {
         self.decode(&self.call(Method::GET, "/objspec/user_oidc", None::<&()>).await?)
     }
-}
-
-/// Checks that `pem` holds at least one certificate usable as a trust anchor.
-fn check_ca_pem(pem: &str) -> Result<(), String> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject as _;
-
-    let mut roots = rustls::RootCertStore::empty();
-    for (i, cert) in CertificateDer::pem_slice_iter(pem.as_bytes()).enumerate() {
-        let cert = cert.map_err(|e| format!("not valid PEM: {e}"))?;
-        roots.add(cert).map_err(|e| format!("certificate {} is not a usable X.509 CA certificate: {e}", i + 1))?;
-    }
-    if roots.is_empty() {
-        return Err("contains no certificate (expected -----BEGIN CERTIFICATE----- blocks)".into());
-    }
-    Ok(())
 }
 
 fn one_path(user_id: &str, oidc_id: &str) -> String {

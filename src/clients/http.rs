@@ -455,9 +455,6 @@ impl<'a> Request<'a> {
     pub fn method(&self) -> &Method {
         &self.method
     }
-    pub fn url(&self) -> &str {
-        self.url
-    }
 
     fn build(&self, client: &reqwest::Client) -> reqwest::RequestBuilder {
         let mut rb = client.request(self.method.clone(), self.url).header(reqwest::header::ACCEPT, self.accept);
@@ -1048,6 +1045,25 @@ impl Http {
     fn indeterminate(&self, what: &str, cause: ApiError) -> ApiError {
         ApiError::Indeterminate { vendor: self.dialect.vendor, what: what.to_string(), cause: Box::new(cause) }
     }
+}
+
+/// Checks that a PEM bundle holds at least one certificate usable as a trust anchor (what
+/// the TLS stack will require of it when the first connection is made).
+pub fn ca_problem(pem: &str) -> Option<String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+
+    let mut roots = rustls::RootCertStore::empty();
+    for (i, cert) in CertificateDer::pem_slice_iter(pem.as_bytes()).enumerate() {
+        let cert = match cert {
+            Ok(c) => c,
+            Err(e) => return Some(format!("it is not valid PEM ({e})")),
+        };
+        if let Err(e) = roots.add(cert) {
+            return Some(format!("certificate {} is not a usable X.509 CA certificate ({e})", i + 1));
+        }
+    }
+    roots.is_empty().then(|| "it contains no certificate (expected -----BEGIN CERTIFICATE----- blocks)".to_string())
 }
 
 /// Builds the reqwest client (one per vendor, so each has its own pool and TLS roots).

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::http::{ApiError, Auth, Dialect, Http, HttpSettings, Repeat, Reply, Request};
 
-const VENDOR: &str = "Landscape";
+const VENDOR: &str = super::vendor::LANDSCAPE.label;
 
 /// The page size the client asks for (the sandbox's maximum).
 pub const STAGED_PAGE_SIZE: usize = 100;

@@ -13,5 +13,6 @@ pub mod runai;
 pub mod scim;
 pub mod scim_members;
 pub mod scrub;
+pub mod vendor;
 
 pub use http::{ApiError, HttpSettings};

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::coalesce::{CoalesceSettings, CoalesceStats, Coalescer};
 use super::http::{ApiError, Auth, Created, Dialect, Http, HttpSettings, Reply, Request, is_addressable_id, path_segment};
 
-const VENDOR: &str = "Run:ai";
+const VENDOR: &str = super::vendor::RUNAI.label;
 /// How concurrent idp reads are batched (see [`RunaiClient::get_idp_coalesced`]): one
 /// list answers any number of them.
 const IDP_READS: CoalesceSettings = CoalesceSettings { max_batch: 1000, ..CoalesceSettings::DEFAULT };

@@ -21,7 +21,7 @@ use super::http::{
     ApiError, Auth, Created, Dialect, Http, HttpSettings, Repeat, Reply, Request, has_dot_segment, is_addressable_id, path_segment,
 };
 
-const VENDOR: &str = "SCIM";
+const VENDOR: &str = super::vendor::SCIM.label;
 pub const TOKEN_VENDOR: &str = "SCIM token endpoint";
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
@@ -299,11 +299,6 @@ impl ScimClient {
             group_reads: Coalescer::new("SCIM group reads", GROUP_READS),
             group_member_reads: Coalescer::new("SCIM group reads with members", GROUP_READS),
         })
-    }
-
-    /// Whether an error came from the token endpoint (a configuration problem).
-    pub fn is_auth_error(e: &ApiError) -> bool {
-        matches!(e, ApiError::Status { vendor, .. } | ApiError::Transport { vendor, .. } if *vendor == TOKEN_VENDOR)
     }
 
     /// A valid access token: the cached one, or a new one (single-flight).

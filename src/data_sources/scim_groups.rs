@@ -8,7 +8,7 @@ use serde_json::Value as Json;
 
 use crate::clients::scim::{GROUP_EXTENSION, quote};
 use crate::provider::ProviderData;
-use crate::resources::scim_diag;
+use crate::resources::api_diag;
 use crate::tfplugin::model::{Model as _, to_value};
 use crate::tfplugin::validator::Validator;
 use crate::tfplugin::{Attribute, DataSource, Diagnostics, Nesting, Schema, StateResult, Value};
@@ -96,7 +96,7 @@ impl DataSource<ProviderData> for ScimGroupsDataSource {
         let found = c
             .list_all("/Groups", combined.as_deref(), &[("excludedAttributes", "members".to_string())])
             .await
-            .map_err(|e| scim_diag("Unable to list groups", &e))?;
+            .map_err(|e| api_diag("Unable to list groups", &e))?;
         let s = |g: &Json, k: &str| g.get(k).and_then(Json::as_str).map(str::to_string);
         let groups = found
             .iter()

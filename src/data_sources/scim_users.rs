@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value as Json;
 
 use crate::provider::ProviderData;
-use crate::resources::scim_diag;
+use crate::resources::api_diag;
 use crate::tfplugin::model::{Model as _, to_value};
 use crate::tfplugin::validator::Validator;
 use crate::tfplugin::{Attribute, DataSource, Diagnostics, Nesting, Schema, StateResult, Type, Value};
@@ -90,7 +90,7 @@ impl DataSource<ProviderData> for ScimUsersDataSource {
     async fn read(&self, data: &ProviderData, config: &Value) -> Result<StateResult, Diagnostics> {
         let c = data.scim_client()?;
         let filter = config.get("filter").as_str().map(str::to_string);
-        let found = c.list_all("/Users", filter.as_deref(), &[]).await.map_err(|e| scim_diag("Unable to list users", &e))?;
+        let found = c.list_all("/Users", filter.as_deref(), &[]).await.map_err(|e| api_diag("Unable to list users", &e))?;
         let users = found
             .iter()
             .map(|u| UserInfo {

@@ -21,7 +21,7 @@ use async_trait::async_trait;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
-use crate::clients::http::{ApiError, Auth, Http, Repeat, Request as HttpRequest};
+use crate::clients::http::{Auth, Http, Repeat, Request as HttpRequest};
 use crate::clients::scim::TOKEN_DIALECT;
 use crate::provider::ProviderData;
 use crate::tfplugin::resource::{EphemeralOpened, EphemeralRenewed, EphemeralResource};
@@ -207,10 +207,6 @@ fn token_http(data: &ProviderData, ca_cert_pem: Option<&str>, secrets: &[&str]) 
     Ok(http.with_secrets(secrets))
 }
 
-fn api_diag(summary: &str, e: &ApiError) -> Diagnostics {
-    crate::resources::api_diag(summary, e)
-}
-
 /// The moment to renew: shortly before expiry (a fifth of the lifetime, at most a minute).
 fn renew_at(issued: SystemTime, lifetime: Duration) -> SystemTime {
     let margin = (lifetime / 5).min(Duration::from_secs(60));
@@ -307,8 +303,8 @@ impl EphemeralResource<ProviderData> for OAuth2TokenEphemeral {
             .form(form)
             .auth(Auth::Basic(&req.client_id, &req.client_secret))
             .repeat(Repeat::Safe);
-        let reply = http.send(&request).await.map_err(|e| api_diag("Unable to obtain an OAuth2 token", &e))?;
-        let answer: TokenAnswer = http.decode(&reply).map_err(|e| api_diag("Unable to obtain an OAuth2 token", &e))?;
+        let reply = http.send(&request).await.map_err(|e| crate::resources::api_diag("Unable to obtain an OAuth2 token", &e))?;
+        let answer: TokenAnswer = http.decode(&reply).map_err(|e| crate::resources::api_diag("Unable to obtain an OAuth2 token", &e))?;
         // Capped: a server's `expires_in` of u64::MAX must not overflow the dates below.
         let lifetime = crate::clients::scim::token_lifetime(answer.expires_in);
         let expires_at = issued + lifetime;

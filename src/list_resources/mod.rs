@@ -44,7 +44,7 @@ pub(crate) async fn list_scim(
         let page = c
             .list_page(collection, filter, &[], start, PAGE)
             .await
-            .map_err(|e| crate::resources::scim_diag(&format!("Unable to list {what}"), &e))?;
+            .map_err(|e| crate::resources::api_diag(&format!("Unable to list {what}"), &e))?;
         let got = page.resources.len();
         let mut new = 0;
         for r in &page.resources {

@@ -12,6 +12,7 @@ use crate::clients::http::{DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MAX_RESPONSE
 use crate::clients::landscape::LandscapeClient;
 use crate::clients::runai::RunaiClient;
 use crate::clients::scim::{Grant, ScimAuth, ScimClient};
+use crate::clients::vendor::{FUDO, LANDSCAPE, RUNAI, SCIM, VENDORS, Vendor};
 use crate::data_sources;
 use crate::resources;
 use crate::tfplugin::validator::Validator;
@@ -116,50 +117,6 @@ fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-/// One vendor block: its name, its name in messages, the environment variable of its URL,
-/// an example URL, what serves it and the credential sent to it.
-struct Vendor {
-    block: &'static str,
-    label: &'static str,
-    url_env: &'static str,
-    example: &'static str,
-    server: &'static str,
-    credential: &'static str,
-}
-
-const RUNAI: Vendor = Vendor {
-    block: "runai",
-    label: "Run:ai",
-    url_env: "IDENTITY_RUNAI_URL",
-    example: "https://app.run.ai",
-    server: "the Run:ai server",
-    credential: "the Run:ai token",
-};
-const FUDO: Vendor = Vendor {
-    block: "fudo",
-    label: "Fudo",
-    url_env: "IDENTITY_FUDO_URL",
-    example: "https://fudo.example.com",
-    server: "the Fudo server",
-    credential: "the Fudo API key",
-};
-const SCIM: Vendor = Vendor {
-    block: "scim",
-    label: "SCIM",
-    url_env: "IDENTITY_SCIM_URL",
-    example: "https://idcs-xxxx.identity.oraclecloud.com/admin/v1",
-    server: "the SCIM service and its token endpoint",
-    credential: "the SCIM token or OAuth2 credentials and the access tokens",
-};
-const LANDSCAPE: Vendor = Vendor {
-    block: "landscape",
-    label: "Landscape",
-    url_env: "IDENTITY_LANDSCAPE_URL",
-    example: "https://landscape.canonical.com",
-    server: "the Landscape server",
-    credential: "the Landscape token",
-};
-const VENDORS: [&Vendor; 4] = [&RUNAI, &FUDO, &SCIM, &LANDSCAPE];
 /// An example of `scim.token_url`.
 const TOKEN_URL_EXAMPLE: &str = "https://idcs-xxxx.identity.oraclecloud.com/oauth2/v1/token";
 
@@ -267,25 +224,6 @@ fn vendor_url(v: &Vendor, config: &Value, env: Env<'_>, diags: &mut Diagnostics)
     url_setting(v.block, config.get(v.block), "url", Some(v.url_env), v.example, env, diags)
 }
 
-/// Checks that a PEM bundle holds at least one certificate usable as a trust anchor (what
-/// the TLS stack will require of it when the first connection is made).
-fn ca_problem(pem: &str) -> Option<String> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject as _;
-
-    let mut roots = rustls::RootCertStore::empty();
-    for (i, cert) in CertificateDer::pem_slice_iter(pem.as_bytes()).enumerate() {
-        let cert = match cert {
-            Ok(c) => c,
-            Err(e) => return Some(format!("it is not valid PEM ({e})")),
-        };
-        if let Err(e) = roots.add(cert) {
-            return Some(format!("certificate {} is not a usable X.509 CA certificate ({e})", i + 1));
-        }
-    }
-    roots.is_empty().then(|| "it contains no certificate (expected -----BEGIN CERTIFICATE----- blocks)".to_string())
-}
-
 /// A vendor block's TLS settings (`ca_cert_pem`, `insecure_skip_verify`), checked: Err
 /// (with the reason the vendor is unusable) when they are unknown, or when the CA bundle
 /// is not usable (then with an error at `<vendor>.ca_cert_pem`).
@@ -295,7 +233,7 @@ fn check_tls(v: &Vendor, config: &Value, diags: &mut Diagnostics) -> Result<(), 
         return Err(UNKNOWN_UNTIL_APPLY.into());
     }
     let Some(pem) = b.get("ca_cert_pem").as_str().filter(|p| !p.trim().is_empty()) else { return Ok(()) };
-    match ca_problem(pem) {
+    match crate::clients::http::ca_problem(pem) {
         None => Ok(()),
         Some(problem) => {
             let block = v.block;

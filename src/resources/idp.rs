@@ -26,7 +26,6 @@ const TIMEOUTS: Timeouts = Timeouts::all("the identity provider", |v| {
     let name = ["alias", "id", "name", "type"].iter().find_map(|a| v.get(a).as_str()).unwrap_or_default();
     format!("the identity provider \"{name}\"")
 });
-use crate::clients::ApiError;
 use crate::clients::runai::{Idp, IdpRequest, MandatoryClaim, Mappers, OcpData, OidcData, RunaiClient, SamlCreationData};
 use crate::provider::ProviderData;
 use crate::tfplugin::model::{Model as _, from_value, to_value};
@@ -284,10 +283,6 @@ fn ocp_schema() -> Attribute {
     Attribute::object("ocp", attrs).optional().describe("OpenShift v4 settings; exactly when `type` is `openshift-v4`.")
 }
 
-fn api_err(summary: &str, e: &ApiError) -> Diagnostics {
-    crate::resources::api_diag(summary, e)
-}
-
 /// The secret to send with a create or update, from the configuration in either form.
 fn secret_from_config(config: &Value, attr: &str) -> Option<String> {
     let o = config.get(attr);
@@ -430,12 +425,14 @@ impl IdpResource {
 
     async fn read_back(&self, c: &RunaiClient, alias: &str, base: &IdpModel, op: &str) -> Result<Value, Diagnostics> {
         let idp =
-            c.get_idp(alias).await.map_err(|e| api_err(&format!("Unable to read identity provider after {op}"), &e))?.ok_or_else(|| {
-                Diagnostics::from(Diagnostic::error(
-                    format!("Identity provider vanished after {op}"),
-                    format!("Run:ai accepted the {op} of \"{alias}\" but does not return it."),
-                ))
-            })?;
+            c.get_idp(alias).await.map_err(|e| super::api_diag(&format!("Unable to read identity provider after {op}"), &e))?.ok_or_else(
+                || {
+                    Diagnostics::from(Diagnostic::error(
+                        format!("Identity provider vanished after {op}"),
+                        format!("Run:ai accepted the {op} of \"{alias}\" but does not return it."),
+                    ))
+                },
+            )?;
         to_value(&state_from_api(&idp, base), IdpModel::ty())
     }
 }
@@ -462,7 +459,7 @@ impl Resource<ProviderData> for IdpResource {
         let alias = match req.run(c.create_idp(&body)).await {
             Ok(Ok(a)) => a,
             Ok(Err(e)) if e.is_conflict() => return Err(already_exists(&e, TYPE_NAME, &expected, "Identity provider")),
-            Ok(Err(e)) => return Err(api_err("Unable to create identity provider", &e)),
+            Ok(Err(e)) => return Err(super::api_diag("Unable to create identity provider", &e)),
             Err(TimedOut) => return Err(req.exceeded(&timeouts::create_unanswered("the identity provider")).into()),
         };
         match req.run(self.read_back(c, &alias, &planned, "create")).await {
@@ -498,7 +495,7 @@ impl Resource<ProviderData> for IdpResource {
     async fn delete(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<(), Diagnostics> {
         let c = data.runai()?;
         let alias = state.get("alias").as_str().or(state.get("id").as_str()).unwrap_or_default().to_string();
-        c.delete_idp(&alias).await.map(drop).map_err(|e| api_err("Unable to delete identity provider", &e))
+        c.delete_idp(&alias).await.map(drop).map_err(|e| super::api_diag("Unable to delete identity provider", &e))
     }
 
     fn timeouts(&self) -> Option<Timeouts> {
@@ -575,7 +572,7 @@ impl IdpResource {
         match c.get_idp_coalesced(&alias).await {
             Ok(Some(idp)) => Ok(StateResult::state(to_value(&state_from_api(&idp, &prior), IdpModel::ty())?)),
             Ok(None) => Ok(StateResult::gone()),
-            Err(e) => Err(api_err("Unable to read identity provider", &e)),
+            Err(e) => Err(super::api_diag("Unable to read identity provider", &e)),
         }
     }
 
@@ -608,7 +605,7 @@ impl IdpResource {
         }
         let mut body = body;
         body.name = Some(alias.clone());
-        c.update_idp(&alias, &body).await.map_err(|e| api_err("Unable to update identity provider", &e))?;
+        c.update_idp(&alias, &body).await.map_err(|e| super::api_diag("Unable to update identity provider", &e))?;
         Ok(StateResult::state(self.read_back(c, &alias, &planned, "update").await?))
     }
 }

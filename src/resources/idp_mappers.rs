@@ -178,7 +178,7 @@ impl From<MapperError> for Diagnostics {
                 ),
             )
             .into(),
-            MapperError::Api { action, source } => crate::resources::api_diag(action, &source),
+            MapperError::Api { action, source } => super::api_diag(action, &source),
         }
     }
 }
@@ -220,7 +220,7 @@ impl Resource<ProviderData> for IdpMappersResource {
         match c.get_mappers(&alias).await {
             Ok(Some(m)) => Ok(StateResult::state(self.state(&alias, &m, prior.timeouts)?)),
             Ok(None) => Ok(StateResult::gone()),
-            Err(e) => Err(crate::resources::api_diag("Unable to read mappers", &e)),
+            Err(e) => Err(super::api_diag("Unable to read mappers", &e)),
         }
     }
 

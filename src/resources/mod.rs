@@ -58,11 +58,6 @@ pub(crate) fn api_diag(summary: &str, e: &ApiError) -> Diagnostics {
     Diagnostic::error(x.summary, x.detail).into()
 }
 
-/// A SCIM error as a diagnostic (the token endpoint's failures included).
-pub(crate) fn scim_diag(summary: &str, e: &ApiError) -> Diagnostics {
-    api_diag(summary, e)
-}
-
 /// Plan-time rules shared by several resources and data sources (each a [`Validator`]
 /// whose message names the rule in words; the framework prefixes the attribute path).
 pub(crate) mod rules {

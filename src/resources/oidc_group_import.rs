@@ -145,10 +145,6 @@ fn client(data: &ProviderData) -> Result<&LandscapeClient, Diagnostics> {
     data.landscape_client()
 }
 
-fn api_err(summary: &str, e: &ApiError) -> Diagnostics {
-    crate::resources::api_diag(summary, e)
-}
-
 /// The state for `session`, keeping the provider-side settings from `base` (plan or
 /// prior state).
 fn state_from(session: &ImportSession, base: &Model, staged_count: Option<i64>) -> Model {
@@ -353,9 +349,10 @@ impl Resource<ProviderData> for OidcGroupImportResource {
         let session = match c.get_import_session(id).await {
             Ok(Some(s)) => s,
             Ok(None) => return Ok(StateResult::gone()),
-            Err(e) => return Err(api_err("Unable to read the OIDC group import session", &e)),
+            Err(e) => return Err(super::api_diag("Unable to read the OIDC group import session", &e)),
         };
-        let staged_count = Self::staged_count(c, &session).await.map_err(|e| api_err("Unable to count the staged OIDC groups", &e))?;
+        let staged_count =
+            Self::staged_count(c, &session).await.map_err(|e| super::api_diag("Unable to count the staged OIDC groups", &e))?;
         Ok(StateResult::state(to_value(&state_from(&session, &prior, staged_count), Model::ty())?))
     }
 

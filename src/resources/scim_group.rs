@@ -22,7 +22,7 @@ const TIMEOUTS: Timeouts = Timeouts::all("the group", |v| match v.get("display_n
     Some(name) => format!("the SCIM group \"{name}\""),
     None => format!("the SCIM group {}", v.get("id").as_str().unwrap_or_default()),
 });
-use super::{already_exists, rules, scim_diag};
+use super::{already_exists, api_diag, rules};
 use crate::clients::scim::{GROUP_EXTENSION, GROUP_SCHEMA, PatchOperation, ScimClient};
 use crate::clients::scim_members::user_members;
 use crate::provider::ProviderData;
@@ -97,7 +97,7 @@ fn state_from_api(g: &Json, members: BTreeSet<String>) -> Model {
 
 impl ScimGroupResource {
     async fn read_group(c: &ScimClient, id: &str) -> Result<Option<Model>, Diagnostics> {
-        let g = c.group_with_members(id).await.map_err(|e| scim_diag("Unable to read group", &e))?;
+        let g = c.group_with_members(id).await.map_err(|e| api_diag("Unable to read group", &e))?;
         Ok(g.map(|g| state_from_api(&g.group, g.members)))
     }
 }
@@ -139,7 +139,7 @@ impl Resource<ProviderData> for ScimGroupResource {
                 let existing = req.run(c.find_id("/Groups", "displayName", &name)).await.ok().flatten();
                 return Err(already_exists(&e, TYPE_NAME, existing.as_deref().unwrap_or("<id>"), &format!("Group \"{name}\"")));
             }
-            Ok(Err(e)) => return Err(scim_diag("Unable to create group", &e)),
+            Ok(Err(e)) => return Err(api_diag("Unable to create group", &e)),
             Err(TimedOut) => return Err(req.exceeded(&timeouts::create_unanswered("the group")).into()),
         };
         let members = user_members(&created);
@@ -162,7 +162,7 @@ impl Resource<ProviderData> for ScimGroupResource {
     async fn delete(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<(), Diagnostics> {
         let c = data.scim_client()?;
         let id = state.get("id").as_str().unwrap_or_default().to_string();
-        c.delete("/Groups", &id).await.map(drop).map_err(|e| scim_diag("Unable to delete group", &e))
+        c.delete("/Groups", &id).await.map(drop).map_err(|e| api_diag("Unable to delete group", &e))
     }
 
     fn timeouts(&self) -> Option<Timeouts> {
@@ -228,7 +228,7 @@ impl ScimGroupResource {
             ops.extend(have.difference(&want).map(|u| PatchOperation::remove_member(u)));
         }
         if !ops.is_empty() {
-            c.patch("/Groups", &id, &ops).await.map_err(|e| scim_diag("Unable to update group", &e))?;
+            c.patch("/Groups", &id, &ops).await.map_err(|e| api_diag("Unable to update group", &e))?;
         }
         let mut state = match Self::read_group(c, &id).await? {
             Some(m) => m,

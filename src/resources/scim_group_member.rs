@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{rules, scim_diag};
+use super::{api_diag, rules};
 use crate::clients::scim::PatchOperation;
 use crate::provider::ProviderData;
 use crate::tfplugin::model::{Model as _, from_value, to_value};
@@ -85,7 +85,7 @@ impl Resource<ProviderData> for ScimGroupMemberResource {
         let (g, u) = (m.group_id.unwrap_or_default(), m.user_id.unwrap_or_default());
         c.patch("/Groups", &g, &[PatchOperation::add_members(std::slice::from_ref(&u))])
             .await
-            .map_err(|e| scim_diag("Unable to add the group member", &e))?;
+            .map_err(|e| api_diag("Unable to add the group member", &e))?;
         Ok(StateResult::state(state(&g, &u)?))
     }
 
@@ -93,7 +93,7 @@ impl Resource<ProviderData> for ScimGroupMemberResource {
         let c = data.scim_client()?;
         let m: Model = from_value(current)?;
         let (g, u) = (m.group_id.unwrap_or_default(), m.user_id.unwrap_or_default());
-        match c.is_member(&g, &u).await.map_err(|e| scim_diag("Unable to read the group membership", &e))? {
+        match c.is_member(&g, &u).await.map_err(|e| api_diag("Unable to read the group membership", &e))? {
             // From the group's own `members`: false also when the group or user is gone.
             true => Ok(StateResult::state(state(&g, &u)?)),
             false => Ok(StateResult::gone()),
@@ -112,7 +112,7 @@ impl Resource<ProviderData> for ScimGroupMemberResource {
         match c.patch("/Groups", &g, &[PatchOperation::remove_member(&u)]).await {
             Ok(_) => Ok(()),
             Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(scim_diag("Unable to remove the group member", &e)),
+            Err(e) => Err(api_diag("Unable to remove the group member", &e)),
         }
     }
 

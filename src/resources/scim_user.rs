@@ -26,7 +26,7 @@ const TIMEOUTS: Timeouts = Timeouts::all("the user", |v| match v.get("user_name"
     Some(name) => format!("the SCIM user \"{name}\""),
     None => format!("the SCIM user {}", v.get("id").as_str().unwrap_or_default()),
 });
-use super::{already_exists, rules, scim_diag};
+use super::{already_exists, api_diag, rules};
 use crate::clients::scim::{PatchOperation, ScimClient, USER_SCHEMA};
 use crate::provider::ProviderData;
 use crate::tfplugin::model::{Model as _, from_value, to_value};
@@ -253,7 +253,7 @@ impl Resource<ProviderData> for ScimUserResource {
                 let existing = req.run(c.find_id("/Users", "userName", &name)).await.ok().flatten();
                 return Err(already_exists(&e, TYPE_NAME, existing.as_deref().unwrap_or("<id>"), &format!("User \"{name}\"")));
             }
-            Ok(Err(e)) => return Err(scim_diag("Unable to create user", &e)),
+            Ok(Err(e)) => return Err(api_diag("Unable to create user", &e)),
             Err(TimedOut) => return Err(req.exceeded(&timeouts::create_unanswered("the user")).into()),
         };
         let mut state = state_from_api(&created, &planned);
@@ -287,7 +287,7 @@ impl Resource<ProviderData> for ScimUserResource {
         match c.get_user_coalesced(&id).await {
             Ok(Some(u)) => Ok(StateResult::state(to_value(&state_from_api(&u, &prior), Model::ty())?)),
             Ok(None) => Ok(StateResult::gone()),
-            Err(e) => Err(scim_diag("Unable to read user", &e)),
+            Err(e) => Err(api_diag("Unable to read user", &e)),
         }
     }
 
@@ -300,7 +300,7 @@ impl Resource<ProviderData> for ScimUserResource {
     async fn delete(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<(), Diagnostics> {
         let c = data.scim_client()?;
         let id = state.get("id").as_str().unwrap_or_default().to_string();
-        c.delete("/Users", &id).await.map(drop).map_err(|e| scim_diag("Unable to delete user", &e))
+        c.delete("/Users", &id).await.map(drop).map_err(|e| api_diag("Unable to delete user", &e))
     }
 
     fn timeouts(&self) -> Option<Timeouts> {
@@ -381,10 +381,10 @@ impl ScimUserResource {
         if let Some(obj) = ops[0].value.as_mut().and_then(Json::as_object_mut) {
             obj.remove("schemas");
         }
-        let answered = c.patch("/Users", &id, &ops).await.map_err(|e| scim_diag("Unable to update user", &e))?;
+        let answered = c.patch("/Users", &id, &ops).await.map_err(|e| api_diag("Unable to update user", &e))?;
         let user = match answered {
             Some(u) => u,
-            None => c.get("/Users", &id, &[]).await.map_err(|e| scim_diag("Unable to read user after update", &e))?.ok_or_else(|| {
+            None => c.get("/Users", &id, &[]).await.map_err(|e| api_diag("Unable to read user after update", &e))?.ok_or_else(|| {
                 Diagnostics::from(Diagnostic::error("User vanished", format!("User {id} disappeared during the update.")))
             })?,
         };

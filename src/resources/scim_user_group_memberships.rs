@@ -20,7 +20,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{rules, scim_diag};
+use super::{api_diag, rules};
 use crate::clients::http::path_segment;
 use crate::clients::scim::{PatchOperation, ScimClient, patch_body};
 use crate::provider::ProviderData;
@@ -148,7 +148,7 @@ impl ScimUserGroupMembershipsResource {
             ops.push(bulk_patch(g, PatchOperation::remove_member(user), ops.len()));
             targets.push(("leave", g));
         }
-        let outcomes = c.bulk(ops).await.map_err(|e| scim_diag("Unable to apply group memberships", &e))?;
+        let outcomes = c.bulk(ops).await.map_err(|e| api_diag("Unable to apply group memberships", &e))?;
         for (i, (what, g)) in targets.iter().enumerate() {
             match outcomes.get(i) {
                 Some(o) if o.is_success() => {}
@@ -190,7 +190,7 @@ impl ScimUserGroupMembershipsResource {
         let want = planned.group_ids.clone().unwrap_or_default();
         let actual = groups_of(c, &user)
             .await
-            .map_err(|e| scim_diag("Unable to read the user's groups", &e))?
+            .map_err(|e| api_diag("Unable to read the user's groups", &e))?
             .ok_or_else(|| Diagnostics::from(Diagnostic::error("User not found", format!("There is no user {user}."))))?;
         let before = managed_before(&prior, &req.private);
         let add: BTreeSet<String> = want.difference(&actual).cloned().collect();
@@ -206,7 +206,7 @@ impl ScimUserGroupMembershipsResource {
             // next refresh rather than as an inconsistent result.
             let all = match known_set(&req.planned.get("all_group_ids").clone()) {
                 Some(all) => all,
-                None => groups_of(c, &user).await.map_err(|e| scim_diag("Unable to read the user's groups", &e))?.unwrap_or_default(),
+                None => groups_of(c, &user).await.map_err(|e| api_diag("Unable to read the user's groups", &e))?.unwrap_or_default(),
             };
             let mut state = Self::state(&user, &all, Some(&want), exclusive)?;
             state.set("group_ids", set_value(&want));
@@ -214,7 +214,7 @@ impl ScimUserGroupMembershipsResource {
             res.diags = failures;
             return Ok(res);
         }
-        let after = groups_of(c, &user).await.map_err(|e| scim_diag("Unable to read the user's groups", &e))?.unwrap_or_default();
+        let after = groups_of(c, &user).await.map_err(|e| api_diag("Unable to read the user's groups", &e))?.unwrap_or_default();
         let managed: BTreeSet<String> = want.union(&before).cloned().collect();
         let mut res = StateResult::state(Self::state(&user, &after, Some(&managed), exclusive)?).with_private(SCOPED.to_vec());
         res.diags = failures;
@@ -245,7 +245,7 @@ impl Resource<ProviderData> for ScimUserGroupMembershipsResource {
         let m: Model = from_value(current)?;
         let user = m.user_id.clone().or(m.id.clone()).unwrap_or_default();
         let exclusive = m.exclusive.unwrap_or(false);
-        match groups_of(c, &user).await.map_err(|e| scim_diag("Unable to read the user's groups", &e))? {
+        match groups_of(c, &user).await.map_err(|e| api_diag("Unable to read the user's groups", &e))? {
             None => Ok(StateResult::gone()),
             Some(actual) => {
                 // Just imported by user id alone: every group is shown, none is managed yet.

@@ -147,10 +147,6 @@ pub fn read_only_attributes() -> Vec<Attribute> {
     ]
 }
 
-fn api_err(summary: &str, e: &ApiError) -> Diagnostics {
-    crate::resources::api_diag(summary, e)
-}
-
 fn client(data: &ProviderData) -> Result<&FudoClient, Diagnostics> {
     data.fudo_client()
 }
@@ -210,7 +206,7 @@ impl UserOidcResource {
         let a = c
             .get(user_id, oidc_id)
             .await
-            .map_err(|e| api_err(&format!("Unable to read user OIDC assignment after {op}"), &e))?
+            .map_err(|e| super::api_diag(&format!("Unable to read user OIDC assignment after {op}"), &e))?
             .ok_or_else(|| {
                 Diagnostics::from(Diagnostic::error(
                     format!("User OIDC assignment vanished after {op}"),
@@ -224,7 +220,7 @@ impl UserOidcResource {
     /// it is built in, says that it cannot be managed).
     async fn create_error(&self, c: &FudoClient, e: &ApiError, user_id: &str, oidc_id: &str) -> Diagnostics {
         if !e.is_conflict() {
-            return api_err("Unable to create user OIDC assignment", e);
+            return super::api_diag("Unable to create user OIDC assignment", e);
         }
         let id = compose_id(user_id, oidc_id);
         let builtin = matches!(c.get(user_id, oidc_id).await, Ok(Some(a)) if a.builtin);
@@ -286,7 +282,7 @@ impl Resource<ProviderData> for UserOidcResource {
             Ok(Err(e)) => {
                 return match req.run(self.create_error(c, &e, &user_id, &oidc_id)).await {
                     Ok(d) => Err(d),
-                    Err(TimedOut) => Err(api_err("Unable to create user OIDC assignment", &e)),
+                    Err(TimedOut) => Err(super::api_diag("Unable to create user OIDC assignment", &e)),
                 };
             }
             Err(TimedOut) => return Err(req.exceeded(&timeouts::create_unanswered("the assignment")).into()),
@@ -328,7 +324,7 @@ impl Resource<ProviderData> for UserOidcResource {
         if prior.builtin == Some(true) {
             return Err(builtin_refusal(&user_id, &oidc_id, "the deletion").into());
         }
-        c.delete(&user_id, &oidc_id).await.map(drop).map_err(|e| api_err("Unable to delete user OIDC assignment", &e))
+        c.delete(&user_id, &oidc_id).await.map(drop).map_err(|e| super::api_diag("Unable to delete user OIDC assignment", &e))
     }
 
     fn timeouts(&self) -> Option<Timeouts> {
@@ -359,7 +355,7 @@ impl UserOidcResource {
         match c.get_coalesced(&user_id, &oidc_id).await {
             Ok(Some(a)) => Ok(StateResult::state(to_value(&UserOidcModel::from_api(&a), UserOidcModel::ty())?)),
             Ok(None) => Ok(StateResult::gone()),
-            Err(e) => Err(api_err("Unable to read user OIDC assignment", &e)),
+            Err(e) => Err(super::api_diag("Unable to read user OIDC assignment", &e)),
         }
     }
 
@@ -374,7 +370,7 @@ impl UserOidcResource {
             return Err(builtin_refusal(&user_id, &oidc_id, "the change").at(AttrPath::attrs(&["oidc_sub"])).into());
         }
         let patch = UserOidcPatch { oidc_sub: required(&planned.oidc_sub, "oidc_sub")? };
-        c.update(&user_id, &oidc_id, &patch).await.map_err(|e| api_err("Unable to update user OIDC assignment", &e))?;
+        c.update(&user_id, &oidc_id, &patch).await.map_err(|e| super::api_diag("Unable to update user OIDC assignment", &e))?;
         Ok(StateResult::state(self.read_back(c, &user_id, &oidc_id, "update").await?))
     }
 }

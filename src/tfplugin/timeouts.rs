@@ -306,19 +306,13 @@ impl Deadline {
         Deadline { op, limited_by, what, unfinished, limit, configured, at }
     }
 
-    /// A deadline for tests and for work outside the CRUD calls: `op` on `what`, with the
-    /// limit from `resource`'s `timeouts`.
-    pub fn for_op(op: Op, what: impl Into<String>, resource: &Value) -> Deadline {
-        Deadline::start(op, op, what.into(), op.consequence("the object"), resource)
-    }
-
     /// The limit.
     pub fn limit(&self) -> Duration {
         self.limit
     }
 
     /// The limit as configured (`"2s"`), else as a duration with "the default".
-    pub fn shown(&self) -> String {
+    fn shown(&self) -> String {
         match &self.configured {
             Some(s) => s.clone(),
             None => format!("{}, the default", format_duration(self.limit)),
@@ -329,17 +323,6 @@ impl Deadline {
     /// and waits) and the answer is [`TimedOut`].
     pub async fn run<T>(&self, fut: impl Future<Output = T>) -> Result<T, TimedOut> {
         tokio::time::timeout_at(self.at, fut).await.map_err(|_| TimedOut)
-    }
-
-    /// [`Deadline::run`], with time running out as the error [`Deadline::exceeded`] with
-    /// `consequence`.
-    pub async fn within<T>(&self, consequence: &str, fut: impl Future<Output = T>) -> Result<T, Diagnostics> {
-        self.run(fut).await.map_err(|TimedOut| self.exceeded(consequence).into())
-    }
-
-    /// [`Deadline::within`] for a step whose failures are diagnostics already.
-    pub async fn guard<T>(&self, consequence: &str, fut: impl Future<Output = Result<T, Diagnostics>>) -> Result<T, Diagnostics> {
-        self.within(consequence, fut).await?
     }
 
     /// The framework's bound of a whole CRUD call: the deadline plus a short grace, so
