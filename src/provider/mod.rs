@@ -6,17 +6,19 @@ use std::time::Duration;
 use async_trait::async_trait;
 use regex::Regex;
 
-use crate::clients::HttpSettings;
-use crate::clients::fudo::FudoClient;
-use crate::clients::http::{DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MAX_RESPONSE_MB};
-use crate::clients::landscape::LandscapeClient;
-use crate::clients::runai::RunaiClient;
-use crate::clients::scim::{Grant, ScimAuth, ScimClient};
-use crate::clients::vendor::{FUDO, LANDSCAPE, RUNAI, SCIM, VENDORS, Vendor};
-use crate::data_sources;
-use crate::resources;
+use crate::http::HttpSettings;
+use crate::http::{DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MAX_RESPONSE_MB};
 use crate::tfplugin::validator::Validator;
 use crate::tfplugin::{AttrPath, Attribute, DataSource, Diagnostic, Diagnostics, Provider, Resource, Schema, Value};
+use crate::vendors::fudo::VENDOR as FUDO;
+use crate::vendors::fudo::client::FudoClient;
+use crate::vendors::landscape::VENDOR as LANDSCAPE;
+use crate::vendors::landscape::client::LandscapeClient;
+use crate::vendors::runai::VENDOR as RUNAI;
+use crate::vendors::runai::client::RunaiClient;
+use crate::vendors::scim::VENDOR as SCIM;
+use crate::vendors::scim::client::{Grant, ScimAuth, ScimClient};
+use crate::vendors::{VENDORS, Vendor};
 
 pub const TYPE_NAME: &str = "identity";
 /// The registry address used in examples, tests and the debug reattach line.
@@ -38,7 +40,7 @@ pub struct ProviderData {
     landscape_client: Result<LandscapeClient, String>,
     pub http: HttpSettings,
     /// Who manages which group's membership, in the plan being made (for warnings).
-    pub membership_claims: crate::resources::membership_conflicts::MembershipClaims,
+    pub membership_claims: crate::vendors::scim::membership_conflicts::MembershipClaims,
 }
 
 /// Fudo settings, resolved from the configuration and the environment.
@@ -233,7 +235,7 @@ fn check_tls(v: &Vendor, config: &Value, diags: &mut Diagnostics) -> Result<(), 
         return Err(UNKNOWN_UNTIL_APPLY.into());
     }
     let Some(pem) = b.get("ca_cert_pem").as_str().filter(|p| !p.trim().is_empty()) else { return Ok(()) };
-    match crate::clients::http::ca_problem(pem) {
+    match crate::http::ca_problem(pem) {
         None => Ok(()),
         Some(problem) => {
             let block = v.block;
@@ -674,7 +676,7 @@ fn configure_with(config: &Value, env: Env<'_>, diags: &mut Diagnostics) -> Opti
                     format!(
                         "`{block}.{attr}` is {}: {what} would travel unencrypted to a host that is not this machine. \
                          Use an https:// URL.",
-                        crate::clients::http::strip_url_queries(&url)
+                        crate::http::strip_url_queries(&url)
                     ),
                 )
                 .at(AttrPath::attrs(&[block, attr])),
@@ -724,19 +726,19 @@ impl Provider for IdentityProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<ProviderData>>> {
-        resources::all()
+        crate::vendors::resources()
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<ProviderData>>> {
-        data_sources::all()
+        crate::vendors::data_sources()
     }
 
     fn ephemeral_resources(&self) -> Vec<Arc<dyn crate::tfplugin::resource::EphemeralResource<ProviderData>>> {
-        crate::ephemeral::all()
+        crate::vendors::ephemeral_resources()
     }
 
     fn list_resources(&self) -> Vec<Arc<dyn crate::tfplugin::resource::ListResource<ProviderData>>> {
-        crate::list_resources::all()
+        crate::vendors::list_resources()
     }
 }
 

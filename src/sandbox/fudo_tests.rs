@@ -5,10 +5,10 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::clients::HttpSettings;
-use crate::clients::fudo::{FudoClient, NewUserOidc, UserOidcPatch};
+use crate::http::HttpSettings;
 use crate::sandbox::test_client::{Answer, Sb, sandbox};
 use crate::sandbox::{AppState, DEFAULT_FUDO_API_KEY, SandboxConfig, router};
+use crate::vendors::fudo::client::{FudoClient, NewUserOidc, UserOidcPatch};
 
 const KEY: &str = DEFAULT_FUDO_API_KEY;
 const LIST: &str = "/fudo/api/v2/user/oidc";
@@ -276,7 +276,7 @@ async fn the_client_over_https_with_the_sandbox_ca() {
 
     // Without the CA the certificate is not trusted; insecure mode skips the check.
     let err = client(&sb.fudo_url(), KEY, None).list().await.expect_err("untrusted");
-    assert!(matches!(err, crate::clients::ApiError::Transport { .. }), "{err:?}");
+    assert!(matches!(err, crate::http::ApiError::Transport { .. }), "{err:?}");
     let insecure =
         FudoClient::new(&sb.fudo_url(), KEY, None, true, HttpSettings { max_retries: 0, ..HttpSettings::default() }).expect("client");
     assert_eq!(insecure.list().await.expect("insecure list").len(), 1);

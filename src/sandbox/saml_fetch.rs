@@ -214,13 +214,13 @@ pub async fn fetch(state: &AppState, url: &str) -> Result<Vec<u8>, String> {
         Route::Allowed { direct: true } => builder = builder.no_proxy(),
         Route::Allowed { direct: false } => {}
     }
-    let client = builder.build().map_err(|e| fail(crate::clients::http::error_chain(&e)))?;
+    let client = builder.build().map_err(|e| fail(crate::http::error_chain(&e)))?;
     let mut resp = client
         .get(parsed)
         .header(header::ACCEPT, "application/samlmetadata+xml, application/xml, text/xml, */*")
         .send()
         .await
-        .map_err(|e| fail(crate::clients::http::error_chain(&e)))?;
+        .map_err(|e| fail(crate::http::error_chain(&e)))?;
     let status = resp.status();
     if status.is_redirection() {
         return Err(fail(format!("HTTP {status}: redirects are not followed")));
@@ -233,7 +233,7 @@ pub async fn fetch(state: &AppState, url: &str) -> Result<Vec<u8>, String> {
         return Err(too_large());
     }
     let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| fail(crate::clients::http::error_chain(&e)))? {
+    while let Some(chunk) = resp.chunk().await.map_err(|e| fail(crate::http::error_chain(&e)))? {
         if body.len() + chunk.len() > MAX_METADATA_BYTES {
             return Err(too_large());
         }

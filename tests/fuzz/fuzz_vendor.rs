@@ -1,4 +1,4 @@
-//! Fuzzing the vendor clients' response handling (`src/clients/`) and the sandbox's SCIM
+//! Fuzzing the vendor clients' response handling (`src/vendors/*/client.rs`, `src/http/`) and the sandbox's SCIM
 //! filter and PATCH parsers (`src/sandbox/scim/`) with proptest, on stable. The driver and
 //! its knobs (`IDENTITY_FUZZ_CASES`, `IDENTITY_FUZZ_SECS`, `IDENTITY_FUZZ_SEED`) are
 //! described in `tests/fuzz/harness.rs`.
@@ -29,14 +29,16 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
-use identity_provider::clients::fudo::{FudoClient, NewUserOidc, UserOidc, UserOidcPatch};
-use identity_provider::clients::http::{Auth, Http, Reply, Request};
-use identity_provider::clients::landscape::{ImportSession, LandscapeClient, StagedGroup, StagedPage};
-use identity_provider::clients::runai::{self, Idp, IdpRequest, MandatoryClaim, Mappers, OcpData, OidcData, RunaiClient, SamlData};
-use identity_provider::clients::scim::{self, BulkOutcome, Grant, ListResponse, PatchOperation, ScimAuth, ScimClient};
-use identity_provider::clients::{ApiError, HttpSettings, http, scrub};
+use identity_provider::http::{self, ApiError, HttpSettings, scrub};
+use identity_provider::http::{Auth, Http, Reply, Request};
 use identity_provider::sandbox::scim::filter::{AttrPath, Filter, PatchPath};
 use identity_provider::sandbox::scim::{self as sandbox_scim, GROUP_PATCH, USER_PATCH, patch};
+use identity_provider::vendors::fudo::client::{FudoClient, NewUserOidc, UserOidc, UserOidcPatch};
+use identity_provider::vendors::landscape::client::{ImportSession, LandscapeClient, StagedGroup, StagedPage};
+use identity_provider::vendors::runai::client::{
+    self as runai, Idp, IdpRequest, MandatoryClaim, Mappers, OcpData, OidcData, RunaiClient, SamlData,
+};
+use identity_provider::vendors::scim::client::{self as scim, BulkOutcome, Grant, ListResponse, PatchOperation, ScimAuth, ScimClient};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::TestCaseError;
@@ -1382,7 +1384,7 @@ fn attribute_paths_with_multibyte_characters_are_refused_not_a_panic() {
 /// Found by `through_the_clients`: a token endpoint answering with an `expires_in` near
 /// u64::MAX seconds (anything above about 9.2e18) makes `ScimClient::access_token` panic
 /// with "overflow when adding duration to instant" (`Instant::now() + refresh_in` in
-/// src/clients/scim.rs), taking down whichever gRPC call needed a token. A lifetime that
+/// src/vendors/scim/client.rs), taking down whichever gRPC call needed a token. A lifetime that
 /// long should be capped (e.g. at a day) or added with `checked_add`.
 #[test]
 fn scim_token_with_a_huge_expires_in_does_not_panic() {
@@ -1418,7 +1420,7 @@ fn error_text_for<F: std::future::Future<Output = Result<(), ApiError>>>(
 
 /// A Fudo answer that passes the envelope check but does not fit the model, echoing the
 /// API key where a boolean belongs: the decode error quotes the value, and
-/// `FudoClient::decode` (src/clients/fudo.rs) scrubs it with `.scrubbed(&[])`, by shape
+/// `FudoClient::decode` (src/vendors/fudo/client.rs) scrubs it with `.scrubbed(&[])`, by shape
 /// only, not with the client's API key (`Http::decode` uses the client's secrets).
 #[test]
 fn fudo_decode_errors_do_not_echo_the_api_key() {

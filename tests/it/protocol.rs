@@ -203,7 +203,7 @@ async fn terraform_style_client_completes_tls_grpc_and_bad_input_is_diagnosed() 
     let state = identity_provider::tfplugin::value::encode_msgpack(
         &identity_provider::tfplugin::Value::object_of(&[("id", "x".into()), ("alias", "x".into())]),
         &identity_provider::tfplugin::Resource::<identity_provider::provider::ProviderData>::schema(
-            &identity_provider::resources::idp::IdpResource,
+            &identity_provider::vendors::runai::idp::IdpResource,
         )
         .value_type(),
     )

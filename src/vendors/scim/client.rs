@@ -1,0 +1,976 @@
+//! SCIM 2.0 (RFC 7643/7644) with Oracle OCI IAM's extensions: an OAuth2 token (or a
+//! static bearer), Users, Groups, PatchOp, Bulk and the UserPasswordChanger.
+//!
+//! The access token is cached for the process, refreshed shortly before `expires_in`
+//! runs out and once after a 401. Refresh is single-flight: the cache is behind an
+//! async mutex held across the token request, so N concurrent calls fetch one token.
+//! A failure is shared the same way: every call waiting for the token gets the same
+//! error at once, and the endpoint is asked again only after a pause (never, within the
+//! process, when the failure cannot change: credentials refused, no such host, TLS).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use crate::http::coalesce::{CoalesceSettings, CoalesceStats, Coalescer};
+use crate::http::{
+    ApiError, Auth, Created, Dialect, Http, HttpSettings, Repeat, Reply, Request, has_dot_segment, is_addressable_id, path_segment,
+};
+
+const VENDOR: &str = super::VENDOR.label;
+pub const TOKEN_VENDOR: &str = "SCIM token endpoint";
+pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+pub const GROUP_EXTENSION: &str = "urn:ietf:params:scim:schemas:oracle:idcs:extension:group:Group";
+pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+pub const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
+const PASSWORD_CHANGER: &str = "urn:ietf:params:scim:schemas:oracle:idcs:UserPasswordChanger";
+/// What a right `scim.url` looks like (for a 404 that a wrong one causes).
+const BASE_HINT: &str = "`scim.url` is the SCIM base URL, under which `/Users`, `/Groups` and `/ServiceProviderConfig` are \
+                         found. For an OCI IAM identity domain it is the domain URL with `/admin/v1`, e.g. \
+                         `https://idcs-0123456789abcdef.identity.oraclecloud.com/admin/v1`.";
+/// The longest token lifetime believed: an absurd `expires_in` (up to `u64::MAX`) is
+/// taken as ten years, so no date computed from it can overflow.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(10 * 365 * 86_400);
+
+/// The lifetime of a token answer (`expires_in` seconds; an hour when absent), capped at
+/// [`MAX_TOKEN_LIFETIME`].
+pub fn token_lifetime(expires_in: Option<u64>) -> Duration {
+    Duration::from_secs(expires_in.unwrap_or(3600)).min(MAX_TOKEN_LIFETIME)
+}
+
+/// Refresh this long before the token expires.
+const TOKEN_MARGIN: Duration = Duration::from_secs(30);
+/// The largest page servers are expected to honour (OCI caps `count` at 50).
+pub const PAGE_SIZE: usize = 50;
+/// The most pages one listing reads (half a million resources at 50 a page): a server that
+/// never stops paging is cut off there.
+pub const MAX_LIST_PAGES: usize = 10_000;
+/// The most resources one listing holds (about a kilobyte each in memory): a server that
+/// sends endless fresh resources, or pages far larger than asked for, is cut off there
+/// rather than filling the memory.
+pub const MAX_LIST_ITEMS: usize = 100_000;
+/// How concurrent user reads are batched (see [`ScimClient::get_user_coalesced`]): a
+/// batch is one page of a filtered list, so it holds at most a page of ids.
+const USER_READS: CoalesceSettings = CoalesceSettings { max_batch: PAGE_SIZE, ..CoalesceSettings::DEFAULT };
+/// Group reads are batched the same way (see [`ScimClient::get_group_coalesced`]).
+const GROUP_READS: CoalesceSettings = USER_READS;
+
+/// How the client authenticates.
+#[derive(Clone, Debug)]
+pub enum ScimAuth {
+    /// A static bearer token.
+    Static(String),
+    /// OAuth2 at `token_url` with HTTP Basic client credentials.
+    OAuth2 { token_url: String, client_id: String, client_secret: String, grant: Grant, scope: String },
+}
+
+#[derive(Clone, Debug)]
+pub enum Grant {
+    ClientCredentials,
+    Password { username: String, password: String },
+}
+
+struct CachedToken {
+    token: String,
+    refresh_at: Instant,
+}
+
+/// The token endpoint's last failure, handed to every caller until `retry_at` (None: for
+/// the rest of the process).
+struct TokenFailure {
+    error: ApiError,
+    retry_at: Option<Instant>,
+}
+
+/// The token cache: the token, or the failure that stands in for it.
+#[derive(Default)]
+struct TokenState {
+    cached: Option<CachedToken>,
+    failure: Option<TokenFailure>,
+    /// How many times the endpoint failed for a cause that may pass (the pause doubles).
+    transient_failures: u32,
+}
+
+/// The pause after a token request that failed for a cause that may pass (refused, a
+/// timeout, a 5xx): the first one; each further failure doubles it (up to 8 times).
+pub const TOKEN_RETRY_PAUSE: Duration = Duration::from_secs(30);
+
+/// Whether a token endpoint failure cannot change within the process: the credentials or
+/// the grant refused (400/401/403: RFC 6749's `invalid_client`, `invalid_grant`,
+/// `unauthorized_client`, ...), a host that does not exist, TLS or certificate failures,
+/// a wrong token URL (404).
+fn token_failure_is_final(e: &ApiError) -> bool {
+    match e {
+        ApiError::Status { status, .. } => matches!(status, 400 | 401 | 403 | 404 | 405),
+        ApiError::Transport { cause, .. } => cause.is_permanent(),
+        ApiError::Decode { .. } | ApiError::NotSent { .. } | ApiError::WrongBase { .. } => true,
+        ApiError::Indeterminate { .. } => false,
+    }
+}
+
+pub struct ScimClient {
+    base: String,
+    auth: ScimAuth,
+    http: Http,
+    /// The token endpoint: the same pool and governor, OAuth2's error format.
+    token_http: Http,
+    token: Mutex<TokenState>,
+    /// Concurrent user reads, batched (see [`ScimClient::get_user_coalesced`]).
+    user_reads: Coalescer<String, Value>,
+    /// Concurrent group reads, batched (see [`ScimClient::get_group_coalesced`]).
+    group_reads: Coalescer<String, Value>,
+    /// Concurrent reads of groups with their members (see
+    /// [`ScimClient::get_group_with_members_coalesced`]).
+    group_member_reads: Coalescer<String, Value>,
+}
+
+impl std::fmt::Debug for ScimClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScimClient").field("base", &self.base).finish_non_exhaustive()
+    }
+}
+
+/// A SCIM error body: `status` is a string, `detail` the human message.
+#[derive(Deserialize)]
+struct ScimErrorBody {
+    #[serde(default)]
+    detail: Option<String>,
+    #[serde(default, rename = "scimType")]
+    scim_type: Option<String>,
+}
+
+/// An OAuth2 error body (RFC 6749 section 5.2).
+#[derive(Deserialize)]
+struct OAuthErrorBody {
+    error: String,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+/// SCIM's message (`detail`) and details (`scimType`) in an error body.
+fn scim_error_text(body: &[u8]) -> Option<(String, Option<String>)> {
+    let b: ScimErrorBody = serde_json::from_slice(body).ok()?;
+    Some((b.detail.unwrap_or_default(), b.scim_type))
+}
+
+/// OAuth2's `error: error_description`.
+pub fn oauth_error_text(body: &[u8]) -> Option<(String, Option<String>)> {
+    let b: OAuthErrorBody = serde_json::from_slice(body).ok()?;
+    Some((
+        match b.error_description.filter(|d| !d.is_empty()) {
+            Some(d) => format!("{}: {d}", b.error),
+            None => b.error,
+        },
+        None,
+    ))
+}
+
+/// A 401 to a request sent with a fresh token after a 401 to the cached one.
+fn refused_twice() -> ApiError {
+    ApiError::Status { vendor: VENDOR, status: 401, message: "the access token was refused twice".into(), details: None, request: None }
+}
+
+const DIALECT: Dialect = Dialect { vendor: VENDOR, error_text: scim_error_text, check_success: None };
+pub const TOKEN_DIALECT: Dialect = Dialect { vendor: TOKEN_VENDOR, error_text: oauth_error_text, check_success: None };
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+/// A SCIM ListResponse page.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListResponse<T> {
+    #[serde(default)]
+    pub total_results: usize,
+    #[serde(default, rename = "Resources")]
+    pub resources: Vec<T>,
+    #[serde(default)]
+    pub items_per_page: Option<usize>,
+}
+
+/// One operation of a PatchOp.
+#[derive(Clone, Debug, Serialize)]
+pub struct PatchOperation {
+    pub op: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+}
+
+impl PatchOperation {
+    pub fn replace(path: &str, value: Value) -> Self {
+        PatchOperation { op: "replace".into(), path: Some(path.into()), value: Some(value) }
+    }
+    pub fn add_members(user_ids: &[String]) -> Self {
+        let members: Vec<Value> = user_ids.iter().map(|u| json!({"value": u, "type": "User"})).collect();
+        PatchOperation { op: "add".into(), path: Some("members".into()), value: Some(Value::Array(members)) }
+    }
+    pub fn remove_member(user_id: &str) -> Self {
+        PatchOperation { op: "remove".into(), path: Some(format!("members[value eq {}]", quote(user_id))), value: None }
+    }
+}
+
+/// The PatchOp message for a list of operations.
+pub fn patch_body(ops: &[PatchOperation]) -> Value {
+    json!({"schemas": [PATCH_OP], "Operations": ops})
+}
+
+/// A SCIM filter string literal.
+pub fn quote(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+/// One operation's outcome in a BulkResponse.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkOutcome {
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub bulk_id: Option<String>,
+    #[serde(default)]
+    pub location: Option<String>,
+    /// A string in SCIM ("204"); some servers send a number or an object.
+    #[serde(default)]
+    pub status: Value,
+    #[serde(default)]
+    pub response: Option<Value>,
+}
+
+impl BulkOutcome {
+    pub fn status_code(&self) -> u16 {
+        match &self.status {
+            Value::String(s) => s.parse().unwrap_or(0),
+            Value::Number(n) => n.as_u64().unwrap_or(0) as u16,
+            Value::Object(o) => {
+                o.get("code").and_then(|c| c.as_str().and_then(|s| s.parse().ok()).or(c.as_u64().map(|n| n as u16))).unwrap_or(0)
+            }
+            _ => 0,
+        }
+    }
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status_code())
+    }
+    /// The server's message for a failed operation.
+    pub fn detail(&self) -> String {
+        self.response
+            .as_ref()
+            .and_then(|r| r.get("detail").and_then(Value::as_str).map(str::to_string))
+            .unwrap_or_else(|| format!("status {}", self.status_code()))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct BulkResponse {
+    #[serde(default, rename = "Operations")]
+    operations: Vec<BulkOutcome>,
+}
+
+impl ScimClient {
+    /// `base` is the SCIM base URL (e.g. `https://idcs-x.identity.oraclecloud.com/admin/v1`).
+    pub fn new(base: &str, auth: ScimAuth, extra_ca_pem: Option<&str>, settings: HttpSettings) -> Result<Self, String> {
+        let secrets: Vec<&str> = match &auth {
+            ScimAuth::Static(t) => vec![t],
+            ScimAuth::OAuth2 { client_secret, grant: Grant::Password { password, .. }, .. } => vec![client_secret, password],
+            ScimAuth::OAuth2 { client_secret, .. } => vec![client_secret],
+        };
+        let base = base.trim_end_matches('/').to_string();
+        let http = Http::new(DIALECT, settings, extra_ca_pem, false)?.with_secrets(&secrets);
+        let token_http = http.with_dialect(TOKEN_DIALECT);
+        // RFC 7644 section 4: every SCIM service provider SHALL serve it.
+        let http = http.with_base_probe(format!("{base}/ServiceProviderConfig"), BASE_HINT);
+        Ok(ScimClient {
+            base,
+            auth,
+            http,
+            token_http,
+            token: Mutex::new(TokenState::default()),
+            user_reads: Coalescer::new("SCIM user reads", USER_READS),
+            group_reads: Coalescer::new("SCIM group reads", GROUP_READS),
+            group_member_reads: Coalescer::new("SCIM group reads with members", GROUP_READS),
+        })
+    }
+
+    /// A valid access token: the cached one, or a new one (single-flight).
+    async fn access_token(&self, stale: Option<&str>) -> Result<String, ApiError> {
+        let (token_url, client_id, client_secret, grant, scope) = match &self.auth {
+            ScimAuth::Static(t) => return Ok(t.clone()),
+            ScimAuth::OAuth2 { token_url, client_id, client_secret, grant, scope } => (token_url, client_id, client_secret, grant, scope),
+        };
+        let mut guard = self.token.lock().await;
+        if let Some(c) = guard.cached.as_ref()
+            && Instant::now() < c.refresh_at
+            && stale != Some(c.token.as_str())
+        {
+            return Ok(c.token.clone());
+        }
+        if let Some(f) = guard.failure.as_ref()
+            && f.retry_at.is_none_or(|at| Instant::now() < at)
+        {
+            return Err(f.error.clone());
+        }
+        let mut form: Vec<(String, String)> = vec![("scope".into(), scope.clone())];
+        match grant {
+            Grant::ClientCredentials => form.push(("grant_type".into(), "client_credentials".into())),
+            Grant::Password { username, password } => {
+                form.push(("grant_type".into(), "password".into()));
+                form.push(("username".into(), username.clone()));
+                form.push(("password".into(), password.clone()));
+            }
+        }
+        // Asking for a token twice has the effect of asking once: safe to repeat, but only
+        // once per round: the callers waiting for it are better served by a quick answer,
+        // and a failure is shared with all of them.
+        let req =
+            Request::new(Method::POST, token_url).auth(Auth::Basic(client_id, client_secret)).form(form).repeat(Repeat::Safe).retries(1);
+        let fetched = match self.token_http.send(&req).await {
+            Ok(reply) => self.token_http.decode::<TokenResponse>(&reply),
+            Err(e) => Err(e),
+        };
+        let t = match fetched {
+            Ok(t) => t,
+            Err(e) => {
+                let retry_at = if token_failure_is_final(&e) {
+                    None
+                } else {
+                    let pause = TOKEN_RETRY_PAUSE * (1u32 << guard.transient_failures.min(8));
+                    guard.transient_failures += 1;
+                    Some(Instant::now() + pause)
+                };
+                tracing::warn!(
+                    final_for_this_run = retry_at.is_none(),
+                    "the SCIM token endpoint failed; every request waiting for a token gets the same error"
+                );
+                guard.failure = Some(TokenFailure { error: e.clone(), retry_at });
+                return Err(e);
+            }
+        };
+        guard.failure = None;
+        guard.transient_failures = 0;
+        // A lifetime beyond ten years is taken as ten years (an absurd `expires_in` must not
+        // overflow the clock).
+        let lifetime = token_lifetime(t.expires_in);
+        let refresh_in = if lifetime > TOKEN_MARGIN * 2 { lifetime - TOKEN_MARGIN } else { lifetime / 2 };
+        tracing::debug!(expires_in = lifetime.as_secs(), "obtained a SCIM access token");
+        guard.cached = Some(CachedToken { token: t.access_token.clone(), refresh_at: Instant::now() + refresh_in });
+        Ok(t.access_token)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// One SCIM request with auth; retries once with a fresh token after a 401.
+    async fn call(&self, method: Method, path: &str, query: &[(&str, String)], body: Option<&Value>) -> Result<Reply, ApiError> {
+        let url = self.url(path);
+        self.call_url(&url, method, query, body, None).await
+    }
+
+    fn request<'a>(
+        &self,
+        url: &'a str,
+        method: Method,
+        query: &'a [(&'a str, String)],
+        body: Option<&Value>,
+        token: &'a str,
+        repeat: Option<Repeat>,
+    ) -> Request<'a> {
+        let mut req = Request::new(method, url).auth(Auth::Bearer(token)).accept("application/scim+json, application/json").query(query);
+        if let Some(b) = body {
+            req = req.body(b.to_string().into_bytes(), "application/scim+json");
+        }
+        match repeat {
+            Some(r) => req.repeat(r),
+            None => req,
+        }
+    }
+
+    async fn call_url(
+        &self,
+        url: &str,
+        method: Method,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        repeat: Option<Repeat>,
+    ) -> Result<Reply, ApiError> {
+        let mut stale: Option<String> = None;
+        for attempt in 0..2 {
+            let token = self.access_token(stale.as_deref()).await?;
+            let req = self.request(url, method.clone(), query, body, &token, repeat);
+            let reply = self.http.send_any(&req).await?;
+            if reply.status.as_u16() == 401 && attempt == 0 && matches!(self.auth, ScimAuth::OAuth2 { .. }) {
+                stale = Some(token);
+                continue;
+            }
+            return self.http.accept(&req, reply);
+        }
+        Err(refused_twice())
+    }
+
+    /// Decodes an answer; serde quotes the offending value, so the error is scrubbed of the
+    /// access token obtained at run time too (the client's configured secrets already are).
+    fn json<T: serde::de::DeserializeOwned>(&self, reply: &Reply) -> Result<T, ApiError> {
+        self.http.decode(reply).map_err(|e| match self.token.try_lock() {
+            Ok(state) => match state.cached.as_ref() {
+                Some(c) => e.scrubbed(std::slice::from_ref(&c.token)),
+                None => e,
+            },
+            // The token is being renewed at this very moment: scrub by shape only.
+            Err(_) => e.scrubbed(&[]),
+        })
+    }
+
+    /// A JSON body, or None for 204 / an empty body.
+    fn maybe_json(&self, reply: &Reply) -> Result<Option<Value>, ApiError> {
+        if reply.status.as_u16() == 204 || reply.is_empty() {
+            return Ok(None);
+        }
+        self.http.decode(reply).map(Some)
+    }
+
+    /// The shared HTTP layer (its settings and governor).
+    pub fn http(&self) -> &Http {
+        &self.http
+    }
+
+    /// Creates a resource (`/Users` or `/Groups`); returns what the server answered.
+    ///
+    /// The natural key is `userName` for users and `displayName` for groups (both unique:
+    /// the server answers 409 for a taken one). When an attempt's answer is lost (see
+    /// [`Http::create`]), the resource with that key is adopted if it is what the request
+    /// asked for ([`matches_request`]), read in full as a POST answer would have been.
+    /// The 401-and-fresh-token retry of [`ScimClient::call`] applies here too: a 401 is
+    /// answered before anything is created.
+    pub async fn create(&self, collection: &str, body: &Value) -> Result<Value, ApiError> {
+        let url = self.url(collection);
+        let key = natural_key(collection);
+        let key_value = key.and_then(|k| body.get(k)).and_then(Value::as_str).map(str::to_string);
+        let what = match (&key_value, collection) {
+            (Some(v), "/Users") => format!("user \"{v}\""),
+            (Some(v), "/Groups") => format!("group \"{v}\""),
+            (Some(v), _) => format!("resource \"{v}\" in {collection}"),
+            (None, _) => format!("resource in {collection}"),
+        };
+        let lookup = || async {
+            let (Some(attr), Some(value)) = (key, key_value.as_deref()) else {
+                return Ok(None); // no natural key: nothing can be adopted
+            };
+            let Some(id) = self.lookup_id(collection, attr, value).await? else {
+                return Ok(None);
+            };
+            Ok(self.get(collection, &id, &[]).await?.filter(|found| matches_request(found, body)))
+        };
+        let mut stale: Option<String> = None;
+        for attempt in 0..2 {
+            let token = self.access_token(stale.as_deref()).await?;
+            let req = self.request(&url, Method::POST, &[], Some(body), &token, None);
+            match self.http.create(&req, &what, &lookup).await {
+                Ok(Created::New(reply)) => return self.json(&reply).and_then(checked_id),
+                Ok(Created::Adopted(found)) => return Ok(found),
+                Err(e) if e.status() == Some(401) && attempt == 0 && matches!(self.auth, ScimAuth::OAuth2 { .. }) => stale = Some(token),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(refused_twice())
+    }
+
+    /// Reads a resource by id (or OCI ocid); None when it does not exist.
+    pub async fn get(&self, collection: &str, id: &str, query: &[(&str, String)]) -> Result<Option<Value>, ApiError> {
+        match self.call(Method::GET, &format!("{collection}/{}", path_segment(id)), query, None).await {
+            Ok(r) => Ok(Some(self.json(&r)?)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Applies a PatchOp. RFC 7644 allows 200 with the resource or 204 without a body;
+    /// both are success, and the resource comes back only in the first case.
+    pub async fn patch(&self, collection: &str, id: &str, ops: &[PatchOperation]) -> Result<Option<Value>, ApiError> {
+        // The provider's PatchOps set state (replace, add members, remove members by
+        // value; a remove that matches nothing does nothing): applying one twice has the
+        // effect of applying it once, so it is safe to repeat.
+        let url = self.url(&format!("{collection}/{}", path_segment(id)));
+        let reply = self.call_url(&url, Method::PATCH, &[], Some(&patch_body(ops)), Some(Repeat::Safe)).await?;
+        self.maybe_json(&reply)
+    }
+
+    /// Deletes a resource; Ok(false) when it was already gone.
+    pub async fn delete(&self, collection: &str, id: &str) -> Result<bool, ApiError> {
+        match self.call(Method::DELETE, &format!("{collection}/{}", path_segment(id)), &[], None).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One page of a list; `start` is 1-based.
+    pub async fn list_page(
+        &self,
+        collection: &str,
+        filter: Option<&str>,
+        extra: &[(&str, String)],
+        start: usize,
+        count: usize,
+    ) -> Result<ListResponse<Value>, ApiError> {
+        let mut q: Vec<(&str, String)> = vec![("startIndex", start.to_string()), ("count", count.to_string())];
+        if let Some(f) = filter {
+            q.push(("filter", f.to_string()));
+        }
+        q.extend(extra.iter().cloned());
+        self.json(&self.call(Method::GET, collection, &q, None).await?)
+    }
+
+    /// Every resource matching `filter`, paging with startIndex/count until totalResults.
+    ///
+    /// Bounded whatever the server answers: a page that brings no resource with a new
+    /// `id` (a server repeating itself, or claiming more results than it sends) ends the
+    /// listing with an error, and so does a listing longer than [`MAX_LIST_PAGES`] pages.
+    pub async fn list_all(&self, collection: &str, filter: Option<&str>, extra: &[(&str, String)]) -> Result<Vec<Value>, ApiError> {
+        let mut out = Vec::new();
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut start = 1;
+        let mut pages = 0;
+        loop {
+            pages += 1;
+            let page = self.list_page(collection, filter, extra, start, PAGE_SIZE).await?;
+            let got = page.resources.len();
+            let mut new = 0;
+            for r in page.resources {
+                if r.get("id").and_then(Value::as_str).is_some_and(|id| seen.insert(id.to_string())) {
+                    new += 1;
+                    out.push(r);
+                }
+            }
+            if got == 0 || out.len() >= page.total_results {
+                return Ok(out);
+            }
+            let stop = if new == 0 {
+                Some(format!(
+                    "listing {collection} made no progress: the page at startIndex {start} brought no resource with a new id, \
+                     while totalResults says {} and {} were read",
+                    page.total_results,
+                    out.len()
+                ))
+            } else if out.len() > MAX_LIST_ITEMS {
+                Some(format!(
+                    "listing {collection} was stopped at {} resources, more than the {MAX_LIST_ITEMS} one listing may hold; \
+                     narrow it with a filter",
+                    out.len()
+                ))
+            } else if pages >= MAX_LIST_PAGES {
+                Some(format!("listing {collection} was stopped after {MAX_LIST_PAGES} pages ({} resources)", out.len()))
+            } else {
+                None
+            };
+            if let Some(message) = stop {
+                return Err(ApiError::Decode { vendor: VENDOR, reason: message });
+            }
+            start += got;
+        }
+    }
+
+    /// Reads a user like [`ScimClient::get`], coalescing concurrent reads into one list
+    /// request (`filter=id eq "a" or id eq "b" ...`). Terraform refreshes every resource
+    /// with its own ReadResource call, about 10 at a time; this turns those into one
+    /// request per batch, sent when it is full or quiet (see [`crate::http::coalesce`]).
+    /// Correctness first: a user missing from the batch's answer (or any batch failure)
+    /// falls back to a single GET, so a deleted user still reads as gone and a server
+    /// without id filters still works.
+    pub async fn get_user_coalesced(&self, id: &str) -> Result<Option<Value>, ApiError> {
+        self.get_coalesced(&self.user_reads, "/Users", id, &[]).await
+    }
+
+    /// How user reads have been batched so far.
+    pub fn user_read_stats(&self) -> CoalesceStats {
+        self.user_reads.stats()
+    }
+
+    /// Reads a group without its members (`excludedAttributes=members`; the members are
+    /// read apart, in pages), coalescing concurrent reads into one filtered list like
+    /// [`ScimClient::get_user_coalesced`], with the same fallback to a single GET.
+    pub async fn get_group_coalesced(&self, id: &str) -> Result<Option<Value>, ApiError> {
+        self.get_coalesced(&self.group_reads, "/Groups", id, &[("excludedAttributes", "members".to_string())]).await
+    }
+
+    /// Reads a group with its members, coalescing concurrent reads into one filtered list
+    /// like [`ScimClient::get_group_coalesced`]. A batch whose answer the server refuses
+    /// (OCI IAM refuses a search answer with more than 10,000 members in all) falls back
+    /// to single GETs, as any failed batch does.
+    pub async fn get_group_with_members_coalesced(&self, id: &str) -> Result<Option<Value>, ApiError> {
+        self.get_coalesced(&self.group_member_reads, "/Groups", id, &[]).await
+    }
+
+    /// A read of `collection`/`id` through `reads`: batched into filtered lists, a single
+    /// GET (with the same `extra` parameters) when the batch does not find it.
+    async fn get_coalesced(
+        &self,
+        reads: &Coalescer<String, Value>,
+        collection: &str,
+        id: &str,
+        extra: &[(&str, String)],
+    ) -> Result<Option<Value>, ApiError> {
+        // OCI ocids address resources too, but an `id` filter does not match them.
+        if id.is_empty() || id.starts_with("ocid1.") {
+            return self.get(collection, id, extra).await;
+        }
+        reads.read(id.to_string(), |ids| self.by_id(collection, ids, extra), || self.get(collection, id, extra)).await
+    }
+
+    /// How group reads have been batched so far.
+    pub fn group_read_stats(&self) -> CoalesceStats {
+        self.group_reads.stats()
+    }
+
+    /// The resources of `collection` among `ids` that a filtered list returns, a page of
+    /// ids per request. A failed page is logged and left out: its resources are read one
+    /// by one.
+    async fn by_id(&self, collection: &str, ids: Vec<String>, extra: &[(&str, String)]) -> Result<HashMap<String, Value>, ApiError> {
+        let mut found: HashMap<String, Value> = HashMap::new();
+        for chunk in ids.chunks(PAGE_SIZE) {
+            if chunk.len() == 1 {
+                continue; // alone anyway: a plain GET is as cheap
+            }
+            let filter = chunk.iter().map(|i| format!("id eq {}", quote(i))).collect::<Vec<_>>().join(" or ");
+            match self.list_page(collection, Some(&filter), extra, 1, chunk.len()).await {
+                Ok(page) => {
+                    for u in page.resources {
+                        if let Some(i) = u.get("id").and_then(Value::as_str) {
+                            found.insert(i.to_string(), u);
+                        }
+                    }
+                }
+                Err(e) if ids.len() <= PAGE_SIZE => return Err(e),
+                Err(e) => tracing::debug!(error = %e, collection, "a page of coalesced reads failed; reading those one by one"),
+            }
+        }
+        Ok(found)
+    }
+
+    /// The id of the first resource whose `attr` equals `value` (a natural-key lookup,
+    /// e.g. to name the object a 409 collided with); None also when the lookup fails.
+    pub async fn find_id(&self, collection: &str, attr: &str, value: &str) -> Option<String> {
+        self.lookup_id(collection, attr, value).await.ok().flatten()
+    }
+
+    /// [`ScimClient::find_id`] that tells a failed lookup from a miss.
+    pub async fn lookup_id(&self, collection: &str, attr: &str, value: &str) -> Result<Option<String>, ApiError> {
+        let page =
+            self.list_page(collection, Some(&format!("{attr} eq {}", quote(value))), &[("attributes", "id".to_string())], 1, 1).await?;
+        Ok(page.resources.first().and_then(|r| r.get("id")).and_then(Value::as_str).map(str::to_string))
+    }
+
+    /// Sets a user's password (`PUT /UserPasswordChanger/{id}`; the docs say GET, the
+    /// example and SCIM use PUT).
+    pub async fn set_password(&self, user_id: &str, password: &str) -> Result<(), ApiError> {
+        let body = json!({"password": password, "schemas": [PASSWORD_CHANGER]});
+        self.call(Method::PUT, &format!("/UserPasswordChanger/{}", path_segment(user_id)), &[], Some(&body)).await.map(drop)
+    }
+
+    /// Sends a BulkRequest; returns each operation's outcome, in order.
+    pub async fn bulk(&self, operations: Vec<Value>) -> Result<Vec<BulkOutcome>, ApiError> {
+        // The operations' paths are resolved by the server: refuse `.` / `..` ids there too.
+        if let Some(p) = operations.iter().filter_map(|op| op.get("path").and_then(Value::as_str)).find(|p| has_dot_segment(p)) {
+            return Err(ApiError::NotSent {
+                vendor: VENDOR,
+                reason: format!("Bulk operation on {p}: an id in the path is \".\" or \"..\", which would address another resource"),
+            });
+        }
+        // A Bulk request of PATCH, PUT and DELETE operations only is as repeatable as they
+        // are (see [`ScimClient::patch`]); one with a POST is not.
+        let repeat = operations.iter().all(|op| {
+            op.get("method").and_then(Value::as_str).is_some_and(|m| ["PATCH", "PUT", "DELETE"].iter().any(|x| m.eq_ignore_ascii_case(x)))
+        });
+        let body = json!({"schemas": [BULK_REQUEST], "Operations": operations});
+        let url = self.url("/Bulk");
+        let reply = self.call_url(&url, Method::POST, &[], Some(&body), repeat.then_some(Repeat::Safe)).await?;
+        let r: BulkResponse = self.json(&reply)?;
+        Ok(r.operations)
+    }
+}
+
+/// A created resource whose `id` can address it in a URL: not empty, not `.` or `..`, no
+/// `/` (a server answering otherwise would point later requests at another resource).
+fn checked_id(created: Value) -> Result<Value, ApiError> {
+    match created.get("id").and_then(Value::as_str) {
+        Some(id) if is_addressable_id(id) => Ok(created),
+        other => Err(ApiError::Decode {
+            vendor: VENDOR,
+            reason: format!(
+                "the server created the resource but answered the id {}, which cannot address it in a URL; nothing was \
+                 recorded in the Terraform state",
+                other.map_or("(none)".to_string(), |i| format!("{i:?}"))
+            ),
+        }),
+    }
+}
+
+/// The attribute that names a resource of a collection uniquely.
+fn natural_key(collection: &str) -> Option<&'static str> {
+    match collection.trim_end_matches('/') {
+        "/Users" => Some("userName"),
+        "/Groups" => Some("displayName"),
+        _ => None,
+    }
+}
+
+/// Whether an existing resource is what a create `body` asked for (so that it can be
+/// adopted after a lost answer): every string the body sets at the top level and in
+/// `name` (except secrets) has the same value on the server (`userName` compared without
+/// case, as SCIM does), and so does `externalId` when set. Members and multi-valued
+/// attributes are not compared (servers normalise them).
+pub fn matches_request(found: &Value, body: &Value) -> bool {
+    let Some(want) = body.as_object() else { return false };
+    let same = |k: &str, w: &str, have: Option<&Value>| match have.and_then(Value::as_str) {
+        Some(h) if k.eq_ignore_ascii_case("userName") => h.eq_ignore_ascii_case(w),
+        Some(h) => h == w,
+        None => false,
+    };
+    for (k, v) in want {
+        if crate::http::scrub::is_secret_key(k) {
+            continue;
+        }
+        match v {
+            Value::String(w) if !same(k, w, found.get(k)) => return false,
+            Value::String(_) => {}
+            Value::Object(inner) if k == "name" => {
+                for (ik, iv) in inner {
+                    if let Some(w) = iv.as_str()
+                        && !same(ik, w, found.get(k).and_then(|n| n.get(ik)))
+                    {
+                        return false;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::extract::{Path, Query, State};
+    use axum::http::StatusCode;
+    use axum::routing::get;
+    use axum::{Json, Router};
+
+    use super::*;
+
+    #[derive(Default)]
+    struct Fake {
+        lists: AtomicUsize,
+        gets: AtomicUsize,
+        refuse_filters: bool,
+    }
+
+    const KNOWN: [&str; 10] = ["u0", "u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u9"];
+
+    async fn list(State(f): State<Arc<Fake>>, Query(q): Query<HashMap<String, String>>) -> (StatusCode, Json<Value>) {
+        f.lists.fetch_add(1, Ordering::SeqCst);
+        if f.refuse_filters {
+            return (StatusCode::BAD_REQUEST, Json(json!({"status": "400", "detail": "filter not supported"})));
+        }
+        let filter = q.get("filter").cloned().unwrap_or_default();
+        let hits: Vec<Value> =
+            KNOWN.iter().filter(|u| filter.contains(&format!("\"{u}\""))).map(|u| json!({"id": u, "userName": u})).collect();
+        (StatusCode::OK, Json(json!({"totalResults": hits.len(), "Resources": hits})))
+    }
+
+    async fn one(State(f): State<Arc<Fake>>, Path(id): Path<String>) -> (StatusCode, Json<Value>) {
+        f.gets.fetch_add(1, Ordering::SeqCst);
+        if KNOWN.contains(&id.as_str()) {
+            (StatusCode::OK, Json(json!({"id": id, "userName": id})))
+        } else {
+            (StatusCode::NOT_FOUND, Json(json!({"status": "404", "detail": "no such user"})))
+        }
+    }
+
+    async fn serve(fake: Arc<Fake>) -> ScimClient {
+        let spc = || async { Json(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"]})) };
+        let app = Router::new()
+            .route("/Users", get(list))
+            .route("/Users/{id}", get(one))
+            .route("/ServiceProviderConfig", get(spc))
+            .with_state(fake);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        ScimClient::new(
+            &format!("http://{addr}"),
+            ScimAuth::Static("t".into()),
+            None,
+            HttpSettings { max_retries: 0, ..Default::default() },
+        )
+        .expect("client")
+    }
+
+    async fn read_all(c: &ScimClient, ids: &[&str]) -> Vec<Option<Value>> {
+        futures_util::future::join_all(ids.iter().map(|i| c.get_user_coalesced(i))).await.into_iter().map(|r| r.expect("read")).collect()
+    }
+
+    #[tokio::test]
+    async fn concurrent_reads_share_one_request_and_missing_users_are_gone() {
+        let fake = Arc::new(Fake::default());
+        let c = serve(fake.clone()).await;
+        let mut ids: Vec<&str> = KNOWN[..9].to_vec();
+        ids.push("deleted");
+        let got = read_all(&c, &ids).await;
+        assert_eq!(fake.lists.load(Ordering::SeqCst), 1, "one list request for ten reads");
+        assert_eq!(fake.gets.load(Ordering::SeqCst), 1, "only the missing user is read alone (to confirm it is gone)");
+        for (i, g) in got.iter().enumerate() {
+            if ids[i] == "deleted" {
+                assert!(g.is_none());
+            } else {
+                assert_eq!(g.as_ref().and_then(|u| u["id"].as_str()), Some(ids[i]));
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_batch_falls_back_to_single_reads() {
+        let fake = Arc::new(Fake { refuse_filters: true, ..Default::default() });
+        let c = serve(fake.clone()).await;
+        let got = read_all(&c, &KNOWN).await;
+        assert!(got.iter().all(Option::is_some));
+        assert_eq!(fake.gets.load(Ordering::SeqCst), 10);
+    }
+
+    #[tokio::test]
+    async fn waves_of_reads_against_the_sandbox_batch_up_and_a_deleted_user_is_gone() {
+        let s = crate::sandbox::spawn(crate::sandbox::SandboxConfig::default()).await.expect("sandbox");
+        let token = ScimAuth::Static(crate::sandbox::DEFAULT_SCIM_STATIC_TOKEN.into());
+        let c = Arc::new(ScimClient::new(&s.scim_url(), token, None, HttpSettings::default()).expect("client"));
+        let mut ids = Vec::new();
+        for i in 0..40 {
+            let u = c.create("/Users", &json!({"schemas": [USER_SCHEMA], "userName": format!("user{i}")})).await.expect("create");
+            ids.push(u["id"].as_str().expect("id").to_string());
+        }
+        let deleted = ids[7].clone();
+        assert!(c.delete("/Users", &deleted).await.expect("delete"));
+        let logged = s.state.requests().len();
+        // Like Terraform: 10 workers; each reads its next user after a little work of its own.
+        let queue = Arc::new(std::sync::Mutex::new(ids.clone()));
+        let workers = (0..10u64).map(|w| {
+            let (c, queue) = (c.clone(), queue.clone());
+            tokio::spawn(async move {
+                let mut got = Vec::new();
+                loop {
+                    let Some(id) = queue.lock().expect("queue").pop() else { return got };
+                    tokio::time::sleep(Duration::from_millis(w % 4)).await;
+                    got.push((id.clone(), c.get_user_coalesced(&id).await.expect("read")));
+                }
+            })
+        });
+        let got: Vec<(String, Option<Value>)> =
+            futures_util::future::join_all(workers).await.into_iter().flat_map(|r| r.expect("worker")).collect();
+        assert_eq!(got.len(), 40);
+        for (id, u) in &got {
+            if *id == deleted {
+                assert!(u.is_none(), "the deleted user reads as gone");
+            } else {
+                assert_eq!(u.as_ref().and_then(|u| u["id"].as_str()), Some(id.as_str()));
+            }
+        }
+        let requests = &s.state.requests()[logged..];
+        let lists = requests.iter().filter(|r| r.method == "GET" && r.path.ends_with("/Users")).count();
+        let gets: Vec<&str> =
+            requests.iter().filter(|r| r.method == "GET" && r.path.contains("/Users/")).map(|r| r.path.as_str()).collect();
+        assert!(gets.iter().any(|p| p.ends_with(&format!("/Users/{deleted}"))), "the missing user was confirmed by a GET: {gets:?}");
+        assert!(lists + gets.len() <= 12, "40 reads took {lists} lists and {} GETs: {:?}", gets.len(), c.user_read_stats());
+    }
+
+    #[tokio::test]
+    async fn group_reads_share_one_list_without_members_and_a_deleted_group_is_gone() {
+        let s = crate::sandbox::spawn(crate::sandbox::SandboxConfig::default()).await.expect("sandbox");
+        let token = ScimAuth::Static(crate::sandbox::DEFAULT_SCIM_STATIC_TOKEN.into());
+        let c = ScimClient::new(&s.scim_url(), token, None, HttpSettings { max_retries: 0, ..Default::default() }).expect("client");
+        let user = c.create("/Users", &json!({"schemas": [USER_SCHEMA], "userName": "member"})).await.expect("user");
+        let mut ids = Vec::new();
+        for i in 0..6 {
+            let body = json!({"schemas": [GROUP_SCHEMA], "displayName": format!("group{i}"), "members": [{"value": user["id"]}]});
+            ids.push(c.create("/Groups", &body).await.expect("group")["id"].as_str().expect("id").to_string());
+        }
+        assert!(c.delete("/Groups", &ids[3]).await.expect("delete"));
+        let from = s.state.requests().len();
+        let got = futures_util::future::join_all(ids.iter().map(|i| c.get_group_coalesced(i))).await;
+        for (i, (id, g)) in ids.iter().zip(got).enumerate() {
+            let g = g.expect("read");
+            if i == 3 {
+                assert!(g.is_none(), "the deleted group reads as gone");
+            } else {
+                let g = g.expect("found");
+                assert_eq!((g["id"].as_str(), g["displayName"].as_str()), (Some(id.as_str()), Some(format!("group{i}").as_str())));
+                assert!(g.get("members").is_none(), "members are read apart: {g}");
+            }
+        }
+        let requests = &s.state.requests()[from..];
+        let lists: Vec<_> = requests.iter().filter(|r| r.method == "GET" && r.path.ends_with("/Groups")).collect();
+        let gets: Vec<_> = requests.iter().filter(|r| r.method == "GET" && r.path.contains("/Groups/")).collect();
+        assert_eq!((lists.len(), gets.len()), (1, 1), "one list, one GET to confirm the deleted group is gone: {requests:?}");
+        assert!(gets[0].path.ends_with(&ids[3]));
+        assert_eq!(c.group_read_stats().batches, 1);
+    }
+
+    /// A server that always claims more results: `mode` "same" repeats one page, "fresh"
+    /// sends new ids forever, "idless" sends resources without ids.
+    async fn endless(mode: &'static str) -> (ScimClient, Arc<AtomicUsize>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c2 = calls.clone();
+        let app = Router::new().route(
+            "/Users",
+            get(move |Query(q): Query<HashMap<String, String>>| {
+                let calls = c2.clone();
+                async move {
+                    let n = calls.fetch_add(1, Ordering::SeqCst);
+                    let start: usize = q.get("startIndex").and_then(|s| s.parse().ok()).unwrap_or(1);
+                    let resources: Vec<Value> = (0..2)
+                        .map(|i| match mode {
+                            "same" => json!({"id": format!("u{i}")}),
+                            "fresh" => json!({"id": format!("u{start}-{n}-{i}")}),
+                            _ => json!({"userName": "no id"}),
+                        })
+                        .collect();
+                    Json(json!({"totalResults": 1_000_000_000u64, "Resources": resources}))
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let c = ScimClient::new(
+            &format!("http://{addr}"),
+            ScimAuth::Static("t".into()),
+            None,
+            HttpSettings { max_retries: 0, ..Default::default() },
+        )
+        .expect("client");
+        (c, calls)
+    }
+
+    #[tokio::test]
+    async fn endless_paging_is_cut_off() {
+        for mode in ["same", "idless"] {
+            let (c, calls) = endless(mode).await;
+            let e = c.list_all("/Users", None, &[]).await.expect_err("no progress");
+            assert!(e.to_string().contains("made no progress"), "{mode}: {e}");
+            assert!(calls.load(Ordering::SeqCst) <= 2, "{mode}: stopped at the first page without a new id");
+        }
+        let (c, calls) = endless("fresh").await;
+        let e = c.list_all("/Users", None, &[]).await.expect_err("too many pages");
+        assert!(e.to_string().contains(&format!("stopped after {MAX_LIST_PAGES} pages")), "{e}");
+        assert_eq!(calls.load(Ordering::SeqCst), MAX_LIST_PAGES);
+    }
+}

@@ -1,0 +1,123 @@
+//! `identity_scim_users` data source: SCIM users matching an optional filter, read in
+//! pages (`startIndex` / `count`) until `totalResults`.
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde_json::Value as Json;
+
+use crate::provider::ProviderData;
+use crate::tfplugin::model::{Model as _, to_value};
+use crate::tfplugin::validator::Validator;
+use crate::tfplugin::{Attribute, DataSource, Diagnostics, Nesting, Schema, StateResult, Type, Value};
+use crate::vendors::failure::api_diag;
+
+pub const TYPE_NAME: &str = "identity_scim_users";
+
+pub struct ScimUsersDataSource;
+
+#[derive(Default, Serialize)]
+struct Model {
+    filter: Option<String>,
+    users: Vec<UserInfo>,
+}
+
+impl crate::tfplugin::model::Model for Model {
+    fn schema() -> Schema {
+        schema()
+    }
+}
+
+#[derive(Serialize)]
+struct UserInfo {
+    id: String,
+    ocid: String,
+    user_name: String,
+    display_name: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    active: bool,
+    external_id: Option<String>,
+    emails: Vec<String>,
+}
+
+fn s(j: &Json, path: &[&str]) -> Option<String> {
+    let mut cur = j;
+    for p in path {
+        cur = cur.get(p)?;
+    }
+    cur.as_str().map(str::to_string)
+}
+
+fn schema() -> Schema {
+    Schema::new(
+        "Lists SCIM users, optionally filtered with a SCIM filter (RFC 7644 section 3.4.2.2), e.g. `userName sw \"a\"`.",
+        vec![
+            Attribute::string("filter")
+                .optional()
+                .describe("SCIM filter expression, e.g. `userName eq \"jane@example.com\"` or `active eq true and name.familyName co \"son\"`. All users when unset.")
+                .validate(Validator::non_empty()),
+            Attribute::nested(
+                "users",
+                Nesting::List,
+                vec![
+                    Attribute::string("id").computed().describe("SCIM id."),
+                    Attribute::string("ocid").computed().describe("Oracle Cloud ID (empty on other servers)."),
+                    Attribute::string("user_name").computed().describe("User name."),
+                    Attribute::string("display_name").computed().describe("Display name."),
+                    Attribute::string("given_name").computed().describe("Given name."),
+                    Attribute::string("family_name").computed().describe("Family name."),
+                    Attribute::bool("active").computed().describe("Whether the user may sign in."),
+                    Attribute::string("external_id").computed().describe("External id."),
+                    Attribute::list_of("emails", Type::String).computed().describe("Email addresses."),
+                ],
+            )
+            .computed()
+            .describe("The matching users, in the server's order."),
+        ],
+    )
+}
+
+#[async_trait]
+impl DataSource<ProviderData> for ScimUsersDataSource {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    async fn read(&self, data: &ProviderData, config: &Value) -> Result<StateResult, Diagnostics> {
+        let c = data.scim_client()?;
+        let filter = config.get("filter").as_str().map(str::to_string);
+        let found = c.list_all("/Users", filter.as_deref(), &[]).await.map_err(|e| api_diag("Unable to list users", &e))?;
+        let users = found
+            .iter()
+            .map(|u| UserInfo {
+                id: s(u, &["id"]).unwrap_or_default(),
+                ocid: s(u, &["ocid"]).unwrap_or_default(),
+                user_name: s(u, &["userName"]).unwrap_or_default(),
+                display_name: s(u, &["displayName"]),
+                given_name: s(u, &["name", "givenName"]),
+                family_name: s(u, &["name", "familyName"]),
+                active: u.get("active").and_then(Json::as_bool).unwrap_or(true),
+                external_id: s(u, &["externalId"]),
+                emails: u
+                    .get("emails")
+                    .and_then(Json::as_array)
+                    .map(|l| l.iter().filter_map(|e| e.get("value").and_then(Json::as_str).map(str::to_string)).collect())
+                    .unwrap_or_default(),
+            })
+            .collect();
+        Ok(StateResult::state(to_value(&Model { filter, users }, Model::ty())?))
+    }
+}
+
+#[cfg(test)]
+mod model_tests {
+    /// Every attribute of the schema has a field in the model, and no field is extra.
+    #[test]
+    fn the_model_and_the_schema_have_the_same_attributes() {
+        assert_eq!(crate::tfplugin::model::model_mismatch::<super::Model>(), None);
+    }
+}

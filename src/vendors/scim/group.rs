@@ -1,0 +1,267 @@
+//! `identity_scim_group`: a SCIM 2.0 group (`/Groups`).
+//!
+//! `members` is authoritative when set and not managed at all when left out (it then
+//! shows the current members, read-only). Updates send only the difference as one
+//! PatchOp: `replace` for changed attributes, one `add` for new members and a `remove`
+//! per departed member, never the full member list. Members are read from the group's
+//! own `members` attribute, which every SCIM 2.0 server has (see
+//! [`crate::vendors::scim::members`] for groups too large for one answer). The description lives in Oracle's
+//! group extension, which is sent only when a description is set, so plain SCIM
+//! servers work too.
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value as Json, json};
+
+use crate::tfplugin::timeouts::{self, TimedOut, Timeouts};
+
+/// Every operation has a timeout; a group is named by its `displayName` (or its id).
+const TIMEOUTS: Timeouts = Timeouts::all("the group", |v| match v.get("display_name").as_str() {
+    Some(name) => format!("the SCIM group \"{name}\""),
+    None => format!("the SCIM group {}", v.get("id").as_str().unwrap_or_default()),
+});
+use crate::provider::ProviderData;
+use crate::tfplugin::model::{Model as _, to_value};
+use crate::tfplugin::resource::{ImportState, ModifyPlan, ModifyPlanRequest};
+use crate::tfplugin::schema::IdentitySchema;
+use crate::tfplugin::{ApplyRequest, Attribute, Diagnostic, Diagnostics, Resource, Schema, StateResult, Type, Value};
+use crate::vendors::failure::{already_exists, api_diag};
+use crate::vendors::rules;
+use crate::vendors::scim::client::{GROUP_EXTENSION, GROUP_SCHEMA, PatchOperation, ScimClient};
+use crate::vendors::scim::members::user_members;
+
+pub const TYPE_NAME: &str = "identity_scim_group";
+
+pub struct ScimGroupResource;
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+struct Model {
+    id: Option<String>,
+    ocid: Option<String>,
+    display_name: Option<String>,
+    description: Option<String>,
+    external_id: Option<String>,
+    members: Option<BTreeSet<String>>,
+}
+
+impl crate::tfplugin::model::Model for Model {
+    fn schema() -> Schema {
+        schema()
+    }
+}
+
+fn schema() -> Schema {
+    Schema::new(
+        "A group of a SCIM 2.0 service, such as an Oracle OCI IAM identity domain.",
+        vec![
+            Attribute::string("id").computed().use_state_for_unknown().describe("The SCIM id of the group."),
+            Attribute::string("ocid").computed().use_state_for_unknown().describe("The Oracle Cloud ID of the group (OCI IAM only; empty elsewhere)."),
+            Attribute::string("display_name").required().describe("Unique name of the group.").validate(rules::text()),
+            Attribute::string("description")
+                .optional()
+                .describe("Description, kept in Oracle's group extension (`urn:ietf:params:scim:schemas:oracle:idcs:extension:group:Group`); leave unset on SCIM servers without it.")
+                .validate(rules::text()),
+            Attribute::string("external_id")
+                .optional()
+                .describe("Identifier of the group in the provisioning client's own system.")
+                .validate(rules::text()),
+            Attribute::set_of("members", Type::String)
+                .optional()
+                .computed()
+                // Unmanaged members change only through a refresh, never through this
+                // group's own apply: an unrelated change keeps them known in the plan.
+                .use_state_for_unknown()
+                .describe("SCIM ids of the member users. When set, exactly these users are members (authoritative); when left out, membership is not managed and this shows the current members. Do not combine a set `members` with `identity_scim_group_member` or `identity_scim_user_group_memberships` for the same group.")
+                .validate(rules::scim_ids("user")),
+            TIMEOUTS.attribute(),
+        ],
+    )
+}
+
+fn description_of(g: &Json) -> Option<String> {
+    g.get(GROUP_EXTENSION).and_then(|e| e.get("description")).and_then(Json::as_str).map(str::to_string)
+}
+
+fn state_from_api(g: &Json, members: BTreeSet<String>) -> Model {
+    let s = |k: &str| g.get(k).and_then(Json::as_str).map(str::to_string);
+    Model {
+        id: s("id"),
+        ocid: Some(s("ocid").unwrap_or_default()),
+        display_name: s("displayName"),
+        description: description_of(g),
+        external_id: s("externalId"),
+        members: Some(members),
+    }
+}
+
+impl ScimGroupResource {
+    async fn read_group(c: &ScimClient, id: &str) -> Result<Option<Model>, Diagnostics> {
+        let g = c.group_with_members(id).await.map_err(|e| api_diag("Unable to read group", &e))?;
+        Ok(g.map(|g| state_from_api(&g.group, g.members)))
+    }
+}
+
+#[async_trait]
+impl Resource<ProviderData> for ScimGroupResource {
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(IdentitySchema::required(&[("id", Type::String, "SCIM id of the group.")]))
+    }
+
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    async fn create(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
+        let c = data.scim_client()?;
+        let planned: Model = req.planned_model()?;
+        let mut schemas = vec![GROUP_SCHEMA];
+        let mut body = json!({"displayName": planned.display_name});
+        if let Some(d) = &planned.description {
+            schemas.push(GROUP_EXTENSION);
+            body[GROUP_EXTENSION] = json!({"description": d});
+        }
+        if let Some(x) = &planned.external_id {
+            body["externalId"] = json!(x);
+        }
+        if let Some(m) = &planned.members {
+            body["members"] = m.iter().map(|u| json!({"value": u, "type": "User"})).collect();
+        }
+        body["schemas"] = json!(schemas);
+        let name = planned.display_name.clone().unwrap_or_default();
+        let created = match req.run(c.create("/Groups", &body)).await {
+            Ok(Ok(g)) => g,
+            Ok(Err(e)) if e.is_conflict() => {
+                let existing = req.run(c.find_id("/Groups", "displayName", &name)).await.ok().flatten();
+                return Err(already_exists(&e, TYPE_NAME, existing.as_deref().unwrap_or("<id>"), &format!("Group \"{name}\"")));
+            }
+            Ok(Err(e)) => return Err(api_diag("Unable to create group", &e)),
+            Err(TimedOut) => return Err(req.exceeded(&timeouts::create_unanswered("the group")).into()),
+        };
+        let members = user_members(&created);
+        Ok(StateResult::state(to_value(&state_from_api(&created, members), Model::ty())?))
+    }
+
+    async fn read(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<StateResult, Diagnostics> {
+        let c = data.scim_client()?;
+        let id = state.get("id").as_str().unwrap_or_default().to_string();
+        match Self::read_group(c, &id).await? {
+            Some(m) => Ok(StateResult::state(to_value(&m, Model::ty())?)),
+            None => Ok(StateResult::gone()),
+        }
+    }
+
+    async fn update(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
+        self.update_now(data, req).await
+    }
+
+    async fn delete(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<(), Diagnostics> {
+        let c = data.scim_client()?;
+        let id = state.get("id").as_str().unwrap_or_default().to_string();
+        c.delete("/Groups", &id).await.map(drop).map_err(|e| api_diag("Unable to delete group", &e))
+    }
+
+    fn timeouts(&self) -> Option<Timeouts> {
+        Some(TIMEOUTS)
+    }
+
+    fn as_import(&self) -> Option<&dyn ImportState<ProviderData>> {
+        Some(self)
+    }
+
+    fn as_modify_plan(&self) -> Option<&dyn ModifyPlan<ProviderData>> {
+        Some(self)
+    }
+}
+
+/// Warns when an authoritative member list leaves out a user whom additive membership
+/// resources add to the same group.
+#[async_trait]
+impl ModifyPlan<ProviderData> for ScimGroupResource {
+    async fn modify_plan(&self, data: Option<&ProviderData>, req: &mut ModifyPlanRequest<'_>, diags: &mut Diagnostics) {
+        let (Some(d), Some(id)) = (data, req.planned.get("id").as_str()) else { return };
+        let members = req.config.get("members");
+        if members.is_null() || !members.is_wholly_known() {
+            return;
+        }
+        let members: BTreeSet<String> = members.elements().unwrap_or(&[]).iter().filter_map(|m| m.as_str().map(str::to_string)).collect();
+        if let Some(w) = d.membership_claims.authoritative(id, &members) {
+            diags.push(w);
+        }
+    }
+}
+
+impl ScimGroupResource {
+    /// The update itself, without its time limit.
+    async fn update_now(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
+        let c = data.scim_client()?;
+        let planned: Model = req.planned_model()?;
+        let prior: Model = req.prior_model()?;
+        let id = prior.id.clone().unwrap_or_default();
+        let mut ops = Vec::new();
+        if planned.display_name != prior.display_name {
+            ops.push(PatchOperation::replace("displayName", json!(planned.display_name)));
+        }
+        match (&prior.external_id, &planned.external_id) {
+            (was, Some(now)) if was.as_ref() != Some(now) => ops.push(PatchOperation::replace("externalId", json!(now))),
+            (Some(_), None) => ops.push(PatchOperation { op: "remove".into(), path: Some("externalId".into()), value: None }),
+            _ => {}
+        }
+        let desc_path = format!("{GROUP_EXTENSION}:description");
+        match (&prior.description, &planned.description) {
+            (was, Some(now)) if was.as_ref() != Some(now) => ops.push(PatchOperation::replace(&desc_path, json!(now))),
+            (Some(_), None) => ops.push(PatchOperation { op: "remove".into(), path: Some(desc_path), value: None }),
+            _ => {}
+        }
+        // Members: only when managed (set in the configuration), and only the change.
+        if !req.config.get("members").is_null() {
+            let want = planned.members.clone().unwrap_or_default();
+            let have = prior.members.clone().unwrap_or_default();
+            let add: Vec<String> = want.difference(&have).cloned().collect();
+            if !add.is_empty() {
+                ops.push(PatchOperation::add_members(&add));
+            }
+            ops.extend(have.difference(&want).map(|u| PatchOperation::remove_member(u)));
+        }
+        if !ops.is_empty() {
+            c.patch("/Groups", &id, &ops).await.map_err(|e| api_diag("Unable to update group", &e))?;
+        }
+        let mut state = match Self::read_group(c, &id).await? {
+            Some(m) => m,
+            None => return Err(Diagnostic::error("Group vanished", format!("Group {id} disappeared during the update.")).into()),
+        };
+        // Unmanaged members were planned as they were; other resources (such as
+        // `identity_scim_group_member`) may change them in this same apply, which the
+        // next refresh shows. Answering the planned value keeps the result consistent.
+        if req.config.get("members").is_null() && !req.planned.get("members").is_unknown() {
+            state.members = planned.members.clone();
+        }
+        Ok(StateResult::state(to_value(&state, Model::ty())?))
+    }
+}
+
+#[async_trait]
+impl ImportState<ProviderData> for ScimGroupResource {
+    async fn import(&self, _data: Option<&ProviderData>, id: &str) -> Result<Value, Diagnostics> {
+        let id = id.trim();
+        if id.is_empty() {
+            return Err(Diagnostic::error("Invalid import ID", "Import a group by its SCIM id or its OCI ocid.").into());
+        }
+        to_value(&Model { id: Some(id.to_string()), ..Default::default() }, Model::ty())
+    }
+}
+
+#[cfg(test)]
+mod model_tests {
+    /// Every attribute of the schema has a field in the model, and no field is extra (a
+    /// missing one would silently become null).
+    #[test]
+    fn the_model_and_the_schema_have_the_same_attributes() {
+        assert_eq!(crate::tfplugin::model::model_mismatch::<super::Model>(), None);
+    }
+}

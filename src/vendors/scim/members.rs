@@ -1,0 +1,196 @@
+//! Group membership on any SCIM 2.0 server.
+//!
+//! RFC 7643 makes a group's `members` the source of truth and the user's `groups`
+//! attribute optional (a server "MAY" maintain it, and some do not). So membership is
+//! read the way every RFC 7644 server supports:
+//! - the members of a group: the group's own `members` attribute (`GET /Groups/{id}`, or
+//!   a filtered list when Terraform refreshes several groups at once);
+//! - the groups of a user: `GET /Groups?filter=members[value eq "<user id>"]`, paged (the
+//!   filter OCI IAM documents for "groups of a user", without its `type eq "User"` term,
+//!   which would miss members added without a `type`);
+//! - one membership: `GET /Groups?filter=id eq "<group>" and members[value eq "<user>"]`.
+//!
+//! `User.groups` is used only as a fallback, where a server refuses to return a group's
+//! members in one answer (OCI IAM fails a group read with more than 10,000 members): the
+//! members are then paged as users filtered by `groups.value`. That path is trusted only
+//! when it finds members, which proves the server maintains `User.groups`; a server that
+//! does not gets an error naming the problem, never an empty member list.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::client::{ScimClient, quote};
+use crate::http::ApiError;
+
+/// A group and its member user ids.
+#[derive(Debug, Clone)]
+pub struct GroupWithMembers {
+    /// The group as the server answered (`members` removed).
+    pub group: Value,
+    pub members: BTreeSet<String>,
+}
+
+/// The user ids among a group's `members` (entries of `type` "Group" are nested groups,
+/// not users, and are left out; an entry without a `type` is taken as a user).
+pub fn user_members(group: &Value) -> BTreeSet<String> {
+    group
+        .get("members")
+        .and_then(Value::as_array)
+        .map(|l| {
+            l.iter()
+                .filter(|m| m.get("type").and_then(Value::as_str).is_none_or(|t| t.eq_ignore_ascii_case("User")))
+                .filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The filter term that selects a resource by `id`, or by `ocid` for an OCI ocid.
+fn id_term(id: &str) -> String {
+    let attr = if id.starts_with("ocid1.") { "ocid" } else { "id" };
+    format!("{attr} eq {}", quote(id))
+}
+
+/// Whether an error may mean "too many members for one answer" (and not: gone, refused
+/// credentials, throttled or unreachable), so that reading the members in pages may help.
+fn may_be_too_large(e: &ApiError) -> bool {
+    matches!(e.status(), Some(s) if s == 400 || s == 413 || (500..600).contains(&s))
+}
+
+impl ScimClient {
+    /// A group with its members; None when the group does not exist.
+    pub async fn group_with_members(&self, id: &str) -> Result<Option<GroupWithMembers>, ApiError> {
+        match self.get_group_with_members_coalesced(id).await {
+            Ok(None) => Ok(None),
+            Ok(Some(mut group)) => {
+                let members = user_members(&group);
+                if let Some(o) = group.as_object_mut() {
+                    o.remove("members");
+                }
+                Ok(Some(GroupWithMembers { group, members }))
+            }
+            Err(e) if may_be_too_large(&e) => self.group_with_paged_members(id, e).await,
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The fallback of [`ScimClient::group_with_members`] after `first` refused the
+    /// whole group: the group without members, then its members in pages of users.
+    async fn group_with_paged_members(&self, id: &str, first: ApiError) -> Result<Option<GroupWithMembers>, ApiError> {
+        let group = match self.get("/Groups", id, &[("excludedAttributes", "members".to_string())]).await {
+            Ok(Some(g)) => g,
+            Ok(None) => return Ok(None),
+            // The group cannot be read at all: the first error is the one to report.
+            Err(_) => return Err(first),
+        };
+        let gid = group.get("id").and_then(Value::as_str).unwrap_or(id).to_string();
+        let users = self.list_all("/Users", Some(&format!("groups.value eq {}", quote(&gid))), &[("attributes", "id".to_string())]).await?;
+        let members: BTreeSet<String> = users.iter().filter_map(|u| u.get("id").and_then(Value::as_str).map(str::to_string)).collect();
+        if members.is_empty() {
+            // A group too large to read has members: an empty answer means the server does
+            // not maintain `User.groups`, and an empty set would be a lie.
+            return Err(ApiError::Status {
+                vendor: "SCIM",
+                status: first.status().unwrap_or(0),
+                message: format!(
+                    "the server refused to return the members of group {gid} ({first}), and reading them in pages \
+                     through the users' `groups` attribute found none, so the server does not maintain `User.groups`. \
+                     The group's membership cannot be read"
+                ),
+                details: None,
+                request: None,
+            });
+        }
+        Ok(Some(GroupWithMembers { group, members }))
+    }
+
+    /// The ids of every group the user is a member of (`members[value eq ...]`, paged).
+    pub async fn groups_of_user(&self, user_id: &str) -> Result<BTreeSet<String>, ApiError> {
+        let filter = format!("members[value eq {}]", quote(user_id));
+        let groups = self.list_all("/Groups", Some(&filter), &[("attributes", "id".to_string())]).await?;
+        Ok(groups.iter().filter_map(|g| g.get("id").and_then(Value::as_str).map(str::to_string)).collect())
+    }
+
+    /// Whether the user is a member of the group (false also when either is gone).
+    pub async fn is_member(&self, group_id: &str, user_id: &str) -> Result<bool, ApiError> {
+        let filter = format!("{} and members[value eq {}]", id_term(group_id), quote(user_id));
+        let page = self.list_page("/Groups", Some(&filter), &[("attributes", "id".to_string())], 1, 1).await?;
+        Ok(page.total_results > 0 || !page.resources.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn user_members_leave_out_nested_groups() {
+        let g = json!({"members": [
+            {"value": "u1", "type": "User"},
+            {"value": "u2"},
+            {"value": "g9", "type": "Group"},
+            {"value": "u3", "type": "user"},
+            {"type": "User"}
+        ]});
+        assert_eq!(user_members(&g), ["u1", "u2", "u3"].into_iter().map(String::from).collect());
+        assert!(user_members(&json!({"displayName": "x"})).is_empty());
+    }
+
+    use crate::http::HttpSettings;
+    use crate::sandbox::{SandboxConfig, spawn};
+    use crate::vendors::scim::client::{GROUP_SCHEMA, ScimAuth, USER_SCHEMA};
+
+    /// A sandbox, a client, three users and a group holding all of them.
+    async fn fixture(config: SandboxConfig) -> (crate::sandbox::RunningSandbox, ScimClient, Vec<String>, String) {
+        let s = spawn(config).await.expect("sandbox");
+        let token = ScimAuth::Static(crate::sandbox::DEFAULT_SCIM_STATIC_TOKEN.into());
+        let c = ScimClient::new(&s.scim_url(), token, None, HttpSettings { max_retries: 0, ..Default::default() }).expect("client");
+        let mut users = Vec::new();
+        for i in 0..3 {
+            let u = c.create("/Users", &json!({"schemas": [USER_SCHEMA], "userName": format!("m{i}")})).await.expect("user");
+            users.push(u["id"].as_str().expect("id").to_string());
+        }
+        let members: Vec<Value> = users.iter().map(|u| json!({"value": u, "type": "User"})).collect();
+        let g = c.create("/Groups", &json!({"schemas": [GROUP_SCHEMA], "displayName": "all", "members": members})).await.expect("group");
+        (s, c, users, g["id"].as_str().expect("id").to_string())
+    }
+
+    #[tokio::test]
+    async fn membership_reads_work_without_user_groups() {
+        let (_s, c, users, g) = fixture(SandboxConfig { scim_no_user_groups: true, ..SandboxConfig::default() }).await;
+        let read = c.group_with_members(&g).await.expect("read").expect("found");
+        assert_eq!(read.members, users.iter().cloned().collect());
+        assert!(read.group.get("members").is_none());
+        assert_eq!(c.groups_of_user(&users[1]).await.expect("groups"), [g.clone()].into_iter().collect());
+        assert!(c.is_member(&g, &users[2]).await.expect("is member"));
+        assert!(!c.is_member(&g, "nobody").await.expect("is member"));
+        assert!(!c.is_member("no-such-group", &users[2]).await.expect("is member"));
+        assert!(c.group_with_members("no-such-group").await.expect("read").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_group_over_the_answer_cap_is_paged_through_user_groups() {
+        let (_s, c, users, g) = fixture(SandboxConfig { scim_max_members: 2, ..SandboxConfig::default() }).await;
+        let read = c.group_with_members(&g).await.expect("read").expect("found");
+        assert_eq!(read.members, users.iter().cloned().collect(), "all three members, read in pages of users");
+        assert_eq!(read.group["displayName"], "all");
+    }
+
+    #[tokio::test]
+    async fn a_group_over_the_cap_without_user_groups_is_an_error_not_an_empty_group() {
+        let config = SandboxConfig { scim_max_members: 2, scim_no_user_groups: true, ..SandboxConfig::default() };
+        let (_s, c, _users, g) = fixture(config).await;
+        let e = c.group_with_members(&g).await.expect_err("cannot be read");
+        let text = e.to_string();
+        assert!(text.contains("does not maintain `User.groups`") && text.contains("more than the 2"), "{text}");
+    }
+
+    #[test]
+    fn id_terms_address_ocids_by_ocid() {
+        assert_eq!(id_term("abc"), "id eq \"abc\"");
+        assert_eq!(id_term("ocid1.group.oc1..x"), "ocid eq \"ocid1.group.oc1..x\"");
+    }
+}
