@@ -8,6 +8,7 @@ use crate::tfplugin::{DataSource, Resource};
 use crate::vendors::Vendor;
 
 pub mod client;
+pub mod config;
 pub mod data_user_oidc_assignments;
 pub mod list_user_oidc;
 pub mod user_oidc;

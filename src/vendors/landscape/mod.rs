@@ -8,6 +8,7 @@ use crate::tfplugin::{DataSource, Resource};
 use crate::vendors::Vendor;
 
 pub mod client;
+pub mod config;
 pub mod data_oidc_staged_groups;
 pub mod oidc_group_import;
 

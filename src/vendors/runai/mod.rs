@@ -9,6 +9,7 @@ use crate::tfplugin::{DataSource, Resource};
 use crate::vendors::Vendor;
 
 pub mod client;
+pub mod config;
 pub mod data_idp;
 pub mod data_idp_mappers;
 pub mod data_idps;

@@ -10,6 +10,7 @@ use crate::tfplugin::{DataSource, Resource};
 use crate::vendors::Vendor;
 
 pub mod client;
+pub mod config;
 pub mod data_groups;
 pub mod data_users;
 pub mod group;
