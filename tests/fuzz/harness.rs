@@ -46,6 +46,19 @@ fn env_u64(name: &str) -> Option<u64> {
     }
 }
 
+/// A setting that sets how much fuzzing runs (`IDENTITY_FUZZ_CASES`, `IDENTITY_FUZZ_SECS`):
+/// at least 1 (zero would run nothing and pass), and refused under CI, which runs each
+/// target's fixed case count.
+fn env_amount(name: &str) -> Option<u64> {
+    let n = env_u64(name)?;
+    assert!(n >= 1, "{name}=0 would run no fuzz case at all; leave it unset for the default");
+    assert!(
+        !std::env::var("CI").is_ok_and(|v| v == "true" || v == "1"),
+        "{name} is set under CI (CI=true): CI runs every fuzz target's fixed case count"
+    );
+    Some(n)
+}
+
 /// The base seed: `IDENTITY_FUZZ_SEED`, else a fresh one.
 pub fn base_seed() -> u64 {
     env_u64("IDENTITY_FUZZ_SEED").unwrap_or_else(|| {
@@ -135,8 +148,8 @@ where
 {
     assert!(targets.contains(&name), "fuzz target {name} is missing from the file's TARGETS list");
     let seed = base_seed();
-    let per_target = env_u64("IDENTITY_FUZZ_SECS").map(|s| Duration::from_secs_f64(s as f64 / targets.len() as f64));
-    let cases_env = env_u64("IDENTITY_FUZZ_CASES").map(|c| c.min(u32::MAX as u64) as u32);
+    let per_target = env_amount("IDENTITY_FUZZ_SECS").map(|s| Duration::from_secs_f64(s as f64 / targets.len() as f64));
+    let cases_env = env_amount("IDENTITY_FUZZ_CASES").map(|c| c.min(u32::MAX as u64) as u32);
     let hang = Duration::from_secs(env_u64("IDENTITY_FUZZ_HANG_SECS").unwrap_or(120));
 
     let count = Arc::new(AtomicU64::new(0));

@@ -3,7 +3,7 @@
 
 use crate::support;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use support::{Sandbox, Workspace, actions, importing_id, is_replace, replace_path_strings};
 
 fn sample_url(sb: &Sandbox, entity: &str) -> String {
@@ -98,14 +98,17 @@ fn saml_from_file_lifecycle() {
     ws.write_main(&hcl("idp.xml"));
     ws.apply();
     assert_eq!(ws.state_attr(addr, "saml.entity_id"), "https://files.example.com/idp");
-    let stored = sb.runai_idp("file-saml").expect("stored");
-    let stored_text = stored.to_string();
-    assert!(stored_text.contains("file") && stored_text.contains("idp.xml"), "metadata type derived as file: {stored}");
-    ws.assert_plan_empty();
+    let saml = |sb: &Sandbox| sb.runai_idp("file-saml").expect("stored")["samlData"].clone();
+    let stored = saml(&sb);
+    assert_eq!(stored["metadataXmlType"], json!("file"), "metadata type derived as file: {stored:#}");
+    assert_eq!(stored["fileName"], json!("idp.xml"), "{stored:#}");
+    assert!(stored["metadataXmlFile"].as_str().is_some_and(|x| x.contains("https://files.example.com/idp")), "{stored:#}");
     ws.write_main(&hcl("renamed.xml"));
     assert_eq!(ws.resource_actions(addr), vec!["update"]);
     ws.apply();
-    ws.assert_plan_empty();
+    let renamed = saml(&sb);
+    assert_eq!(renamed["fileName"], json!("renamed.xml"), "the rename reached the server: {renamed:#}");
+    assert_eq!(renamed["metadataXmlType"], json!("file"), "{renamed:#}");
     ws.destroy();
     assert!(sb.runai_aliases().is_empty());
 }

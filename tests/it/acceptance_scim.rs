@@ -9,11 +9,11 @@ const PASSWORD_1: &str = "Correct-Horse-Battery-1";
 const PASSWORD_2: &str = "Correct-Horse-Battery-2";
 
 fn users(sb: &Sandbox) -> Vec<Value> {
-    sb.state()["oci"]["users"].as_array().cloned().unwrap_or_default()
+    sb.scim_users()
 }
 
 fn groups(sb: &Sandbox) -> Vec<Value> {
-    sb.state()["oci"]["groups"].as_array().cloned().unwrap_or_default()
+    sb.scim_groups()
 }
 
 fn user_hcl(name: &str, given: &str, password: Option<(&str, u32)>) -> String {
@@ -49,7 +49,6 @@ fn user_lifecycle_with_password() {
     assert!(!ws.state_attr(addr, "ocid").as_str().unwrap_or("").is_empty());
     assert_eq!(ws.state_attr(addr, "emails.0.value"), "Jane.Doe@Example.com", "the configured case survives the server's lower-casing");
     assert_eq!(ws.state_attr(addr, "display_name"), "Jane Doe", "server default read back");
-    ws.assert_plan_empty();
 
     // In place: a name change is one PATCH.
     ws.write_main(&user_hcl("jane", "Janet", Some((PASSWORD_1, 1))));
@@ -57,7 +56,6 @@ fn user_lifecycle_with_password() {
     ws.apply();
     assert_eq!(users(&sb)[0]["name"]["givenName"], "Janet");
     assert_eq!(users(&sb)[0]["passwordChanges"], 1, "the password is not re-sent without a version change");
-    ws.assert_plan_empty();
 
     // Rotation by version, with every log on: the password appears in no log line.
     ws.write_main(&user_hcl("jane", "Janet", Some((PASSWORD_2, 2))));
@@ -132,7 +130,6 @@ fn group_members_change_by_difference_only() {
     ws.write_main(&group_hcl(&["ann", "bob", "cat"]));
     ws.apply();
     assert_eq!(groups(&sb)[0]["members"].as_array().map(Vec::len), Some(3));
-    ws.assert_plan_empty();
 
     // One member leaves: one PATCH with one operation.
     let mark = sb.requests().len();
@@ -146,7 +143,6 @@ fn group_members_change_by_difference_only() {
         .collect();
     assert_eq!(patches.len(), 1, "{patches:?}");
     assert_eq!(patches[0]["body"]["Operations"].as_array().map(Vec::len), Some(1), "{}", patches[0]);
-    ws.assert_plan_empty();
 
     // Drift: a member removed out of band is an in-place update that adds it back.
     let gid = ws.state_attr(addr, "id").as_str().unwrap_or_default().to_string();
@@ -159,7 +155,6 @@ fn group_members_change_by_difference_only() {
     assert!(status == 200 || status == 204);
     assert_eq!(ws.resource_actions(addr), vec!["update"]);
     ws.apply();
-    ws.assert_plan_empty();
 
     // Import into a fresh directory reproduces the group and its members.
     let fresh = ws.sibling();
@@ -209,7 +204,6 @@ resource "identity_scim_group_member" "extra" {{
     assert_eq!(sb.route_count("POST /oci/admin/v1/Bulk") - before, 1, "three groups joined in one Bulk request");
     let addr = "identity_scim_user_group_memberships.m";
     assert_eq!(ws.state_attr(addr, "group_ids").as_array().map(Vec::len), Some(3));
-    ws.assert_plan_empty();
 
     // Import of both membership resources.
     let uid = ws.state_attr("identity_scim_user.u", "id").as_str().unwrap_or_default().to_string();
@@ -238,7 +232,7 @@ resource "identity_scim_group_member" "extra" {{
 
     // Exclusive: the user also leaves the group joined through identity_scim_group_member.
     ws.write_main(&hcl(three, true));
-    ws.apply();
+    ws.apply_unchecked("the exclusive set removes the membership identity_scim_group_member.extra declares, so the next plan re-creates it: what this step shows");
     let extra_plan = ws.plan_json();
     assert_eq!(actions(&extra_plan, "identity_scim_group_member.extra"), vec!["create"], "the exclusive set removed the extra membership");
     ws.destroy();
@@ -353,24 +347,65 @@ fn one_token_request_serves_concurrent_resources() {
 }"#,
     );
     let before = sb.route_count("POST /oci/oauth2/v1/token");
-    ws.apply();
+    ws.apply_unchecked("the token requests of this apply are counted first; checked below");
     assert_eq!(sb.route_count("POST /oci/oauth2/v1/token") - before, 1, "20 concurrent creates share one token (single-flight)");
+    ws.check_applied();
     ws.destroy();
 }
 
+const TOKEN_ROUTE: &str = "POST /oci/oauth2/v1/token";
+
+/// An access token that expires during one apply is replaced, never an error: tokens live
+/// 1 s (the provider renews one after half of so short a life) and every vendor request
+/// waits 300 ms, so the 30 creates, at most 10 at a time (Terraform's parallelism), take
+/// at least three rounds after the first token arrived: the third starts at least 0.6 s
+/// later, when that token is due for renewal. One provider process, so the count is of
+/// renewals, not of processes.
 #[test]
-fn tokens_are_refreshed_when_they_expire() {
-    // Tokens live 1 s: a run longer than that needs a refresh, never an error.
+fn tokens_are_renewed_when_they_expire_within_one_run() {
     let sb = Sandbox::start_with(&["--scim-token-ttl-secs", "1"]);
     let ws = Workspace::new(&sb);
     ws.write_main(
         r#"resource "identity_scim_user" "u" {
-  count     = 20
+  count     = 30
   user_name = "u${count.index}"
 }"#,
     );
+    sb.set_faults(json!({"rate": 0, "delay_ms": 300}));
+    let before = sb.route_count(TOKEN_ROUTE);
+    ws.apply_unchecked("its token requests are counted first; checked below");
+    let tokens = sb.route_count(TOKEN_ROUTE) - before;
+    assert!(tokens >= 2, "the token that expired during the apply was renewed: {tokens} token request(s)");
+    assert!(tokens <= 15, "tokens are renewed when due, not per request: {tokens} token requests for 30 creates");
+    let refused: Vec<Value> = sb.requests().into_iter().filter(|r| r["status"] == json!(401)).collect();
+    assert!(refused.is_empty(), "renewed before it expired, so the server never refused one: {refused:#?}");
+    assert_eq!(sb.scim_users().len(), 30);
+    sb.set_faults(json!({"rate": 0}));
+    ws.check_applied();
+    ws.destroy();
+}
+
+/// A token the server refuses (401) is dropped, a new one fetched, and the request sent
+/// again: the first SCIM request of a refresh (request 2, after the token request) is
+/// answered 401, once.
+#[test]
+fn a_refused_token_is_replaced_and_the_request_sent_again() {
+    let sb = Sandbox::start();
+    let ws = Workspace::new(&sb);
+    ws.write_main(
+        r#"resource "identity_scim_user" "u" {
+  count     = 3
+  user_name = "r${count.index}"
+}"#,
+    );
     ws.apply();
-    std::thread::sleep(std::time::Duration::from_millis(1200));
-    ws.assert_plan_empty();
+    sb.set_faults(json!({"rate": 1, "statuses": [401], "after_n": 1, "count": 1}));
+    let before = sb.route_count(TOKEN_ROUTE);
+    let out = ws.plan(&[]);
+    assert_eq!(out.code, 0, "{}", ws.report("the plan after a refused token is empty", &out));
+    let faults = sb.http("GET", "/_sandbox/faults", None).1;
+    assert_eq!(faults["injected"], json!(1), "one 401 was served: {faults}");
+    assert_eq!(sb.route_count(TOKEN_ROUTE) - before, 2, "the first token, and one more after the 401");
+    sb.set_faults(json!({"rate": 0}));
     ws.destroy();
 }

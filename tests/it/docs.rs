@@ -96,9 +96,21 @@ fn expected_pages() -> Vec<(PathBuf, String)> {
     pages
 }
 
+/// Whether this run rewrites stale pages: `UPDATE_DOCS=1`, never under CI (where a
+/// rewrite would make a stale page pass). Any other value is a mistake, not a "no".
+fn update_docs() -> bool {
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    match std::env::var("UPDATE_DOCS") {
+        Err(_) => false,
+        Ok(_) if ci => panic!("UPDATE_DOCS is set under CI (CI=true): CI checks the docs and never rewrites them"),
+        Ok(v) if v == "1" => true,
+        Ok(v) => panic!("UPDATE_DOCS={v:?}: set UPDATE_DOCS=1 to rewrite the docs, or leave it unset to check them"),
+    }
+}
+
 #[test]
 fn docs_are_current() {
-    let update = std::env::var("UPDATE_DOCS").is_ok();
+    let update = update_docs();
     let mut stale = Vec::new();
     for (path, want) in expected_pages() {
         if read_opt(&path).as_deref() == Some(want.as_str()) {

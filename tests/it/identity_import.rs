@@ -8,6 +8,8 @@
 
 use crate::support;
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 use support::*;
 
@@ -144,10 +146,23 @@ fn import_blocks_by_identity_adopt_every_resource_type() {
     assert!(out.stdout.contains("10 imported, 0 added, 0 changed, 0 destroyed"), "{}", out.stdout);
     target.assert_plan_empty();
 
-    // Every identity in the new state is the one the import blocks named.
-    let show = target.show_json();
-    let resources = show["values"]["root_module"]["resources"].as_array().cloned().unwrap_or_default();
-    assert_eq!(resources.len(), 10, "{show}");
+    // Every identity in the new state is the one the import blocks named, which is the
+    // one the source state holds for the same object.
+    let identities = |ws: &Workspace| -> BTreeMap<String, Value> {
+        let show = ws.show_json();
+        let resources = show["values"]["root_module"]["resources"].as_array().cloned().unwrap_or_else(|| panic!("no resources: {show}"));
+        resources.iter().map(|r| (r["address"].as_str().unwrap_or_default().to_string(), r["identity"].clone())).collect()
+    };
+    let (adopted, created) = (identities(&target), identities(&source));
+    assert_eq!(adopted.len(), 10, "{adopted:#?}");
+    for (addr, identity) in &adopted {
+        assert!(identity.is_object() && identity.as_object().is_some_and(|o| !o.is_empty()), "{addr} has no identity in state: {identity}");
+        assert_eq!(Some(identity), created.get(addr), "{addr}: the adopted identity is the created one");
+        for (k, v) in identity.as_object().into_iter().flatten() {
+            let named = format!("    {k} = \"{}\"", v.as_str().unwrap_or_default());
+            assert!(imports.contains(&named), "{addr}: identity {k} = {v} is not what the import block named:\n{imports}");
+        }
+    }
 
     // The adopted objects are managed: destroy from the target empties the server.
     target.destroy();

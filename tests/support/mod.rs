@@ -36,6 +36,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 pub mod scim2_server;
+pub mod server_check;
+
+use server_check::ServerProbe;
 
 /// The `source` the provider is addressed by in configurations and `dev_overrides`.
 pub const PROVIDER_SOURCE: &str = "idfabric/identity";
@@ -489,6 +492,19 @@ impl Sandbox {
         token
     }
 
+    /// Every stored SCIM user (from `/_sandbox/state`); a state without the list fails,
+    /// so an "is empty" check cannot pass by reading nothing.
+    #[track_caller]
+    pub fn scim_users(&self) -> Vec<Value> {
+        scim_list(&self.state(), "users")
+    }
+
+    /// Every stored SCIM group (from `/_sandbox/state`), strictly like [`Sandbox::scim_users`].
+    #[track_caller]
+    pub fn scim_groups(&self) -> Vec<Value> {
+        scim_list(&self.state(), "groups")
+    }
+
     // ----- Run:ai shortcuts -----
 
     /// Every stored Run:ai idp (from `/_sandbox/state`; secrets only with `--unmask-state`).
@@ -497,10 +513,7 @@ impl Sandbox {
         let state = self.state();
         match &state["runai"]["idps"] {
             Value::Array(a) => a.clone(),
-            // Tolerate a map keyed by alias.
-            Value::Object(m) => m.values().cloned().collect(),
-            Value::Null => Vec::new(),
-            other => panic!("unexpected runai.idps in /_sandbox/state: {other}"),
+            other => panic!("/_sandbox/state has no list runai.idps: {other}"),
         }
     }
 
@@ -535,8 +548,7 @@ impl Sandbox {
     pub fn fudo_assignments(&self) -> Vec<Value> {
         match &self.state()["fudo"]["user_oidc"] {
             Value::Array(a) => a.clone(),
-            Value::Null => Vec::new(),
-            other => panic!("unexpected fudo.user_oidc in /_sandbox/state: {other}"),
+            other => panic!("/_sandbox/state has no list fudo.user_oidc: {other}"),
         }
     }
 
@@ -574,6 +586,15 @@ impl Drop for Sandbox {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// `oci.<which>` of a `/_sandbox/state`, which must be a list.
+#[track_caller]
+pub fn scim_list(state: &Value, which: &str) -> Vec<Value> {
+    match &state["oci"][which] {
+        Value::Array(a) => a.clone(),
+        other => panic!("/_sandbox/state has no list oci.{which}: {other}"),
     }
 }
 
@@ -630,6 +651,9 @@ pub struct Workspace {
     tf_log: Option<String>,
     /// A terraform other than [`terraform_bin`] for this workspace.
     terraform: Option<PathBuf>,
+    /// The sandbox whose stored objects every apply and destroy is checked against
+    /// (None for workspaces not made from a sandbox).
+    server: Option<ServerProbe>,
 }
 
 impl Workspace {
@@ -640,6 +664,7 @@ impl Workspace {
         for (k, v) in sandbox.provider_env() {
             ws.env.insert(k, Some(v));
         }
+        ws.server = Some(ServerProbe { url: sandbox.url.clone(), ca_pem: sandbox.ca_pem.clone() });
         ws
     }
 
@@ -668,7 +693,7 @@ impl Workspace {
             .map(Duration::from_secs)
             .unwrap_or(Duration::from_secs(300));
         let tf_log = std::env::var("IDENTITY_ACC_TF_LOG").ok().filter(|s| !s.is_empty());
-        Workspace { root, dir, cli_config, env: BTreeMap::new(), sandbox_log, timeout, tf_log, terraform: None }
+        Workspace { root, dir, cli_config, env: BTreeMap::new(), sandbox_log, timeout, tf_log, terraform: None, server: None }
     }
 
     /// Another fresh workspace with the same environment (same sandbox) and terraform.
@@ -677,6 +702,7 @@ impl Workspace {
         let mut ws = Workspace::bare(self.sandbox_log.clone());
         ws.env = self.env.clone();
         ws.terraform = self.terraform.clone();
+        ws.server = self.server.clone();
         ws
     }
 
@@ -752,14 +778,15 @@ impl Workspace {
         std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("no state file at {} ({e}); apply or import first", p.display()))
     }
 
-    /// Panics when `needle` occurs in `terraform.tfstate` or `terraform.tfstate.backup`.
+    /// Panics when `needle` occurs in `terraform.tfstate` or `terraform.tfstate.backup`,
+    /// and when there is no `terraform.tfstate` to look in (a check of no state passes
+    /// whatever the provider does).
     #[track_caller]
     pub fn assert_state_lacks(&self, needle: &str) {
-        for name in ["terraform.tfstate", "terraform.tfstate.backup"] {
-            let p = self.dir.join(name);
-            if let Ok(text) = std::fs::read_to_string(&p) {
-                assert!(!text.contains(needle), "{name} contains {needle:?}, which must never be stored in state:\n{text}");
-            }
+        let state = self.state_file_text();
+        assert!(!state.contains(needle), "terraform.tfstate contains {needle:?}, which must never be stored in state:\n{state}");
+        if let Ok(text) = std::fs::read_to_string(self.dir.join("terraform.tfstate.backup")) {
+            assert!(!text.contains(needle), "terraform.tfstate.backup contains {needle:?}, which must never be stored in state:\n{text}");
         }
     }
 
@@ -822,16 +849,80 @@ impl Workspace {
         s
     }
 
-    /// `terraform apply -auto-approve -input=false -no-color`, asserting success.
+    /// `terraform apply -auto-approve -input=false -no-color`, asserting success, followed
+    /// by the checks terraform-plugin-testing makes after every step
+    /// ([`Workspace::check_applied`]): both plans empty, and every resource of the state
+    /// held by the server as the state says.
     #[track_caller]
     pub fn apply(&self) -> CmdOutput {
+        let out = self.apply_unchecked("checked right below");
+        self.check_applied();
+        out
+    }
+
+    /// `apply` without the checks that follow it; `why` says why they cannot hold here
+    /// (e.g. faults are still injected, or the next plan is meant to show a change).
+    #[track_caller]
+    pub fn apply_unchecked(&self, why: &str) -> CmdOutput {
+        assert!(!why.trim().is_empty(), "say why this apply is not checked");
         self.apply_with(&[])
     }
 
-    /// `apply` with extra arguments (e.g. `-refresh=false`, `-var=...`).
+    /// `apply` with extra arguments (e.g. `-refresh=false`, `-refresh-only`), without the
+    /// checks of [`Workspace::apply`] (the arguments change what the plans would compare).
     #[track_caller]
     pub fn apply_with(&self, extra: &[&str]) -> CmdOutput {
         self.run_ok(&[&["apply", "-auto-approve", "-input=false", "-no-color"], extra].concat())
+    }
+
+    /// The checks after an apply: `plan -refresh=false` and `plan` are empty, and, when
+    /// the workspace was made from a sandbox, every managed resource of the state that
+    /// plan refreshed (its `prior_state`: what the provider reads now) is on the server as
+    /// it says ([`server_check::matches_server`]): a read that hides what a write did wrong
+    /// shows here. (The refreshed state, not the stored one: an optional computed
+    /// attribute another resource changes, such as a group's unmanaged `members`, is
+    /// stale in the stored state until the next refresh.)
+    #[track_caller]
+    pub fn check_applied(&self) {
+        let out = self.plan(&["-refresh=false"]);
+        if out.code != 0 {
+            self.fail("expected an empty plan -refresh=false after apply (exit code 0), got changes (exit code 2)", &out);
+        }
+        let planfile = self.root.path().join("check.tfplan");
+        let out_arg = format!("-out={}", planfile.display());
+        let out = self.plan(&[out_arg.as_str()]);
+        if out.code != 0 {
+            self.fail("expected an empty plan after apply (exit code 0), got changes (exit code 2)", &out);
+        }
+        if self.server.is_some() {
+            let shown = self.run_ok(&["show", "-json", "-no-color", &planfile.to_string_lossy()]);
+            self.assert_server_holds(&parse_json(&shown, self)["prior_state"]);
+        }
+    }
+
+    /// Every managed resource of the state is on the sandbox as the state says.
+    #[track_caller]
+    pub fn assert_server_matches_state(&self) {
+        if self.server.is_some() {
+            self.assert_server_holds(&self.show_json());
+        }
+    }
+
+    /// Every managed resource of `state` (`terraform show -json` of a state) is on the
+    /// sandbox as `state` says.
+    #[track_caller]
+    fn assert_server_holds(&self, state: &Value) {
+        let Some(probe) = &self.server else { return };
+        let resources = server_check::managed_resources(state);
+        let server = probe.state();
+        let wrong = server_check::mismatches(&server, &resources);
+        if !wrong.is_empty() {
+            panic!(
+                "the server does not hold what the state says:\n  {}\n--- sandbox state ---\n{server:#}\n--- sandbox stderr ---\n{}",
+                wrong.join("\n  "),
+                self.sandbox_log.text()
+            );
+        }
     }
 
     /// `apply` that must fail; returns stdout+stderr (the diagnostics).
@@ -933,10 +1024,20 @@ impl Workspace {
     }
 
     /// One attribute of `addr` in state; `path` is dotted, with list indexes as numbers
-    /// (`"oidc.scopes.0"`). A missing attribute yields `Value::Null`.
+    /// (`"oidc.scopes.0"`). An attribute whose value is null yields `Value::Null`; a path
+    /// that is not in the state at all (a misspelt key, an index past the end, a key under
+    /// a null) panics, so that a check cannot pass by reading nothing.
     #[track_caller]
     pub fn state_attr(&self, addr: &str, path: &str) -> Value {
-        value_at(&self.state_resource(addr), path)
+        let values = self.state_resource(addr);
+        lookup(&values, path).unwrap_or_else(|missing| panic!("{addr} has no {path:?} in state ({missing}); its values:\n{values:#}"))
+    }
+
+    /// Like [`Workspace::state_attr`], for an attribute that may be absent altogether
+    /// (None), e.g. an optional nested attribute of a resource that may not be in state.
+    #[track_caller]
+    pub fn state_attr_opt(&self, addr: &str, path: &str) -> Option<Value> {
+        lookup(&self.state_resource(addr), path).ok()
     }
 
     /// `terraform output -json` (all root outputs).
@@ -958,9 +1059,30 @@ impl Workspace {
         self.run_err(&["import", "-input=false", "-no-color", addr, id])
     }
 
-    /// `terraform destroy -auto-approve -input=false -no-color`, asserting success.
+    /// `terraform destroy -auto-approve -input=false -no-color`, asserting success and,
+    /// for a workspace made from a sandbox, that every object the state held is gone from
+    /// the server ([`server_check::gone_from_server`]).
     #[track_caller]
     pub fn destroy(&self) -> CmdOutput {
+        let before = match (&self.server, self.dir.join("terraform.tfstate").exists()) {
+            (Some(_), true) => server_check::managed_resources(&self.show_json()),
+            _ => Vec::new(),
+        };
+        let out = self.destroy_unchecked("checked right below");
+        if let Some(probe) = &self.server {
+            let server = probe.state();
+            let left = server_check::leftovers(&server, &before);
+            if !left.is_empty() {
+                panic!("destroy left objects on the server:\n  {}\n--- sandbox state ---\n{server:#}", left.join("\n  "));
+            }
+        }
+        out
+    }
+
+    /// `destroy` without the server check; `why` says why it cannot hold here.
+    #[track_caller]
+    pub fn destroy_unchecked(&self, why: &str) -> CmdOutput {
+        assert!(!why.trim().is_empty(), "say why this destroy is not checked");
         self.run_ok(&["destroy", "-auto-approve", "-input=false", "-no-color"])
     }
 }
@@ -979,6 +1101,22 @@ fn collect_resources(module: &Value, into: &mut Vec<Value>) {
             collect_resources(c, into);
         }
     }
+}
+
+/// The value at a dotted path, or which step of it is not there.
+fn lookup(v: &Value, path: &str) -> Result<Value, String> {
+    let mut cur = v;
+    if path.is_empty() {
+        return Ok(cur.clone());
+    }
+    for seg in path.split('.') {
+        cur = match (cur, seg.parse::<usize>()) {
+            (Value::Array(a), Ok(i)) => a.get(i).ok_or_else(|| format!("index {i} of a list of {}", a.len()))?,
+            (Value::Object(o), _) => o.get(seg).ok_or_else(|| format!("no key {seg:?}"))?,
+            (other, _) => return Err(format!("{seg:?} under {}", if other.is_null() { "null".to_string() } else { other.to_string() })),
+        };
+    }
+    Ok(cur.clone())
 }
 
 /// The value at a dotted path (`"oidc.mandatory_claim.values.0"`); `Null` when absent.

@@ -187,7 +187,8 @@ async fn batched_id_filters_are_fast() {
     }
     let elapsed = started.elapsed();
     assert_eq!(got, wanted, "creation order");
-    assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
+    // A figure, not a limit (timing is never asserted in a test).
+    eprintln!("150 ids in one filter, 3 pages: {elapsed:?}");
 
     // Mixed ids and ocids in one batch.
     let f = format!("id eq \"{}\" or ocid eq \"{}\"", id_of(&users[0]), users[1]["ocid"].as_str().unwrap_or(""));
