@@ -28,6 +28,7 @@ mod coalescing;
 mod crash;
 mod docs;
 mod ephemeral_token;
+mod error_paths;
 mod examples_validate;
 mod failures;
 mod framework;

@@ -900,11 +900,13 @@ impl Workspace {
         }
     }
 
-    /// Every managed resource of the state is on the sandbox as the state says.
+    /// Every managed resource of the state, as a plan refreshes it (what the provider
+    /// reads now; see [`Workspace::check_applied`]), is on the sandbox as it says. The
+    /// plan may have changes.
     #[track_caller]
     pub fn assert_server_matches_state(&self) {
         if self.server.is_some() {
-            self.assert_server_holds(&self.show_json());
+            self.assert_server_holds(&self.plan_json()["prior_state"]);
         }
     }
 
