@@ -27,6 +27,7 @@ mod acceptance_scim;
 mod coalescing;
 mod crash;
 mod docs;
+mod drift;
 mod ephemeral_token;
 mod error_paths;
 mod examples_validate;
