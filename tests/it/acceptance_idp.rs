@@ -297,3 +297,75 @@ fn idp_oidc_secret_forms_are_exclusive() {
     assert!(sb.runai_aliases().is_empty(), "nothing may be created: {:?}", sb.runai_aliases());
     assert_eq!(sb.route_count("POST /runai/api/v1/idps"), 0, "an invalid config must not reach the API");
 }
+
+/// `mappers` set on the idp itself: created with it, changed in place, drift repaired,
+/// and what the server holds after each apply is what the configuration says.
+#[test]
+fn idp_with_inline_mappers() {
+    let sb = Sandbox::start();
+    let ws = Workspace::new(&sb);
+    let config = |uid: &str| {
+        format!(
+            r#"resource "identity_idp" "corp" {{
+  name = "inline"
+  type = "oidc"
+  oidc = {{
+    client_id             = "terraform"
+    client_secret_wo      = "s3cret"
+    discover_document_url = "https://idp.example.com/.well-known/openid-configuration"
+  }}
+  mappers = {{
+    uid    = "{uid}"
+    groups = "memberOf"
+  }}
+}}"#
+        )
+    };
+    ws.write_main(&config("sub"));
+    ws.apply();
+    let mappers = |sb: &Sandbox| sb.runai_idp("inline").expect("the idp")["mappers"].clone();
+    assert_eq!(mappers(&sb)["uid"], json!("sub"));
+    assert_eq!(mappers(&sb)["groups"], json!("memberOf"));
+    assert_eq!(mappers(&sb)["gid"], json!("GID"), "unset mappers keep Run:ai's defaults");
+
+    ws.write_main(&config("preferred_username"));
+    assert_eq!(ws.resource_actions("identity_idp.corp"), ["update"], "a mapper change is in place");
+    ws.apply();
+    assert_eq!(mappers(&sb)["uid"], json!("preferred_username"));
+
+    let (status, answer) = sb.http("PUT", "/runai/api/v1/idps/inline/mappers", Some(json!({"groups": "roles"})));
+    assert!((200..300).contains(&status), "{status} {answer}");
+    // The change by hand becomes visible after Run:ai's delay; wait for it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while mappers(&sb)["groups"] != json!("roles") {
+        assert!(std::time::Instant::now() < deadline, "the change by hand never became visible");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(ws.resource_actions("identity_idp.corp"), ["update"], "inline mappers changed by hand are planned back");
+    ws.apply();
+    assert_eq!(mappers(&sb)["groups"], json!("memberOf"));
+    ws.destroy();
+}
+
+/// An idp without `name`: the name defaults to the type, and Run:ai derives the alias
+/// from it.
+#[test]
+fn idp_without_a_name_is_named_after_its_type() {
+    let sb = Sandbox::start();
+    let ws = Workspace::new(&sb);
+    ws.write_main(
+        r#"resource "identity_idp" "corp" {
+  type = "oidc"
+  oidc = {
+    client_id             = "terraform"
+    client_secret_wo      = "s3cret"
+    discover_document_url = "https://idp.example.com/.well-known/openid-configuration"
+  }
+}"#,
+    );
+    ws.apply();
+    assert_eq!(ws.state_attr("identity_idp.corp", "name"), json!("oidc"));
+    assert_eq!(ws.state_attr("identity_idp.corp", "alias"), json!("oidc"));
+    assert_eq!(sb.runai_aliases(), ["oidc"]);
+    ws.destroy();
+}

@@ -170,3 +170,43 @@ list "identity_idp" "bad" {
     assert!(err.contains("oidc") && err.contains("saml") && err.contains("openshift-v4"), "the allowed values are named:\n{err}");
     assert_eq!(sb.total_requests(), before, "validation happens before any API request");
 }
+
+/// `identity_user_oidc` in `terraform query`: the assignments of one Fudo user, by name,
+/// and the generated configuration adopts them.
+#[test]
+fn query_lists_fudo_assignments_of_one_user_and_adopts_them() {
+    const USER_1: &str = "9124292845052624898";
+    const OKTA2: &str = "9124292845052624898";
+    const AZUREAD: &str = "9124292845052624897";
+    let sb = Sandbox::start();
+    let seed = Workspace::new(&sb);
+    seed.write_main(&format!(
+        "resource \"identity_user_oidc\" \"okta\" {{\n  user_id  = \"{USER_1}\"\n  oidc_id  = \"{OKTA2}\"\n  oidc_sub = \"john@okta\"\n}}\n\
+         resource \"identity_user_oidc\" \"azure\" {{\n  user_id  = \"{USER_1}\"\n  oidc_id  = \"{AZUREAD}\"\n  oidc_sub = \"john@azure\"\n}}\n"
+    ));
+    seed.run_ok(&["apply", "-auto-approve", "-no-color"]);
+
+    let ws = workspace(&sb);
+    ws.write_main("");
+    ws.write_file(
+        "fudo.tfquery.hcl",
+        &format!("list \"identity_user_oidc\" \"john\" {{\n  provider = identity\n  config {{\n    user_id = \"{USER_1}\"\n  }}\n}}\n"),
+    );
+    let out = ws.run_ok(&["query", "-no-color"]);
+    let text = out.stdout;
+    assert_eq!(text.matches("list.identity_user_oidc.john").count(), 2, "the two assignments of User_1:\n{text}");
+    for shown in [format!("User_1 -> {OKTA2}"), format!("User_1 -> {AZUREAD}")] {
+        assert!(text.contains(&shown), "query shows {shown:?}:\n{text}");
+    }
+    assert!(!text.contains("User_2"), "another user's assignment is not listed:\n{text}");
+
+    ws.run_ok(&["query", "-generate-config-out=generated.tf", "-no-color"]);
+    let generated = ws.read_file("generated.tf");
+    assert_eq!(generated.matches("resource \"identity_user_oidc\"").count(), 2, "{generated}");
+    let out = ws.run_ok(&["apply", "-auto-approve", "-no-color"]);
+    assert!(out.stdout.contains("2 imported, 0 added, 0 changed, 0 destroyed"), "{}", out.stdout);
+    let out = ws.run(&["plan", "-detailed-exitcode", "-no-color"]);
+    assert_eq!(out.code, 0, "the adopted assignments match the generated configuration:\n{}", out.combined());
+    let state = ws.state_file_text();
+    assert!(state.contains("john@okta") && state.contains("john@azure"), "{state}");
+}
