@@ -31,6 +31,7 @@ mod drift;
 mod ephemeral_token;
 mod error_paths;
 mod examples_validate;
+mod failure_paths;
 mod failures;
 mod framework;
 mod hostile;

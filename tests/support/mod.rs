@@ -1515,6 +1515,26 @@ impl Background {
         (exit, took, out, errs)
     }
 
+    /// Waits for terraform to exit on its own (at most `within`, then it is killed and the
+    /// test fails). Returns its exit status, stdout and stderr.
+    pub fn finish(mut self, within: Duration) -> (std::process::ExitStatus, String, String) {
+        let deadline = Instant::now() + within;
+        let exit = loop {
+            if let Some(s) = self.child.try_wait().expect("wait for terraform") {
+                break s;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                let (out, errs) = self.output();
+                panic!("terraform did not finish within {within:?}\n--- stdout ---\n{out}\n--- stderr ---\n{errs}");
+            }
+            thread::sleep(Duration::from_millis(20));
+        };
+        let (out, errs) = self.output();
+        (exit, out, errs)
+    }
+
     /// What terraform wrote to stdout and stderr (once it has exited).
     fn output(&mut self) -> (String, String) {
         let collect = |h: Option<thread::JoinHandle<String>>| h.and_then(|h| h.join().ok()).unwrap_or_default();
