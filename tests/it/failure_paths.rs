@@ -163,3 +163,65 @@ fn mappers_of_an_idp_that_vanishes_while_waiting() {
     let err = flat(&format!("{out}\n{errs}"));
     assert!(err.contains("Identity provider vanished") && err.contains("\"corp\" disappeared"), "{err}");
 }
+
+/// A create whose answer arrived but whose read-back ran out of time: the object is in
+/// the state, tainted (so the next apply replaces it), and not orphaned on the server.
+#[test]
+fn a_create_whose_read_back_runs_out_of_time_is_kept_tainted() {
+    let sb = Sandbox::start();
+    let ws = Workspace::new(&sb);
+    ws.write_main(
+        r#"resource "identity_idp" "corp" {
+  name = "slowread"
+  type = "oidc"
+  oidc = {
+    client_id             = "terraform"
+    client_secret_wo      = "s3cret"
+    discover_document_url = "https://idp.example.com/.well-known/openid-configuration"
+  }
+  timeouts = {
+    create = "2s"
+  }
+}"#,
+    );
+    // The create (request 1) is answered; every later request is a 503 asking for a 1 s
+    // pause, so the read-back keeps waiting until the 2 s are over.
+    sb.set_faults(json!({"rate": 1, "statuses": [503], "retry_after": 1, "after_n": 1}));
+    let err = flat(&ws.apply_expect_err());
+    sb.set_faults(json!({"rate": 0}));
+    assert!(err.contains("timeouts.create") && err.contains("2s"), "the timeout is named: {err}");
+    let e = entry(&ws, "identity_idp.corp");
+    assert_eq!(e["tainted"], json!(true), "{e:#}");
+    assert_eq!(e["values"]["alias"], json!("slowread"), "{e:#}");
+    assert!(sb.runai_idp("slowread").is_some(), "the idp exists and is in the state, not orphaned");
+    // The next apply replaces the tainted object.
+    assert_eq!(support::actions(&ws.plan_json(), "identity_idp.corp"), ["delete", "create"]);
+    ws.apply();
+    ws.destroy();
+}
+
+/// An in-place update that runs out of `timeouts.update`: the message names it, and the
+/// next apply (without the slowness) makes the change.
+#[test]
+fn an_update_that_runs_out_of_time_says_so_and_the_next_apply_converges() {
+    let sb = Sandbox::start();
+    let ws = Workspace::new(&sb);
+    let user = |display: &str| {
+        format!(
+            "resource \"identity_scim_user\" \"u\" {{\n  user_name    = \"slow.update@example.com\"\n  display_name = \"{display}\"\n  timeouts = {{\n    update = \"2s\"\n  }}\n}}\n"
+        )
+    };
+    ws.write_main(&user("Before"));
+    ws.apply();
+    ws.write_main(&user("After"));
+    sb.set_faults(json!({"rate": 0, "delay_ms": 5000}));
+    let err = flat(&ws.run_err(&["apply", "-refresh=false", "-auto-approve", "-input=false", "-no-color"]));
+    sb.set_faults(json!({"rate": 0}));
+    assert!(err.contains("Timed out") && err.contains("timeouts.update") && err.contains("2s"), "{err}");
+    assert_eq!(support::actions(&ws.plan_json(), "identity_scim_user.u"), ["update"], "the change is planned again");
+    ws.apply();
+    let id = ws.state_attr("identity_scim_user.u", "id");
+    let user = sb.scim_users().into_iter().find(|u| u["id"] == id).expect("the user");
+    assert_eq!(user["displayName"], json!("After"));
+    ws.destroy();
+}
