@@ -38,7 +38,10 @@ use identity_provider::vendors::landscape::client::{ImportSession, LandscapeClie
 use identity_provider::vendors::runai::client::{
     self as runai, Idp, IdpRequest, MandatoryClaim, Mappers, OcpData, OidcData, RunaiClient, SamlData,
 };
-use identity_provider::vendors::scim::client::{self as scim, BulkOutcome, Grant, ListResponse, PatchOperation, ScimAuth, ScimClient};
+use identity_provider::vendors::scim::client::{
+    self as scim, BulkOperation, BulkOutcome, Grant, ListResponse, PatchOperation, ScimAuth, ScimClient,
+};
+use identity_provider::vendors::scim::model::{Group, User};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::TestCaseError;
@@ -619,6 +622,27 @@ fn scim_models() {
             prop_assert_eq!(page.resources.len(), j.get("Resources").and_then(Json::as_array).map_or(0, Vec::len));
         }
         let _ = check_model::<ListResponse<UserOidc>>(&j, &bytes.0)?;
+        // The typed users and groups: what decodes says what the document says, and reads
+        // back from what it writes.
+        if let Some(u) = check_model::<User>(&j, &bytes.0)? {
+            round_trips(&u)?;
+            if j.is_object() {
+                prop_assert_eq!(u.id.as_deref(), j.get("id").and_then(Json::as_str));
+                prop_assert_eq!(u.user_name.as_deref(), j.get("userName").and_then(Json::as_str));
+            }
+        }
+        if let Some(g) = check_model::<Group>(&j, &bytes.0)? {
+            round_trips(&g)?;
+            if j.is_object() {
+                prop_assert_eq!(g.display_name.as_deref(), j.get("displayName").and_then(Json::as_str));
+                prop_assert_eq!(g.members.as_ref().map(Vec::len), j.get("members").and_then(Json::as_array).map(Vec::len));
+            }
+        }
+        if let Some(page) = check_model::<ListResponse<User>>(&j, &bytes.0)? {
+            for u in &page.resources {
+                round_trips(u)?;
+            }
+        }
         for op in j.get("Operations").and_then(Json::as_array).into_iter().flatten() {
             if let Ok(o) = serde_json::from_value::<BulkOutcome>(op.clone()) {
                 let code = o.status_code();
@@ -1206,6 +1230,23 @@ fn answers_for(op: &Op) -> BoxedStrategy<Vec<Canned>> {
     }
 }
 
+/// The user a create sends, from a document shaped like a SCIM resource (what the typed
+/// user does not hold is left out; a document it cannot hold sends an empty user).
+fn user_of(body: &Json) -> User {
+    serde_json::from_value(body.clone()).unwrap_or_default()
+}
+
+/// A Bulk operation from a document shaped like one: its method, path, bulkId and data.
+fn bulk_operation(op: &Json) -> BulkOperation {
+    let text = |k: &str| op.get(k).and_then(Json::as_str).map(str::to_string);
+    BulkOperation {
+        method: text("method").unwrap_or_default(),
+        path: text("path").unwrap_or_default(),
+        bulk_id: text("bulkId"),
+        data: op.get("data").or_else(|| op.get("response")).cloned(),
+    }
+}
+
 fn scim_client(base: &str, kind: ScimAuthKind) -> ScimClient {
     let oauth = |grant| ScimAuth::OAuth2 {
         token_url: format!("{base}/oauth2/v1/token"),
@@ -1294,13 +1335,13 @@ async fn run_op(base: &str, op: &Op, secrets: &[&str]) -> Result<(), TestCaseErr
                 _ => unreachable!(),
             }
         }
-        Op::ScimGet(k, id) => keep(scim_client(base, *k).get("/Users", id, &[]).await.map(drop)),
-        Op::ScimListAll(k) => keep(scim_client(base, *k).list_all("/Groups", Some("displayName pr"), &[]).await.map(drop)),
-        Op::ScimCreate(k, body) => keep(scim_client(base, *k).create("/Users", body).await.map(drop)),
-        Op::ScimPatch(k, id) => keep(scim_client(base, *k).patch("/Groups", id, &[PatchOperation::remove_member("u1")]).await.map(drop)),
-        Op::ScimBulk(k, ops) => keep(scim_client(base, *k).bulk(ops.clone()).await.map(drop)),
+        Op::ScimGet(k, id) => keep(scim_client(base, *k).get::<User>(id, &[]).await.map(drop)),
+        Op::ScimListAll(k) => keep(scim_client(base, *k).list_all::<Group>(Some("displayName pr"), &[]).await.map(drop)),
+        Op::ScimCreate(k, body) => keep(scim_client(base, *k).create(&user_of(body)).await.map(drop)),
+        Op::ScimPatch(k, id) => keep(scim_client(base, *k).patch::<Group>(id, &[PatchOperation::remove_member("u1")]).await.map(drop)),
+        Op::ScimBulk(k, ops) => keep(scim_client(base, *k).bulk(ops.iter().map(bulk_operation).collect()).await.map(drop)),
         Op::ScimFindId(k, v) => {
-            let _ = scim_client(base, *k).find_id("/Users", "userName", v).await;
+            let _ = scim_client(base, *k).find_id::<User>(v).await;
         }
         Op::ScimCoalesced(k, ids) => {
             let c = scim_client(base, *k);
@@ -1399,8 +1440,8 @@ fn scim_token_with_a_huge_expires_in_does_not_panic() {
             Canned { status: 200, body: Bytes(user.to_string().into_bytes()), retry_after: None },
         ]);
         let c = scim_client(&base, ScimAuthKind::ClientCredentials);
-        let got = rt.block_on(c.get("/Users", "u1", &[])).expect("the user");
-        assert_eq!(got.and_then(|u| u["id"].as_str().map(str::to_string)).as_deref(), Some("u1"), "expires_in {expires_in}");
+        let got = rt.block_on(c.get::<User>("u1", &[])).expect("the user");
+        assert_eq!(got.and_then(|u| u.id).as_deref(), Some("u1"), "expires_in {expires_in}");
     }
 }
 
@@ -1440,7 +1481,7 @@ fn scim_decode_errors_do_not_echo_the_access_token() {
     let token = json!({"access_token": SCIM_ACCESS, "expires_in": 3600});
     let page = json!({"totalResults": SCIM_ACCESS, "Resources": []});
     let text = error_text_for(&[(200, token), (200, page)], |base| async move {
-        scim_client(&base, ScimAuthKind::ClientCredentials).list_page("/Users", None, &[], 1, 10).await.map(drop)
+        scim_client(&base, ScimAuthKind::ClientCredentials).list_page::<User>(None, &[], 1, 10).await.map(drop)
     });
     assert!(!text.contains(SCIM_ACCESS), "{text}");
 }

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
+use super::model::{Group, Member, ScimObject, User};
 use crate::http::coalesce::{CoalesceSettings, CoalesceStats, Coalescer};
 use crate::http::{
     ApiError, Auth, Created, Dialect, Http, HttpSettings, Repeat, Reply, Request, has_dot_segment, is_addressable_id, path_segment,
@@ -121,12 +122,12 @@ pub struct ScimClient {
     token_http: Http,
     token: Mutex<TokenState>,
     /// Concurrent user reads, batched (see [`ScimClient::get_user_coalesced`]).
-    user_reads: Coalescer<String, Value>,
+    user_reads: Coalescer<String, User>,
     /// Concurrent group reads, batched (see [`ScimClient::get_group_coalesced`]).
-    group_reads: Coalescer<String, Value>,
+    group_reads: Coalescer<String, Group>,
     /// Concurrent reads of groups with their members (see
     /// [`ScimClient::get_group_with_members_coalesced`]).
-    group_member_reads: Coalescer<String, Value>,
+    group_member_reads: Coalescer<String, Group>,
 }
 
 impl std::fmt::Debug for ScimClient {
@@ -187,7 +188,7 @@ struct TokenResponse {
 
 /// A SCIM ListResponse page.
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", bound(deserialize = "T: Deserialize<'de>"))]
 pub struct ListResponse<T> {
     #[serde(default)]
     pub total_results: usize,
@@ -207,22 +208,116 @@ pub struct PatchOperation {
     pub value: Option<Value>,
 }
 
+/// JSON of a value the provider sends (its own models: text keys only, so never an error).
+fn json_of(value: &impl Serialize) -> Value {
+    serde_json::to_value(value).unwrap_or_default()
+}
+
 impl PatchOperation {
-    pub fn replace(path: &str, value: Value) -> Self {
-        PatchOperation { op: "replace".into(), path: Some(path.into()), value: Some(value) }
+    pub fn replace(path: &str, value: impl Serialize) -> Self {
+        PatchOperation { op: "replace".into(), path: Some(path.into()), value: Some(json_of(&value)) }
+    }
+    /// A `replace` without a path: every attribute `value` sets is replaced, the others are
+    /// left as they are.
+    pub fn replace_attributes<T: ScimObject>(value: &T) -> Self {
+        PatchOperation { op: "replace".into(), path: None, value: Some(json_of(value)) }
+    }
+    pub fn remove(path: &str) -> Self {
+        PatchOperation { op: "remove".into(), path: Some(path.into()), value: None }
     }
     pub fn add_members(user_ids: &[String]) -> Self {
-        let members: Vec<Value> = user_ids.iter().map(|u| json!({"value": u, "type": "User"})).collect();
-        PatchOperation { op: "add".into(), path: Some("members".into()), value: Some(Value::Array(members)) }
+        let members: Vec<Member> = user_ids.iter().map(|u| Member::user(u)).collect();
+        PatchOperation { op: "add".into(), path: Some("members".into()), value: Some(json_of(&members)) }
     }
     pub fn remove_member(user_id: &str) -> Self {
         PatchOperation { op: "remove".into(), path: Some(format!("members[value eq {}]", quote(user_id))), value: None }
     }
+
+    /// The operations that turn `was` into `now`, attribute by attribute: a `replace` of
+    /// each attribute `now` sets to another value, a `remove` of each one `was` sets and
+    /// `now` leaves out (see [`PatchOperation::removals`] for what counts as an attribute).
+    pub fn changes<T: ScimObject>(was: &T, now: &T) -> Vec<Self> {
+        let (was, now) = (json_of(was), json_of(now));
+        let (before, after) = (attributes(&was), attributes(&now));
+        let mut paths: Vec<&String> = before.keys().chain(after.keys()).collect();
+        paths.sort();
+        paths.dedup();
+        paths
+            .into_iter()
+            .filter_map(|p| match after.get(p) {
+                Some(v) if before.get(p) != Some(v) => Some(PatchOperation::replace(p, v)),
+                Some(_) => None,
+                None => before.get(p).is_some_and(|v| is_set(v)).then(|| PatchOperation::remove(p)),
+            })
+            .collect()
+    }
+
+    /// The `remove` operations for what `was` sets and `now` leaves out, but for the paths
+    /// in `kept` (attributes the server fills in when they are left out). An attribute is
+    /// a top-level one or a sub-attribute of a complex one (`name.givenName`; in an
+    /// extension `urn:...:Group:description`); a multi-valued one is set when it has a value.
+    pub fn removals<T: ScimObject>(was: &T, now: &T, kept: &[&str]) -> Vec<Self> {
+        let (was, now) = (json_of(was), json_of(now));
+        let after = attributes(&now);
+        attributes(&was)
+            .into_iter()
+            .filter(|(p, v)| is_set(v) && !after.contains_key(p) && !kept.contains(&p.as_str()))
+            .map(|(p, _)| PatchOperation::remove(&p))
+            .collect()
+    }
+}
+
+/// The attributes a SCIM object's JSON sets, by PatchOp path (see
+/// [`PatchOperation::removals`]); null ones are left out.
+fn attributes(v: &Value) -> std::collections::BTreeMap<String, &Value> {
+    let mut out = std::collections::BTreeMap::new();
+    for (k, x) in v.as_object().into_iter().flatten() {
+        match x {
+            Value::Null => {}
+            Value::Object(sub) => {
+                let sep = if k.starts_with("urn:") { ':' } else { '.' };
+                out.extend(sub.iter().filter(|(_, y)| !y.is_null()).map(|(sk, y)| (format!("{k}{sep}{sk}"), y)));
+            }
+            x => {
+                out.insert(k.clone(), x);
+            }
+        }
+    }
+    out
+}
+
+/// Whether an attribute's value sets something (an empty list sets nothing).
+fn is_set(v: &Value) -> bool {
+    !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty())
 }
 
 /// The PatchOp message for a list of operations.
 pub fn patch_body(ops: &[PatchOperation]) -> Value {
     json!({"schemas": [PATCH_OP], "Operations": ops})
+}
+
+/// One operation of a BulkRequest.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkOperation {
+    pub method: String,
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bulk_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+impl BulkOperation {
+    /// A PatchOp of the `T` whose id is `id`.
+    pub fn patch<T: ScimObject>(id: &str, ops: &[PatchOperation], bulk_id: String) -> Self {
+        BulkOperation {
+            method: "PATCH".into(),
+            path: format!("{}/{}", T::COLLECTION, path_segment(id)),
+            bulk_id: Some(bulk_id),
+            data: Some(patch_body(ops)),
+        }
+    }
 }
 
 /// A SCIM filter string literal.
@@ -430,50 +525,45 @@ impl ScimClient {
         })
     }
 
-    /// A JSON body, or None for 204 / an empty body.
-    fn maybe_json(&self, reply: &Reply) -> Result<Option<Value>, ApiError> {
-        if reply.status.as_u16() == 204 || reply.is_empty() {
-            return Ok(None);
-        }
-        self.http.decode(reply).map(Some)
-    }
-
     /// The shared HTTP layer (its settings and governor).
     pub fn http(&self) -> &Http {
         &self.http
     }
 
-    /// Creates a resource (`/Users` or `/Groups`); returns what the server answered.
+    /// Creates a user or group; returns it as the server answered.
     ///
-    /// The natural key is `userName` for users and `displayName` for groups (both unique:
-    /// the server answers 409 for a taken one). When an attempt's answer is lost (see
-    /// [`Http::create`]), the resource with that key is adopted if it is what the request
-    /// asked for ([`matches_request`]), read in full as a POST answer would have been.
-    /// The 401-and-fresh-token retry of [`ScimClient::call`] applies here too: a 401 is
-    /// answered before anything is created.
-    pub async fn create(&self, collection: &str, body: &Value) -> Result<Value, ApiError> {
-        let url = self.url(collection);
-        let key = natural_key(collection);
-        let key_value = key.and_then(|k| body.get(k)).and_then(Value::as_str).map(str::to_string);
-        let what = match (&key_value, collection) {
-            (Some(v), "/Users") => format!("user \"{v}\""),
-            (Some(v), "/Groups") => format!("group \"{v}\""),
-            (Some(v), _) => format!("resource \"{v}\" in {collection}"),
-            (None, _) => format!("resource in {collection}"),
+    /// The natural key ([`ScimObject::KEY`]) is `userName` for users and `displayName` for
+    /// groups (both unique: the server answers 409 for a taken one). When an attempt's
+    /// answer is lost (see [`Http::create`]), the object with that key is adopted if it is
+    /// what the request asked for ([`matches_request`]), read in full as a POST answer
+    /// would have been. The 401-and-fresh-token retry of [`ScimClient::call`] applies here
+    /// too: a 401 is answered before anything is created.
+    pub async fn create<T: ScimObject>(&self, obj: &T) -> Result<T, ApiError> {
+        let url = self.url(T::COLLECTION);
+        let mut body = json_of(obj);
+        if let Some(o) = body.as_object_mut() {
+            o.insert("schemas".into(), json!(obj.schemas()));
+        }
+        let what = match obj.key() {
+            Some(v) => format!("{} \"{v}\"", T::NOUN),
+            None => format!("resource in {}", T::COLLECTION),
         };
         let lookup = || async {
-            let (Some(attr), Some(value)) = (key, key_value.as_deref()) else {
+            let Some(value) = obj.key() else {
                 return Ok(None); // no natural key: nothing can be adopted
             };
-            let Some(id) = self.lookup_id(collection, attr, value).await? else {
+            let Some(id) = self.lookup_id::<T>(value).await? else {
                 return Ok(None);
             };
-            Ok(self.get(collection, &id, &[]).await?.filter(|found| matches_request(found, body)))
+            match self.get_reply(T::COLLECTION, &id, &[]).await? {
+                Some(reply) if matches_request(&self.json::<Value>(&reply)?, &body) => self.json::<T>(&reply).map(Some),
+                _ => Ok(None),
+            }
         };
         let mut stale: Option<String> = None;
         for attempt in 0..2 {
             let token = self.access_token(stale.as_deref()).await?;
-            let req = self.request(&url, Method::POST, &[], Some(body), &token, None);
+            let req = self.request(&url, Method::POST, &[], Some(&body), &token, None);
             match self.http.create(&req, &what, &lookup).await {
                 Ok(Created::New(reply)) => return self.json(&reply).and_then(checked_id),
                 Ok(Created::Adopted(found)) => return Ok(found),
@@ -484,29 +574,41 @@ impl ScimClient {
         Err(refused_twice())
     }
 
-    /// Reads a resource by id (or OCI ocid); None when it does not exist.
-    pub async fn get(&self, collection: &str, id: &str, query: &[(&str, String)]) -> Result<Option<Value>, ApiError> {
+    /// Reads a user or group by id (or OCI ocid), with the `attributes` /
+    /// `excludedAttributes` of `query`; None when it does not exist.
+    pub async fn get<T: ScimObject>(&self, id: &str, query: &[(&str, String)]) -> Result<Option<T>, ApiError> {
+        match self.get_reply(T::COLLECTION, id, query).await? {
+            Some(reply) => self.json(&reply).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The answer to a GET of `collection`/`id`; None when it does not exist.
+    async fn get_reply(&self, collection: &str, id: &str, query: &[(&str, String)]) -> Result<Option<Reply>, ApiError> {
         match self.call(Method::GET, &format!("{collection}/{}", path_segment(id)), query, None).await {
-            Ok(r) => Ok(Some(self.json(&r)?)),
+            Ok(r) => Ok(Some(r)),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }
     }
 
-    /// Applies a PatchOp. RFC 7644 allows 200 with the resource or 204 without a body;
-    /// both are success, and the resource comes back only in the first case.
-    pub async fn patch(&self, collection: &str, id: &str, ops: &[PatchOperation]) -> Result<Option<Value>, ApiError> {
+    /// Applies a PatchOp. RFC 7644 allows 200 with the object or 204 without a body;
+    /// both are success, and the object comes back only in the first case.
+    pub async fn patch<T: ScimObject>(&self, id: &str, ops: &[PatchOperation]) -> Result<Option<T>, ApiError> {
         // The provider's PatchOps set state (replace, add members, remove members by
         // value; a remove that matches nothing does nothing): applying one twice has the
         // effect of applying it once, so it is safe to repeat.
-        let url = self.url(&format!("{collection}/{}", path_segment(id)));
+        let url = self.url(&format!("{}/{}", T::COLLECTION, path_segment(id)));
         let reply = self.call_url(&url, Method::PATCH, &[], Some(&patch_body(ops)), Some(Repeat::Safe)).await?;
-        self.maybe_json(&reply)
+        if reply.status.as_u16() == 204 || reply.is_empty() {
+            return Ok(None);
+        }
+        self.json(&reply).map(Some)
     }
 
-    /// Deletes a resource; Ok(false) when it was already gone.
-    pub async fn delete(&self, collection: &str, id: &str) -> Result<bool, ApiError> {
-        match self.call(Method::DELETE, &format!("{collection}/{}", path_segment(id)), &[], None).await {
+    /// Deletes a user or group; Ok(false) when it was already gone.
+    pub async fn delete<T: ScimObject>(&self, id: &str) -> Result<bool, ApiError> {
+        match self.call(Method::DELETE, &format!("{}/{}", T::COLLECTION, path_segment(id)), &[], None).await {
             Ok(_) => Ok(true),
             Err(e) if e.is_not_found() => Ok(false),
             Err(e) => Err(e),
@@ -514,39 +616,40 @@ impl ScimClient {
     }
 
     /// One page of a list; `start` is 1-based.
-    pub async fn list_page(
+    pub async fn list_page<T: ScimObject>(
         &self,
-        collection: &str,
         filter: Option<&str>,
         extra: &[(&str, String)],
         start: usize,
         count: usize,
-    ) -> Result<ListResponse<Value>, ApiError> {
+    ) -> Result<ListResponse<T>, ApiError> {
         let mut q: Vec<(&str, String)> = vec![("startIndex", start.to_string()), ("count", count.to_string())];
         if let Some(f) = filter {
             q.push(("filter", f.to_string()));
         }
         q.extend(extra.iter().cloned());
-        self.json(&self.call(Method::GET, collection, &q, None).await?)
+        self.json(&self.call(Method::GET, T::COLLECTION, &q, None).await?)
     }
 
-    /// Every resource matching `filter`, paging with startIndex/count until totalResults.
+    /// Every user or group matching `filter`, paging with startIndex/count until
+    /// totalResults.
     ///
-    /// Bounded whatever the server answers: a page that brings no resource with a new
-    /// `id` (a server repeating itself, or claiming more results than it sends) ends the
+    /// Bounded whatever the server answers: a page that brings no object with a new `id`
+    /// (a server repeating itself, or claiming more results than it sends) ends the
     /// listing with an error, and so does a listing longer than [`MAX_LIST_PAGES`] pages.
-    pub async fn list_all(&self, collection: &str, filter: Option<&str>, extra: &[(&str, String)]) -> Result<Vec<Value>, ApiError> {
+    pub async fn list_all<T: ScimObject>(&self, filter: Option<&str>, extra: &[(&str, String)]) -> Result<Vec<T>, ApiError> {
+        let collection = T::COLLECTION;
         let mut out = Vec::new();
         let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         let mut start = 1;
         let mut pages = 0;
         loop {
             pages += 1;
-            let page = self.list_page(collection, filter, extra, start, PAGE_SIZE).await?;
+            let page = self.list_page::<T>(filter, extra, start, PAGE_SIZE).await?;
             let got = page.resources.len();
             let mut new = 0;
             for r in page.resources {
-                if r.get("id").and_then(Value::as_str).is_some_and(|id| seen.insert(id.to_string())) {
+                if r.id().is_some_and(|id| seen.insert(id.to_string())) {
                     new += 1;
                     out.push(r);
                 }
@@ -586,8 +689,8 @@ impl ScimClient {
     /// Correctness first: a user missing from the batch's answer (or any batch failure)
     /// falls back to a single GET, so a deleted user still reads as gone and a server
     /// without id filters still works.
-    pub async fn get_user_coalesced(&self, id: &str) -> Result<Option<Value>, ApiError> {
-        self.get_coalesced(&self.user_reads, "/Users", id, &[]).await
+    pub async fn get_user_coalesced(&self, id: &str) -> Result<Option<User>, ApiError> {
+        self.get_coalesced(&self.user_reads, id, &[]).await
     }
 
     /// How user reads have been batched so far.
@@ -598,32 +701,31 @@ impl ScimClient {
     /// Reads a group without its members (`excludedAttributes=members`; the members are
     /// read apart, in pages), coalescing concurrent reads into one filtered list like
     /// [`ScimClient::get_user_coalesced`], with the same fallback to a single GET.
-    pub async fn get_group_coalesced(&self, id: &str) -> Result<Option<Value>, ApiError> {
-        self.get_coalesced(&self.group_reads, "/Groups", id, &[("excludedAttributes", "members".to_string())]).await
+    pub async fn get_group_coalesced(&self, id: &str) -> Result<Option<Group>, ApiError> {
+        self.get_coalesced(&self.group_reads, id, &[("excludedAttributes", "members".to_string())]).await
     }
 
     /// Reads a group with its members, coalescing concurrent reads into one filtered list
     /// like [`ScimClient::get_group_coalesced`]. A batch whose answer the server refuses
     /// (OCI IAM refuses a search answer with more than 10,000 members in all) falls back
     /// to single GETs, as any failed batch does.
-    pub async fn get_group_with_members_coalesced(&self, id: &str) -> Result<Option<Value>, ApiError> {
-        self.get_coalesced(&self.group_member_reads, "/Groups", id, &[]).await
+    pub async fn get_group_with_members_coalesced(&self, id: &str) -> Result<Option<Group>, ApiError> {
+        self.get_coalesced(&self.group_member_reads, id, &[]).await
     }
 
-    /// A read of `collection`/`id` through `reads`: batched into filtered lists, a single
-    /// GET (with the same `extra` parameters) when the batch does not find it.
-    async fn get_coalesced(
+    /// A read of the `T` `id` through `reads`: batched into filtered lists, a single GET
+    /// (with the same `extra` parameters) when the batch does not find it.
+    async fn get_coalesced<T: ScimObject>(
         &self,
-        reads: &Coalescer<String, Value>,
-        collection: &str,
+        reads: &Coalescer<String, T>,
         id: &str,
         extra: &[(&str, String)],
-    ) -> Result<Option<Value>, ApiError> {
+    ) -> Result<Option<T>, ApiError> {
         // OCI ocids address resources too, but an `id` filter does not match them.
         if id.is_empty() || id.starts_with("ocid1.") {
-            return self.get(collection, id, extra).await;
+            return self.get(id, extra).await;
         }
-        reads.read(id.to_string(), |ids| self.by_id(collection, ids, extra), || self.get(collection, id, extra)).await
+        reads.read(id.to_string(), |ids| self.by_id(ids, extra), || self.get(id, extra)).await
     }
 
     /// How group reads have been batched so far.
@@ -631,42 +733,43 @@ impl ScimClient {
         self.group_reads.stats()
     }
 
-    /// The resources of `collection` among `ids` that a filtered list returns, a page of
-    /// ids per request. A failed page is logged and left out: its resources are read one
-    /// by one.
-    async fn by_id(&self, collection: &str, ids: Vec<String>, extra: &[(&str, String)]) -> Result<HashMap<String, Value>, ApiError> {
-        let mut found: HashMap<String, Value> = HashMap::new();
+    /// The objects among `ids` that a filtered list returns, a page of ids per request. A
+    /// failed page is logged and left out: its objects are read one by one.
+    async fn by_id<T: ScimObject>(&self, ids: Vec<String>, extra: &[(&str, String)]) -> Result<HashMap<String, T>, ApiError> {
+        let mut found: HashMap<String, T> = HashMap::new();
         for chunk in ids.chunks(PAGE_SIZE) {
             if chunk.len() == 1 {
                 continue; // alone anyway: a plain GET is as cheap
             }
             let filter = chunk.iter().map(|i| format!("id eq {}", quote(i))).collect::<Vec<_>>().join(" or ");
-            match self.list_page(collection, Some(&filter), extra, 1, chunk.len()).await {
+            match self.list_page::<T>(Some(&filter), extra, 1, chunk.len()).await {
                 Ok(page) => {
-                    for u in page.resources {
-                        if let Some(i) = u.get("id").and_then(Value::as_str) {
-                            found.insert(i.to_string(), u);
+                    for r in page.resources {
+                        if let Some(i) = r.id() {
+                            found.insert(i.to_string(), r);
                         }
                     }
                 }
                 Err(e) if ids.len() <= PAGE_SIZE => return Err(e),
-                Err(e) => tracing::debug!(error = %e, collection, "a page of coalesced reads failed; reading those one by one"),
+                Err(e) => {
+                    tracing::debug!(error = %e, collection = T::COLLECTION, "a page of coalesced reads failed; reading those one by one")
+                }
             }
         }
         Ok(found)
     }
 
-    /// The id of the first resource whose `attr` equals `value` (a natural-key lookup,
-    /// e.g. to name the object a 409 collided with); None also when the lookup fails.
-    pub async fn find_id(&self, collection: &str, attr: &str, value: &str) -> Option<String> {
-        self.lookup_id(collection, attr, value).await.ok().flatten()
+    /// The id of the first `T` whose natural key ([`ScimObject::KEY`]) is `value` (e.g.
+    /// to name the object a 409 collided with); None also when the lookup fails.
+    pub async fn find_id<T: ScimObject>(&self, value: &str) -> Option<String> {
+        self.lookup_id::<T>(value).await.ok().flatten()
     }
 
     /// [`ScimClient::find_id`] that tells a failed lookup from a miss.
-    pub async fn lookup_id(&self, collection: &str, attr: &str, value: &str) -> Result<Option<String>, ApiError> {
-        let page =
-            self.list_page(collection, Some(&format!("{attr} eq {}", quote(value))), &[("attributes", "id".to_string())], 1, 1).await?;
-        Ok(page.resources.first().and_then(|r| r.get("id")).and_then(Value::as_str).map(str::to_string))
+    async fn lookup_id<T: ScimObject>(&self, value: &str) -> Result<Option<String>, ApiError> {
+        let filter = format!("{} eq {}", T::KEY, quote(value));
+        let page = self.list_page::<T>(Some(&filter), &[("attributes", "id".to_string())], 1, 1).await?;
+        Ok(page.resources.first().and_then(|r| r.id()).map(str::to_string))
     }
 
     /// Sets a user's password (`PUT /UserPasswordChanger/{id}`; the docs say GET, the
@@ -677,19 +780,20 @@ impl ScimClient {
     }
 
     /// Sends a BulkRequest; returns each operation's outcome, in order.
-    pub async fn bulk(&self, operations: Vec<Value>) -> Result<Vec<BulkOutcome>, ApiError> {
+    pub async fn bulk(&self, operations: Vec<BulkOperation>) -> Result<Vec<BulkOutcome>, ApiError> {
         // The operations' paths are resolved by the server: refuse `.` / `..` ids there too.
-        if let Some(p) = operations.iter().filter_map(|op| op.get("path").and_then(Value::as_str)).find(|p| has_dot_segment(p)) {
+        if let Some(op) = operations.iter().find(|op| has_dot_segment(&op.path)) {
             return Err(ApiError::NotSent {
                 vendor: VENDOR,
-                reason: format!("Bulk operation on {p}: an id in the path is \".\" or \"..\", which would address another resource"),
+                reason: format!(
+                    "Bulk operation on {}: an id in the path is \".\" or \"..\", which would address another resource",
+                    op.path
+                ),
             });
         }
         // A Bulk request of PATCH, PUT and DELETE operations only is as repeatable as they
         // are (see [`ScimClient::patch`]); one with a POST is not.
-        let repeat = operations.iter().all(|op| {
-            op.get("method").and_then(Value::as_str).is_some_and(|m| ["PATCH", "PUT", "DELETE"].iter().any(|x| m.eq_ignore_ascii_case(x)))
-        });
+        let repeat = operations.iter().all(|op| ["PATCH", "PUT", "DELETE"].iter().any(|x| op.method.eq_ignore_ascii_case(x)));
         let body = json!({"schemas": [BULK_REQUEST], "Operations": operations});
         let url = self.url("/Bulk");
         let reply = self.call_url(&url, Method::POST, &[], Some(&body), repeat.then_some(Repeat::Safe)).await?;
@@ -698,10 +802,10 @@ impl ScimClient {
     }
 }
 
-/// A created resource whose `id` can address it in a URL: not empty, not `.` or `..`, no
-/// `/` (a server answering otherwise would point later requests at another resource).
-fn checked_id(created: Value) -> Result<Value, ApiError> {
-    match created.get("id").and_then(Value::as_str) {
+/// A created object whose `id` can address it in a URL: not empty, not `.` or `..`, no
+/// `/` (a server answering otherwise would point later requests at another object).
+fn checked_id<T: ScimObject>(created: T) -> Result<T, ApiError> {
+    match created.id() {
         Some(id) if is_addressable_id(id) => Ok(created),
         other => Err(ApiError::Decode {
             vendor: VENDOR,
@@ -711,15 +815,6 @@ fn checked_id(created: Value) -> Result<Value, ApiError> {
                 other.map_or("(none)".to_string(), |i| format!("{i:?}"))
             ),
         }),
-    }
-}
-
-/// The attribute that names a resource of a collection uniquely.
-fn natural_key(collection: &str) -> Option<&'static str> {
-    match collection.trim_end_matches('/') {
-        "/Users" => Some("userName"),
-        "/Groups" => Some("displayName"),
-        _ => None,
     }
 }
 
@@ -768,6 +863,7 @@ mod tests {
     use axum::{Json, Router};
 
     use super::*;
+    use crate::vendors::scim::model::{Email, Name, OracleGroup};
 
     #[derive(Default)]
     struct Fake {
@@ -817,7 +913,7 @@ mod tests {
         .expect("client")
     }
 
-    async fn read_all(c: &ScimClient, ids: &[&str]) -> Vec<Option<Value>> {
+    async fn read_all(c: &ScimClient, ids: &[&str]) -> Vec<Option<User>> {
         futures_util::future::join_all(ids.iter().map(|i| c.get_user_coalesced(i))).await.into_iter().map(|r| r.expect("read")).collect()
     }
 
@@ -834,7 +930,7 @@ mod tests {
             if ids[i] == "deleted" {
                 assert!(g.is_none());
             } else {
-                assert_eq!(g.as_ref().and_then(|u| u["id"].as_str()), Some(ids[i]));
+                assert_eq!(g.as_ref().and_then(|u| u.id.as_deref()), Some(ids[i]));
             }
         }
     }
@@ -855,11 +951,11 @@ mod tests {
         let c = Arc::new(ScimClient::new(&s.scim_url(), token, None, HttpSettings::default()).expect("client"));
         let mut ids = Vec::new();
         for i in 0..40 {
-            let u = c.create("/Users", &json!({"schemas": [USER_SCHEMA], "userName": format!("user{i}")})).await.expect("create");
-            ids.push(u["id"].as_str().expect("id").to_string());
+            let u = c.create(&User { user_name: Some(format!("user{i}")), ..User::default() }).await.expect("create");
+            ids.push(u.id.expect("id"));
         }
         let deleted = ids[7].clone();
-        assert!(c.delete("/Users", &deleted).await.expect("delete"));
+        assert!(c.delete::<User>(&deleted).await.expect("delete"));
         let logged = s.state.requests().len();
         // Like Terraform: 10 workers; each reads its next user after a little work of its own.
         let queue = Arc::new(std::sync::Mutex::new(ids.clone()));
@@ -874,14 +970,14 @@ mod tests {
                 }
             })
         });
-        let got: Vec<(String, Option<Value>)> =
+        let got: Vec<(String, Option<User>)> =
             futures_util::future::join_all(workers).await.into_iter().flat_map(|r| r.expect("worker")).collect();
         assert_eq!(got.len(), 40);
         for (id, u) in &got {
             if *id == deleted {
                 assert!(u.is_none(), "the deleted user reads as gone");
             } else {
-                assert_eq!(u.as_ref().and_then(|u| u["id"].as_str()), Some(id.as_str()));
+                assert_eq!(u.as_ref().and_then(|u| u.id.as_deref()), Some(id.as_str()));
             }
         }
         let requests = &s.state.requests()[logged..];
@@ -897,13 +993,14 @@ mod tests {
         let s = crate::sandbox::spawn(crate::sandbox::SandboxConfig::default()).await.expect("sandbox");
         let token = ScimAuth::Static(crate::sandbox::DEFAULT_SCIM_STATIC_TOKEN.into());
         let c = ScimClient::new(&s.scim_url(), token, None, HttpSettings { max_retries: 0, ..Default::default() }).expect("client");
-        let user = c.create("/Users", &json!({"schemas": [USER_SCHEMA], "userName": "member"})).await.expect("user");
+        let user = c.create(&User { user_name: Some("member".into()), ..User::default() }).await.expect("user");
         let mut ids = Vec::new();
         for i in 0..6 {
-            let body = json!({"schemas": [GROUP_SCHEMA], "displayName": format!("group{i}"), "members": [{"value": user["id"]}]});
-            ids.push(c.create("/Groups", &body).await.expect("group")["id"].as_str().expect("id").to_string());
+            let member = Member { value: user.id.clone(), kind: None };
+            let group = Group { display_name: Some(format!("group{i}")), members: Some(vec![member]), ..Group::default() };
+            ids.push(c.create(&group).await.expect("group").id.expect("id"));
         }
-        assert!(c.delete("/Groups", &ids[3]).await.expect("delete"));
+        assert!(c.delete::<Group>(&ids[3]).await.expect("delete"));
         let from = s.state.requests().len();
         let got = futures_util::future::join_all(ids.iter().map(|i| c.get_group_coalesced(i))).await;
         for (i, (id, g)) in ids.iter().zip(got).enumerate() {
@@ -912,8 +1009,8 @@ mod tests {
                 assert!(g.is_none(), "the deleted group reads as gone");
             } else {
                 let g = g.expect("found");
-                assert_eq!((g["id"].as_str(), g["displayName"].as_str()), (Some(id.as_str()), Some(format!("group{i}").as_str())));
-                assert!(g.get("members").is_none(), "members are read apart: {g}");
+                assert_eq!((g.id.as_deref(), g.display_name.as_deref()), (Some(id.as_str()), Some(format!("group{i}").as_str())));
+                assert!(g.members.is_none(), "members are read apart: {g:?}");
             }
         }
         let requests = &s.state.requests()[from..];
@@ -922,6 +1019,65 @@ mod tests {
         assert_eq!((lists.len(), gets.len()), (1, 1), "one list, one GET to confirm the deleted group is gone: {requests:?}");
         assert!(gets[0].path.ends_with(&ids[3]));
         assert_eq!(c.group_read_stats().batches, 1);
+    }
+
+    #[test]
+    fn patch_operations_replace_what_changed_and_remove_what_was_dropped() {
+        let ops = |list: Vec<PatchOperation>| serde_json::to_value(list).expect("json");
+        let user = |given: Option<&str>, external: Option<&str>, emails: Option<usize>| User {
+            user_name: Some("ann".into()),
+            name: given.map(|g| Name { given_name: Some(g.into()), family_name: Some("Lee".into()) }),
+            display_name: Some("Ann Lee".into()),
+            external_id: external.map(str::to_string),
+            emails: emails.map(|n| vec![Email { value: Some("a@example.com".into()), ..Email::default() }; n]),
+            ..User::default()
+        };
+        let was = user(Some("Ann"), Some("hr-1"), Some(1));
+        let now = User { display_name: None, ..user(None, None, None) };
+        assert_eq!(
+            ops(PatchOperation::removals(&was, &now, &["displayName"])),
+            json!([
+                {"op": "remove", "path": "emails"},
+                {"op": "remove", "path": "externalId"},
+                {"op": "remove", "path": "name.familyName"},
+                {"op": "remove", "path": "name.givenName"}
+            ])
+        );
+        // An empty list sets nothing; a list configured empty is not dropped.
+        assert!(PatchOperation::removals(&user(None, None, Some(0)), &user(None, None, None), &[]).is_empty());
+        assert!(PatchOperation::removals(&was, &user(Some("Ann"), Some("hr-1"), Some(0)), &[]).is_empty());
+
+        let group = |name: &str, external: Option<&str>, description: Option<&str>| Group {
+            display_name: Some(name.into()),
+            external_id: external.map(str::to_string),
+            oracle: description.map(|d| OracleGroup { description: Some(d.into()) }),
+            ..Group::default()
+        };
+        let was = group("eng", Some("x"), None);
+        assert!(PatchOperation::changes(&was, &was).is_empty());
+        assert_eq!(
+            ops(PatchOperation::changes(&was, &group("dev", None, Some("Ships code")))),
+            json!([
+                {"op": "replace", "path": "displayName", "value": "dev"},
+                {"op": "remove", "path": "externalId"},
+                {"op": "replace", "path": format!("{GROUP_EXTENSION}:description"), "value": "Ships code"}
+            ])
+        );
+        assert_eq!(
+            ops(PatchOperation::changes(&group("eng", None, Some("old")), &group("eng", Some("y"), None))),
+            json!([
+                {"op": "replace", "path": "externalId", "value": "y"},
+                {"op": "remove", "path": format!("{GROUP_EXTENSION}:description")}
+            ])
+        );
+    }
+
+    #[test]
+    fn an_object_is_adopted_only_when_it_is_what_was_asked_for() {
+        let asked = json!({"userName": "Ada", "name": {"givenName": "Ada"}, "password": "not compared", "active": true});
+        assert!(matches_request(&json!({"id": "u1", "userName": "ada", "name": {"givenName": "Ada", "formatted": "Ada"}}), &asked));
+        assert!(!matches_request(&json!({"id": "u1", "userName": "ada", "name": {"givenName": "Eve"}}), &asked));
+        assert!(!matches_request(&json!({"id": "u1", "userName": "ada"}), &json!({"userName": "ada", "externalId": "hr-1"})));
     }
 
     /// A server that always claims more results: `mode` "same" repeats one page, "fresh"
@@ -964,12 +1120,12 @@ mod tests {
     async fn endless_paging_is_cut_off() {
         for mode in ["same", "idless"] {
             let (c, calls) = endless(mode).await;
-            let e = c.list_all("/Users", None, &[]).await.expect_err("no progress");
+            let e = c.list_all::<User>(None, &[]).await.expect_err("no progress");
             assert!(e.to_string().contains("made no progress"), "{mode}: {e}");
             assert!(calls.load(Ordering::SeqCst) <= 2, "{mode}: stopped at the first page without a new id");
         }
         let (c, calls) = endless("fresh").await;
-        let e = c.list_all("/Users", None, &[]).await.expect_err("too many pages");
+        let e = c.list_all::<User>(None, &[]).await.expect_err("too many pages");
         assert!(e.to_string().contains(&format!("stopped after {MAX_LIST_PAGES} pages")), "{e}");
         assert_eq!(calls.load(Ordering::SeqCst), MAX_LIST_PAGES);
     }

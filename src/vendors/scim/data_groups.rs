@@ -4,14 +4,14 @@
 
 use async_trait::async_trait;
 use serde::Serialize;
-use serde_json::Value as Json;
 
 use crate::provider::ProviderData;
 use crate::tfplugin::model::{Model as _, to_value};
 use crate::tfplugin::validator::Validator;
 use crate::tfplugin::{Attribute, DataSource, Diagnostics, Nesting, Schema, StateResult, Value};
 use crate::vendors::failure::api_diag;
-use crate::vendors::scim::client::{GROUP_EXTENSION, quote};
+use crate::vendors::scim::client::quote;
+use crate::vendors::scim::model::{Group, GroupAttributes};
 
 pub const TYPE_NAME: &str = "identity_scim_groups";
 
@@ -21,22 +21,14 @@ pub struct ScimGroupsDataSource;
 struct Model {
     filter: Option<String>,
     member_user_id: Option<String>,
-    groups: Vec<GroupInfo>,
+    /// Each group as `identity_scim_group` shows it, without its members.
+    groups: Vec<GroupAttributes>,
 }
 
 impl crate::tfplugin::model::Model for Model {
     fn schema() -> Schema {
         schema()
     }
-}
-
-#[derive(Serialize)]
-struct GroupInfo {
-    id: String,
-    ocid: String,
-    display_name: String,
-    description: Option<String>,
-    external_id: Option<String>,
 }
 
 fn schema() -> Schema {
@@ -93,21 +85,11 @@ impl DataSource<ProviderData> for ScimGroupsDataSource {
             (None, Some(m)) => Some(m.clone()),
             (None, None) => None,
         };
-        let found = c
-            .list_all("/Groups", combined.as_deref(), &[("excludedAttributes", "members".to_string())])
+        let found: Vec<Group> = c
+            .list_all(combined.as_deref(), &[("excludedAttributes", "members".to_string())])
             .await
             .map_err(|e| api_diag("Unable to list groups", &e))?;
-        let s = |g: &Json, k: &str| g.get(k).and_then(Json::as_str).map(str::to_string);
-        let groups = found
-            .iter()
-            .map(|g| GroupInfo {
-                id: s(g, "id").unwrap_or_default(),
-                ocid: s(g, "ocid").unwrap_or_default(),
-                display_name: s(g, "displayName").unwrap_or_default(),
-                description: g.get(GROUP_EXTENSION).and_then(|e| e.get("description")).and_then(Json::as_str).map(str::to_string),
-                external_id: s(g, "externalId"),
-            })
-            .collect();
+        let groups = found.iter().map(GroupAttributes::from_api).collect();
         Ok(StateResult::state(to_value(&Model { filter, member_user_id: member, groups }, Model::ty())?))
     }
 }

@@ -3,13 +3,13 @@
 
 use async_trait::async_trait;
 use serde::Serialize;
-use serde_json::Value as Json;
 
 use crate::provider::ProviderData;
 use crate::tfplugin::model::{Model as _, to_value};
 use crate::tfplugin::validator::Validator;
 use crate::tfplugin::{Attribute, DataSource, Diagnostics, Nesting, Schema, StateResult, Type, Value};
 use crate::vendors::failure::api_diag;
+use crate::vendors::scim::model::{User, UserAttributes};
 
 pub const TYPE_NAME: &str = "identity_scim_users";
 
@@ -27,25 +27,19 @@ impl crate::tfplugin::model::Model for Model {
     }
 }
 
+/// A user as `identity_scim_user` shows it, but for the emails: every address the
+/// server holds, as text.
 #[derive(Serialize)]
 struct UserInfo {
-    id: String,
-    ocid: String,
-    user_name: String,
-    display_name: Option<String>,
-    given_name: Option<String>,
-    family_name: Option<String>,
-    active: bool,
-    external_id: Option<String>,
+    #[serde(flatten)]
+    user: UserAttributes,
     emails: Vec<String>,
 }
 
-fn s(j: &Json, path: &[&str]) -> Option<String> {
-    let mut cur = j;
-    for p in path {
-        cur = cur.get(p)?;
+impl UserInfo {
+    fn from_api(u: &User) -> Self {
+        UserInfo { user: UserAttributes::from_api(u), emails: u.emails.iter().flatten().filter_map(|e| e.value.clone()).collect() }
     }
-    cur.as_str().map(str::to_string)
 }
 
 fn schema() -> Schema {
@@ -90,25 +84,8 @@ impl DataSource<ProviderData> for ScimUsersDataSource {
     async fn read(&self, data: &ProviderData, config: &Value) -> Result<StateResult, Diagnostics> {
         let c = data.scim_client()?;
         let filter = config.get("filter").as_str().map(str::to_string);
-        let found = c.list_all("/Users", filter.as_deref(), &[]).await.map_err(|e| api_diag("Unable to list users", &e))?;
-        let users = found
-            .iter()
-            .map(|u| UserInfo {
-                id: s(u, &["id"]).unwrap_or_default(),
-                ocid: s(u, &["ocid"]).unwrap_or_default(),
-                user_name: s(u, &["userName"]).unwrap_or_default(),
-                display_name: s(u, &["displayName"]),
-                given_name: s(u, &["name", "givenName"]),
-                family_name: s(u, &["name", "familyName"]),
-                active: u.get("active").and_then(Json::as_bool).unwrap_or(true),
-                external_id: s(u, &["externalId"]),
-                emails: u
-                    .get("emails")
-                    .and_then(Json::as_array)
-                    .map(|l| l.iter().filter_map(|e| e.get("value").and_then(Json::as_str).map(str::to_string)).collect())
-                    .unwrap_or_default(),
-            })
-            .collect();
+        let found: Vec<User> = c.list_all(filter.as_deref(), &[]).await.map_err(|e| api_diag("Unable to list users", &e))?;
+        let users = found.iter().map(UserInfo::from_api).collect();
         Ok(StateResult::state(to_value(&Model { filter, users }, Model::ty())?))
     }
 }

@@ -13,9 +13,8 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value as Json, json};
 
-use crate::tfplugin::timeouts::{self, TimedOut, Timeouts};
+use crate::tfplugin::timeouts::Timeouts;
 
 /// Every operation has a timeout; a group is named by its `displayName` (or its id).
 const TIMEOUTS: Timeouts = Timeouts::all("the group", |v| match v.get("display_name").as_str() {
@@ -27,22 +26,21 @@ use crate::tfplugin::model::{Model as _, to_value};
 use crate::tfplugin::resource::{ImportState, ModifyPlan, ModifyPlanRequest};
 use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::{ApplyRequest, Attribute, Diagnostic, Diagnostics, Resource, Schema, StateResult, Type, Value};
-use crate::vendors::failure::{already_exists, api_diag};
+use crate::vendors::failure::api_diag;
 use crate::vendors::rules;
-use crate::vendors::scim::client::{GROUP_EXTENSION, GROUP_SCHEMA, PatchOperation, ScimClient};
+use crate::vendors::scim::client::{PatchOperation, ScimClient};
 use crate::vendors::scim::members::user_members;
+use crate::vendors::scim::model::{self, Group, GroupAttributes, Member};
 
 pub const TYPE_NAME: &str = "identity_scim_group";
 
 pub struct ScimGroupResource;
 
+/// The group's attributes (shared with `identity_scim_groups`), and its members.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 struct Model {
-    id: Option<String>,
-    ocid: Option<String>,
-    display_name: Option<String>,
-    description: Option<String>,
-    external_id: Option<String>,
+    #[serde(flatten)]
+    group: GroupAttributes,
     members: Option<BTreeSet<String>>,
 }
 
@@ -80,20 +78,8 @@ fn schema() -> Schema {
     )
 }
 
-fn description_of(g: &Json) -> Option<String> {
-    g.get(GROUP_EXTENSION).and_then(|e| e.get("description")).and_then(Json::as_str).map(str::to_string)
-}
-
-fn state_from_api(g: &Json, members: BTreeSet<String>) -> Model {
-    let s = |k: &str| g.get(k).and_then(Json::as_str).map(str::to_string);
-    Model {
-        id: s("id"),
-        ocid: Some(s("ocid").unwrap_or_default()),
-        display_name: s("displayName"),
-        description: description_of(g),
-        external_id: s("externalId"),
-        members: Some(members),
-    }
+fn state_from_api(g: &Group, members: BTreeSet<String>) -> Model {
+    Model { group: GroupAttributes::from_api(g), members: Some(members) }
 }
 
 impl ScimGroupResource {
@@ -120,29 +106,8 @@ impl Resource<ProviderData> for ScimGroupResource {
     async fn create(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
         let c = data.scim_client()?;
         let planned: Model = req.planned_model()?;
-        let mut schemas = vec![GROUP_SCHEMA];
-        let mut body = json!({"displayName": planned.display_name});
-        if let Some(d) = &planned.description {
-            schemas.push(GROUP_EXTENSION);
-            body[GROUP_EXTENSION] = json!({"description": d});
-        }
-        if let Some(x) = &planned.external_id {
-            body["externalId"] = json!(x);
-        }
-        if let Some(m) = &planned.members {
-            body["members"] = m.iter().map(|u| json!({"value": u, "type": "User"})).collect();
-        }
-        body["schemas"] = json!(schemas);
-        let name = planned.display_name.clone().unwrap_or_default();
-        let created = match req.run(c.create("/Groups", &body)).await {
-            Ok(Ok(g)) => g,
-            Ok(Err(e)) if e.is_conflict() => {
-                let existing = req.run(c.find_id("/Groups", "displayName", &name)).await.ok().flatten();
-                return Err(already_exists(&e, TYPE_NAME, existing.as_deref().unwrap_or("<id>"), &format!("Group \"{name}\"")));
-            }
-            Ok(Err(e)) => return Err(api_diag("Unable to create group", &e)),
-            Err(TimedOut) => return Err(req.exceeded(&timeouts::create_unanswered("the group")).into()),
-        };
+        let members = planned.members.as_ref().map(|m| m.iter().map(|u| Member::user(u)).collect());
+        let created = model::create(c, req, &Group { members, ..planned.group.to_api() }, TYPE_NAME).await?;
         let members = user_members(&created);
         Ok(StateResult::state(to_value(&state_from_api(&created, members), Model::ty())?))
     }
@@ -163,7 +128,7 @@ impl Resource<ProviderData> for ScimGroupResource {
     async fn delete(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<(), Diagnostics> {
         let c = data.scim_client()?;
         let id = state.get("id").as_str().unwrap_or_default().to_string();
-        c.delete("/Groups", &id).await.map(drop).map_err(|e| api_diag("Unable to delete group", &e))
+        c.delete::<Group>(&id).await.map(drop).map_err(|e| api_diag("Unable to delete group", &e))
     }
 
     fn timeouts(&self) -> Option<Timeouts> {
@@ -202,22 +167,10 @@ impl ScimGroupResource {
         let c = data.scim_client()?;
         let planned: Model = req.planned_model()?;
         let prior: Model = req.prior_model()?;
-        let id = prior.id.clone().unwrap_or_default();
-        let mut ops = Vec::new();
-        if planned.display_name != prior.display_name {
-            ops.push(PatchOperation::replace("displayName", json!(planned.display_name)));
-        }
-        match (&prior.external_id, &planned.external_id) {
-            (was, Some(now)) if was.as_ref() != Some(now) => ops.push(PatchOperation::replace("externalId", json!(now))),
-            (Some(_), None) => ops.push(PatchOperation { op: "remove".into(), path: Some("externalId".into()), value: None }),
-            _ => {}
-        }
-        let desc_path = format!("{GROUP_EXTENSION}:description");
-        match (&prior.description, &planned.description) {
-            (was, Some(now)) if was.as_ref() != Some(now) => ops.push(PatchOperation::replace(&desc_path, json!(now))),
-            (Some(_), None) => ops.push(PatchOperation { op: "remove".into(), path: Some(desc_path), value: None }),
-            _ => {}
-        }
+        let id = prior.group.id.clone().unwrap_or_default();
+        // `replace` for what changed, `remove` for what the configuration dropped (the
+        // description at `urn:...:Group:description`).
+        let mut ops = PatchOperation::changes(&prior.group.to_api(), &planned.group.to_api());
         // Members: only when managed (set in the configuration), and only the change.
         if !req.config.get("members").is_null() {
             let want = planned.members.clone().unwrap_or_default();
@@ -229,7 +182,7 @@ impl ScimGroupResource {
             ops.extend(have.difference(&want).map(|u| PatchOperation::remove_member(u)));
         }
         if !ops.is_empty() {
-            c.patch("/Groups", &id, &ops).await.map_err(|e| api_diag("Unable to update group", &e))?;
+            c.patch::<Group>(&id, &ops).await.map_err(|e| api_diag("Unable to update group", &e))?;
         }
         let mut state = match Self::read_group(c, &id).await? {
             Some(m) => m,
@@ -252,7 +205,7 @@ impl ImportState<ProviderData> for ScimGroupResource {
         if id.is_empty() {
             return Err(Diagnostic::error("Invalid import ID", "Import a group by its SCIM id or its OCI ocid.").into());
         }
-        to_value(&Model { id: Some(id.to_string()), ..Default::default() }, Model::ty())
+        to_value(&Model { group: GroupAttributes { id: Some(id.to_string()), ..Default::default() }, ..Default::default() }, Model::ty())
     }
 }
 

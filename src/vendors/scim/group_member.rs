@@ -13,6 +13,7 @@ use crate::tfplugin::{ApplyRequest, Attribute, Diagnostic, Diagnostics, Resource
 use crate::vendors::failure::api_diag;
 use crate::vendors::rules;
 use crate::vendors::scim::client::PatchOperation;
+use crate::vendors::scim::model::Group;
 
 pub const TYPE_NAME: &str = "identity_scim_group_member";
 
@@ -84,7 +85,7 @@ impl Resource<ProviderData> for ScimGroupMemberResource {
         let c = data.scim_client()?;
         let m: Model = req.planned_model()?;
         let (g, u) = (m.group_id.unwrap_or_default(), m.user_id.unwrap_or_default());
-        c.patch("/Groups", &g, &[PatchOperation::add_members(std::slice::from_ref(&u))])
+        c.patch::<Group>(&g, &[PatchOperation::add_members(std::slice::from_ref(&u))])
             .await
             .map_err(|e| api_diag("Unable to add the group member", &e))?;
         Ok(StateResult::state(state(&g, &u)?))
@@ -110,7 +111,7 @@ impl Resource<ProviderData> for ScimGroupMemberResource {
         let c = data.scim_client()?;
         let m: Model = from_value(current)?;
         let (g, u) = (m.group_id.unwrap_or_default(), m.user_id.unwrap_or_default());
-        match c.patch("/Groups", &g, &[PatchOperation::remove_member(&u)]).await {
+        match c.patch::<Group>(&g, &[PatchOperation::remove_member(&u)]).await {
             Ok(_) => Ok(()),
             Err(e) if e.is_not_found() => Ok(()),
             Err(e) => Err(api_diag("Unable to remove the group member", &e)),

@@ -29,6 +29,6 @@ impl ListResource<ProviderData> for ScimUsersList {
 
     async fn list(&self, data: &ProviderData, req: &ListRequest, sink: &ListSink) -> Result<(), Diagnostics> {
         let filter = req.config.get("filter").as_str().map(str::to_string);
-        super::list::list_scim(data, "/Users", filter.as_deref(), "userName", sink).await
+        super::list::list_scim::<super::model::User>(data, filter.as_deref(), sink).await
     }
 }

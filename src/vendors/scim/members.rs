@@ -18,32 +18,28 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::Value;
-
 use super::client::{ScimClient, quote};
+use super::model::{Group, User};
 use crate::http::ApiError;
 
 /// A group and its member user ids.
 #[derive(Debug, Clone)]
 pub struct GroupWithMembers {
-    /// The group as the server answered (`members` removed).
-    pub group: Value,
+    /// The group as the server answered (`members` taken out).
+    pub group: Group,
     pub members: BTreeSet<String>,
 }
 
 /// The user ids among a group's `members` (entries of `type` "Group" are nested groups,
 /// not users, and are left out; an entry without a `type` is taken as a user).
-pub fn user_members(group: &Value) -> BTreeSet<String> {
+pub fn user_members(group: &Group) -> BTreeSet<String> {
     group
-        .get("members")
-        .and_then(Value::as_array)
-        .map(|l| {
-            l.iter()
-                .filter(|m| m.get("type").and_then(Value::as_str).is_none_or(|t| t.eq_ignore_ascii_case("User")))
-                .filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
+        .members
+        .iter()
+        .flatten()
+        .filter(|m| m.kind.as_deref().is_none_or(|t| t.eq_ignore_ascii_case("User")))
+        .filter_map(|m| m.value.clone())
+        .collect()
 }
 
 /// The filter term that selects a resource by `id`, or by `ocid` for an OCI ocid.
@@ -65,9 +61,7 @@ impl ScimClient {
             Ok(None) => Ok(None),
             Ok(Some(mut group)) => {
                 let members = user_members(&group);
-                if let Some(o) = group.as_object_mut() {
-                    o.remove("members");
-                }
+                group.members = None;
                 Ok(Some(GroupWithMembers { group, members }))
             }
             Err(e) if may_be_too_large(&e) => self.group_with_paged_members(id, e).await,
@@ -78,15 +72,16 @@ impl ScimClient {
     /// The fallback of [`ScimClient::group_with_members`] after `first` refused the
     /// whole group: the group without members, then its members in pages of users.
     async fn group_with_paged_members(&self, id: &str, first: ApiError) -> Result<Option<GroupWithMembers>, ApiError> {
-        let group = match self.get("/Groups", id, &[("excludedAttributes", "members".to_string())]).await {
+        let group = match self.get::<Group>(id, &[("excludedAttributes", "members".to_string())]).await {
             Ok(Some(g)) => g,
             Ok(None) => return Ok(None),
             // The group cannot be read at all: the first error is the one to report.
             Err(_) => return Err(first),
         };
-        let gid = group.get("id").and_then(Value::as_str).unwrap_or(id).to_string();
-        let users = self.list_all("/Users", Some(&format!("groups.value eq {}", quote(&gid))), &[("attributes", "id".to_string())]).await?;
-        let members: BTreeSet<String> = users.iter().filter_map(|u| u.get("id").and_then(Value::as_str).map(str::to_string)).collect();
+        let gid = group.id.clone().unwrap_or_else(|| id.to_string());
+        let users: Vec<User> =
+            self.list_all(Some(&format!("groups.value eq {}", quote(&gid))), &[("attributes", "id".to_string())]).await?;
+        let members: BTreeSet<String> = users.into_iter().filter_map(|u| u.id).collect();
         if members.is_empty() {
             // A group too large to read has members: an empty answer means the server does
             // not maintain `User.groups`, and an empty set would be a lie.
@@ -108,14 +103,14 @@ impl ScimClient {
     /// The ids of every group the user is a member of (`members[value eq ...]`, paged).
     pub async fn groups_of_user(&self, user_id: &str) -> Result<BTreeSet<String>, ApiError> {
         let filter = format!("members[value eq {}]", quote(user_id));
-        let groups = self.list_all("/Groups", Some(&filter), &[("attributes", "id".to_string())]).await?;
-        Ok(groups.iter().filter_map(|g| g.get("id").and_then(Value::as_str).map(str::to_string)).collect())
+        let groups: Vec<Group> = self.list_all(Some(&filter), &[("attributes", "id".to_string())]).await?;
+        Ok(groups.into_iter().filter_map(|g| g.id).collect())
     }
 
     /// Whether the user is a member of the group (false also when either is gone).
     pub async fn is_member(&self, group_id: &str, user_id: &str) -> Result<bool, ApiError> {
         let filter = format!("{} and members[value eq {}]", id_term(group_id), quote(user_id));
-        let page = self.list_page("/Groups", Some(&filter), &[("attributes", "id".to_string())], 1, 1).await?;
+        let page = self.list_page::<Group>(Some(&filter), &[("attributes", "id".to_string())], 1, 1).await?;
         Ok(page.total_results > 0 || !page.resources.is_empty())
     }
 }
@@ -128,20 +123,22 @@ mod tests {
 
     #[test]
     fn user_members_leave_out_nested_groups() {
-        let g = json!({"members": [
+        let g: Group = serde_json::from_value(json!({"members": [
             {"value": "u1", "type": "User"},
             {"value": "u2"},
             {"value": "g9", "type": "Group"},
             {"value": "u3", "type": "user"},
             {"type": "User"}
-        ]});
+        ]}))
+        .expect("a group");
         assert_eq!(user_members(&g), ["u1", "u2", "u3"].into_iter().map(String::from).collect());
-        assert!(user_members(&json!({"displayName": "x"})).is_empty());
+        assert!(user_members(&serde_json::from_value(json!({"displayName": "x"})).expect("a group")).is_empty());
     }
 
     use crate::http::HttpSettings;
     use crate::sandbox::{SandboxConfig, spawn};
-    use crate::vendors::scim::client::{GROUP_SCHEMA, ScimAuth, USER_SCHEMA};
+    use crate::vendors::scim::client::ScimAuth;
+    use crate::vendors::scim::model::Member;
 
     /// A sandbox, a client, three users and a group holding all of them.
     async fn fixture(config: SandboxConfig) -> (crate::sandbox::RunningSandbox, ScimClient, Vec<String>, String) {
@@ -150,12 +147,12 @@ mod tests {
         let c = ScimClient::new(&s.scim_url(), token, None, HttpSettings { max_retries: 0, ..Default::default() }).expect("client");
         let mut users = Vec::new();
         for i in 0..3 {
-            let u = c.create("/Users", &json!({"schemas": [USER_SCHEMA], "userName": format!("m{i}")})).await.expect("user");
-            users.push(u["id"].as_str().expect("id").to_string());
+            let u = c.create(&User { user_name: Some(format!("m{i}")), ..User::default() }).await.expect("user");
+            users.push(u.id.expect("id"));
         }
-        let members: Vec<Value> = users.iter().map(|u| json!({"value": u, "type": "User"})).collect();
-        let g = c.create("/Groups", &json!({"schemas": [GROUP_SCHEMA], "displayName": "all", "members": members})).await.expect("group");
-        (s, c, users, g["id"].as_str().expect("id").to_string())
+        let members = users.iter().map(|u| Member::user(u)).collect();
+        let g = c.create(&Group { display_name: Some("all".into()), members: Some(members), ..Group::default() }).await.expect("group");
+        (s, c, users, g.id.expect("id"))
     }
 
     #[tokio::test]
@@ -163,7 +160,7 @@ mod tests {
         let (_s, c, users, g) = fixture(SandboxConfig { scim_no_user_groups: true, ..SandboxConfig::default() }).await;
         let read = c.group_with_members(&g).await.expect("read").expect("found");
         assert_eq!(read.members, users.iter().cloned().collect());
-        assert!(read.group.get("members").is_none());
+        assert!(read.group.members.is_none());
         assert_eq!(c.groups_of_user(&users[1]).await.expect("groups"), [g.clone()].into_iter().collect());
         assert!(c.is_member(&g, &users[2]).await.expect("is member"));
         assert!(!c.is_member(&g, "nobody").await.expect("is member"));
@@ -176,7 +173,7 @@ mod tests {
         let (_s, c, users, g) = fixture(SandboxConfig { scim_max_members: 2, ..SandboxConfig::default() }).await;
         let read = c.group_with_members(&g).await.expect("read").expect("found");
         assert_eq!(read.members, users.iter().cloned().collect(), "all three members, read in pages of users");
-        assert_eq!(read.group["displayName"], "all");
+        assert_eq!(read.group.display_name.as_deref(), Some("all"));
     }
 
     #[tokio::test]

@@ -18,9 +18,7 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use crate::http::path_segment;
 use crate::provider::ProviderData;
 use crate::tfplugin::model::{Model as _, from_value, to_value};
 use crate::tfplugin::resource::{ImportState, ModifyPlan, ModifyPlanRequest};
@@ -29,7 +27,8 @@ use crate::tfplugin::timeouts::{Op, Timeouts};
 use crate::tfplugin::{ApplyRequest, AttrPath, Attribute, Diagnostic, Diagnostics, Resource, Schema, StateResult, Type, Value};
 use crate::vendors::failure::api_diag;
 use crate::vendors::rules;
-use crate::vendors::scim::client::{PatchOperation, ScimClient, patch_body};
+use crate::vendors::scim::client::{BulkOperation, PatchOperation, ScimClient};
+use crate::vendors::scim::model::Group;
 
 pub const TYPE_NAME: &str = "identity_scim_user_group_memberships";
 
@@ -105,8 +104,8 @@ async fn groups_of(c: &ScimClient, user: &str) -> Result<Option<BTreeSet<String>
 }
 
 /// One Bulk operation patching a group.
-fn bulk_patch(group: &str, op: PatchOperation, n: usize) -> serde_json::Value {
-    json!({"method": "PATCH", "path": format!("/Groups/{}", path_segment(group)), "bulkId": format!("membership-{n}"), "data": patch_body(&[op])})
+fn bulk_patch(group: &str, op: PatchOperation, n: usize) -> BulkOperation {
+    BulkOperation::patch::<Group>(group, &[op], format!("membership-{n}"))
 }
 
 /// A set of strings as a value.

@@ -21,6 +21,7 @@ pub mod list_users;
 pub mod members;
 pub mod membership_conflicts;
 pub mod memberships;
+pub mod model;
 pub mod oauth2_token;
 pub mod user;
 

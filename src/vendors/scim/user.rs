@@ -17,7 +17,6 @@
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value as Json, json};
 
 use crate::tfplugin::timeouts::{self, TimedOut, Timeouts};
 
@@ -33,9 +32,10 @@ use crate::tfplugin::resource::{ImportState, ModifyPlan, ModifyPlanRequest};
 use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::validator::Validator;
 use crate::tfplugin::{ApplyRequest, AttrPath, Attribute, Diagnostic, Diagnostics, Nesting, Resource, Schema, StateResult, Type, Value};
-use crate::vendors::failure::{already_exists, api_diag};
+use crate::vendors::failure::api_diag;
 use crate::vendors::rules;
-use crate::vendors::scim::client::{PatchOperation, ScimClient, USER_SCHEMA};
+use crate::vendors::scim::client::{PatchOperation, ScimClient};
+use crate::vendors::scim::model::{self, User, UserAttributes};
 
 pub const TYPE_NAME: &str = "identity_scim_user";
 
@@ -46,17 +46,12 @@ const APPLIED: &[u8] = b"{}";
 
 pub struct ScimUserResource;
 
+/// The user's attributes (shared with `identity_scim_users`), and what only this resource has.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 struct Model {
-    id: Option<String>,
-    ocid: Option<String>,
-    user_name: Option<String>,
-    given_name: Option<String>,
-    family_name: Option<String>,
-    display_name: Option<String>,
+    #[serde(flatten)]
+    user: UserAttributes,
     emails: Option<Vec<Email>>,
-    active: Option<bool>,
-    external_id: Option<String>,
     password_wo: Option<String>,
     password_wo_version: Option<i64>,
 }
@@ -94,7 +89,7 @@ fn schema() -> Schema {
                 // Left to the server, it derives from the names: another change (`active`,
                 // a password rotation) keeps it known in the plan.
                 .modifier(PlanModifier::UseStateUnlessChanged(&["given_name", "family_name"]))
-                .describe("Name shown in user interfaces. Defaults to the server's choice (on OCI IAM, \"given family\").")
+                .describe("Name shown in user interfaces. Defaults to the server's choice (on OCI IAM, \"given family\"); null when the server sets none.")
                 .validate(rules::text()),
             Attribute::nested(
                 "emails",
@@ -132,39 +127,14 @@ fn schema() -> Schema {
     )
 }
 
-fn body_of(m: &Model) -> Json {
-    let mut b = json!({"schemas": [USER_SCHEMA], "userName": m.user_name, "active": m.active.unwrap_or(true)});
-    if m.given_name.is_some() || m.family_name.is_some() {
-        let mut name = serde_json::Map::new();
-        if let Some(g) = &m.given_name {
-            name.insert("givenName".into(), g.clone().into());
-        }
-        if let Some(f) = &m.family_name {
-            name.insert("familyName".into(), f.clone().into());
-        }
-        b["name"] = Json::Object(name);
-    }
-    if let Some(d) = &m.display_name {
-        b["displayName"] = d.clone().into();
-    }
-    if let Some(x) = &m.external_id {
-        b["externalId"] = x.clone().into();
-    }
-    if let Some(emails) = &m.emails {
-        b["emails"] = emails
-            .iter()
-            .map(|e| json!({"value": e.value, "type": e.kind.clone().unwrap_or_else(|| "work".into()), "primary": e.primary.unwrap_or(false)}))
-            .collect();
-    }
-    b
-}
-
-fn str_at<'a>(j: &'a Json, path: &[&str]) -> Option<&'a str> {
-    let mut cur = j;
-    for p in path {
-        cur = cur.get(p)?;
-    }
-    cur.as_str()
+/// The user to send: the shared attributes, and the emails (`work`, not primary, unless set).
+fn user_of(m: &Model) -> User {
+    let email = |e: &Email| model::Email {
+        value: e.value.clone(),
+        kind: Some(e.kind.clone().unwrap_or_else(|| "work".into())),
+        primary: Some(e.primary.unwrap_or(false)),
+    };
+    User { emails: m.emails.as_ref().map(|list| list.iter().map(email).collect()), ..m.user.to_api() }
 }
 
 /// Prefers the configured spelling when the server's differs only in case.
@@ -176,39 +146,31 @@ fn same_case(api: Option<&str>, base: Option<&String>) -> Option<String> {
 }
 
 /// The state from the server's user, keeping from `base` what the server cannot say.
-fn state_from_api(u: &Json, base: &Model) -> Model {
+fn state_from_api(u: &User, base: &Model) -> Model {
     let base_emails = base.emails.clone().unwrap_or_default();
     let wants_recovery = base_emails.iter().any(|e| e.kind.as_deref() == Some("recovery"));
     let emails: Vec<Email> = u
-        .get("emails")
-        .and_then(Json::as_array)
-        .map(|list| {
-            list.iter()
-                .filter(|e| wants_recovery || e.get("type").and_then(Json::as_str) != Some("recovery"))
-                .map(|e| {
-                    let value = e.get("value").and_then(Json::as_str);
-                    let configured =
-                        base_emails.iter().find(|b| b.value.as_deref().is_some_and(|v| value.is_some_and(|x| x.eq_ignore_ascii_case(v))));
-                    Email {
-                        value: same_case(value, configured.and_then(|c| c.value.as_ref())),
-                        kind: Some(e.get("type").and_then(Json::as_str).unwrap_or("work").to_string()),
-                        primary: Some(e.get("primary").and_then(Json::as_bool).unwrap_or(false)),
-                    }
-                })
-                .collect()
+        .emails
+        .iter()
+        .flatten()
+        .filter(|e| wants_recovery || e.kind.as_deref() != Some("recovery"))
+        .map(|e| {
+            let value = e.value.as_deref();
+            let configured =
+                base_emails.iter().find(|b| b.value.as_deref().is_some_and(|v| value.is_some_and(|x| x.eq_ignore_ascii_case(v))));
+            Email {
+                value: same_case(value, configured.and_then(|c| c.value.as_ref())),
+                kind: Some(e.kind.clone().unwrap_or_else(|| "work".into())),
+                primary: Some(e.primary.unwrap_or(false)),
+            }
         })
-        .unwrap_or_default();
+        .collect();
+    let mut user = UserAttributes::from_api(u);
+    user.user_name = same_case(u.user_name.as_deref(), base.user.user_name.as_ref());
     Model {
-        id: str_at(u, &["id"]).map(str::to_string),
-        ocid: Some(str_at(u, &["ocid"]).unwrap_or_default().to_string()),
-        user_name: same_case(str_at(u, &["userName"]), base.user_name.as_ref()),
-        given_name: str_at(u, &["name", "givenName"]).map(str::to_string),
-        family_name: str_at(u, &["name", "familyName"]).map(str::to_string),
-        display_name: Some(str_at(u, &["displayName"]).unwrap_or_default().to_string()),
+        user,
         // No address reads back as the configured form of "none" (null or empty list).
         emails: if emails.is_empty() && base.emails.as_ref().is_none_or(|e| e.is_empty()) { base.emails.clone() } else { Some(emails) },
-        active: Some(u.get("active").and_then(Json::as_bool).unwrap_or(true)),
-        external_id: str_at(u, &["externalId"]).map(str::to_string),
         password_wo: None,
         password_wo_version: base.password_wo_version,
     }
@@ -247,18 +209,9 @@ impl Resource<ProviderData> for ScimUserResource {
     async fn create(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
         let c = data.scim_client()?;
         let planned: Model = req.planned_model()?;
-        let name = planned.user_name.clone().unwrap_or_default();
-        let created = match req.run(c.create("/Users", &body_of(&planned))).await {
-            Ok(Ok(u)) => u,
-            Ok(Err(e)) if e.is_conflict() => {
-                let existing = req.run(c.find_id("/Users", "userName", &name)).await.ok().flatten();
-                return Err(already_exists(&e, TYPE_NAME, existing.as_deref().unwrap_or("<id>"), &format!("User \"{name}\"")));
-            }
-            Ok(Err(e)) => return Err(api_diag("Unable to create user", &e)),
-            Err(TimedOut) => return Err(req.exceeded(&timeouts::create_unanswered("the user")).into()),
-        };
+        let created = model::create(c, req, &user_of(&planned), TYPE_NAME).await?;
         let mut state = state_from_api(&created, &planned);
-        let id = state.id.clone().unwrap_or_default();
+        let id = state.user.id.clone().unwrap_or_default();
         let mut result = StateResult::default();
         match req.run(Self::set_password(c, &id, &req.config)).await {
             Ok(Ok(_)) => {}
@@ -284,7 +237,7 @@ impl Resource<ProviderData> for ScimUserResource {
     async fn read(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<StateResult, Diagnostics> {
         let c = data.scim_client()?;
         let prior: Model = from_value(state)?;
-        let id = prior.id.clone().unwrap_or_default();
+        let id = prior.user.id.clone().unwrap_or_default();
         match c.get_user_coalesced(&id).await {
             Ok(Some(u)) => Ok(StateResult::state(to_value(&state_from_api(&u, &prior), Model::ty())?)),
             Ok(None) => Ok(StateResult::gone()),
@@ -301,7 +254,7 @@ impl Resource<ProviderData> for ScimUserResource {
     async fn delete(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<(), Diagnostics> {
         let c = data.scim_client()?;
         let id = state.get("id").as_str().unwrap_or_default().to_string();
-        c.delete("/Users", &id).await.map(drop).map_err(|e| api_diag("Unable to delete user", &e))
+        c.delete::<User>(&id).await.map(drop).map_err(|e| api_diag("Unable to delete user", &e))
     }
 
     fn timeouts(&self) -> Option<Timeouts> {
@@ -364,28 +317,16 @@ impl ScimUserResource {
         let c = data.scim_client()?;
         let planned: Model = req.planned_model()?;
         let prior: Model = req.prior_model()?;
-        let id = prior.id.clone().unwrap_or_default();
-        // One PatchOp: replace what is set, remove what the configuration dropped.
-        let mut ops = vec![PatchOperation { op: "replace".into(), path: None, value: Some(body_of(&planned)) }];
-        for (path, was, now) in [
-            ("externalId", &prior.external_id, &planned.external_id),
-            ("name.givenName", &prior.given_name, &planned.given_name),
-            ("name.familyName", &prior.family_name, &planned.family_name),
-        ] {
-            if was.is_some() && now.is_none() {
-                ops.push(PatchOperation { op: "remove".into(), path: Some(path.into()), value: None });
-            }
-        }
-        if prior.emails.as_ref().is_some_and(|e| !e.is_empty()) && planned.emails.is_none() {
-            ops.push(PatchOperation { op: "remove".into(), path: Some("emails".into()), value: None });
-        }
-        if let Some(obj) = ops[0].value.as_mut().and_then(Json::as_object_mut) {
-            obj.remove("schemas");
-        }
-        let answered = c.patch("/Users", &id, &ops).await.map_err(|e| api_diag("Unable to update user", &e))?;
+        let id = prior.user.id.clone().unwrap_or_default();
+        // One PatchOp: replace what is set, remove what the configuration dropped. A
+        // `display_name` left out is the server's to choose, not removed.
+        let (was, now) = (user_of(&prior), user_of(&planned));
+        let mut ops = vec![PatchOperation::replace_attributes(&now)];
+        ops.extend(PatchOperation::removals(&was, &now, &["displayName"]));
+        let answered = c.patch::<User>(&id, &ops).await.map_err(|e| api_diag("Unable to update user", &e))?;
         let user = match answered {
             Some(u) => u,
-            None => c.get("/Users", &id, &[]).await.map_err(|e| api_diag("Unable to read user after update", &e))?.ok_or_else(|| {
+            None => c.get::<User>(&id, &[]).await.map_err(|e| api_diag("Unable to read user after update", &e))?.ok_or_else(|| {
                 Diagnostics::from(Diagnostic::error("User vanished", format!("User {id} disappeared during the update.")))
             })?,
         };
@@ -410,7 +351,7 @@ impl ImportState<ProviderData> for ScimUserResource {
             return Err(Diagnostic::error("Invalid import ID", "Import a user by its SCIM id or its OCI ocid.").into());
         }
         // The read resolves an ocid to the user's id.
-        to_value(&Model { id: Some(id.to_string()), ..Default::default() }, Model::ty())
+        to_value(&Model { user: UserAttributes { id: Some(id.to_string()), ..Default::default() }, ..Default::default() }, Model::ty())
     }
 
     fn import_private(&self, _state: &Value) -> Vec<u8> {
@@ -420,6 +361,8 @@ impl ImportState<ProviderData> for ScimUserResource {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
     use crate::tfplugin::plan::plan_resource;
 
@@ -498,24 +441,29 @@ mod tests {
         assert_eq!(ScimUserResource.import_private(&state), IMPORTED);
     }
 
+    /// A user as the server answers it.
+    fn user(j: serde_json::Value) -> User {
+        serde_json::from_value(j).expect("a user")
+    }
+
     /// What the docs say of `recovery` addresses, against the server's answers.
     #[test]
     fn recovery_emails_are_hidden_unless_one_is_configured() {
         let email =
             |value: &str, kind: &str, primary: bool| Email { value: Some(value.into()), kind: Some(kind.into()), primary: Some(primary) };
         // OCI IAM (and the sandbox) add a recovery copy of the primary address.
-        let server = json!({"id": "u1", "userName": "olive", "emails": [
+        let server = user(json!({"id": "u1", "userName": "olive", "emails": [
             {"value": "olive@example.com", "type": "work", "primary": true},
             {"value": "olive@example.com", "type": "recovery", "primary": false}
-        ]});
+        ]}));
         let work_only = Model { emails: Some(vec![email("Olive@example.com", "work", true)]), ..Default::default() };
         assert_eq!(state_from_api(&server, &work_only).emails, Some(vec![email("Olive@example.com", "work", true)]));
 
         // A recovery address of its own is configurable: the server adds no copy then.
-        let server = json!({"id": "u1", "userName": "olive", "emails": [
+        let server = user(json!({"id": "u1", "userName": "olive", "emails": [
             {"value": "olive@example.com", "type": "work", "primary": true},
             {"value": "backup@example.com", "type": "recovery"}
-        ]});
+        ]}));
         let with_recovery = Model {
             emails: Some(vec![email("olive@example.com", "work", true), email("backup@example.com", "recovery", false)]),
             ..Default::default()
