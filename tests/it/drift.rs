@@ -134,6 +134,12 @@ fn idp_and_mappers_changed_outside_terraform() {
     // The PUT above reset the mappers too (the server's defaults): the mappers resource
     // sees it; the next change by hand is to the mappers alone.
     ok(&sb, "PUT", "/runai/api/v1/idps/drift/mappers", json!({"uid": "email"}));
+    // Run:ai applies a mapper change some time after its 202: wait until it shows.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while sb.runai_idp("drift").expect("the idp")["mappers"]["uid"] != json!("email") {
+        assert!(std::time::Instant::now() < deadline, "the mapper change by hand never became visible");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     assert_drift_repaired(&ws, "identity_idp_mappers.corp", "uid", json!("email"));
     ws.destroy();
 }
