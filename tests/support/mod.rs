@@ -664,7 +664,7 @@ impl Workspace {
         for (k, v) in sandbox.provider_env() {
             ws.env.insert(k, Some(v));
         }
-        ws.server = Some(ServerProbe { url: sandbox.url.clone(), ca_pem: sandbox.ca_pem.clone() });
+        ws.server = Some(ServerProbe::Sandbox { url: sandbox.url.clone(), ca_pem: sandbox.ca_pem.clone() });
         ws
     }
 
@@ -719,6 +719,12 @@ impl Workspace {
     /// Sets an environment variable for every later terraform command.
     pub fn set_env(&mut self, key: &str, value: &str) -> &mut Self {
         self.env.insert(key.to_string(), Some(value.to_string()));
+        self
+    }
+
+    /// Checks every apply and destroy against `probe` (see [`Workspace::check_applied`]).
+    pub fn check_against(&mut self, probe: ServerProbe) -> &mut Self {
+        self.server = Some(probe);
         self
     }
 

@@ -183,6 +183,8 @@ impl Scim2Server {
         for (k, v) in self.provider_env() {
             ws.set_env(&k, &v);
         }
+        // Every apply and destroy is checked against this server's own users and groups.
+        ws.check_against(super::server_check::ServerProbe::Scim { url: self.url.clone(), token: self.token.clone() });
         ws
     }
 

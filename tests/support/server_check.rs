@@ -1,6 +1,7 @@
 //! What the server must hold for each resource in a Terraform state: after every apply
 //! the harness compares each resource of the state with the sandbox's stored objects
-//! (`GET /_sandbox/state`, which the sandbox neither counts nor delays), and after every
+//! (`GET /_sandbox/state`, which the sandbox neither counts nor delays; for an independent
+//! SCIM server, its users and groups), and after every
 //! destroy it checks that the objects the state held are gone. One function per resource
 //! type; a type without one fails the check, so a new resource cannot go unchecked.
 
@@ -8,32 +9,68 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-/// Where the harness reads the sandbox's stored objects from.
+/// Where the harness reads the server's objects from: the sandbox's stored objects, or
+/// an independent SCIM server's users and groups through its own SCIM API (in the shape of
+/// the sandbox's state, with the other vendors empty).
 #[derive(Clone, Debug)]
-pub struct ServerProbe {
-    pub url: String,
-    pub ca_pem: Option<String>,
+pub enum ServerProbe {
+    Sandbox { url: String, ca_pem: Option<String> },
+    Scim { url: String, token: String },
 }
 
 impl ServerProbe {
-    /// `GET /_sandbox/state`.
+    /// The server's objects, in the shape of `GET /_sandbox/state`.
     #[track_caller]
     pub fn state(&self) -> Value {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime for the server check");
-        let url = format!("{}/_sandbox/state", self.url);
-        let result = rt.block_on(async {
-            let mut b = reqwest::Client::builder().no_proxy().timeout(std::time::Duration::from_secs(30));
-            if let Some(pem) = &self.ca_pem {
-                b = b.tls_certs_merge(reqwest::Certificate::from_pem_bundle(pem.as_bytes()).expect("the sandbox CA is PEM"));
+        match self {
+            ServerProbe::Sandbox { url, ca_pem } => {
+                let url = format!("{url}/_sandbox/state");
+                get_json(&rt, &url, ca_pem.as_deref(), None)
             }
-            let resp = b.build()?.get(&url).send().await?;
-            let status = resp.status().as_u16();
-            Ok::<_, reqwest::Error>((status, resp.text().await?))
-        });
-        let (status, text) = result.unwrap_or_else(|e| panic!("GET {url} failed: {e}"));
-        assert_eq!(status, 200, "GET {url} answered {status}: {text}");
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET {url} is not JSON ({e}): {text}"))
+            ServerProbe::Scim { url, token } => {
+                let list = |collection: &str| -> Value {
+                    let mut all = Vec::new();
+                    loop {
+                        let page = get_json(&rt, &format!("{url}{collection}?startIndex={}&count=100", all.len() + 1), None, Some(token));
+                        let got = page["Resources"].as_array().cloned().unwrap_or_default();
+                        let total = page["totalResults"].as_u64().unwrap_or(0) as usize;
+                        let empty = got.is_empty();
+                        all.extend(got);
+                        if empty || all.len() >= total {
+                            return Value::Array(all);
+                        }
+                    }
+                };
+                serde_json::json!({
+                    "oci": {"users": list("/Users"), "groups": list("/Groups")},
+                    "runai": {"idps": []},
+                    "fudo": {"user_oidc": []},
+                    "landscape": {"sessions": []},
+                })
+            }
+        }
     }
+}
+
+#[track_caller]
+fn get_json(rt: &tokio::runtime::Runtime, url: &str, ca_pem: Option<&str>, token: Option<&str>) -> Value {
+    let result = rt.block_on(async {
+        let mut b = reqwest::Client::builder().no_proxy().timeout(std::time::Duration::from_secs(30));
+        if let Some(pem) = ca_pem {
+            b = b.tls_certs_merge(reqwest::Certificate::from_pem_bundle(pem.as_bytes()).expect("the sandbox CA is PEM"));
+        }
+        let mut req = b.build()?.get(url);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await?;
+        let status = resp.status().as_u16();
+        Ok::<_, reqwest::Error>((status, resp.text().await?))
+    });
+    let (status, text) = result.unwrap_or_else(|e| panic!("GET {url} failed: {e}"));
+    assert_eq!(status, 200, "GET {url} answered {status}: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET {url} is not JSON ({e}): {text}"))
 }
 
 /// A resource of a Terraform state: its address, type and values.
@@ -123,6 +160,12 @@ fn same(what: &str, state: &Value, server: &Value) -> Result<(), String> {
     if state.is_null() || state == server { Ok(()) } else { Err(format!("{what} is {state} in state but {server} on the server")) }
 }
 
+/// `ocid`: OCI IAM's own id. The provider shows `""` for a server that has none (any other
+/// SCIM server); where the server has one, it must be the state's.
+fn same_ocid(state: &Value, server: &Value) -> Result<(), String> {
+    if server.is_null() && state.as_str().is_some_and(str::is_empty) { Ok(()) } else { same("ocid", state, server) }
+}
+
 fn str_of<'a>(values: &'a Value, key: &str) -> Result<&'a str, String> {
     values[key].as_str().ok_or_else(|| format!("`{key}` is not a string in state: {}", values[key]))
 }
@@ -136,7 +179,7 @@ pub fn matches_server(server: &Value, r: &StateResource) -> Result<(), String> {
             let u = scim_user(server, id)?.ok_or_else(|| format!("user {id} is not on the server"))?;
             same("user_name", &v["user_name"], &u["userName"])?;
             same("active", &v["active"], &u["active"])?;
-            same("ocid", &v["ocid"], &u["ocid"])?;
+            same_ocid(&v["ocid"], &u["ocid"])?;
             same("external_id", &v["external_id"], &u["externalId"])?;
             same("given_name", &v["given_name"], &u["name"]["givenName"])?;
             same("family_name", &v["family_name"], &u["name"]["familyName"])?;
@@ -159,7 +202,7 @@ pub fn matches_server(server: &Value, r: &StateResource) -> Result<(), String> {
             let id = str_of(v, "id")?;
             let g = scim_group(server, id)?.ok_or_else(|| format!("group {id} is not on the server"))?;
             same("display_name", &v["display_name"], &g["displayName"])?;
-            same("ocid", &v["ocid"], &g["ocid"])?;
+            same_ocid(&v["ocid"], &g["ocid"])?;
             same("external_id", &v["external_id"], &g["externalId"])?;
             same("description", &v["description"], &g["urn:ietf:params:scim:schemas:oracle:idcs:extension:group:Group"]["description"])?;
             if !v["members"].is_null() {
