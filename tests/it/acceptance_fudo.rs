@@ -10,7 +10,7 @@
 use crate::support;
 
 use serde_json::{Value, json};
-use support::{Sandbox, Workspace, actions, is_replace, replace_path_strings};
+use support::{Sandbox, Workspace, actions, flat, is_replace, replace_path_strings};
 
 const ADDR: &str = "identity_user_oidc.john";
 /// Wider than 2^53: as an f64 it would read 9124292845052624896.
@@ -38,11 +38,6 @@ resource "identity_user_oidc" "john" {{
 /// A provider block for the Fudo part (url and api key come from the environment).
 fn fudo_provider(fields: &str) -> String {
     format!("provider \"identity\" {{\n  fudo = {{\n{fields}\n  }}\n}}\n")
-}
-
-/// Diagnostics as one line: terraform boxes (`│`) and wraps them.
-fn flat(s: &str) -> String {
-    s.replace('│', " ").replace(['╷', '╵'], " ").split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn fudo_requests(sb: &Sandbox) -> u64 {

@@ -54,13 +54,6 @@ output "first_group" {
 }
 "#;
 
-/// The resource entry of `addr` in `terraform show -json` (with `tainted`, `values`).
-fn state_entry(ws: &Workspace, addr: &str) -> Value {
-    let state = ws.show_json();
-    let resources = state["values"]["root_module"]["resources"].as_array().cloned().unwrap_or_default();
-    resources.into_iter().find(|r| r["address"].as_str() == Some(addr)).unwrap_or_else(|| panic!("{addr} is not in state: {state:#}"))
-}
-
 /// Status of session `id` as the sandbox holds it.
 fn sandbox_session(sb: &Sandbox, id: i64) -> Value {
     let state = sb.state();
@@ -219,7 +212,7 @@ fn landscape_failed_session_is_an_error_and_tainted() {
     let out = ws.apply_expect_err();
     assert!(out.contains("OIDC group import failed"), "{out}");
     assert!(out.contains("session 1") && out.contains("FAILED"), "the error names the session and its status:\n{out}");
-    let entry = state_entry(&ws, ADDR);
+    let entry = ws.state_entry(ADDR);
     assert_eq!(entry["tainted"], json!(true), "{entry:#}");
     assert_eq!(entry["values"]["status"], json!("FAILED"), "{entry:#}");
     assert_eq!(entry["values"]["id"], json!("1"), "{entry:#}");
@@ -246,7 +239,7 @@ fn landscape_timeout_names_the_running_session() {
     );
     assert!(out.contains("Timed out waiting for the OIDC group import"), "{out}");
     assert!(out.contains("import session 1") && out.contains("still running") && out.contains("2s"), "{out}");
-    let entry = state_entry(&ws, ADDR);
+    let entry = ws.state_entry(ADDR);
     assert_eq!(entry["tainted"], json!(true), "{entry:#}");
     assert_eq!(entry["values"]["status"], json!("IN_PROGRESS"), "{entry:#}");
     assert_eq!(entry["values"]["staged_count"], Value::Null, "{entry:#}");

@@ -210,7 +210,7 @@ resource "identity_oidc_group_import" "corp" {
         ("identity_oidc_group_import.corp", "424242"),
     ] {
         let err = ws.import_expect_err(addr, id);
-        let flat = err.split_whitespace().collect::<Vec<_>>().join(" ");
+        let flat = support::flat(&err);
         assert!(
             flat.contains("Cannot import non-existent remote object") && flat.contains(&format!("import an existing object to \"{addr}\"")),
             "{addr} {id}: the import says the object does not exist:\n{err}"

@@ -147,12 +147,6 @@ output "ok" {
     assert!(err.contains("client_secret"), "{err}");
 }
 
-/// `text` with every run of whitespace as one space: Terraform wraps diagnostics at 78
-/// columns.
-fn flat(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 /// The warning Terraform shows when the token is obtained with a short lifetime.
 const SHORT_TOKEN_WARNING: &str = "Warning: OAuth2 token expires before the run is expected to end";
 

@@ -36,7 +36,7 @@ fn faults_off(sb: &Sandbox) {
 #[track_caller]
 fn assert_vendor_error(text: &str, what: &str) {
     // Terraform wraps diagnostics at its terminal width.
-    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat = support::flat(text);
     assert!(
         flat.contains(INJECTED) && flat.contains("answered 500"),
         "{what}: expected the vendor's own words and its status 500:\n{text}"

@@ -10,27 +10,14 @@ use crate::support;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{Sandbox, Workspace};
+use support::{Sandbox, Workspace, flat};
 
 const IMPORT: &str = "identity_oidc_group_import.corp";
 const POLL_ROUTE: &str = "GET /landscape/api/v2/oidc/groups/import_session/{id}";
 const INJECTED: &str = "injected by the sandbox's fault injection";
 
-fn flat(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 fn import_hcl(extra: &str) -> String {
     format!("resource \"identity_oidc_group_import\" \"corp\" {{\n  issuer_id = 123\n{extra}}}\n")
-}
-
-/// The state entry of `addr` (its `tainted` flag and values) from `terraform show -json`.
-fn entry(ws: &Workspace, addr: &str) -> Value {
-    let state = ws.show_json();
-    state["values"]["root_module"]["resources"]
-        .as_array()
-        .and_then(|rs| rs.iter().find(|r| r["address"].as_str() == Some(addr)).cloned())
-        .unwrap_or_else(|| panic!("{addr} is not in state: {state:#}"))
 }
 
 #[test]
@@ -44,7 +31,7 @@ fn landscape_poll_error_mid_wait_keeps_the_session_tainted() {
     let err = flat(&ws.apply_expect_err());
     assert!(err.contains("Unable to read the OIDC group import session") && err.contains("Polling Landscape import session 1"), "{err}");
     assert!(err.contains(INJECTED), "the vendor's words: {err}");
-    let e = entry(&ws, IMPORT);
+    let e = ws.state_entry(IMPORT);
     assert_eq!(e["tainted"], json!(true), "{e:#}");
     assert_eq!(e["values"]["id"], json!("1"), "the started session is kept, to be replaced: {e:#}");
     assert_eq!(e["values"]["status"], json!("IN_PROGRESS"), "{e:#}");
@@ -63,7 +50,7 @@ fn landscape_session_vanishing_mid_wait_is_named() {
     assert!(!status.success(), "the apply fails:\n{out}\n{errs}");
     let err = flat(&format!("{out}\n{errs}"));
     assert!(err.contains("OIDC group import session disappeared") && err.contains("import session 1"), "{err}");
-    let e = entry(&ws, IMPORT);
+    let e = ws.state_entry(IMPORT);
     assert_eq!(e["tainted"], json!(true), "{e:#}");
 }
 
@@ -93,7 +80,7 @@ fn landscape_staged_count_failure_after_completion_is_an_error_and_tainted() {
     sb.set_faults(json!({"rate": 0}));
     assert!(err.contains("Unable to count the staged OIDC groups") && err.contains("Import session 1 completed"), "{err}");
     assert!(err.contains(INJECTED), "{err}");
-    let e = entry(&ws, IMPORT);
+    let e = ws.state_entry(IMPORT);
     assert_eq!(e["tainted"], json!(true), "{e:#}");
     assert_eq!(e["values"]["status"], json!("COMPLETED"), "{e:#}");
     assert_eq!(e["values"]["staged_count"], Value::Null, "{e:#}");
@@ -190,7 +177,7 @@ fn a_create_whose_read_back_runs_out_of_time_is_kept_tainted() {
     let err = flat(&ws.apply_expect_err());
     sb.set_faults(json!({"rate": 0}));
     assert!(err.contains("timeouts.create") && err.contains("2s"), "the timeout is named: {err}");
-    let e = entry(&ws, "identity_idp.corp");
+    let e = ws.state_entry("identity_idp.corp");
     assert_eq!(e["tainted"], json!(true), "{e:#}");
     assert_eq!(e["values"]["alias"], json!("slowread"), "{e:#}");
     assert!(sb.runai_idp("slowread").is_some(), "the idp exists and is in the state, not orphaned");

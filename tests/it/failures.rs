@@ -70,11 +70,6 @@ const VENDORS: [Vendor; 4] = [
     },
 ];
 
-/// Diagnostics as one line: terraform boxes (`│`) and wraps them.
-fn flat(s: &str) -> String {
-    s.replace('│', " ").replace(['╷', '╵'], " ").split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 /// A port nothing listens on (bound, then released).
 fn closed_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");

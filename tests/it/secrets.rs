@@ -27,7 +27,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use regex::Regex;
 use serde_json::{Value, json};
-use support::{CmdOutput, SCIM_CLIENT_ID, Sandbox, Workspace};
+use support::{CmdOutput, SCIM_CLIENT_ID, Sandbox, Workspace, flat};
 
 const RUNAI_TOKEN: &str = "runai-tok-Zq81Xw4Lm2";
 const FUDO_KEY: &str = "fudo-key-Pv73Kd9Qs1";
@@ -591,11 +591,6 @@ fn proxy_one(client: TcpStream, upstream: SocketAddr, echo_token: &AtomicBool, e
     up.read_to_end(&mut answer)?;
     client.write_all(&answer)?;
     client.flush()
-}
-
-/// Diagnostics as one line: terraform boxes (`│`) and wraps them.
-fn flat(s: &str) -> String {
-    s.replace('│', " ").replace(['╷', '╵'], " ").split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 const ECHO_CONFIG: &str = r#"

@@ -11,7 +11,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Auth, Sandbox, Workspace, actions, resource_change};
+use support::{Auth, Sandbox, Workspace, actions, flat, resource_change};
 
 /// How long a timed-out or interrupted command may take at most (the vendor asks to wait
 /// 30 s; the timeouts in these tests are 1-2 s).
@@ -27,11 +27,6 @@ fn rate_limit(sb: &Sandbox) {
 
 fn no_faults(sb: &Sandbox) {
     sb.set_faults(json!({"rate": 0}));
-}
-
-/// Diagnostics as one line: terraform boxes (`│`) and wraps them.
-fn flat(s: &str) -> String {
-    s.replace('│', " ").replace(['╷', '╵'], " ").split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Vendor requests so far, by vendor.

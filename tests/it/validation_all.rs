@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::Instant;
 
-use support::{Sandbox, Workspace};
+use support::{Sandbox, Workspace, flat};
 
 /// One invalid configuration.
 struct Case {
@@ -348,11 +348,6 @@ fn cases() -> Vec<Case> {
             &["scim.username", "IDENTITY_SCIM_USERNAME", "scim.password", "IDENTITY_SCIM_PASSWORD"],
         ),
     ]
-}
-
-/// Terraform's output as one line: diagnostics are boxed (`│`, `╷`, `╵`) and wrapped.
-fn flat(s: &str) -> String {
-    s.replace('│', " ").replace(['╷', '╵'], " ").split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Text that would mean a message meant for developers, not people.

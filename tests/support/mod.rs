@@ -1017,18 +1017,22 @@ impl Workspace {
     /// The `values` of resource `addr` in state (panics listing the addresses when absent).
     #[track_caller]
     pub fn state_resource(&self, addr: &str) -> Value {
+        self.state_entry(addr)["values"].clone()
+    }
+
+    /// The whole entry of `addr` in `terraform show -json` (`tainted`, `values`, ...);
+    /// panics listing the addresses when absent.
+    #[track_caller]
+    pub fn state_entry(&self, addr: &str) -> Value {
         let state = self.show_json();
         let mut all = Vec::new();
         if let Some(root) = state.get("values").and_then(|v| v.get("root_module")) {
             collect_resources(root, &mut all);
         }
-        match all.iter().find(|r| r["address"].as_str() == Some(addr)) {
-            Some(r) => r["values"].clone(),
-            None => panic!(
-                "{addr} is not in state; resources in state: {:?}",
-                all.iter().filter_map(|r| r["address"].as_str()).collect::<Vec<_>>()
-            ),
-        }
+        let addresses: Vec<String> = all.iter().filter_map(|r| r["address"].as_str().map(str::to_string)).collect();
+        all.into_iter()
+            .find(|r| r["address"].as_str() == Some(addr))
+            .unwrap_or_else(|| panic!("{addr} is not in state; resources in state: {addresses:?}"))
     }
 
     /// One attribute of `addr` in state; `path` is dotted, with list indexes as numbers
@@ -1129,24 +1133,13 @@ fn lookup(v: &Value, path: &str) -> Result<Value, String> {
 
 /// The value at a dotted path (`"oidc.mandatory_claim.values.0"`); `Null` when absent.
 pub fn value_at(v: &Value, path: &str) -> Value {
-    let mut cur = v;
-    if path.is_empty() {
-        return cur.clone();
-    }
-    for seg in path.split('.') {
-        cur = match (cur, seg.parse::<usize>()) {
-            (Value::Array(a), Ok(i)) => match a.get(i) {
-                Some(x) => x,
-                None => return Value::Null,
-            },
-            (Value::Object(o), _) => match o.get(seg) {
-                Some(x) => x,
-                None => return Value::Null,
-            },
-            _ => return Value::Null,
-        };
-    }
-    cur.clone()
+    lookup(v, path).unwrap_or(Value::Null)
+}
+
+/// Terraform's output with its diagnostic borders (`│`, `╷`, `╵`) and line wrapping taken
+/// out: one space between words, so a message can be matched whatever the terminal width.
+pub fn flat(s: &str) -> String {
+    s.replace('│', " ").replace(['╷', '╵'], " ").split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Quotes a string for an HCL 2 configuration (escapes `"`, `\\`, newlines, `${` and `%{`).
@@ -1506,16 +1499,7 @@ impl Background {
         let interrupted = Instant::now();
         let status = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status().expect("run kill");
         assert!(status.success(), "kill -INT failed");
-        let exit = loop {
-            if let Some(s) = self.child.try_wait().expect("wait for terraform") {
-                break s;
-            }
-            if interrupted.elapsed() > Duration::from_secs(60) {
-                let _ = self.child.kill();
-                panic!("terraform did not exit within 60 s of SIGINT");
-            }
-            thread::sleep(Duration::from_millis(20));
-        };
+        let exit = self.exit_within(Duration::from_secs(60)).unwrap_or_else(|| panic!("terraform did not exit within 60 s of SIGINT"));
         let took = interrupted.elapsed();
         let (out, errs) = self.output();
         (exit, took, out, errs)
@@ -1524,21 +1508,28 @@ impl Background {
     /// Waits for terraform to exit on its own (at most `within`, then it is killed and the
     /// test fails). Returns its exit status, stdout and stderr.
     pub fn finish(mut self, within: Duration) -> (std::process::ExitStatus, String, String) {
+        let Some(exit) = self.exit_within(within) else {
+            let (out, errs) = self.output();
+            panic!("terraform did not finish within {within:?}\n--- stdout ---\n{out}\n--- stderr ---\n{errs}");
+        };
+        let (out, errs) = self.output();
+        (exit, out, errs)
+    }
+
+    /// Waits up to `within` for terraform to exit; kills it (None) when it does not.
+    fn exit_within(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
         let deadline = Instant::now() + within;
-        let exit = loop {
+        loop {
             if let Some(s) = self.child.try_wait().expect("wait for terraform") {
-                break s;
+                return Some(s);
             }
             if Instant::now() > deadline {
                 let _ = self.child.kill();
                 let _ = self.child.wait();
-                let (out, errs) = self.output();
-                panic!("terraform did not finish within {within:?}\n--- stdout ---\n{out}\n--- stderr ---\n{errs}");
+                return None;
             }
             thread::sleep(Duration::from_millis(20));
-        };
-        let (out, errs) = self.output();
-        (exit, out, errs)
+        }
     }
 
     /// What terraform wrote to stdout and stderr (once it has exited).
