@@ -2,6 +2,8 @@
 //! sandbox's fault injection answers 500 (never retried) to the first request of the
 //! operation, and the test checks the message (the vendor's own words), that the state and
 //! the server keep what they had, and that the next run, without the fault, converges.
+//! Then the same resource's `timeouts.update` and `timeouts.delete` run out, under a 429
+//! asking for an hour's wait, with the same checks.
 
 use crate::support;
 
@@ -27,6 +29,28 @@ struct Case {
 /// Every later vendor request (after the token request, for SCIM) answers 500.
 fn fail_from_now(sb: &Sandbox, case: &Case) {
     sb.set_faults(json!({"rate": 1, "statuses": [500], "after_n": u64::from(case.token_first)}));
+}
+
+/// Every later vendor request answers 429 and asks for an hour's wait.
+fn rate_limit_from_now(sb: &Sandbox, case: &Case) {
+    sb.set_faults(json!({"rate": 1, "statuses": [429], "retry_after": 3600, "after_n": u64::from(case.token_first)}));
+}
+
+/// `config` with `timeouts = { ... }` added to the resource at `addr`.
+fn with_timeouts(config: &str, addr: &str, pairs: &str) -> String {
+    let (kind, name) = addr.split_once('.').expect("an address");
+    let head = format!("resource \"{kind}\" \"{name}\" {{\n");
+    assert!(config.contains(&head), "{addr} is in the configuration:\n{config}");
+    config.replacen(&head, &format!("{head}  timeouts = {{ {pairs} }}\n"), 1)
+}
+
+#[track_caller]
+fn assert_timed_out(text: &str, gerund: &str, op: &str) {
+    let flat = support::flat(text);
+    assert!(
+        flat.contains(&format!("Timed out {gerund}")) && flat.contains(&format!("took longer than timeouts.{op} (1s)")),
+        "expected the {op} timeout's diagnostic:\n{text}"
+    );
 }
 
 fn faults_off(sb: &Sandbox) {
@@ -79,6 +103,43 @@ fn run(case: Case) {
         assert_vendor_error(&err, "delete");
         faults_off(&sb);
         assert!(ws.state_addresses().iter().any(|a| a == case.addr), "a failed delete keeps {} in the state", case.addr);
+        ws.assert_server_matches_state();
+    }
+
+    // Timeouts: a change of `timeouts` alone is applied to the state (standard checks).
+    // Mappers have no `timeouts.delete`: their delete (a reset) is bounded by `update`.
+    let delete_op = if case.addr.starts_with("identity_idp_mappers.") { "update" } else { "delete" };
+    let pairs = match (case.update.is_some(), delete_op) {
+        (true, "update") => r#"update = "1s""#,
+        (true, _) => r#"update = "1s", delete = "1s""#,
+        (false, _) => r#"delete = "1s""#,
+    };
+    let current = case.update.as_deref().unwrap_or(&case.create);
+    if case.update.is_some() || case.delete_sends {
+        ws.write_main(&with_timeouts(current, case.addr, pairs));
+        ws.apply();
+    }
+    // An update that runs out of time keeps the old values on the server and in the state,
+    // and is planned again.
+    if case.update.is_some() {
+        ws.write_main(&with_timeouts(&case.create, case.addr, pairs));
+        rate_limit_from_now(&sb, &case);
+        let err = ws.run_err(&["apply", "-refresh=false", "-auto-approve", "-input=false", "-no-color"]);
+        assert_timed_out(&err, "updating", "update");
+        faults_off(&sb);
+        ws.assert_server_matches_state();
+        assert_eq!(ws.resource_actions(case.addr), ["update"], "the timed-out update is planned again");
+        ws.apply();
+    }
+    // A delete that runs out of time keeps the object in the state and on the server.
+    if case.delete_sends {
+        rate_limit_from_now(&sb, &case);
+        // Only this resource: the others would wait out their own default timeouts.
+        let target = format!("-target={}", case.addr);
+        let err = ws.run_err(&["destroy", &target, "-refresh=false", "-auto-approve", "-input=false", "-no-color"]);
+        assert_timed_out(&err, "deleting", delete_op);
+        faults_off(&sb);
+        assert!(ws.state_addresses().iter().any(|a| a == case.addr), "a timed-out delete keeps {} in the state", case.addr);
         ws.assert_server_matches_state();
     }
     ws.destroy();

@@ -67,23 +67,12 @@ impl IdpMappersResource {
         )
     }
 
-    /// PUTs the configured mappers and waits until a read shows them.
-    /// Sends the change and waits until reads show it, all within `timeout` (the PUT itself
-    /// may wait on retries and the rate governor).
+    /// PUTs the mappers and waits until a read shows them. The framework bounds the whole
+    /// call by the operation's timeout (its error names `timeouts.create`/`update`, also
+    /// when the PUT itself waits on retries or a rate limit); the polling stops early,
+    /// with its own error, once the next poll would come after that limit.
     async fn put_and_wait(&self, c: &RunaiClient, alias: &str, wanted: &Mappers, timeout: Duration) -> Result<Mappers, MapperError> {
-        match tokio::time::timeout(timeout, self.put_and_wait_unbounded(c, alias, wanted, timeout)).await {
-            Ok(r) => r,
-            Err(_) => Err(MapperError::TimedOut { alias: alias.to_string(), timeout }),
-        }
-    }
-
-    async fn put_and_wait_unbounded(
-        &self,
-        c: &RunaiClient,
-        alias: &str,
-        wanted: &Mappers,
-        timeout: Duration,
-    ) -> Result<Mappers, MapperError> {
+        let deadline = Instant::now() + timeout;
         c.put_mappers(alias, wanted).await.map_err(|e| {
             if e.is_not_found() {
                 MapperError::IdpNotFound { alias: alias.to_string(), source: e }
@@ -91,7 +80,6 @@ impl IdpMappersResource {
                 MapperError::Api { action: "Unable to update mappers", source: e }
             }
         })?;
-        let deadline = Instant::now() + timeout;
         let mut delay = Duration::from_millis(100);
         loop {
             let seen = c
@@ -136,8 +124,6 @@ enum MapperError {
     IdpNotFound { alias: String, source: ApiError },
     /// A read after the PUT found the idp gone.
     IdpVanished { alias: String },
-    /// The whole change took longer than its timeout.
-    TimedOut { alias: String, timeout: Duration },
     /// Run:ai accepted the change but reads did not show it in time.
     NotVisible { alias: String, timeout: Duration },
     /// Any other failure of a call; `action` is the diagnostic's summary.
@@ -162,14 +148,6 @@ impl From<MapperError> for Diagnostics {
             MapperError::IdpVanished { alias } => {
                 Diagnostic::error("Identity provider vanished", format!("\"{alias}\" disappeared while its mappers were being applied.")).into()
             }
-            MapperError::TimedOut { alias, timeout } => Diagnostic::error(
-                "Mapper change timed out",
-                format!(
-                    "Changing the mappers of \"{alias}\" took longer than the timeout ({}s): Run:ai was slow or rate-limiting and the provider stopped waiting. The change may still be applied; run `terraform apply` again, or raise `timeouts`.",
-                    timeout.as_secs()
-                ),
-            )
-            .into(),
             MapperError::NotVisible { alias, timeout } => Diagnostic::error(
                 "Mapper change not visible in time",
                 format!(
