@@ -43,9 +43,11 @@ use std::fmt::Display;
 use std::future::Future;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::{Notify, oneshot};
+// tokio's clock, so that tests can run the waits on a paused clock.
+use tokio::time::Instant;
 
 /// How a [`Coalescer`] batches.
 #[derive(Clone, Copy, Debug)]
@@ -294,7 +296,7 @@ impl<K, V> Coalescer<K, V> {
             };
             tokio::select! {
                 _ = full.notified() => return Closed::Full,
-                _ = tokio::time::sleep_until(wake.into()) => {}
+                _ = tokio::time::sleep_until(wake) => {}
             }
         }
     }
@@ -482,7 +484,7 @@ mod tests {
         assert_eq!(f.singles(), 0);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_lone_read_is_not_batched_and_hardly_waits() {
         let f = Fake::new(&TEN);
         let c = coalescer(CoalesceSettings::default());
@@ -494,7 +496,7 @@ mod tests {
         read(&c, &f, "a").await;
         let started = Instant::now();
         read(&c, &f, "b").await;
-        assert!(started.elapsed() < Duration::from_secs(30), "a target of 1 does not wait");
+        assert_eq!(started.elapsed(), Duration::ZERO, "a target of 1 does not wait");
         assert_eq!(c.stats().full, 1);
     }
 
@@ -537,7 +539,7 @@ mod tests {
         assert_eq!((s.full, s.quiet, s.window), (1, 1, 0), "the first batch closed quiet, the second full");
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_batch_that_cannot_fill_is_sent_when_quiet_and_keeps_the_target() {
         let f = Fake::new(&TEN);
         let c = coalescer(CoalesceSettings { quiet: Duration::from_millis(30), max_window: Duration::from_secs(60), ..Default::default() });
@@ -545,7 +547,9 @@ mod tests {
         // Only four come (other resource kinds hold Terraform's other slots).
         let started = Instant::now();
         join_all(TEN[..4].iter().map(|k| read(&c, &f, k))).await;
-        assert!(started.elapsed() < Duration::from_secs(30), "sent when quiet, not at the window");
+        // On the paused clock: sent after the 30 ms quiet time, not at the 60 s window.
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_millis(30) && waited < Duration::from_secs(1), "sent when quiet, not at the window: {waited:?}");
         let s = c.stats();
         assert_eq!((s.batches, s.quiet, s.window, s.target), (2, 2, 0, 10), "{s:?}");
         // More reads at once than ever raise the target.
@@ -580,7 +584,7 @@ mod tests {
         assert_eq!(f.batches(), 3);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn what_was_learned_is_forgotten_after_a_pause() {
         let f = Fake::new(&TEN);
         let c = coalescer(CoalesceSettings { first_quiet: Duration::from_millis(1), idle_reset: Duration::from_millis(50), ..patient() });
@@ -589,7 +593,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let started = Instant::now();
         read(&c, &f, "a").await;
-        assert!(started.elapsed() < Duration::from_secs(30), "after a pause the short first wait applies again");
+        assert!(started.elapsed() < Duration::from_secs(1), "after a pause the short first wait applies again: {:?}", started.elapsed());
         assert_eq!(c.stats().target, 1);
     }
 

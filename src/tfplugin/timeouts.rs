@@ -450,7 +450,7 @@ mod tests {
         assert_eq!(attributes.len(), 1);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_deadline_cuts_a_wait_short_and_says_so() {
         let planned = with_timeouts(&[("create", "200ms")]);
         let d = ALL.deadline(Op::Create, &planned).expect("create has a timeout");
@@ -458,8 +458,8 @@ mod tests {
         let started = Instant::now();
         let r = d.run(tokio::time::sleep(Duration::from_secs(30))).await;
         assert_eq!(r, Err(TimedOut));
-        let took = started.elapsed();
-        assert!(took >= Duration::from_millis(200) && took < Duration::from_secs(10), "{took:?}");
+        // On the paused clock: exactly at the deadline, not at the end of the wait.
+        assert_eq!(started.elapsed(), Duration::from_millis(200));
         let diag = d.exceeded(&create_unanswered("the user"));
         assert_eq!(diag.summary, "Timed out creating the SCIM user \"alice\"");
         assert!(diag.detail.starts_with("Creating the SCIM user \"alice\" took longer than timeouts.create (200ms)"), "{}", diag.detail);
@@ -470,7 +470,9 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(30)).await;
             Ok::<(), Diagnostics>(())
         });
+        let started = Instant::now();
         let err = bounded.await.expect_err("bounded");
+        assert_eq!(started.elapsed(), GRACE, "the deadline had passed: the bound ends after the grace");
         assert!(err.iter().any(|x| x.detail.contains("Nothing was recorded in the Terraform state")), "{err:?}");
         // In time: the answer comes through.
         let d = ALL.deadline(Op::Create, &planned).expect("deadline");

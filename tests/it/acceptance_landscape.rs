@@ -334,7 +334,10 @@ fn landscape_interrupt_ends_the_wait_promptly() {
         all.contains("Interrupted") && all.contains("Terraform asked the provider to stop"),
         "the provider's diagnostic says why:\n{stdout}\n{stderr}"
     );
-    assert!(took < Duration::from_secs(15), "the wait must end promptly after StopProvider, took {took:?}");
+    // A hang guard, not a measurement: without StopProvider the wait would last until
+    // the session ends or the 20 minute default timeout. What is asserted exactly is
+    // that no poll follows the interrupt (below).
+    assert!(took < Duration::from_secs(60), "the wait must end promptly after StopProvider, took {took:?}");
 
     // The provider stopped polling.
     let polls = sb.route_count(POLL_ROUTE);
