@@ -417,6 +417,8 @@ pub struct Request<'a> {
     repeat: Repeat,
     /// At most this many retries, if fewer than the settings' `max_retries`.
     retries: Option<u32>,
+    /// Other headers, such as a precondition (`If-Match`).
+    headers: Vec<(reqwest::header::HeaderName, String)>,
 }
 
 impl<'a> Request<'a> {
@@ -424,7 +426,17 @@ impl<'a> Request<'a> {
     /// and OPTIONS, only-unsent for POST and PATCH.
     pub fn new(method: Method, url: &'a str) -> Request<'a> {
         let repeat = if method == Method::POST || method == Method::PATCH { Repeat::OnlyUnsent } else { Repeat::Safe };
-        Request { method, url, query: &[], body: None, auth: Auth::None, accept: "application/json", repeat, retries: None }
+        Request {
+            method,
+            url,
+            query: &[],
+            body: None,
+            auth: Auth::None,
+            accept: "application/json",
+            repeat,
+            retries: None,
+            headers: Vec::new(),
+        }
     }
     pub fn query(mut self, query: &'a [(&'a str, String)]) -> Self {
         self.query = query;
@@ -450,6 +462,12 @@ impl<'a> Request<'a> {
         self.repeat = repeat;
         self
     }
+    /// Adds a header, such as `If-Match` (a value that is not a valid header value is
+    /// left out).
+    pub fn header(mut self, name: reqwest::header::HeaderName, value: String) -> Self {
+        self.headers.push((name, value));
+        self
+    }
     /// At most `n` retries for this request (fewer than `max_retries`).
     pub fn retries(mut self, n: u32) -> Self {
         self.retries = Some(n);
@@ -461,6 +479,11 @@ impl<'a> Request<'a> {
 
     fn build(&self, client: &reqwest::Client) -> reqwest::RequestBuilder {
         let mut rb = client.request(self.method.clone(), self.url).header(reqwest::header::ACCEPT, self.accept);
+        for (name, value) in &self.headers {
+            if let Ok(v) = reqwest::header::HeaderValue::from_str(value) {
+                rb = rb.header(name.clone(), v);
+            }
+        }
         if !self.query.is_empty() {
             rb = rb.query(self.query);
         }
@@ -1205,6 +1228,15 @@ pub fn has_dot_segment(url: &str) -> bool {
         None => no_query,
     };
     path.split('/').any(|seg| matches!(seg.to_ascii_lowercase().replace("%2e", ".").as_str(), "." | ".."))
+}
+
+/// Whether a URL host (as written in a URL: an IPv6 address in brackets or bare) is this
+/// machine: `localhost` (any case) or a loopback IP address (`127.0.0.0/8`, `::1`, and
+/// IPv4-mapped loopback). Other names are not, `*.localhost` included: a resolver may send
+/// them anywhere.
+pub fn is_loopback_host(host: &str) -> bool {
+    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    bare.eq_ignore_ascii_case("localhost") || bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.to_canonical().is_loopback())
 }
 
 /// Whether a server-given id can address its object as one URL path segment: not empty,

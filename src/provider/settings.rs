@@ -297,11 +297,7 @@ pub(crate) fn is_cleartext_remote(url: &str) -> bool {
     if u.scheme() != "http" {
         return false;
     }
-    match u.host_str() {
-        Some(h) if h.eq_ignore_ascii_case("localhost") => false,
-        Some(h) => h.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>().map_or(true, |ip| !ip.is_loopback()),
-        None => false,
-    }
+    u.host_str().is_some_and(|h| !crate::http::is_loopback_host(h))
 }
 
 /// A setting from the configuration, else from the environment. `Err` when unknown.

@@ -12,6 +12,10 @@
 //!
 //! Faulted requests are counted and logged like any other, with the injected status (0
 //! when the connection was dropped) and `"fault": true`.
+//!
+//! With `--record-responses`, each entry also holds the request body's size and the answer
+//! (content type, size, JSON body with secrets masked): whole exchanges, for the contract
+//! tests that check them against the vendors' documents.
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -24,7 +28,7 @@ use axum::routing::{get, post};
 use serde_json::json;
 
 use super::faults::{self, FaultKind, FaultSettings};
-use super::store::{LogEntry, SharedState, mask_secrets};
+use super::store::{LogEntry, LoggedResponse, SharedState, mask_secrets};
 
 /// Vendor prefixes (first path segment) whose requests are counted and logged.
 pub const VENDORS: [&str; 4] = ["runai", "fudo", "oci", "landscape"];
@@ -115,16 +119,15 @@ pub async fn record(State(state): State<SharedState>, req: Request, next: Next) 
     let (parts, body) = req.into_parts();
     let mut fault = None;
     let mut handler_status = None;
+    let mut body_bytes = None;
     let (response, logged_body) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Err(e) => (
             generic_error(StatusCode::PAYLOAD_TOO_LARGE, format!("request body unreadable or larger than {MAX_BODY_BYTES} bytes: {e}")),
             None,
         ),
         Ok(bytes) => {
-            let logged = serde_json::from_slice::<serde_json::Value>(&bytes).ok().map(|mut v| {
-                mask_secrets(&mut v);
-                v
-            });
+            body_bytes = Some(bytes.len());
+            let logged = masked_json(&bytes);
             // A HEAD answer has no body to fail, so its connection cannot be dropped.
             let decision = state.faults().decide(method != Method::HEAD);
             if !decision.delay.is_zero() {
@@ -154,12 +157,57 @@ pub async fn record(State(state): State<SharedState>, req: Request, next: Next) 
     };
     let fault = fault.is_some();
     tracing::info!(vendor, %method, path = %path, status, fault, "request");
+    let recording = state.config().record_responses;
+    // A dropped connection (status 0) has no answer to record.
+    let (response, logged_response) = if recording && status != 0 {
+        let (response, logged) = buffer_response(response).await;
+        (response, Some(logged))
+    } else {
+        (response, None)
+    };
+    let body_bytes = body_bytes.filter(|_| recording);
     state.record(
         vendor,
         route,
-        LogEntry { method: method.to_string(), path, query, status, body: logged_body, bulk: false, fault, handler_status },
+        LogEntry {
+            method: method.to_string(),
+            path,
+            query,
+            status,
+            body: logged_body,
+            bulk: false,
+            fault,
+            handler_status,
+            body_bytes,
+            response: logged_response,
+        },
     );
     response
+}
+
+/// A body parsed as JSON with secrets masked; None when it is empty or not JSON.
+fn masked_json(bytes: &[u8]) -> Option<serde_json::Value> {
+    serde_json::from_slice::<serde_json::Value>(bytes).ok().map(|mut v| {
+        mask_secrets(&mut v);
+        v
+    })
+}
+
+/// Reads a whole answer (the vendor handlers' answers are in memory already) to log it, and
+/// rebuilds it unchanged. An answer whose body fails to read becomes a 500 saying so.
+async fn buffer_response(response: Response) -> (Response, LoggedResponse) {
+    let (parts, body) = response.into_parts();
+    let content_type = parts.headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
+    match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => {
+            let logged = LoggedResponse { content_type, bytes: bytes.len(), body: masked_json(&bytes) };
+            (Response::from_parts(parts, Body::from(bytes)), logged)
+        }
+        Err(e) => {
+            let response = generic_error(StatusCode::INTERNAL_SERVER_ERROR, format!("the answer's body could not be read: {e}"));
+            (response, LoggedResponse { content_type, bytes: 0, body: None })
+        }
+    }
 }
 
 #[cfg(test)]

@@ -297,6 +297,7 @@ fn only_the_sandbox_itself_is_a_target_by_default() {
     let itself = Ok(Route::Itself(addr("127.0.0.1:8080")));
     assert_eq!(route(&url("http://127.0.0.1:8080/_sandbox/samples/saml-metadata.xml"), own, &[]), itself);
     assert_eq!(route(&url("https://LOCALHOST:8080/m"), own, &[]), itself, "localhost is pinned to the bound address");
+    assert_eq!(route(&url("http://sandbox.localhost:8080/m"), own, &[]), itself, "so are names under .localhost");
     for other in [
         "http://127.0.0.1:8081/m",
         "http://127.0.0.2:8080/m",

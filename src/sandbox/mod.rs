@@ -163,6 +163,12 @@ pub struct SandboxConfig {
     /// that check what a vendor received; warned about at start).
     #[arg(long)]
     pub unmask_state: bool,
+
+    /// Record whole exchanges in `GET /_sandbox/requests`: with each vendor request, the
+    /// size of its body (`body_bytes`) and its answer (`response`: content type, size, JSON
+    /// body with secrets masked), for contract tests. Off by default: answers can be large.
+    #[arg(long)]
+    pub record_responses: bool,
 }
 
 impl Default for SandboxConfig {
@@ -186,6 +192,7 @@ impl Default for SandboxConfig {
             landscape_slow_import_ms: landscape::DEFAULT_SLOW_IMPORT_MS,
             saml_metadata_allow: Vec::new(),
             unmask_state: false,
+            record_responses: false,
         }
     }
 }
@@ -202,6 +209,7 @@ impl std::fmt::Debug for SandboxConfig {
             .field("mapper_delay_ms", &self.mapper_delay_ms)
             .field("saml_metadata_allow", &self.saml_metadata_allow)
             .field("unmask_state", &self.unmask_state)
+            .field("record_responses", &self.record_responses)
             .finish_non_exhaustive()
     }
 }

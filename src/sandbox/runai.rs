@@ -45,6 +45,7 @@ use serde_json::{Map, Value, json};
 
 use super::base_url;
 use super::store::{AppState, SharedState};
+use crate::vendors::runai::url_rule;
 
 /// URL prefix of the Run:ai emulation; the client's `url` is `<sandbox>/runai`.
 pub const PREFIX: &str = "/runai";
@@ -568,13 +569,6 @@ impl StoredIdp {
 
 static ALIAS_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z0-9_-]+$").expect("constant regex"));
 
-/// The URL rule of Run:ai's API documentation, as intended: optional http(s) scheme, a host
-/// with a dot and a 2+ letter TLD, optional port, optional path. The sandbox also admits
-/// `localhost` and `127.0.0.1` so tests can point at loopback servers.
-static URL_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(https?://)?([a-zA-Z0-9.-]+\.[a-zA-Z]{2,}|localhost|127\.0\.0\.1)(:[0-9]{1,5})?(/[^\s]*)?$").expect("constant regex")
-});
-
 static SCOPE_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^([a-zA-Z0-9._:-]+)(\s[a-zA-Z0-9._:-]+)*$").expect("constant regex"));
 
 const SCOPE_PATTERN: &str = r"^([a-zA-Z0-9-._:]+)(\s[a-zA-Z0-9-._:]+)*$";
@@ -815,8 +809,13 @@ fn parse_scopes(o: &Map<String, Value>, prefix: &str) -> Result<Option<Vec<Strin
     Ok(scopes)
 }
 
+/// The URL rule of Run:ai's API documentation, as intended ([`url_rule::PATTERN`]: optional
+/// http(s) scheme, a host with a dot and a 2+ letter TLD, optional port, optional path).
+/// The sandbox also admits loopback hosts (`localhost`, `127.0.0.0/8`, `[::1]`), so that
+/// tests and the quickstart can point at loopback servers; the provider accepts them only
+/// against a sandbox (see [`url_rule`]). Empty values are refused before this check.
 fn check_url(url: &str, field: &str) -> Result<(), ApiError> {
-    if URL_RE.is_match(url) {
+    if url_rule::vendor_accepts(url) || url_rule::loopback_host(url).is_some() {
         Ok(())
     } else {
         Err(ApiError::invalid(

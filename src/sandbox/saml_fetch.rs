@@ -3,7 +3,9 @@
 //! (the sample document the sandbox serves itself, [`super::runai::SAMPLE_METADATA_PATH`]):
 //!
 //! - **Targets.** The sandbox's own socket: its port, on a loopback address that reaches
-//!   it or `localhost` (resolved to that address, never through DNS); and the hosts given
+//!   it, `localhost`, or a name under `.localhost` such as `sandbox.localhost` (RFC 6761:
+//!   loopback by definition; resolved to that address, never through DNS; unlike
+//!   `localhost` and IP addresses, it passes Run:ai's URL rule); and the hosts given
 //!   with `--saml-metadata-allow HOST[:PORT]` (repeatable; a HOST without a port allows
 //!   every port of it). Any other URL (another port on loopback, a LAN or public host)
 //!   is refused before a connection is made: a 400 naming `samlData.metadataXmlUrl`.
@@ -173,7 +175,7 @@ fn own_target(own: SocketAddr, host: &Host, port: u16) -> Option<SocketAddr> {
             IpAddr::V6(b) if b.is_unspecified() => *ip == IpAddr::V6(Ipv6Addr::LOCALHOST),
             b => *ip == b,
         })?,
-        Host::Name(n) if n == "localhost" => match bound {
+        Host::Name(n) if n == "localhost" || n.ends_with(".localhost") => match bound {
             b if b.is_loopback() => b,
             IpAddr::V4(b) if b.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
             IpAddr::V6(b) if b.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),

@@ -99,6 +99,26 @@ pub struct LogEntry {
     /// connection was dropped; omitted otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub handler_status: Option<u16>,
+    /// With `--record-responses`: the size of the request body in bytes (0 without one), so
+    /// that a body that is not JSON (`body` null) shows; omitted otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_bytes: Option<usize>,
+    /// With `--record-responses`: the answer as sent (absent for a dropped connection);
+    /// omitted otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response: Option<LoggedResponse>,
+}
+
+/// The answer of a logged request (`--record-responses`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LoggedResponse {
+    /// The `Content-Type` header, if any.
+    pub content_type: Option<String>,
+    /// The size of the body in bytes.
+    pub bytes: usize,
+    /// The body parsed as JSON with secrets masked (like the request `body`); null when it
+    /// is empty or not JSON.
+    pub body: Option<serde_json::Value>,
 }
 
 /// The state behind every handler; share it as [`SharedState`].
@@ -345,9 +365,12 @@ pub fn is_secret_key(key: &str) -> bool {
 }
 
 /// Replaces the value of every credential-like key ([`is_secret_key`]) by `"***"`, at any
-/// depth (the request log).
+/// depth (the request log). An empty string and null stay as they are: they hide nothing,
+/// and a check of what a client sent (e.g. a contract test: a secret must not be empty)
+/// needs to see them.
 pub fn mask_secrets(value: &mut serde_json::Value) {
-    mask_secret_keys(value, "***", &|_| true);
+    use serde_json::Value;
+    mask_secret_keys(value, "***", &|v| !matches!(v, Value::Null) && v.as_str() != Some(""));
 }
 
 /// Replaces the value of every credential-like key ([`is_secret_key`]) by
@@ -385,7 +408,8 @@ mod tests {
             "oidcData": {"clientId": "c", "clientSecret": "s", "scopes": ["a"]},
             "PASSWORD": "p",
             "list": [{"access_token": "t", "keep": 1}],
-            "tokenish": {"nested": "whole value masked"}
+            "tokenish": {"nested": "whole value masked"},
+            "empty": {"password": "", "token": null, "secret": 0}
         });
         mask_secrets(&mut v);
         assert_eq!(
@@ -394,7 +418,8 @@ mod tests {
                 "oidcData": {"clientId": "c", "clientSecret": "***", "scopes": ["a"]},
                 "PASSWORD": "***",
                 "list": [{"access_token": "***", "keep": 1}],
-                "tokenish": "***"
+                "tokenish": "***",
+                "empty": {"password": "", "token": null, "secret": "***"}
             })
         );
     }

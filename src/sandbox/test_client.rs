@@ -89,12 +89,19 @@ impl Sb {
         content_type: Option<&str>,
         body: Option<&str>,
     ) -> Answer {
+        let headers: Vec<(header::HeaderName, &str)> =
+            [authorization.map(|a| (header::AUTHORIZATION, a)), content_type.map(|ct| (header::CONTENT_TYPE, ct))]
+                .into_iter()
+                .flatten()
+                .collect();
+        self.send_with(method, path, &headers, body).await
+    }
+
+    /// One request with the given headers (besides `Host`).
+    pub async fn send_with(&self, method: &str, path: &str, headers: &[(header::HeaderName, &str)], body: Option<&str>) -> Answer {
         let mut req = Request::builder().method(method).uri(path).header(header::HOST, HOST);
-        if let Some(a) = authorization {
-            req = req.header(header::AUTHORIZATION, a);
-        }
-        if let Some(ct) = content_type {
-            req = req.header(header::CONTENT_TYPE, ct);
+        for (name, value) in headers {
+            req = req.header(name, *value);
         }
         let req = req.body(body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty)).expect("request");
         let resp = self.app.clone().oneshot(req).await.expect("infallible");

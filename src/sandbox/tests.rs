@@ -497,6 +497,34 @@ async fn stats_and_request_log() {
 }
 
 #[tokio::test]
+async fn record_responses_logs_whole_exchanges() {
+    let sb = sandbox_with(SandboxConfig { record_responses: true, mapper_delay_ms: 0, ..SandboxConfig::default() });
+    sb.runai("POST", IDPS, Some(oidc_body(Some("corp"), "s3cret"))).await;
+    sb.runai("GET", &format!("{IDPS}/corp"), None).await;
+    sb.runai("PUT", &format!("{IDPS}/corp/mappers"), Some(json!({"uid": "sub"}))).await;
+    sb.runai("GET", &format!("{IDPS}/ghost"), None).await;
+
+    let log = sb.bearer("GET", "/_sandbox/requests", None, None).await.json;
+    let log = log.as_array().expect("array");
+    assert_eq!(log.len(), 4);
+    assert_eq!(log[0]["response"], json!({"content_type": "application/json", "bytes": 16, "body": {"alias": "corp"}}));
+    assert!(log[0]["body_bytes"].as_u64().is_some_and(|n| n > 0), "{:#}", log[0]);
+    assert_eq!(log[1]["body_bytes"], json!(0));
+    assert_eq!(log[1]["response"]["body"]["oidcData"]["clientSecret"], json!("***"), "secrets masked in answers too");
+    assert_eq!(log[2]["status"], json!(202));
+    assert_eq!(log[2]["response"], json!({"content_type": null, "bytes": 0, "body": null}));
+    assert_eq!(log[3]["response"]["body"], json!({"code": 404, "message": "idp \"ghost\" not found"}));
+    assert!(!log.iter().any(|e| e.to_string().contains("s3cret")));
+
+    // Off by default: no sizes, no answers.
+    let plain = sandbox();
+    plain.runai("GET", IDPS, None).await;
+    let log = plain.bearer("GET", "/_sandbox/requests", None, None).await.json;
+    assert_eq!(log[0].get("response"), None);
+    assert_eq!(log[0].get("body_bytes"), None);
+}
+
+#[tokio::test]
 async fn reset_clears_objects_stats_and_log() {
     let sb = sandbox();
     sb.runai("POST", IDPS, Some(oidc_body(None, "s"))).await;

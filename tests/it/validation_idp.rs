@@ -23,6 +23,16 @@ fn oidc(extra: &str) -> String {
     )
 }
 
+/// An oidc idp whose discovery document is at `url`.
+fn oidc_url(url: &str) -> String {
+    oidc("").replace(URL, url)
+}
+
+/// An idp of `kind` whose settings attribute `attr` holds `settings`.
+fn idp_with(kind: &str, attr: &str, settings: &str) -> String {
+    format!("resource \"identity_idp\" \"x\" {{\n  type = \"{kind}\"\n  {attr} = {{\n    {settings}\n  }}\n}}")
+}
+
 /// (name, configuration, substrings the error output must contain)
 fn cases() -> Vec<(&'static str, String, Vec<&'static str>)> {
     vec![
@@ -86,6 +96,21 @@ fn cases() -> Vec<(&'static str, String, Vec<&'static str>)> {
 }"#
             .into(),
             vec!["oidc.discover_document_url", "host name with a dot"],
+        ),
+        (
+            "URL with an IP address",
+            oidc_url("https://10.1.2.3/.well-known/openid-configuration"),
+            vec!["oidc.discover_document_url", "host name with a dot", "not an IP address"],
+        ),
+        (
+            "URL with a host that is no IP address either",
+            idp_with("openshift-v4", "ocp", "idp_base_url = \"https://999.999.1.1/x\"\n    client_secret_wo = \"s\""),
+            vec!["ocp.idp_base_url", "host name with a dot"],
+        ),
+        (
+            "SAML metadata URL on a LAN address",
+            idp_with("saml", "saml", "metadata_xml_url = \"http://192.168.1.10:8080/metadata.xml\""),
+            vec!["saml.metadata_xml_url", "host name with a dot"],
         ),
         (
             "upper-case name",
@@ -241,4 +266,67 @@ fn invalid_configurations_are_refused_at_plan_time_without_api_calls() {
         assert_eq!(sandbox.total_requests(), 0, "case {name:?} reached the API");
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// One idp per URL attribute, each URL on a loopback host.
+fn loopback_urls() -> String {
+    r#"resource "identity_idp" "oidc" {
+  type = "oidc"
+  oidc = {
+    client_id             = "a"
+    client_secret_wo      = "s3cret"
+    discover_document_url = "http://localhost:8080/.well-known/openid-configuration"
+  }
+}
+
+resource "identity_idp" "saml" {
+  type = "saml"
+  saml = {
+    metadata_xml_url = "http://127.0.0.1:8080/_sandbox/samples/saml-metadata.xml"
+  }
+}
+
+resource "identity_idp" "ocp" {
+  type = "openshift-v4"
+  ocp = {
+    idp_base_url     = "https://[::1]:6443"
+    client_secret_wo = "s3cret"
+  }
+}"#
+    .to_string()
+}
+
+/// Run:ai refuses loopback hosts (`localhost`, IP addresses); the provider accepts them
+/// only against identity-sandbox (a `runai.url` on a loopback address), for tests and the
+/// quickstart. Against any other endpoint the plan fails, naming each attribute, before any
+/// request.
+#[test]
+fn loopback_urls_are_for_the_sandbox_only() {
+    let sandbox = Sandbox::start();
+    let mut elsewhere = Workspace::new(&sandbox);
+    elsewhere.set_env("IDENTITY_RUNAI_URL", "https://runai.example.com");
+    elsewhere.write_main(&loopback_urls());
+    let err = support::flat(&elsewhere.plan_expect_err(&[]));
+    let refused = [
+        ("oidc", "oidc.discover_document_url", "localhost"),
+        ("saml", "saml.metadata_xml_url", "127.0.0.1"),
+        ("ocp", "ocp.idp_base_url", "[::1]"),
+    ];
+    for (resource, attr, host) in refused {
+        for want in [
+            format!("Error: URL refused by Run:ai's rule with identity_idp.{resource},"),
+            format!("\"{attr}\" is"),
+            format!("whose host {host} is a loopback address"),
+            "when `runai.url` is itself a loopback address; it is https://runai.example.com".to_string(),
+        ] {
+            assert!(err.contains(&want), "{attr}: the error lacks {want:?}:\n{err}");
+        }
+    }
+    assert!(!err.contains("s3cret"), "{err}");
+
+    // Against the sandbox itself, the same configuration plans.
+    let local = Workspace::new(&sandbox);
+    local.write_main(&loopback_urls());
+    assert_eq!(local.plan_exit_code(&[]), 2, "three idps to create");
+    assert_eq!(sandbox.total_requests(), 0, "planning creates sends no request");
 }

@@ -36,6 +36,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 pub mod scim2_server;
+pub mod scim2_tester;
 pub mod server_check;
 
 use server_check::ServerProbe;
@@ -48,6 +49,8 @@ pub const RUNAI_TOKEN: &str = "sandbox-runai-token";
 pub const FUDO_API_KEY: &str = "sandbox-fudo-key";
 pub const SCIM_CLIENT_ID: &str = "sandbox-client";
 pub const SCIM_CLIENT_SECRET: &str = "sandbox-secret";
+/// The bearer token the SCIM API always accepts (`--scim-static-token`).
+pub const SCIM_STATIC_TOKEN: &str = "sandbox-scim-token";
 pub const LANDSCAPE_TOKEN: &str = "sandbox-landscape-jwt";
 
 /// The block `Workspace::write_main` puts in front of every configuration.
@@ -115,6 +118,20 @@ pub fn terraform_bin() -> PathBuf {
         );
     })
     .clone()
+}
+
+/// The venv one of the scripts/install-* installers makes: `$<venv_env>` when set, else
+/// `${XDG_CACHE_HOME:-~/.cache}/terraform-provider-identity/<name>/venv`.
+pub fn installer_venv(venv_env: &str, name: &str) -> PathBuf {
+    if let Some(v) = std::env::var_os(venv_env).filter(|v| !v.is_empty()) {
+        return PathBuf::from(v);
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from(".cache"));
+    cache.join("terraform-provider-identity").join(name).join("venv")
 }
 
 fn is_executable(p: &Path) -> bool {

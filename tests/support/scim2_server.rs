@@ -59,17 +59,7 @@ pub fn scim2_server_bin() -> PathBuf {
         }
         return p;
     }
-    let venv = match std::env::var_os("SCIM2_SERVER_VENV").filter(|v| !v.is_empty()) {
-        Some(v) => PathBuf::from(v),
-        None => {
-            let cache = std::env::var_os("XDG_CACHE_HOME")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-                .unwrap_or_else(|| PathBuf::from(".cache"));
-            cache.join("terraform-provider-identity").join(format!("scim2-server-{SCIM2_SERVER_VERSION}")).join("venv")
-        }
-    };
+    let venv = super::installer_venv("SCIM2_SERVER_VENV", &format!("scim2-server-{SCIM2_SERVER_VERSION}"));
     let exe = venv.join("bin").join("scim2-server");
     if !super::is_executable(&exe) {
         panic!(

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::error::scim_json;
+use super::etag::Preconditions;
 use super::filter::get_ci;
 use super::model::{OciData, require_schema};
 use super::request::{Ctx, Params, ScimRequest, parse_body};
@@ -91,6 +92,16 @@ fn run_bulk(d: &mut OciData, ctx: &Ctx, ops: &[Value], fail_on_errors: Option<u6
             _ => None,
         };
         let target = Target::parse(&path_only);
+        // `version` acts as If-Match (RFC 7644 section 3.7); any other type is a 400.
+        let cond = match get_ci(op, "version") {
+            None | Some(Value::Null) => Preconditions::default(),
+            Some(Value::String(v)) => Preconditions::if_match(v),
+            Some(other) if failure.is_none() => {
+                failure = Some(ScimError::bad_request("invalidSyntax", format!("Operations[{n}].version must be a string, got {other}.")));
+                Preconditions::default()
+            }
+            Some(_) => Preconditions::default(),
+        };
 
         let has_method = op.keys().any(|k| k.eq_ignore_ascii_case("method"));
         let result: Result<Outcome, ScimError> = match (failure, method, &target) {
@@ -113,8 +124,8 @@ fn run_bulk(d: &mut OciData, ctx: &Ctx, ops: &[Value], fail_on_errors: Option<u6
                 },
             )),
             (None, Some(m), Some(t)) => match &data {
-                None => execute(d, ctx, &m, t, &params, None),
-                Some(Value::Object(body)) => execute(d, ctx, &m, t, &params, Some(body)),
+                None => execute(d, ctx, &m, t, &params, None, &cond),
+                Some(Value::Object(body)) => execute(d, ctx, &m, t, &params, Some(body), &cond),
                 Some(_) => Err(ScimError::bad_request("invalidSyntax", format!("Operations[{n}].data must be an object."))),
             },
         };
@@ -129,6 +140,9 @@ fn run_bulk(d: &mut OciData, ctx: &Ctx, ops: &[Value], fail_on_errors: Option<u6
                 let status = outcome.status();
                 if let Some(l) = outcome.location() {
                     entry.insert("location".into(), json!(l));
+                }
+                if let Some(v) = outcome.version() {
+                    entry.insert("version".into(), json!(v));
                 }
                 if let (Some(b), Outcome::Resource { body, .. }) = (&bulk_id, &outcome) {
                     if method_name == "POST" {

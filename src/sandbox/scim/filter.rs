@@ -561,7 +561,7 @@ fn present(v: &Value) -> bool {
 
 /// Attributes whose values compare case-sensitively (RFC 7643 `caseExact: true`); all
 /// others (userName, displayName, emails, names, types...) compare case-insensitively.
-fn case_exact(p: &AttrPath) -> bool {
+pub(super) fn case_exact(p: &AttrPath) -> bool {
     let last = p.sub.as_deref().unwrap_or(&p.attr);
     ["id", "externalId", "ocid", "version", "location", "$ref"].iter().any(|n| last.eq_ignore_ascii_case(n))
 }

@@ -22,8 +22,16 @@
 //!   take the same parameters in a SearchRequest body.
 //! - PATCH (see [`patch`]) answers 204, or 200 with the resource when the query has
 //!   `attributes` or `excludedAttributes`.
-//! - `POST /Bulk` runs its operations in order with `bulkId` references; each one is also
-//!   logged (`"bulk": true`) while the stats count the Bulk once.
+//! - `POST /Bulk` runs its operations in order with `bulkId` references (a `version`
+//!   acts as `If-Match`); each one is also logged (`"bulk": true`) while the stats count
+//!   the Bulk once.
+//! - Versions (see [`etag`]): `meta.version` and the `ETag` header are the same weak
+//!   entity tag `W/"<32 hex>"`; `If-Match` (412 when stale) and `If-None-Match` (304 for a
+//!   GET, 412 otherwise) apply to one user or group.
+//! - Discovery: `GET /ServiceProviderConfig`, `/Schemas[/{urn}]`, `/ResourceTypes[/{name}]`
+//!   tell what the emulation does (see [`schema`]); the optional User attributes of RFC
+//!   7643 (`nickName`, `phoneNumbers`, `addresses`, ...) and the Enterprise User extension
+//!   are checked against their definitions and stored as given.
 //! - `PUT /UserPasswordChanger/{id}` enforces a 12-character minimum with Oracle's error
 //!   body; passwords are never kept, only counted.
 //!
@@ -36,13 +44,17 @@
 //! - [`patch`]: PatchOp and what a PATCH may change on users and groups
 //! - `bulk`: `POST /Bulk`
 //! - `password`: the UserPasswordChanger and the password policy
-//! - `service_provider`: `GET /ServiceProviderConfig`
+//! - `discovery`: `GET /ServiceProviderConfig`, `/Schemas`, `/ResourceTypes`
+//! - [`schema`]: the schema definitions, and the checks of the attributes stored as given
+//! - [`etag`]: versions as entity tags, `If-Match` / `If-None-Match`
 //! - [`model`]: the stored users and groups, validation and rendering
 //! - [`filter`]: filter expressions and attribute paths
 
 mod auth;
 mod bulk;
+mod discovery;
 mod error;
+pub mod etag;
 pub mod filter;
 pub mod model;
 mod password;
@@ -50,16 +62,17 @@ pub mod patch;
 mod query;
 mod request;
 mod resources;
-mod service_provider;
+pub mod schema;
 
 use axum::Router;
 use axum::http::{StatusCode, Uri};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::{any, post};
 
 pub use self::auth::{DEFAULT_SCOPE, DEFAULT_STATIC_TOKEN, DEFAULT_TOKEN_TTL_SECS, TokenStatus, TokenStore};
 pub use self::bulk::MAX_BULK_OPERATIONS;
+pub use self::discovery::{RESOURCE_TYPE_SCHEMA, SERVICE_PROVIDER_CONFIG_SCHEMA};
 pub use self::error::ScimError;
 pub use self::password::{MIN_PASSWORD_CHARS, PASSWORD_POLICY_DETAIL, PASSWORD_POLICY_MESSAGE_ID};
 pub use self::patch::{GROUP_PATCH, USER_PATCH};
@@ -82,6 +95,8 @@ pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const USER_EXTENSION: &str = "urn:ietf:params:scim:schemas:oracle:idcs:extension:user:User";
 pub const USER_STATE_EXTENSION: &str = "urn:ietf:params:scim:schemas:oracle:idcs:extension:userState:User";
 pub const GROUP_EXTENSION: &str = "urn:ietf:params:scim:schemas:oracle:idcs:extension:group:Group";
+pub const ENTERPRISE_USER_EXTENSION: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
 pub const PASSWORD_CHANGER_SCHEMA: &str = "urn:ietf:params:scim:schemas:oracle:idcs:UserPasswordChanger";
 pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
@@ -106,7 +121,12 @@ pub fn routes(state: SharedState) -> Router<SharedState> {
         .route("/oci/admin/v1/Groups/{id}", any(resources::group_item))
         .route("/oci/admin/v1/UserPasswordChanger/{id}", any(password::password_changer))
         .route("/oci/admin/v1/Bulk", any(bulk::bulk))
-        .route("/oci/admin/v1/ServiceProviderConfig", get(service_provider::service_provider_config))
+        .route("/oci/admin/v1/.search", any(query::root_search))
+        .route("/oci/admin/v1/ServiceProviderConfig", any(discovery::service_provider_config_handler))
+        .route("/oci/admin/v1/Schemas", any(discovery::schemas))
+        .route("/oci/admin/v1/Schemas/{id}", any(discovery::schema_item))
+        .route("/oci/admin/v1/ResourceTypes", any(discovery::resource_types))
+        .route("/oci/admin/v1/ResourceTypes/{id}", any(discovery::resource_type_item))
         .route("/oci/admin/v1/{*rest}", any(scim_not_found))
         .route_layer(middleware::from_fn_with_state(state, auth::auth))
         .route(TOKEN_PATH, post(auth::token))

@@ -14,8 +14,13 @@ use rand::Rng as _;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
+use super::etag::{Preconditions, entity_tag, opaque};
 use super::filter::{AttrPath, get_ci, key_ci};
-use super::{GROUP_EXTENSION, GROUP_SCHEMA, MIN_PASSWORD_CHARS, SCIM_BASE, ScimError, USER_EXTENSION, USER_SCHEMA, USER_STATE_EXTENSION};
+use super::schema::opaque_user_attributes;
+use super::{
+    ENTERPRISE_USER_EXTENSION, GROUP_EXTENSION, GROUP_SCHEMA, MIN_PASSWORD_CHARS, SCIM_BASE, ScimError, USER_EXTENSION, USER_SCHEMA,
+    USER_STATE_EXTENSION,
+};
 
 // ---------------------------------------------------------------------------------------
 // Stored model
@@ -58,7 +63,14 @@ impl Serialize for OciData {
 pub struct StoredMeta {
     pub created: String,
     pub last_modified: String,
+    /// The opaque version (32 hex); rendered as the entity tag `W/"<version>"`.
+    #[serde(deserialize_with = "opaque_version")]
     pub version: String,
+}
+
+/// A stored version from a state file: an entity tag (`W/"x"`, as rendered) or a bare one.
+fn opaque_version<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(opaque(&String::deserialize(d)?).to_string())
 }
 
 impl StoredMeta {
@@ -79,7 +91,8 @@ pub struct StoredUser {
     pub id: String,
     pub ocid: String,
     pub user_name: String,
-    #[serde(default)]
+    /// As the client gave it (a `formatted` is made when rendering, see `rendered_name`).
+    #[serde(default, deserialize_with = "stored_name")]
     pub name: Option<Map<String, Value>>,
     pub display_name: String,
     #[serde(default = "yes")]
@@ -88,6 +101,10 @@ pub struct StoredUser {
     pub external_id: Option<String>,
     #[serde(default)]
     pub emails: Vec<Map<String, Value>>,
+    /// The optional attributes stored as given (see [`opaque_user_attributes`]): keyed by
+    /// their schema names, the Enterprise User extension by its URN.
+    #[serde(flatten, deserialize_with = "stored_opaque")]
+    pub opaque: Map<String, Value>,
     pub meta: StoredMeta,
     /// How many times a password was set (the text itself is never kept).
     #[serde(default)]
@@ -98,6 +115,58 @@ pub struct StoredUser {
 
 fn yes() -> bool {
     true
+}
+
+/// The optional attributes of a user in a state file: each one that passes the checks
+/// (others, such as `groups` or the Oracle extensions, are rendered, not stored).
+fn stored_opaque<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Map<String, Value>, D::Error> {
+    let rest = Map::<String, Value>::deserialize(d)?;
+    let mut out = Map::new();
+    for (k, v) in rest {
+        let one = Map::from_iter([(k, v)]);
+        if let Ok(cleaned) = opaque_user_attributes(&one) {
+            out.extend(cleaned);
+        }
+    }
+    Ok(out)
+}
+
+/// `name` from a state file, which holds it rendered: a `formatted` that is the one
+/// rendering makes is left out again.
+fn stored_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Map<String, Value>>, D::Error> {
+    let Some(mut name) = Option::<Map<String, Value>>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let made = formatted_name(&name);
+    if let Some(k) = key_ci(&name, "formatted") {
+        if name.get(&k).and_then(Value::as_str) == made.as_deref() {
+            name.remove(&k);
+        }
+    }
+    Ok(Some(name))
+}
+
+/// `name` as rendered: a `formatted` made of the given and family names when the client
+/// gave none.
+fn rendered_name(name: &Map<String, Value>) -> Map<String, Value> {
+    let mut name = name.clone();
+    let has_formatted = get_ci(&name, "formatted").and_then(Value::as_str).is_some_and(|f| !f.trim().is_empty());
+    if !has_formatted {
+        if let Some(f) = formatted_name(&name) {
+            if let Some(k) = key_ci(&name, "formatted") {
+                name.remove(&k);
+            }
+            name.insert("formatted".into(), json!(f));
+        }
+    }
+    name
+}
+
+/// "givenName familyName" (either alone when the other is missing), or `None`.
+fn formatted_name(name: &Map<String, Value>) -> Option<String> {
+    let part = |key: &str| get_ci(name, key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let formatted = [part("givenName"), part("familyName")].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    (!formatted.is_empty()).then_some(formatted)
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -194,7 +263,11 @@ impl<'a> View<'a> {
     /// (for the sandbox state only, never the API).
     pub fn user(&self, u: &StoredUser, with_password_info: bool) -> Map<String, Value> {
         let mut m = Map::new();
-        m.insert("schemas".into(), json!([USER_SCHEMA, USER_EXTENSION, USER_STATE_EXTENSION]));
+        let mut schemas = vec![USER_SCHEMA, USER_EXTENSION, USER_STATE_EXTENSION];
+        if u.opaque.contains_key(ENTERPRISE_USER_EXTENSION) {
+            schemas.push(ENTERPRISE_USER_EXTENSION);
+        }
+        m.insert("schemas".into(), json!(schemas));
         m.insert("id".into(), json!(u.id));
         m.insert("ocid".into(), json!(u.ocid));
         if let Some(e) = &u.external_id {
@@ -202,12 +275,15 @@ impl<'a> View<'a> {
         }
         m.insert("userName".into(), json!(u.user_name));
         if let Some(name) = &u.name {
-            m.insert("name".into(), Value::Object(name.clone()));
+            m.insert("name".into(), Value::Object(rendered_name(name)));
         }
         m.insert("displayName".into(), json!(u.display_name));
         m.insert("active".into(), json!(u.active));
         if !u.emails.is_empty() {
             m.insert("emails".into(), Value::Array(u.emails.iter().cloned().map(Value::Object).collect()));
+        }
+        for (k, v) in &u.opaque {
+            m.insert(k.clone(), v.clone());
         }
         let groups: Vec<Value> = self
             .groups_of
@@ -231,7 +307,7 @@ impl<'a> View<'a> {
             json!({
                 "created": u.meta.created,
                 "lastModified": u.meta.last_modified,
-                "version": u.meta.version,
+                "version": entity_tag(&u.meta.version),
                 "resourceType": "User",
                 "location": self.location("Users", &u.id),
             }),
@@ -287,7 +363,7 @@ impl<'a> View<'a> {
             json!({
                 "created": g.meta.created,
                 "lastModified": g.meta.last_modified,
-                "version": g.meta.version,
+                "version": entity_tag(&g.meta.version),
                 "resourceType": "Group",
                 "location": self.location("Groups", &g.id),
             }),
@@ -311,6 +387,7 @@ pub fn writable_user(u: &StoredUser) -> Map<String, Value> {
     if !u.emails.is_empty() {
         m.insert("emails".into(), Value::Array(u.emails.iter().cloned().map(Value::Object).collect()));
     }
+    m.extend(u.opaque.clone());
     m
 }
 
@@ -513,6 +590,7 @@ pub struct UserInput {
     active: bool,
     external_id: Option<String>,
     emails: Vec<Map<String, Value>>,
+    opaque: Map<String, Value>,
     /// Only whether one was given; the text is checked and dropped.
     password_given: bool,
 }
@@ -536,15 +614,6 @@ impl UserInput {
                         }
                     }
                 }
-                let part =
-                    |key: &str| get_ci(&name, key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
-                let formatted = [part("givenName"), part("familyName")].into_iter().flatten().collect::<Vec<_>>().join(" ");
-                if !formatted.is_empty() {
-                    if let Some(k) = key_ci(&name, "formatted") {
-                        name.remove(&k);
-                    }
-                    name.insert("formatted".into(), json!(formatted));
-                }
                 (!name.is_empty()).then_some(name)
             }
             Some(other) => {
@@ -555,6 +624,7 @@ impl UserInput {
         let active = opt_bool(obj, "active")?.unwrap_or(true);
         let external_id = opt_string(obj, "externalId")?;
         let emails = parse_emails(get_ci(obj, "emails"))?;
+        let opaque = opaque_user_attributes(obj)?;
         let password_given = match get_ci(obj, "password") {
             None | Some(Value::Null) => false,
             Some(Value::String(p)) => {
@@ -563,7 +633,7 @@ impl UserInput {
             }
             Some(_) => return Err(invalid("Attribute \"password\" must be a string.")),
         };
-        Ok(UserInput { user_name, name, display_name, active, external_id, emails, password_given })
+        Ok(UserInput { user_name, name, display_name, active, external_id, emails, opaque, password_given })
     }
 
     /// `displayName` as given, else "givenName familyName", else the userName.
@@ -571,10 +641,9 @@ impl UserInput {
         if let Some(d) = &self.display_name {
             return d.clone();
         }
-        if let Some(f) = self.name.as_ref().and_then(|n| get_ci(n, "formatted")).and_then(Value::as_str).filter(|f| !f.trim().is_empty()) {
-            return f.to_string();
-        }
-        self.user_name.clone()
+        let formatted =
+            self.name.as_ref().map(rendered_name).and_then(|n| get_ci(&n, "formatted").and_then(Value::as_str).map(str::to_string));
+        formatted.filter(|f| !f.trim().is_empty()).unwrap_or_else(|| self.user_name.clone())
     }
 }
 
@@ -754,6 +823,7 @@ impl OciData {
             active: input.active,
             external_id: input.external_id,
             emails: input.emails,
+            opaque: input.opaque,
             meta: StoredMeta::new(now),
             password_changes: u64::from(input.password_given),
             password_set: input.password_given,
@@ -762,9 +832,11 @@ impl OciData {
         Ok(self.users.len() - 1)
     }
 
-    /// Replaces the writable attributes of user `i` with a validated body (PUT, PATCH).
-    pub fn set_user(&mut self, i: usize, input: UserInput, now: DateTime<Utc>) -> Result<(), ScimError> {
+    /// Replaces the writable attributes of user `i` with a validated body (PUT, PATCH),
+    /// when `cond` holds for its version.
+    pub fn set_user(&mut self, i: usize, input: UserInput, now: DateTime<Utc>, cond: &Preconditions) -> Result<(), ScimError> {
         self.check_user_name(&input.user_name, Some(i))?;
+        cond.check_change(&self.users[i].meta.version)?;
         let display_name = input.effective_display_name();
         let u = &mut self.users[i];
         u.user_name = input.user_name;
@@ -773,6 +845,7 @@ impl OciData {
         u.active = input.active;
         u.external_id = input.external_id;
         u.emails = input.emails;
+        u.opaque = input.opaque;
         if input.password_given {
             u.password_changes += 1;
             u.password_set = true;
@@ -825,10 +898,12 @@ impl OciData {
         Ok(self.groups.len() - 1)
     }
 
-    /// Replaces the writable attributes of group `i` with a validated body (PUT, PATCH).
-    pub fn set_group(&mut self, i: usize, input: GroupInput, now: DateTime<Utc>) -> Result<(), ScimError> {
+    /// Replaces the writable attributes of group `i` with a validated body (PUT, PATCH),
+    /// when `cond` holds for its version.
+    pub fn set_group(&mut self, i: usize, input: GroupInput, now: DateTime<Utc>, cond: &Preconditions) -> Result<(), ScimError> {
         self.check_group_name(&input.display_name, Some(i))?;
         let members = self.resolve_members(&input.members)?;
+        cond.check_change(&self.groups[i].meta.version)?;
         let g = &mut self.groups[i];
         g.display_name = input.display_name;
         g.external_id = input.external_id;

@@ -21,7 +21,9 @@
 use serde_json::{Map, Value};
 
 use super::filter::{AttrPath, Filter, PatchPath, get_ci, key_ci};
-use super::{GROUP_EXTENSION, GROUP_SCHEMA, PATCH_OP_SCHEMA, ScimError, USER_EXTENSION, USER_SCHEMA, USER_STATE_EXTENSION};
+use super::{
+    ENTERPRISE_USER_EXTENSION, GROUP_EXTENSION, GROUP_SCHEMA, PATCH_OP_SCHEMA, ScimError, USER_EXTENSION, USER_SCHEMA, USER_STATE_EXTENSION,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -382,6 +384,21 @@ pub const USER_PATCH: Schema = Schema {
         ("externalId", Kind::Simple),
         ("emails", Kind::Multi),
         ("password", Kind::Simple),
+        ("nickName", Kind::Simple),
+        ("profileUrl", Kind::Simple),
+        ("title", Kind::Simple),
+        ("userType", Kind::Simple),
+        ("preferredLanguage", Kind::Simple),
+        ("locale", Kind::Simple),
+        ("timezone", Kind::Simple),
+        ("phoneNumbers", Kind::Multi),
+        ("ims", Kind::Multi),
+        ("photos", Kind::Multi),
+        ("addresses", Kind::Multi),
+        ("entitlements", Kind::Multi),
+        ("roles", Kind::Multi),
+        ("x509Certificates", Kind::Multi),
+        (ENTERPRISE_USER_EXTENSION, Kind::Complex),
     ],
     read_only: &["id", "ocid", "meta", "schemas", "groups", USER_EXTENSION, USER_STATE_EXTENSION],
 };

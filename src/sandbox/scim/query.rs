@@ -9,14 +9,13 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use super::discovery::{RESOURCE_TYPES, ResourceType};
 use super::error::scim_json;
 use super::filter::{AttrPath, Filter, get_ci};
 use super::model::{OciData, project, require_schema};
 use super::request::{Ctx, Params, ScimRequest, members_in, parse_body, split_list, too_many_members};
-use super::{
-    GROUP_EXTENSION, GROUP_SCHEMA, LIST_RESPONSE_SCHEMA, SEARCH_REQUEST_SCHEMA, ScimError, SharedState, USER_EXTENSION, USER_SCHEMA,
-    USER_STATE_EXTENSION,
-};
+use super::schema;
+use super::{LIST_RESPONSE_SCHEMA, SEARCH_REQUEST_SCHEMA, ScimError, SharedState};
 
 /// The largest page: `count` above it is capped, `itemsPerPage` never exceeds it.
 pub const MAX_PAGE_SIZE: usize = 50;
@@ -44,77 +43,33 @@ pub enum Kind {
 
 impl Kind {
     fn core_urn(self) -> &'static str {
+        self.resource_type().schema.id
+    }
+
+    /// The resource type's schema and its extensions'.
+    fn resource_type(self) -> &'static ResourceType {
         match self {
-            Kind::Users => USER_SCHEMA,
-            Kind::Groups => GROUP_SCHEMA,
+            Kind::Users => &RESOURCE_TYPES[0],
+            Kind::Groups => &RESOURCE_TYPES[1],
         }
     }
 
-    fn extensions(self) -> &'static [&'static str] {
-        match self {
-            Kind::Users => &[USER_EXTENSION, USER_STATE_EXTENSION],
-            Kind::Groups => &[GROUP_EXTENSION],
-        }
-    }
-
-    /// The attribute paths a filter may use (lower-case `attr` / `attr.sub`), besides
-    /// [`META_FILTER_ATTRIBUTES`].
-    fn filter_attributes(self) -> &'static [&'static str] {
-        const USERS: &[&str] = &[
-            "id",
-            "ocid",
-            "externalid",
-            "username",
-            "displayname",
-            "active",
-            "name",
-            "name.givenname",
-            "name.familyname",
-            "name.formatted",
-            "name.middlename",
-            "name.honorificprefix",
-            "name.honorificsuffix",
-            "emails",
-            "emails.value",
-            "emails.type",
-            "emails.primary",
-            "emails.secondary",
-            "emails.verified",
-            "emails.display",
-            "groups",
-            "groups.value",
-            "groups.display",
-            "groups.ocid",
-            "groups.$ref",
-            "schemas",
-        ];
-        const GROUPS: &[&str] = &[
-            "id",
-            "ocid",
-            "externalid",
-            "displayname",
-            "members",
-            "members.value",
-            "members.type",
-            "members.display",
-            "members.ocid",
-            "members.$ref",
-            "schemas",
-        ];
-        match self {
-            Kind::Users => USERS,
-            Kind::Groups => GROUPS,
-        }
-    }
-
+    /// Whether a filter may name `p`: `id`, `externalId`, `schemas`, `meta` and its
+    /// sub-attributes, or an attribute (or sub-attribute) of the core schema; for an
+    /// extension, any name of it.
     fn check_path(self, p: &AttrPath) -> bool {
-        let known = |key: &str| self.filter_attributes().contains(&key) || META_FILTER_ATTRIBUTES.contains(&key);
+        let t = self.resource_type();
+        let known = |p: &AttrPath| {
+            ["id", "externalid", "schemas"].contains(&p.key().as_str())
+                || META_FILTER_ATTRIBUTES.contains(&p.key().as_str())
+                || schema::has_path(t.schema, &p.attr, p.sub.as_deref())
+        };
         match &p.urn {
-            None => known(&p.key()),
-            Some(urn) if urn.eq_ignore_ascii_case(self.core_urn()) => known(&p.key()),
+            None => known(p),
+            Some(urn) if urn.eq_ignore_ascii_case(t.schema.id) => known(p),
             Some(urn) => {
                 let full = p.full();
-                self.extensions().iter().any(|e| e.eq_ignore_ascii_case(urn) || (p.sub.is_none() && e.eq_ignore_ascii_case(&full)))
+                t.extensions.iter().any(|e| e.eq_ignore_ascii_case(urn) || (p.sub.is_none() && e.eq_ignore_ascii_case(&full)))
             }
         }
     }
@@ -292,4 +247,18 @@ pub(super) async fn users_search(State(state): State<SharedState>, req: ScimRequ
 
 pub(super) async fn groups_search(State(state): State<SharedState>, req: ScimRequest) -> Response {
     run_search(&state, req, Kind::Groups).await
+}
+
+/// `POST /.search` at the SCIM base: a search of several resource types at once (RFC 7644
+/// section 3.4.3), which OCI IAM's documented API does not offer: 501.
+pub(super) async fn root_search(req: ScimRequest) -> Response {
+    if req.method != Method::POST {
+        return ScimError::method_not_allowed(&req.method, req.uri.path()).into_response();
+    }
+    ScimError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        None,
+        "Searching several resource types at once is not supported: search /Users/.search or /Groups/.search.",
+    )
+    .into_response()
 }

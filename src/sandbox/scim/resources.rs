@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use super::error::scim_json;
+use super::etag::{Preconditions, Stop, entity_tag};
 use super::model::{self, GroupInput, OciData, UserInput, project, require_schema};
 use super::patch::{self, GROUP_PATCH, USER_PATCH};
 use super::query::{self, Kind};
@@ -58,14 +59,11 @@ impl Target {
 #[derive(Debug)]
 pub enum Outcome {
     /// A body; `core_urn` is set for Users and Groups (which `attributes` may project).
-    Resource {
-        status: StatusCode,
-        body: Map<String, Value>,
-        core_urn: Option<&'static str>,
-    },
-    NoContent {
-        location: String,
-    },
+    Resource { status: StatusCode, body: Map<String, Value>, core_urn: Option<&'static str> },
+    /// 204; `version` is the resource's new one (an `ETag`) after a PATCH.
+    NoContent { location: String, version: Option<String> },
+    /// 304: `If-None-Match` names the current version of what a GET reads.
+    NotModified { location: String, version: String },
 }
 
 impl Outcome {
@@ -73,13 +71,23 @@ impl Outcome {
         match self {
             Outcome::Resource { status, .. } => *status,
             Outcome::NoContent { .. } => StatusCode::NO_CONTENT,
+            Outcome::NotModified { .. } => StatusCode::NOT_MODIFIED,
         }
     }
 
     pub(super) fn location(&self) -> Option<String> {
         match self {
             Outcome::Resource { body, .. } => body.get("meta").and_then(|m| m.get("location")).and_then(Value::as_str).map(str::to_string),
-            Outcome::NoContent { location } => Some(location.clone()),
+            Outcome::NoContent { location, .. } | Outcome::NotModified { location, .. } => Some(location.clone()),
+        }
+    }
+
+    /// The version of the resource after the operation (its `meta.version`, an entity tag).
+    pub(super) fn version(&self) -> Option<String> {
+        match self {
+            Outcome::Resource { body, .. } => body.get("meta").and_then(|m| m.get("version")).and_then(Value::as_str).map(str::to_string),
+            Outcome::NoContent { version, .. } => version.clone(),
+            Outcome::NotModified { version, .. } => Some(version.clone()),
         }
     }
 
@@ -90,17 +98,14 @@ impl Outcome {
                 Some(project(body, &params.list("attributes"), &params.list("excludedAttributes"), urn))
             }
             Outcome::Resource { body, .. } => Some(body),
-            Outcome::NoContent { .. } => None,
+            Outcome::NoContent { .. } | Outcome::NotModified { .. } => None,
         }
     }
 
     fn into_response(self, params: &Params, max_members: usize) -> Response {
         let status = self.status();
         let location = self.location();
-        let version = match &self {
-            Outcome::Resource { body, .. } => body.get("meta").and_then(|m| m.get("version")).and_then(Value::as_str).map(str::to_string),
-            Outcome::NoContent { .. } => None,
-        };
+        let version = self.version();
         let mut resp = match self.projected(params) {
             Some(body) if members_in(&body) > max_members => return too_many_members(members_in(&body), max_members).into_response(),
             Some(body) => scim_json(status, &Value::Object(body)),
@@ -110,7 +115,7 @@ impl Outcome {
         if let Some(l) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
             headers.insert(header::LOCATION, l);
         }
-        if let Some(v) = version.and_then(|v| HeaderValue::from_str(&format!("W/\"{v}\"")).ok()) {
+        if let Some(v) = version.and_then(|v| HeaderValue::from_str(&v).ok()) {
             headers.insert(header::ETAG, v);
         }
         resp
@@ -125,12 +130,28 @@ fn group_resource(d: &OciData, ctx: &Ctx, i: usize, status: StatusCode) -> Outco
     Outcome::Resource { status, body: ctx.view(d).group(&d.groups[i]), core_urn: Some(GROUP_SCHEMA) }
 }
 
-/// 204 for a PATCH, unless the query asks for attributes: then 200 with the resource.
-fn wants_resource(params: &Params) -> bool {
-    params.has("attributes") || params.has("excludedAttributes")
+/// A PATCH's answer: 204 with the new `version` as `ETag`, unless the query asks for
+/// attributes: then 200 with the resource.
+fn patch_outcome(params: &Params, version: &str, location: String, resource: impl FnOnce() -> Outcome) -> Outcome {
+    if params.has("attributes") || params.has("excludedAttributes") {
+        resource()
+    } else {
+        Outcome::NoContent { location, version: Some(entity_tag(version)) }
+    }
 }
 
-/// Runs one non-list operation. `body` is required for POST, PUT and PATCH.
+/// A GET's answer when the preconditions hold for `version`: `ok`, else a 304 or a 412.
+fn read_outcome(cond: &Preconditions, version: &str, location: String, ok: impl FnOnce() -> Outcome) -> Result<Outcome, ScimError> {
+    match cond.check(true, version) {
+        Ok(()) => Ok(ok()),
+        Err(Stop::NotModified) => Ok(Outcome::NotModified { location, version: entity_tag(version) }),
+        Err(Stop::Failed(e)) => Err(e),
+    }
+}
+
+/// Runs one non-list operation. `body` is required for POST, PUT and PATCH; `cond` (the
+/// request's `If-Match` / `If-None-Match`, or a Bulk operation's `version`) applies to the
+/// GET, PUT, PATCH and DELETE of a user or group.
 pub fn execute(
     d: &mut OciData,
     ctx: &Ctx,
@@ -138,6 +159,7 @@ pub fn execute(
     target: &Target,
     params: &Params,
     body: Option<&Map<String, Value>>,
+    cond: &Preconditions,
 ) -> Result<Outcome, ScimError> {
     let need_body = || body.ok_or_else(|| ScimError::bad_request("invalidSyntax", "The request body is missing."));
     let location = || format!("{}{SCIM_BASE}{}", ctx.base, target.path());
@@ -148,14 +170,14 @@ pub fn execute(
         }
         ("GET", Target::User(key)) => {
             let i = d.user_or_404(key)?;
-            Ok(user_resource(d, ctx, i, StatusCode::OK))
+            read_outcome(cond, &d.users[i].meta.version, location(), || user_resource(d, ctx, i, StatusCode::OK))
         }
         ("PUT", Target::User(key)) => {
             let i = d.user_or_404(key)?;
             let body = need_body()?;
             require_schema(body, USER_SCHEMA)?;
             let input = UserInput::parse(body)?;
-            d.set_user(i, input, ctx.now)?;
+            d.set_user(i, input, ctx.now, cond)?;
             Ok(user_resource(d, ctx, i, StatusCode::OK))
         }
         ("PATCH", Target::User(key)) => {
@@ -163,12 +185,14 @@ pub fn execute(
             let mut doc = model::writable_user(&d.users[i]);
             patch::apply(&mut doc, &USER_PATCH, need_body()?)?;
             let input = UserInput::parse(&doc)?;
-            d.set_user(i, input, ctx.now)?;
-            Ok(if wants_resource(params) { user_resource(d, ctx, i, StatusCode::OK) } else { Outcome::NoContent { location: location() } })
+            d.set_user(i, input, ctx.now, cond)?;
+            Ok(patch_outcome(params, &d.users[i].meta.version, location(), || user_resource(d, ctx, i, StatusCode::OK)))
         }
         ("DELETE", Target::User(key)) => {
+            let i = d.user_or_404(key)?;
+            cond.check_change(&d.users[i].meta.version)?;
             d.delete_user(key)?;
-            Ok(Outcome::NoContent { location: location() })
+            Ok(Outcome::NoContent { location: location(), version: None })
         }
         ("POST", Target::Groups) => {
             let i = d.create_group(need_body()?, ctx.now)?;
@@ -176,14 +200,14 @@ pub fn execute(
         }
         ("GET", Target::Group(key)) => {
             let i = d.group_or_404(key)?;
-            Ok(group_resource(d, ctx, i, StatusCode::OK))
+            read_outcome(cond, &d.groups[i].meta.version, location(), || group_resource(d, ctx, i, StatusCode::OK))
         }
         ("PUT", Target::Group(key)) => {
             let i = d.group_or_404(key)?;
             let body = need_body()?;
             require_schema(body, GROUP_SCHEMA)?;
             let input = GroupInput::parse(body)?;
-            d.set_group(i, input, ctx.now)?;
+            d.set_group(i, input, ctx.now, cond)?;
             Ok(group_resource(d, ctx, i, StatusCode::OK))
         }
         ("PATCH", Target::Group(key)) => {
@@ -191,12 +215,14 @@ pub fn execute(
             let mut doc = model::writable_group(&d.groups[i], d);
             patch::apply(&mut doc, &GROUP_PATCH, need_body()?)?;
             let input = GroupInput::parse(&doc)?;
-            d.set_group(i, input, ctx.now)?;
-            Ok(if wants_resource(params) { group_resource(d, ctx, i, StatusCode::OK) } else { Outcome::NoContent { location: location() } })
+            d.set_group(i, input, ctx.now, cond)?;
+            Ok(patch_outcome(params, &d.groups[i].meta.version, location(), || group_resource(d, ctx, i, StatusCode::OK)))
         }
         ("DELETE", Target::Group(key)) => {
+            let i = d.group_or_404(key)?;
+            cond.check_change(&d.groups[i].meta.version)?;
             d.delete_group(key)?;
-            Ok(Outcome::NoContent { location: location() })
+            Ok(Outcome::NoContent { location: location(), version: None })
         }
         ("PUT", Target::PasswordChanger(key)) => password::change(d, key, need_body()?, location()),
         (_, t) => Err(ScimError::method_not_allowed(method, &format!("{SCIM_BASE}{}", t.path()))),
@@ -210,18 +236,19 @@ pub fn execute(
 /// Runs one operation against the shared state: reads under the lock, writes persisted.
 async fn run(state: &SharedState, req: ScimRequest, target: Target) -> Response {
     let ctx = req.ctx(state.config());
+    let cond = Preconditions::from_headers(&req.headers);
     let ScimRequest { method, uri, body, .. } = req;
     let params = Params::parse(uri.query());
     let result = match method {
         Method::GET | Method::DELETE => {
             if method == Method::GET {
-                state.read(|d| execute(&mut d.oci, &ctx, &method, &target, &params, None)).await
+                state.read(|d| execute(&mut d.oci, &ctx, &method, &target, &params, None, &cond)).await
             } else {
-                state.write(|d| execute(&mut d.oci, &ctx, &method, &target, &params, None)).await
+                state.write(|d| execute(&mut d.oci, &ctx, &method, &target, &params, None, &cond)).await
             }
         }
         Method::POST | Method::PUT | Method::PATCH => match parse_body(body) {
-            Ok(body) => state.write(|d| execute(&mut d.oci, &ctx, &method, &target, &params, Some(&body))).await,
+            Ok(body) => state.write(|d| execute(&mut d.oci, &ctx, &method, &target, &params, Some(&body), &cond)).await,
             Err(e) => Err(e),
         },
         _ => Err(ScimError::method_not_allowed(&method, &format!("{SCIM_BASE}{}", target.path()))),

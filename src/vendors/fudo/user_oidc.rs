@@ -196,7 +196,10 @@ impl UserOidcResource {
         Schema::new(
             "Assigns a Fudo PAM OpenID Connect configuration to a Fudo user, so that the user can log in through \
              that identity provider (`/api/v2/user/oidc`). Users and OpenID Connect configurations themselves are \
-             not managed here. Built-in assignments of Fudo (`builtin = true`) cannot be changed or deleted.",
+             not managed here. Built-in assignments of Fudo (`builtin = true`) cannot be changed or deleted.\n\n\
+             Concurrent changes: Fudo's API offers no preconditions, so an update sets `oidc_sub` to the planned value \
+             whatever it is on the server by then (the last writer wins). A refresh before the apply (a plan without \
+             `-refresh=false`) shows a change made elsewhere as drift first.",
             attributes,
         )
     }

@@ -184,7 +184,9 @@ impl OidcGroupImportResource {
              If Terraform is interrupted (Ctrl-C) during the wait, the wait stops at once; the session keeps running \
              in Landscape but is not recorded in the state.\n\n\
              Landscape has no API to delete an import session: destroying this resource only removes it from the \
-             Terraform state. To import again, change `triggers`.",
+             Terraform state. To import again, change `triggers`.\n\n\
+             Concurrent imports: Landscape's API offers no preconditions; each apply that creates this resource starts \
+             a session of its own, and sessions started elsewhere for the same issuer run beside it.",
             vec![
                 Attribute::string("id").computed().use_state_for_unknown().describe("The import session id; also the import ID."),
                 Attribute::number("issuer_id")

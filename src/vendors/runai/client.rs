@@ -196,6 +196,11 @@ impl RunaiClient {
         Ok(RunaiClient { base, token: token.to_string(), http, idp_reads: Arc::new(Coalescer::new("Run:ai idp reads", IDP_READS)) })
     }
 
+    /// The Run:ai base URL (`runai.url` without a trailing `/`).
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
     /// The shared HTTP layer (its settings and governor).
     pub fn http(&self) -> &Http {
         &self.http

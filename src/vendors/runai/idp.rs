@@ -34,17 +34,19 @@ use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::validator::Validator;
 use crate::tfplugin::{ApplyRequest, AttrPath, Attribute, Diagnostic, Diagnostics, Resource, Schema, StateResult, Type, Value};
 use crate::vendors::runai::client::{Idp, IdpRequest, MandatoryClaim, Mappers, OcpData, OidcData, RunaiClient, SamlCreationData};
+use crate::vendors::runai::url_rule;
 
 pub const TYPE_NAME: &str = "identity_idp";
 
 /// Each idp type and the attribute holding its settings.
 pub const TYPES: &[(&str, &str)] = &[("oidc", "oidc"), ("saml", "saml"), ("openshift-v4", "ocp")];
 
-/// Optional http(s) scheme, a host with a dot and a 2+ letter TLD (or localhost / an
-/// IPv4 address), optional port, optional path. The spec writes this rule with
-/// JavaScript delimiters, which taken literally match nothing.
-pub const URL_PATTERN: &str = r"^(https?://)?([a-zA-Z0-9.-]+\.[a-zA-Z]{2,}|localhost|\d{1,3}(\.\d{1,3}){3})(:[0-9]{1,5})?(/\S*)?$";
-pub const URL_RULE: &str = "a URL: an optional http:// or https:// scheme, a host name with a dot and a top-level domain of two or more letters, an optional port and an optional path without spaces";
+/// Run:ai's URL rule ([`url_rule::PATTERN`]) in words, as error messages say it.
+const URL_SHAPE: &str = "a URL by Run:ai's rule: an optional http:// or https:// scheme, a host name with a dot and a top-level domain of two or more letters (not an IP address, not `localhost`), an optional port and an optional path without spaces";
+/// The sandbox allowance of [`url_rule`], in words.
+const URL_SANDBOX_ALLOWANCE: &str = "against identity-sandbox only, that is when `runai.url` is itself a loopback address, a loopback host (`localhost`, `127.x.x.x`, `[::1]`) is accepted too (checked when the plan is made)";
+/// The URL attributes Run:ai checks by its rule: (settings attribute, URL attribute).
+const URL_ATTRIBUTES: &[(&str, &str)] = &[("oidc", "discover_document_url"), ("saml", "metadata_xml_url"), ("ocp", "idp_base_url")];
 const SCOPE_PATTERN: &str = r"^([a-zA-Z0-9-._:]+)(\s[a-zA-Z0-9-._:]+)*$";
 const SCOPE_RULE: &str = "one or more scope names separated by single spaces, each made of letters, digits, '-', '.', '_' or ':'";
 /// The alias pattern of the read model; the name becomes the alias.
@@ -161,6 +163,45 @@ pub(crate) fn mapper_attributes(flags: fn(Attribute) -> Attribute) -> Vec<Attrib
     .collect()
 }
 
+/// Run:ai's URL rule at validation time. A loopback URL (the sandbox allowance) passes
+/// here, where the provider's configuration is not known, and is decided when the plan is
+/// made ([`loopback_url_errors`]). The empty string, which the rule allows, is refused: it
+/// is no URL, and these attributes are required or have an alternative.
+fn url_validator() -> Validator {
+    Validator::custom(&format!("{URL_SHAPE}; {URL_SANDBOX_ALLOWANCE}"), |v| match v.as_str() {
+        Some("") => Err("must not be empty".to_string()),
+        Some(s) if url_rule::vendor_accepts(s) || url_rule::loopback_host(s).is_some() => Ok(()),
+        Some(s) => Err(format!("{s:?} is not valid: must be {URL_SHAPE}")),
+        None => Ok(()),
+    })
+}
+
+/// The sandbox allowance, decided with the configured provider: a loopback URL is refused
+/// unless the Run:ai endpoint (`runai.url`) is itself a loopback address. Without an
+/// `endpoint` nothing is decided: the provider is not configured yet (its configuration is
+/// unknown, and Terraform plans again with it before applying), or Run:ai is not
+/// configured (and the apply fails, saying so).
+fn loopback_url_errors(endpoint: Option<&str>, config: &Value, diags: &mut Diagnostics) {
+    let Some(endpoint) = endpoint else { return };
+    if url_rule::is_loopback_endpoint(endpoint) {
+        return;
+    }
+    for (attr, field) in URL_ATTRIBUTES {
+        let Some(url) = config.get(attr).get(field).as_str() else { continue };
+        if let Some(host) = url_rule::loopback_host(url) {
+            diags.error_at(
+                AttrPath::attrs(&[attr, field]),
+                "URL refused by Run:ai's rule",
+                format!(
+                    "\"{attr}.{field}\" is {url:?}, whose host {host} is a loopback address; it must be {URL_SHAPE}. Loopback hosts are \
+                     allowed only against identity-sandbox, when `runai.url` is itself a loopback address; it is {}.",
+                    crate::provider::settings::shown_url(endpoint)
+                ),
+            );
+        }
+    }
+}
+
 fn scopes_attribute(what: &str) -> Attribute {
     Attribute::list_of("scopes", Type::String)
         .optional()
@@ -202,7 +243,7 @@ fn oidc_schema() -> Attribute {
         Attribute::string("discover_document_url")
             .required()
             .describe("URL of the provider's OpenID discovery document (`.../.well-known/openid-configuration`).")
-            .validate(Validator::matches(URL_PATTERN, URL_RULE)),
+            .validate(url_validator()),
         scopes_attribute("the OpenID Connect provider"),
         Attribute::object(
             "mandatory_claim",
@@ -237,7 +278,7 @@ fn saml_schema() -> Attribute {
             Attribute::string("metadata_xml_url")
                 .optional()
                 .describe("URL of the IdP's SAML metadata document; Run:ai fetches it. Exactly one of `metadata_xml_url` and `metadata_xml_file` is required. Run:ai does not return it, so it is kept from the configuration.")
-                .validate(Validator::matches(URL_PATTERN, URL_RULE))
+                .validate(url_validator())
                 .validate(Validator::exactly_one_of(SAML_INPUTS)),
             Attribute::string("metadata_xml_file")
                 .optional()
@@ -275,7 +316,7 @@ fn ocp_schema() -> Attribute {
         Attribute::string("idp_base_url")
             .required()
             .describe("Base URL of the OpenShift cluster's OAuth server (the API server URL).")
-            .validate(Validator::matches(URL_PATTERN, URL_RULE)),
+            .validate(url_validator()),
         Attribute::string("client_id").optional().describe("OAuth client ID registered in OpenShift.").validate(Validator::non_empty()),
         scopes_attribute("OpenShift"),
     ];
@@ -557,7 +598,9 @@ fn secret_after_import_warning(req: &ModifyPlanRequest<'_>) -> Option<Diagnostic
 
 #[async_trait]
 impl ModifyPlan<ProviderData> for IdpResource {
-    async fn modify_plan(&self, _data: Option<&ProviderData>, req: &mut ModifyPlanRequest<'_>, diags: &mut Diagnostics) {
+    async fn modify_plan(&self, data: Option<&ProviderData>, req: &mut ModifyPlanRequest<'_>, diags: &mut Diagnostics) {
+        let endpoint = data.and_then(|d| d.runai().ok()).map(RunaiClient::base_url);
+        loopback_url_errors(endpoint, req.config, diags);
         if let Some(w) = secret_after_import_warning(req) {
             diags.push(w);
         }
@@ -730,6 +773,65 @@ mod tests {
         // Not imported (or applied since): no warning.
         assert!(warning(&prior, APPLIED, &config(Some(1), &["openid"])).is_none());
         assert!(warning(&prior, b"", &config(Some(1), &["openid"])).is_none());
+    }
+
+    /// `config()` with this `oidc.discover_document_url`.
+    fn config_with_url(url: &str) -> Value {
+        let mut c = config(Some(1), &["openid"]);
+        let mut oidc = c.get("oidc").clone();
+        oidc.set("discover_document_url", Value::string(url));
+        c.set("oidc", oidc);
+        c
+    }
+
+    #[test]
+    fn loopback_urls_only_against_a_loopback_endpoint() {
+        let errors = |endpoint: Option<&str>, url: &str| {
+            let mut d = Diagnostics::new();
+            loopback_url_errors(endpoint, &config_with_url(url), &mut d);
+            d.iter().map(|d| (d.path.clone(), d.summary.clone(), d.detail.clone())).collect::<Vec<_>>()
+        };
+        let loopback = "http://localhost:8080/.well-known/openid-configuration";
+        let refused = errors(Some("https://app.run.ai"), loopback);
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        let (path, summary, detail) = &refused[0];
+        assert_eq!(path, &Some(AttrPath::attrs(&["oidc", "discover_document_url"])));
+        assert_eq!(summary, "URL refused by Run:ai's rule");
+        assert!(detail.contains("whose host localhost is a loopback address") && detail.contains("it is https://app.run.ai"), "{detail}");
+        // Against the sandbox; without a configured provider (decided when it is); a URL
+        // Run:ai's rule accepts.
+        assert!(errors(Some("http://127.0.0.1:41234/runai"), loopback).is_empty());
+        assert!(errors(Some("http://[::1]:41234/runai"), loopback).is_empty());
+        assert!(errors(None, loopback).is_empty());
+        assert!(errors(Some("https://app.run.ai"), "https://idp.example.com/.well-known/openid-configuration").is_empty());
+    }
+
+    /// ValidateResourceConfig: Run:ai's rule, loopback hosts let through to the plan.
+    #[test]
+    fn urls_are_validated_by_the_vendor_rule() {
+        let validate = |url: &str| {
+            let mut d = Diagnostics::new();
+            let attributes = IdpResource.schema().block.attributes;
+            crate::tfplugin::validator::validate_attributes(&attributes, &config_with_url(url), &AttrPath::root(), &mut d);
+            d.iter().map(|d| (d.path.clone(), d.detail.clone())).collect::<Vec<_>>()
+        };
+        for ok in
+            ["https://idp.example.com/x", "idp.example.com:8443", "http://localhost:8080/x", "http://127.0.0.1:1/x", "https://[::1]/x"]
+        {
+            assert_eq!(validate(ok), [], "{ok}");
+        }
+        let path = Some(AttrPath::attrs(&["oidc", "discover_document_url"]));
+        for bad in
+            ["https://10.1.2.3/x", "https://999.999.1.1/x", "https://[2001:db8::1]/x", "https://metadata/idp.xml", "ftp://idp.example.com"]
+        {
+            let found = validate(bad);
+            assert!(
+                matches!(found.as_slice(), [(p, detail)] if *p == path && detail.contains("host name with a dot and a top-level domain")),
+                "{bad}: {found:?}"
+            );
+        }
+        assert!(matches!(validate("").as_slice(), [(p, detail)] if *p == path && detail.contains("must not be empty")));
+        assert!(url_validator().describe().contains("against identity-sandbox only"), "{}", url_validator().describe());
     }
 
     #[tokio::test]

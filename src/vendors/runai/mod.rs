@@ -16,6 +16,7 @@ pub mod data_idps;
 pub mod idp;
 pub mod idp_mappers;
 pub mod list_idps;
+pub mod url_rule;
 
 /// How the provider's configuration and messages name this vendor.
 pub const VENDOR: Vendor = Vendor {

@@ -320,6 +320,14 @@ impl BulkOperation {
     }
 }
 
+/// The `If-Match` value for a `meta.version`: as it is when it is already an entity tag
+/// (`W/"3"`, `"3"`, as RFC 7644 §3.14 has it), quoted when it is bare (OCI IAM sends a
+/// bare hex string).
+pub fn entity_tag(version: &str) -> String {
+    let v = version.trim();
+    if v.starts_with("W/\"") || v.starts_with('"') { v.to_string() } else { format!("\"{v}\"") }
+}
+
 /// A SCIM filter string literal.
 pub fn quote(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
@@ -471,6 +479,17 @@ impl ScimClient {
         self.call_url(&url, method, query, body, None).await
     }
 
+    async fn call_url(
+        &self,
+        url: &str,
+        method: Method,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        repeat: Option<Repeat>,
+    ) -> Result<Reply, ApiError> {
+        self.call_url_if(url, method, query, body, repeat, None).await
+    }
+
     fn request<'a>(
         &self,
         url: &'a str,
@@ -490,18 +509,23 @@ impl ScimClient {
         }
     }
 
-    async fn call_url(
+    /// A call, with `If-Match` when `if_match` gives the version last read.
+    async fn call_url_if(
         &self,
         url: &str,
         method: Method,
         query: &[(&str, String)],
         body: Option<&Value>,
         repeat: Option<Repeat>,
+        if_match: Option<&str>,
     ) -> Result<Reply, ApiError> {
         let mut stale: Option<String> = None;
         for attempt in 0..2 {
             let token = self.access_token(stale.as_deref()).await?;
-            let req = self.request(url, method.clone(), query, body, &token, repeat);
+            let mut req = self.request(url, method.clone(), query, body, &token, repeat);
+            if let Some(version) = if_match {
+                req = req.header(reqwest::header::IF_MATCH, entity_tag(version));
+            }
             let reply = self.http.send_any(&req).await?;
             if reply.status.as_u16() == 401 && attempt == 0 && matches!(self.auth, ScimAuth::OAuth2 { .. }) {
                 stale = Some(token);
@@ -595,11 +619,19 @@ impl ScimClient {
     /// Applies a PatchOp. RFC 7644 allows 200 with the object or 204 without a body;
     /// both are success, and the object comes back only in the first case.
     pub async fn patch<T: ScimObject>(&self, id: &str, ops: &[PatchOperation]) -> Result<Option<T>, ApiError> {
+        self.patch_if(id, ops, None).await
+    }
+
+    /// [`ScimClient::patch`] with `If-Match` when `version` (the `meta.version` last read)
+    /// is given: a server that supports ETags answers 412 when the object changed since
+    /// ([`ApiError::status`] `Some(412)`), and changes nothing.
+    pub async fn patch_if<T: ScimObject>(&self, id: &str, ops: &[PatchOperation], version: Option<&str>) -> Result<Option<T>, ApiError> {
         // The provider's PatchOps set state (replace, add members, remove members by
         // value; a remove that matches nothing does nothing): applying one twice has the
-        // effect of applying it once, so it is safe to repeat.
+        // effect of applying it once, so it is safe to repeat. (With `If-Match`, a repeat
+        // of one that was applied answers 412; the resources tell that from a conflict.)
         let url = self.url(&format!("{}/{}", T::COLLECTION, path_segment(id)));
-        let reply = self.call_url(&url, Method::PATCH, &[], Some(&patch_body(ops)), Some(Repeat::Safe)).await?;
+        let reply = self.call_url_if(&url, Method::PATCH, &[], Some(&patch_body(ops)), Some(Repeat::Safe), version).await?;
         if reply.status.as_u16() == 204 || reply.is_empty() {
             return Ok(None);
         }
@@ -608,7 +640,14 @@ impl ScimClient {
 
     /// Deletes a user or group; Ok(false) when it was already gone.
     pub async fn delete<T: ScimObject>(&self, id: &str) -> Result<bool, ApiError> {
-        match self.call(Method::DELETE, &format!("{}/{}", T::COLLECTION, path_segment(id)), &[], None).await {
+        self.delete_if::<T>(id, None).await
+    }
+
+    /// [`ScimClient::delete`] with `If-Match` when `version` is given (see
+    /// [`ScimClient::patch_if`]).
+    pub async fn delete_if<T: ScimObject>(&self, id: &str, version: Option<&str>) -> Result<bool, ApiError> {
+        let url = self.url(&format!("{}/{}", T::COLLECTION, path_segment(id)));
+        match self.call_url_if(&url, Method::DELETE, &[], None, None, version).await {
             Ok(_) => Ok(true),
             Err(e) if e.is_not_found() => Ok(false),
             Err(e) => Err(e),
@@ -933,6 +972,53 @@ mod tests {
                 assert_eq!(g.as_ref().and_then(|u| u.id.as_deref()), Some(ids[i]));
             }
         }
+    }
+
+    #[test]
+    fn versions_are_sent_as_entity_tags() {
+        assert_eq!(entity_tag("W/\"3\""), "W/\"3\"");
+        assert_eq!(entity_tag("\"3\""), "\"3\"");
+        assert_eq!(entity_tag("7842e880cafc44d49f30cda44436cfc2"), "\"7842e880cafc44d49f30cda44436cfc2\"", "OCI IAM's bare version");
+    }
+
+    /// A user whose version is `W/"2"`: PATCH and DELETE answer 412 to any other
+    /// `If-Match`, and record the `If-Match` they were sent.
+    #[tokio::test]
+    async fn patch_and_delete_send_the_version_as_if_match_and_a_412_is_told_apart() {
+        use axum::http::HeaderMap;
+        use axum::routing::patch;
+        let seen: Arc<std::sync::Mutex<Vec<Option<String>>>> = Arc::default();
+        let record = seen.clone();
+        let check = move |headers: HeaderMap| {
+            let record = record.clone();
+            async move {
+                let m = headers.get("if-match").and_then(|v| v.to_str().ok()).map(str::to_string);
+                record.lock().unwrap().push(m.clone());
+                match m.as_deref() {
+                    Some("W/\"2\"") | None => (StatusCode::OK, Json(json!({"id": "u1", "userName": "u1", "meta": {"version": "W/\"3\""}}))),
+                    Some(_) => (StatusCode::PRECONDITION_FAILED, Json(json!({"status": "412", "detail": "version mismatch"}))),
+                }
+            }
+        };
+        let app = Router::new().route("/Users/{id}", patch(check.clone()).delete(check));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let c = ScimClient::new(&format!("http://{addr}"), ScimAuth::Static("t".into()), None, HttpSettings::default()).expect("client");
+        let ops = [PatchOperation::replace("displayName", "x")];
+
+        let u = c.patch_if::<User>("u1", &ops, Some("W/\"2\"")).await.expect("current version").expect("the user");
+        assert_eq!(u.version(), Some("W/\"3\""), "the answer's version is read");
+        let e = c.patch_if::<User>("u1", &ops, Some("W/\"1\"")).await.expect_err("stale");
+        assert_eq!(e.status(), Some(412));
+        assert!(e.to_string().contains("version mismatch"), "{e}");
+        assert!(c.patch::<User>("u1", &ops).await.is_ok(), "no version, no If-Match");
+        assert_eq!(c.delete_if::<User>("u1", Some("7")).await.expect_err("stale").status(), Some(412));
+        assert!(c.delete_if::<User>("u1", Some("W/\"2\"")).await.expect("deleted"));
+        let sent = seen.lock().unwrap().clone();
+        let expected: Vec<Option<String>> =
+            vec![Some("W/\"2\"".into()), Some("W/\"1\"".into()), None, Some("\"7\"".into()), Some("W/\"2\"".into())];
+        assert_eq!(sent, expected, "a 412 is not retried; a bare version is quoted");
     }
 
     #[tokio::test]

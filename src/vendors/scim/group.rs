@@ -8,6 +8,9 @@
 //! [`crate::vendors::scim::members`] for groups too large for one answer). The description lives in Oracle's
 //! group extension, which is sent only when a description is set, so plain SCIM
 //! servers work too.
+//!
+//! The private state ([`Private`]) keeps the group's `meta.version`, which updates and
+//! deletes send as `If-Match` (see [`super::versions`]).
 
 use std::collections::BTreeSet;
 
@@ -21,8 +24,9 @@ const TIMEOUTS: Timeouts = Timeouts::all("the group", |v| match v.get("display_n
     Some(name) => format!("the SCIM group \"{name}\""),
     None => format!("the SCIM group {}", v.get("id").as_str().unwrap_or_default()),
 });
+use crate::http::ApiError;
 use crate::provider::ProviderData;
-use crate::tfplugin::model::{Model as _, to_value};
+use crate::tfplugin::model::{Model as _, from_value, to_value};
 use crate::tfplugin::resource::{ImportState, ModifyPlan, ModifyPlanRequest};
 use crate::tfplugin::schema::IdentitySchema;
 use crate::tfplugin::{ApplyRequest, Attribute, Diagnostic, Diagnostics, Resource, Schema, StateResult, Type, Value};
@@ -31,6 +35,7 @@ use crate::vendors::rules;
 use crate::vendors::scim::client::{PatchOperation, ScimClient};
 use crate::vendors::scim::members::user_members;
 use crate::vendors::scim::model::{self, Group, GroupAttributes, Member};
+use crate::vendors::scim::versions::{Private, changed_on_server, is_stale};
 
 pub const TYPE_NAME: &str = "identity_scim_group";
 
@@ -52,7 +57,8 @@ impl crate::tfplugin::model::Model for Model {
 
 fn schema() -> Schema {
     Schema::new(
-        "A group of a SCIM 2.0 service, such as an Oracle OCI IAM identity domain.",
+        "A group of a SCIM 2.0 service, such as an Oracle OCI IAM identity domain.\n\n\
+         Concurrent changes: where the server gives each group a version (`meta.version`, its ETag), updates and deletes are conditional (`If-Match` with the version Terraform last read), so a group changed on the server since then is not overwritten: the apply fails, says so, and the next plan shows the real difference. Without versions, the last writer wins. Members added or removed by membership resources in the same apply are not a conflict.",
         vec![
             Attribute::string("id").computed().use_state_for_unknown().describe("The SCIM id of the group."),
             Attribute::string("ocid").computed().use_state_for_unknown().describe("The Oracle Cloud ID of the group (OCI IAM only; empty elsewhere)."),
@@ -83,10 +89,33 @@ fn state_from_api(g: &Group, members: BTreeSet<String>) -> Model {
 }
 
 impl ScimGroupResource {
-    async fn read_group(c: &ScimClient, id: &str) -> Result<Option<Model>, Diagnostics> {
+    /// The group and its members, with the version the server gave.
+    async fn read_group(c: &ScimClient, id: &str) -> Result<Option<(Model, Option<String>)>, Diagnostics> {
         let g = c.group_with_members(id).await.map_err(|e| api_diag("Unable to read group", &e))?;
-        Ok(g.map(|g| state_from_api(&g.group, g.members)))
+        Ok(g.map(|g| {
+            let version = g.group.version().map(str::to_string);
+            (state_from_api(&g.group, g.members), version)
+        }))
     }
+}
+
+/// How messages name the group.
+fn what(m: &Model) -> String {
+    match &m.group.display_name {
+        Some(name) => format!("the SCIM group \"{name}\""),
+        None => format!("the SCIM group {}", m.group.id.as_deref().unwrap_or_default()),
+    }
+}
+
+/// Whether two readings agree on what the resource manages: its attributes, and its
+/// members when `members` is managed.
+fn managed_equal(a: &Model, b: &Model, members_managed: bool) -> bool {
+    a.group == b.group && (!members_managed || a.members == b.members)
+}
+
+/// The private state that records `version`.
+fn private_with(version: Option<&str>) -> Vec<u8> {
+    Private::default().with_version(version).to_bytes()
 }
 
 #[async_trait]
@@ -109,14 +138,14 @@ impl Resource<ProviderData> for ScimGroupResource {
         let members = planned.members.as_ref().map(|m| m.iter().map(|u| Member::user(u)).collect());
         let created = model::create(c, req, &Group { members, ..planned.group.to_api() }, TYPE_NAME).await?;
         let members = user_members(&created);
-        Ok(StateResult::state(to_value(&state_from_api(&created, members), Model::ty())?))
+        Ok(StateResult::state(to_value(&state_from_api(&created, members), Model::ty())?).with_private(private_with(created.version())))
     }
 
     async fn read(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<StateResult, Diagnostics> {
         let c = data.scim_client()?;
         let id = state.get("id").as_str().unwrap_or_default().to_string();
         match Self::read_group(c, &id).await? {
-            Some(m) => Ok(StateResult::state(to_value(&m, Model::ty())?)),
+            Some((m, version)) => Ok(StateResult::state(to_value(&m, Model::ty())?).with_private(private_with(version.as_deref()))),
             None => Ok(StateResult::gone()),
         }
     }
@@ -125,10 +154,31 @@ impl Resource<ProviderData> for ScimGroupResource {
         self.update_now(data, req).await
     }
 
-    async fn delete(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<(), Diagnostics> {
+    async fn delete(&self, data: &ProviderData, state: &Value, private: &[u8]) -> Result<(), Diagnostics> {
         let c = data.scim_client()?;
-        let id = state.get("id").as_str().unwrap_or_default().to_string();
-        c.delete::<Group>(&id).await.map(drop).map_err(|e| api_diag("Unable to delete group", &e))
+        let prior: Model = from_value(state)?;
+        let id = prior.group.id.clone().unwrap_or_default();
+        let fail = |e: &ApiError| api_diag("Unable to delete group", e);
+        match c.delete_if::<Group>(&id, Private::parse(private).version.as_deref()).await {
+            Ok(_) => Ok(()),
+            Err(e) if is_stale(&e) => {
+                // Deleted only if the group's attributes are as Terraform read them. Members
+                // are not compared: membership resources leave the group in this same
+                // destroy, and a deleted group takes its members' access with it anyway.
+                let Some((current, version)) = Self::read_group(c, &id).await? else {
+                    return Ok(());
+                };
+                if !managed_equal(&current, &prior, false) {
+                    return Err(changed_on_server(&what(&prior), "delete").into());
+                }
+                match c.delete_if::<Group>(&id, version.as_deref()).await {
+                    Ok(_) => Ok(()),
+                    Err(e) if is_stale(&e) => Err(changed_on_server(&what(&prior), "delete").into()),
+                    Err(e) => Err(fail(&e)),
+                }
+            }
+            Err(e) => Err(fail(&e)),
+        }
     }
 
     fn timeouts(&self) -> Option<Timeouts> {
@@ -181,20 +231,38 @@ impl ScimGroupResource {
             }
             ops.extend(have.difference(&want).map(|u| PatchOperation::remove_member(u)));
         }
+        let vanished = || Diagnostics::from(Diagnostic::error("Group vanished", format!("Group {id} disappeared during the update.")));
         if !ops.is_empty() {
-            c.patch::<Group>(&id, &ops).await.map_err(|e| api_diag("Unable to update group", &e))?;
+            let managed = !req.config.get("members").is_null();
+            let fail = |e: &ApiError| api_diag("Unable to update group", e);
+            match c.patch_if::<Group>(&id, &ops, Private::parse(&req.private).version.as_deref()).await {
+                Ok(_) => {}
+                Err(e) if is_stale(&e) => {
+                    let (current, version) = Self::read_group(c, &id).await?.ok_or_else(vanished)?;
+                    if managed_equal(&current, &planned, managed) {
+                        // An earlier attempt of this PatchOp was applied; its answer was lost.
+                    } else if managed_equal(&current, &prior, managed) {
+                        // Only what this resource does not manage changed: the same change, once more.
+                        match c.patch_if::<Group>(&id, &ops, version.as_deref()).await {
+                            Ok(_) => {}
+                            Err(e) if is_stale(&e) => return Err(changed_on_server(&what(&prior), "update").into()),
+                            Err(e) => return Err(fail(&e)),
+                        }
+                    } else {
+                        return Err(changed_on_server(&what(&prior), "update").into());
+                    }
+                }
+                Err(e) => return Err(fail(&e)),
+            }
         }
-        let mut state = match Self::read_group(c, &id).await? {
-            Some(m) => m,
-            None => return Err(Diagnostic::error("Group vanished", format!("Group {id} disappeared during the update.")).into()),
-        };
+        let (mut state, version) = Self::read_group(c, &id).await?.ok_or_else(vanished)?;
         // Unmanaged members were planned as they were; other resources (such as
         // `identity_scim_group_member`) may change them in this same apply, which the
         // next refresh shows. Answering the planned value keeps the result consistent.
         if req.config.get("members").is_null() && !req.planned.get("members").is_unknown() {
             state.members = planned.members.clone();
         }
-        Ok(StateResult::state(to_value(&state, Model::ty())?))
+        Ok(StateResult::state(to_value(&state, Model::ty())?).with_private(private_with(version.as_deref())))
     }
 }
 

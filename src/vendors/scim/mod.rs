@@ -24,6 +24,7 @@ pub mod memberships;
 pub mod model;
 pub mod oauth2_token;
 pub mod user;
+pub mod versions;
 
 /// How the provider's configuration and messages name this vendor.
 pub const VENDOR: Vendor = Vendor {

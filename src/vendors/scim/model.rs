@@ -70,6 +70,31 @@ pub struct User {
     pub external_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub emails: Option<Vec<Email>>,
+    /// The server's `meta`, read only (never sent).
+    #[serde(default, skip_serializing)]
+    pub meta: Option<Meta>,
+}
+
+impl User {
+    /// The version the server gave (`meta.version`), if any.
+    pub fn version(&self) -> Option<&str> {
+        self.meta.as_ref().and_then(|m| m.version.as_deref())
+    }
+}
+
+impl Group {
+    /// The version the server gave (`meta.version`), if any.
+    pub fn version(&self) -> Option<&str> {
+        self.meta.as_ref().and_then(|m| m.version.as_deref())
+    }
+}
+
+/// What the provider uses of an object's `meta`: its version, the entity tag a
+/// conditional update or delete sends back (RFC 7644 §3.14).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Meta {
+    #[serde(default)]
+    pub version: Option<String>,
 }
 
 /// A user's `name`.
@@ -130,6 +155,9 @@ pub struct Group {
     /// so that plain SCIM servers work too.
     #[serde(rename = "urn:ietf:params:scim:schemas:oracle:idcs:extension:group:Group", skip_serializing_if = "Option::is_none")]
     pub oracle: Option<OracleGroup>,
+    /// The server's `meta`, read only (never sent).
+    #[serde(default, skip_serializing)]
+    pub meta: Option<Meta>,
 }
 
 /// One of a group's `members`: a user, or (`type` "Group") a nested group.
@@ -222,6 +250,7 @@ impl UserAttributes {
             active: Some(self.active.unwrap_or(true)),
             external_id: self.external_id.clone(),
             emails: None, // `identity_scim_user`'s own
+            meta: None,
         }
     }
 }
@@ -260,6 +289,7 @@ impl GroupAttributes {
             external_id: self.external_id.clone(),
             members: None, // `identity_scim_group`'s own
             oracle: self.description.clone().map(|d| OracleGroup { description: Some(d) }),
+            meta: None,
         }
     }
 }
@@ -296,7 +326,9 @@ mod tests {
     fn what_a_server_leaves_out_reads_as_absent_and_the_rest_is_ignored() {
         let u: User = serde_json::from_value(json!({"id": "u1", "schemas": [USER_SCHEMA], "meta": {"version": "1"}, "groups": []}))
             .expect("a user with only an id");
-        assert_eq!(u, User { id: Some("u1".into()), ..User::default() });
+        assert_eq!(u, User { id: Some("u1".into()), meta: Some(Meta { version: Some("1".into()) }), ..User::default() });
+        assert_eq!(u.version(), Some("1"), "the version is kept for If-Match");
+        assert!(!serde_json::to_value(&u).expect("json").to_string().contains("meta"), "meta is never sent");
         let a = UserAttributes::from_api(&u);
         assert_eq!((a.ocid.as_deref(), a.active, a.display_name), (Some(""), Some(true), None));
         let g: Group = serde_json::from_value(json!({"id": "g1", "displayName": "eng", "members": [{"value": "u1", "display": "x"}],

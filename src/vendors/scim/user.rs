@@ -10,7 +10,9 @@
 //! none is given; that copy cannot be configured, since an address may appear only once),
 //! and emails read back in the configured case.
 //!
-//! Import marks the private state ([`IMPORTED`]); the next successful apply clears it.
+//! The private state ([`Private`]) keeps the user's `meta.version`, which updates and
+//! deletes send as `If-Match` (see [`super::versions`]). Import marks it (`imported`);
+//! the next successful apply clears the mark.
 //! While it is set, a plan that will send `password_wo` (because the configured
 //! `password_wo_version` differs from the imported state's, which is always null) warns
 //! that the server's current password will be replaced.
@@ -25,6 +27,7 @@ const TIMEOUTS: Timeouts = Timeouts::all("the user", |v| match v.get("user_name"
     Some(name) => format!("the SCIM user \"{name}\""),
     None => format!("the SCIM user {}", v.get("id").as_str().unwrap_or_default()),
 });
+use crate::http::ApiError;
 use crate::provider::ProviderData;
 use crate::tfplugin::model::{Model as _, from_value, to_value};
 use crate::tfplugin::plan_modifier::PlanModifier;
@@ -36,13 +39,9 @@ use crate::vendors::failure::api_diag;
 use crate::vendors::rules;
 use crate::vendors::scim::client::{PatchOperation, ScimClient};
 use crate::vendors::scim::model::{self, User, UserAttributes};
+use crate::vendors::scim::versions::{Private, changed_on_server, is_stale};
 
 pub const TYPE_NAME: &str = "identity_scim_user";
-
-/// Private state of an imported user, until the next successful apply.
-const IMPORTED: &[u8] = br#"{"imported":true}"#;
-/// Private state once an apply succeeded (empty would keep the prior one).
-const APPLIED: &[u8] = b"{}";
 
 pub struct ScimUserResource;
 
@@ -72,7 +71,8 @@ struct Email {
 
 fn schema() -> Schema {
     Schema::new(
-        "A user of a SCIM 2.0 service, such as an Oracle OCI IAM identity domain. The password can be set write-only (never stored in state).",
+        "A user of a SCIM 2.0 service, such as an Oracle OCI IAM identity domain. The password can be set write-only (never stored in state).\n\n\
+         Concurrent changes: where the server gives each user a version (`meta.version`, its ETag), updates and deletes are conditional (`If-Match` with the version Terraform last read), so a user changed on the server since then is not overwritten: the apply fails, says so, and the next plan shows the real difference. Without versions, the last writer wins.",
         vec![
             Attribute::string("id").computed().use_state_for_unknown().describe("The SCIM id of the user."),
             Attribute::string("ocid").computed().use_state_for_unknown().describe("The Oracle Cloud ID of the user (OCI IAM only; empty on other SCIM servers)."),
@@ -210,6 +210,7 @@ impl Resource<ProviderData> for ScimUserResource {
         let c = data.scim_client()?;
         let planned: Model = req.planned_model()?;
         let created = model::create(c, req, &user_of(&planned), TYPE_NAME).await?;
+        let version = created.version().map(str::to_string);
         let mut state = state_from_api(&created, &planned);
         let id = state.user.id.clone().unwrap_or_default();
         let mut result = StateResult::default();
@@ -230,31 +231,51 @@ impl Resource<ProviderData> for ScimUserResource {
             }
         }
         result.state = to_value(&state, Model::ty())?;
-        result.private = applied_private(&result, &req.private);
+        result.private = applied_private(&result, &req.private, version.as_deref());
         Ok(result)
     }
 
-    async fn read(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<StateResult, Diagnostics> {
+    async fn read(&self, data: &ProviderData, state: &Value, private: &[u8]) -> Result<StateResult, Diagnostics> {
         let c = data.scim_client()?;
         let prior: Model = from_value(state)?;
         let id = prior.user.id.clone().unwrap_or_default();
         match c.get_user_coalesced(&id).await {
-            Ok(Some(u)) => Ok(StateResult::state(to_value(&state_from_api(&u, &prior), Model::ty())?)),
+            Ok(Some(u)) => Ok(StateResult::state(to_value(&state_from_api(&u, &prior), Model::ty())?)
+                .with_private(Private::parse(private).with_version(u.version()).to_bytes())),
             Ok(None) => Ok(StateResult::gone()),
             Err(e) => Err(api_diag("Unable to read user", &e)),
         }
     }
 
     async fn update(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
-        let mut res = self.update_now(data, req).await?;
-        res.private = applied_private(&res, &req.private);
+        let (mut res, version) = self.update_now(data, req).await?;
+        res.private = applied_private(&res, &req.private, version.as_deref());
         Ok(res)
     }
 
-    async fn delete(&self, data: &ProviderData, state: &Value, _private: &[u8]) -> Result<(), Diagnostics> {
+    async fn delete(&self, data: &ProviderData, state: &Value, private: &[u8]) -> Result<(), Diagnostics> {
         let c = data.scim_client()?;
-        let id = state.get("id").as_str().unwrap_or_default().to_string();
-        c.delete::<User>(&id).await.map(drop).map_err(|e| api_diag("Unable to delete user", &e))
+        let prior: Model = from_value(state)?;
+        let id = prior.user.id.clone().unwrap_or_default();
+        let fail = |e: &ApiError| api_diag("Unable to delete user", e);
+        match c.delete_if::<User>(&id, Private::parse(private).version.as_deref()).await {
+            Ok(_) => Ok(()),
+            Err(e) if is_stale(&e) => {
+                // Deleted only if what this resource manages is as Terraform read it.
+                let Some(current) = c.get::<User>(&id, &[]).await.map_err(|e| api_diag("Unable to read user", &e))? else {
+                    return Ok(());
+                };
+                if !managed_equal(&state_from_api(&current, &prior), &prior) {
+                    return Err(changed_on_server(&what(&prior), "delete").into());
+                }
+                match c.delete_if::<User>(&id, current.version()).await {
+                    Ok(_) => Ok(()),
+                    Err(e) if is_stale(&e) => Err(changed_on_server(&what(&prior), "delete").into()),
+                    Err(e) => Err(fail(&e)),
+                }
+            }
+            Err(e) => Err(fail(&e)),
+        }
     }
 
     fn timeouts(&self) -> Option<Timeouts> {
@@ -270,17 +291,32 @@ impl Resource<ProviderData> for ScimUserResource {
     }
 }
 
-/// The private state after an apply: the import marker is cleared unless the apply
-/// failed (then the password may not have been set).
-fn applied_private(res: &StateResult, before: &[u8]) -> Vec<u8> {
-    if res.diags.has_errors() { before.to_vec() } else { APPLIED.to_vec() }
+/// The private state after an apply: the version the apply read; the import marker is
+/// cleared unless the apply failed (then the password may not have been set).
+fn applied_private(res: &StateResult, before: &[u8], version: Option<&str>) -> Vec<u8> {
+    let before = Private::parse(before);
+    let imported = before.imported && res.diags.has_errors();
+    Private { imported, ..before }.with_version(version).to_bytes()
+}
+
+/// How messages name the user.
+fn what(m: &Model) -> String {
+    match &m.user.user_name {
+        Some(name) => format!("the SCIM user \"{name}\""),
+        None => format!("the SCIM user {}", m.user.id.as_deref().unwrap_or_default()),
+    }
+}
+
+/// Whether two readings agree on everything the resource manages.
+fn managed_equal(a: &Model, b: &Model) -> bool {
+    a.user == b.user && a.emails == b.emails
 }
 
 /// The plan warning of the first plans after an import: the configured
 /// `password_wo_version` differs from the imported state's (null), so the apply will
 /// set `password_wo` and replace whatever password the user has now.
 fn password_after_import_warning(prior: &Value, prior_private: &[u8], config: &Value, planned: &Value) -> Option<Diagnostic> {
-    if prior.is_null() || prior_private != IMPORTED || config.get("password_wo").is_null() {
+    if prior.is_null() || !Private::parse(prior_private).imported || config.get("password_wo").is_null() {
         return None;
     }
     let (was, now) = (prior.get("password_wo_version"), planned.get("password_wo_version"));
@@ -312,8 +348,8 @@ impl ModifyPlan<ProviderData> for ScimUserResource {
 }
 
 impl ScimUserResource {
-    /// The update itself, without its time limit.
-    async fn update_now(&self, data: &ProviderData, req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
+    /// The update itself, without its time limit; with the version it leaves.
+    async fn update_now(&self, data: &ProviderData, req: &ApplyRequest) -> Result<(StateResult, Option<String>), Diagnostics> {
         let c = data.scim_client()?;
         let planned: Model = req.planned_model()?;
         let prior: Model = req.prior_model()?;
@@ -323,7 +359,29 @@ impl ScimUserResource {
         let (was, now) = (user_of(&prior), user_of(&planned));
         let mut ops = vec![PatchOperation::replace_attributes(&now)];
         ops.extend(PatchOperation::removals(&was, &now, &["displayName"]));
-        let answered = c.patch::<User>(&id, &ops).await.map_err(|e| api_diag("Unable to update user", &e))?;
+        let fail = |e: &ApiError| api_diag("Unable to update user", e);
+        let answered = match c.patch_if::<User>(&id, &ops, Private::parse(&req.private).version.as_deref()).await {
+            Ok(answered) => answered,
+            Err(e) if is_stale(&e) => {
+                let current = c.get::<User>(&id, &[]).await.map_err(|e| api_diag("Unable to read user", &e))?.ok_or_else(|| {
+                    Diagnostics::from(Diagnostic::error("User vanished", format!("User {id} disappeared during the update.")))
+                })?;
+                if managed_equal(&state_from_api(&current, &planned), &planned) {
+                    // An earlier attempt of this PatchOp was applied; its answer was lost.
+                    Some(current)
+                } else if managed_equal(&state_from_api(&current, &prior), &prior) {
+                    // Only what this resource does not manage changed: the same change, once more.
+                    match c.patch_if::<User>(&id, &ops, current.version()).await {
+                        Ok(answered) => answered,
+                        Err(e) if is_stale(&e) => return Err(changed_on_server(&what(&prior), "update").into()),
+                        Err(e) => return Err(fail(&e)),
+                    }
+                } else {
+                    return Err(changed_on_server(&what(&prior), "update").into());
+                }
+            }
+            Err(e) => return Err(fail(&e)),
+        };
         let user = match answered {
             Some(u) => u,
             None => c.get::<User>(&id, &[]).await.map_err(|e| api_diag("Unable to read user after update", &e))?.ok_or_else(|| {
@@ -339,7 +397,7 @@ impl ScimUserResource {
             }
         }
         result.state = to_value(&state, Model::ty())?;
-        Ok(result)
+        Ok((result, user.version().map(str::to_string)))
     }
 }
 
@@ -355,7 +413,7 @@ impl ImportState<ProviderData> for ScimUserResource {
     }
 
     fn import_private(&self, _state: &Value) -> Vec<u8> {
-        IMPORTED.to_vec()
+        Private { imported: true, version: None }.to_bytes()
     }
 }
 
@@ -387,6 +445,10 @@ mod tests {
         }
         c
     }
+
+    /// The private state of an imported user, and of one applied since.
+    const IMPORTED: &[u8] = br#"{"imported":true}"#;
+    const APPLIED: &[u8] = b"{}";
 
     #[test]
     fn first_plan_after_import_warns_when_the_version_sends_the_password() {
@@ -428,11 +490,14 @@ mod tests {
     #[test]
     fn an_apply_clears_the_import_marker_unless_it_failed() {
         let ok = StateResult::state(prior());
-        assert_eq!(applied_private(&ok, IMPORTED), APPLIED);
-        assert_eq!(applied_private(&ok, b""), APPLIED, "never empty: empty would keep the prior private state");
+        assert_eq!(applied_private(&ok, IMPORTED, None), APPLIED);
+        assert_eq!(applied_private(&ok, b"", None), APPLIED, "never empty: empty would keep the prior private state");
         let mut failed = StateResult::state(prior());
         failed.diags.push(Diagnostic::error("Password not accepted", "too short"));
-        assert_eq!(applied_private(&failed, IMPORTED), IMPORTED);
+        assert_eq!(applied_private(&failed, IMPORTED, None), IMPORTED);
+        // The version read by the apply replaces the one before.
+        assert_eq!(applied_private(&ok, br#"{"version":"W/\"1\""}"#, Some("W/\"2\"")), br#"{"version":"W/\"2\""}"#);
+        assert_eq!(applied_private(&failed, br#"{"imported":true,"version":"1"}"#, Some("2")), br#"{"imported":true,"version":"2"}"#);
     }
 
     #[tokio::test]

@@ -1,8 +1,11 @@
 //! Tests of the OCI IAM emulation, one file per concern of `scim/` (in process, through
 //! the sandbox's shared test client); this file holds the SCIM helpers they share.
 
+mod attributes;
 mod auth;
 mod bulk;
+mod discovery;
+mod etag;
 mod groups;
 mod password;
 mod patch;
@@ -70,6 +73,18 @@ impl Sb {
         a.json
     }
 
+    /// [`Sb::scim`] with extra headers (`If-Match`, ...).
+    async fn scim_with(&self, method: &str, path: &str, extra: &[(header::HeaderName, &str)], body: Option<Value>) -> Answer {
+        let body = body.map(|b| b.to_string());
+        let authorization = format!("Bearer {STATIC}");
+        let mut headers = vec![(header::AUTHORIZATION, authorization.as_str())];
+        if body.is_some() {
+            headers.push((header::CONTENT_TYPE, "application/scim+json"));
+        }
+        headers.extend(extra.iter().cloned());
+        self.send_with(method, path, &headers, body.as_deref()).await
+    }
+
     async fn get(&self, path: &str) -> Value {
         let a = self.scim("GET", path, None).await;
         assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
@@ -119,6 +134,11 @@ fn member_ids(group: &Value) -> Vec<String> {
 
 fn is_hex32(s: &str) -> bool {
     s.len() == 32 && s.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+}
+
+/// `W/"<32 hex>"`, the shape of every version.
+fn is_version(s: &str) -> bool {
+    s.strip_prefix("W/\"").and_then(|s| s.strip_suffix('"')).is_some_and(is_hex32)
 }
 
 fn is_ocid(s: &str, kind: &str) -> bool {

@@ -1,6 +1,7 @@
 //! Tests of the OCI data in the sandbox state: `GET /_sandbox/state`, reset, the `--data`
 //! file, and older state files without OCI data.
 
+use super::attributes::full_user;
 use super::*;
 
 #[tokio::test]
@@ -89,4 +90,28 @@ async fn older_state_files_load_without_oci() {
     std::fs::write(&file, r#"{"runai": {"idps": []}}"#).expect("write");
     let sb = sandbox_with(SandboxConfig { data: Some(file), ..SandboxConfig::default() });
     assert_eq!(sb.state_json().await["oci"], json!({"users": [], "groups": []}));
+}
+
+#[tokio::test]
+async fn optional_attributes_and_versions_survive_the_data_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = SandboxConfig { data: Some(dir.path().join("state.json")), ..SandboxConfig::default() };
+    let (path, before);
+    {
+        let sb = sandbox_with(config.clone());
+        let a = sb.scim("POST", USERS, Some(full_user("kept"))).await;
+        path = format!("{USERS}/{}", id_of(&a.json));
+        before = sb.get(&path).await;
+        assert_eq!(sb.state_json().await["oci"]["users"][0]["meta"]["version"], before["meta"]["version"]);
+    }
+    let sb = sandbox_with(config);
+    let after = sb.get(&path).await;
+    assert_eq!(after, before, "optional attributes, the made name.formatted and the version (not wrapped twice) are kept");
+    let version = before["meta"]["version"].as_str().unwrap_or_default();
+    let a = sb.scim_with("GET", &path, &[(header::IF_NONE_MATCH, version)], None).await;
+    assert_eq!(a.status, StatusCode::NOT_MODIFIED);
+    // The made `formatted` is still made: it follows a new given name.
+    let a = sb.patch(&path, json!([{"op": "replace", "path": "name.givenName", "value": "Zed"}])).await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.raw);
+    assert_eq!(sb.get(&path).await["name"]["formatted"], json!("Zed Jensen"));
 }
