@@ -16,6 +16,8 @@ pub mod landscape;
 pub mod rules;
 pub mod runai;
 pub mod scim;
+#[cfg(test)]
+mod tolerance_tests;
 
 /// Every resource the provider serves.
 pub fn resources() -> Vec<Arc<dyn Resource<ProviderData>>> {

@@ -432,7 +432,10 @@ impl IdpResource {
     fn schema_static() -> Schema {
         Schema::new(
             "An external identity provider of Run:ai, through which users log in to Run:ai: OpenID Connect (`oidc`), \
-             SAML 2.0 (`saml`) or OpenShift v4 (`openshift-v4`). Set exactly the settings attribute that matches `type`.",
+             SAML 2.0 (`saml`) or OpenShift v4 (`openshift-v4`). Set exactly the settings attribute that matches `type`.\n\n\
+             Concurrent changes: Run:ai's API offers no preconditions, and an update sends the whole configuration (PUT), \
+             so it replaces whatever the idp holds on the server by then (the last writer wins). A refresh before the apply \
+             (a plan without `-refresh=false`) shows a change made elsewhere as drift first.",
             vec![
                 Attribute::string("id").computed().use_state_for_unknown().describe("The idp's alias (same as `alias`)."),
                 Attribute::string("name")

@@ -62,7 +62,9 @@ impl IdpMappersResource {
             "The claim mappers of a Run:ai identity provider: which claims of the external idp fill Run:ai's user attributes. \
              Run:ai applies mapper changes asynchronously (202 Accepted); apply waits until they are visible. \
              Mappers cannot be deleted: destroying this resource resets them to empty. Unset fields keep their current values. \
-             Do not also set `mappers` on the `identity_idp`.",
+             Do not also set `mappers` on the `identity_idp`.\n\n\
+             Concurrent changes: Run:ai's API offers no preconditions; an update sends the configured mappers (PUT), which \
+             replace those values whatever they are on the server by then (the last writer wins), and leaves the others.",
             attrs,
         )
     }

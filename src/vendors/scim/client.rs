@@ -192,10 +192,16 @@ struct TokenResponse {
 pub struct ListResponse<T> {
     #[serde(default)]
     pub total_results: usize,
-    #[serde(default, rename = "Resources")]
+    /// Empty when left out or `null` (servers send both for an empty page).
+    #[serde(default = "Vec::new", rename = "Resources", deserialize_with = "null_as_empty")]
     pub resources: Vec<T>,
     #[serde(default)]
     pub items_per_page: Option<usize>,
+}
+
+/// A list that a server may send as `null`.
+fn null_as_empty<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
 
 /// One operation of a PatchOp.
@@ -971,6 +977,17 @@ mod tests {
             } else {
                 assert_eq!(g.as_ref().and_then(|u| u.id.as_deref()), Some(ids[i]));
             }
+        }
+    }
+
+    #[test]
+    fn error_bodies_are_read_whatever_the_type_of_status() {
+        for body in [
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "400", "scimType": "invalidValue", "detail": "bad"}),
+            json!({"status": 400, "scimType": "invalidValue", "detail": "bad", "x": {}}),
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error", "urn:example:error"], "status": null, "detail": "bad", "scimType": "invalidValue"}),
+        ] {
+            assert_eq!(scim_error_text(body.to_string().as_bytes()), Some(("bad".to_string(), Some("invalidValue".to_string()))), "{body}");
         }
     }
 
