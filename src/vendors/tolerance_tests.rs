@@ -42,6 +42,8 @@ fn scim_users_as_servers_send_them() {
             Some("a"),
             Some(false),
         ),
+        ("meta of another shape", json!({"id": "u1", "userName": "a", "meta": "v1"}), Some("a"), Some(true)),
+        ("meta.version not text", json!({"id": "u1", "userName": "a", "meta": {"version": 3, "location": null}}), Some("a"), Some(true)),
         (
             "emails with extra sub-attributes",
             json!({"id": "u1", "userName": "a", "emails": [{"value": "a@example.com", "type": "work", "primary": true, "secondary": false, "verified": true, "display": "A"}]}),

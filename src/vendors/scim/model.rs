@@ -71,7 +71,7 @@ pub struct User {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub emails: Option<Vec<Email>>,
     /// The server's `meta`, read only (never sent).
-    #[serde(default, skip_serializing)]
+    #[serde(default, skip_serializing, deserialize_with = "lenient_meta")]
     pub meta: Option<Meta>,
 }
 
@@ -87,6 +87,13 @@ impl Group {
     pub fn version(&self) -> Option<&str> {
         self.meta.as_ref().and_then(|m| m.version.as_deref())
     }
+}
+
+/// Reads `meta` whatever its shape: only a text `version` is kept, and nothing else in it
+/// (or a `meta` that is not an object) stops the object from being read.
+fn lenient_meta<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Meta>, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    Ok(v.is_object().then(|| Meta { version: v.get("version").and_then(serde_json::Value::as_str).map(str::to_string) }))
 }
 
 /// What the provider uses of an object's `meta`: its version, the entity tag a
@@ -156,7 +163,7 @@ pub struct Group {
     #[serde(rename = "urn:ietf:params:scim:schemas:oracle:idcs:extension:group:Group", skip_serializing_if = "Option::is_none")]
     pub oracle: Option<OracleGroup>,
     /// The server's `meta`, read only (never sent).
-    #[serde(default, skip_serializing)]
+    #[serde(default, skip_serializing, deserialize_with = "lenient_meta")]
     pub meta: Option<Meta>,
 }
 
