@@ -482,18 +482,7 @@ impl ScimClient {
     /// One SCIM request with auth; retries once with a fresh token after a 401.
     async fn call(&self, method: Method, path: &str, query: &[(&str, String)], body: Option<&Value>) -> Result<Reply, ApiError> {
         let url = self.url(path);
-        self.call_url(&url, method, query, body, None).await
-    }
-
-    async fn call_url(
-        &self,
-        url: &str,
-        method: Method,
-        query: &[(&str, String)],
-        body: Option<&Value>,
-        repeat: Option<Repeat>,
-    ) -> Result<Reply, ApiError> {
-        self.call_url_if(url, method, query, body, repeat, None).await
+        self.call_url(&url, method, query, body, None, None).await
     }
 
     fn request<'a>(
@@ -516,7 +505,7 @@ impl ScimClient {
     }
 
     /// A call, with `If-Match` when `if_match` gives the version last read.
-    async fn call_url_if(
+    async fn call_url(
         &self,
         url: &str,
         method: Method,
@@ -637,7 +626,7 @@ impl ScimClient {
         // effect of applying it once, so it is safe to repeat. (With `If-Match`, a repeat
         // of one that was applied answers 412; the resources tell that from a conflict.)
         let url = self.url(&format!("{}/{}", T::COLLECTION, path_segment(id)));
-        let reply = self.call_url_if(&url, Method::PATCH, &[], Some(&patch_body(ops)), Some(Repeat::Safe), version).await?;
+        let reply = self.call_url(&url, Method::PATCH, &[], Some(&patch_body(ops)), Some(Repeat::Safe), version).await?;
         if reply.status.as_u16() == 204 || reply.is_empty() {
             return Ok(None);
         }
@@ -653,7 +642,7 @@ impl ScimClient {
     /// [`ScimClient::patch_if`]).
     pub async fn delete_if<T: ScimObject>(&self, id: &str, version: Option<&str>) -> Result<bool, ApiError> {
         let url = self.url(&format!("{}/{}", T::COLLECTION, path_segment(id)));
-        match self.call_url_if(&url, Method::DELETE, &[], None, None, version).await {
+        match self.call_url(&url, Method::DELETE, &[], None, None, version).await {
             Ok(_) => Ok(true),
             Err(e) if e.is_not_found() => Ok(false),
             Err(e) => Err(e),
@@ -841,7 +830,7 @@ impl ScimClient {
         let repeat = operations.iter().all(|op| ["PATCH", "PUT", "DELETE"].iter().any(|x| op.method.eq_ignore_ascii_case(x)));
         let body = json!({"schemas": [BULK_REQUEST], "Operations": operations});
         let url = self.url("/Bulk");
-        let reply = self.call_url(&url, Method::POST, &[], Some(&body), repeat.then_some(Repeat::Safe)).await?;
+        let reply = self.call_url(&url, Method::POST, &[], Some(&body), repeat.then_some(Repeat::Safe), None).await?;
         let r: BulkResponse = self.json(&reply)?;
         Ok(r.operations)
     }
