@@ -157,6 +157,27 @@ fn state_addresses(ws: &Workspace) -> BTreeSet<String> {
     out
 }
 
+/// Terraform's local backend rewrites `terraform.tfstate` in place, so a SIGKILL can land
+/// in the middle of a write and leave a truncated file (no provider can prevent that).
+/// What a user does then is what this does: put back `terraform.tfstate.backup` (the state
+/// from before this apply), or start from no state when there is no backup. The objects
+/// the restored state lacks are then orphans like any other, and the recovery is checked
+/// the same way. Returns whether the state was torn.
+fn restore_torn_state(ws: &Workspace) -> bool {
+    let path = ws.dir().join("terraform.tfstate");
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    if text.trim().is_empty() || serde_json::from_str::<Value>(&text).is_ok() {
+        return false;
+    }
+    let backup = ws.dir().join("terraform.tfstate.backup");
+    let restored = std::fs::read_to_string(&backup).ok().filter(|b| serde_json::from_str::<Value>(b).is_ok());
+    match restored {
+        Some(b) => std::fs::write(&path, b).expect("restore the state backup"),
+        None => std::fs::remove_file(&path).expect("remove the torn state"),
+    }
+    true
+}
+
 /// Whether any process of the group is still alive.
 fn group_alive(pgid: u32) -> bool {
     Command::new("kill").args(["-0", "--", &format!("-{pgid}")]).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
@@ -209,6 +230,7 @@ fn diagnostics(output: &str) -> Vec<Diag> {
 #[derive(Debug)]
 struct Outcome {
     kill_point: &'static str,
+    torn_state: bool,
     on_server_at_kill: usize,
     in_state_at_kill: usize,
     orphans: usize,
@@ -262,6 +284,10 @@ fn run_kill_point(kp: &KillPoint) -> Outcome {
     sb.set_faults(json!({"rate": 0}));
 
     let at_kill = server_objects(&sb);
+    let torn = restore_torn_state(&ws);
+    if torn {
+        eprintln!("{kill_point}: the kill tore terraform.tfstate mid-write; restored Terraform's backup, as a user would");
+    }
     let in_state = state_addresses(&ws);
     let orphans: BTreeMap<String, String> = expected
         .iter()
@@ -358,7 +384,14 @@ fn run_kill_point(kp: &KillPoint) -> Outcome {
     let left = server_objects(&sb);
     assert!(left.all_names.is_empty(), "{kill_point}: destroy left {:?}", left.all_names);
 
-    Outcome { kill_point, on_server_at_kill: at_kill.objects.len(), in_state_at_kill: in_state.len(), orphans: orphans.len(), second_apply }
+    Outcome {
+        kill_point,
+        torn_state: torn,
+        on_server_at_kill: at_kill.objects.len(),
+        in_state_at_kill: in_state.len(),
+        orphans: orphans.len(),
+        second_apply,
+    }
 }
 
 fn users_on_server(s: &ServerObjects) -> usize {
@@ -383,8 +416,13 @@ fn apply_killed_at_several_points_recovers_without_duplicates() {
     });
     for o in &outcomes {
         eprintln!(
-            "kill point {:?}: {} objects on the server, {} in the state, {} orphaned; second apply: {}",
-            o.kill_point, o.on_server_at_kill, o.in_state_at_kill, o.orphans, o.second_apply
+            "kill point {:?}: {} objects on the server, {} in the state{}, {} orphaned; second apply: {}",
+            o.kill_point,
+            o.on_server_at_kill,
+            o.in_state_at_kill,
+            if o.torn_state { " (torn by the kill, restored from the backup)" } else { "" },
+            o.orphans,
+            o.second_apply
         );
     }
     eprintln!("crash test took {:.1?}", started.elapsed());
