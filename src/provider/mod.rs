@@ -210,6 +210,14 @@ impl Provider for IdentityProvider {
     fn list_resources(&self) -> Vec<Arc<dyn crate::tfplugin::resource::ListResource<ProviderData>>> {
         crate::vendors::list_resources()
     }
+
+    fn functions(&self) -> Vec<Arc<dyn crate::tfplugin::function::Function>> {
+        crate::vendors::functions()
+    }
+
+    fn actions(&self) -> Vec<Arc<dyn crate::tfplugin::action::Action<ProviderData>>> {
+        crate::vendors::actions()
+    }
 }
 
 #[cfg(test)]

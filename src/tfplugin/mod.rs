@@ -2,8 +2,10 @@
 //! implements the traits in [`resource`], declares schemas with [`schema`], and
 //! [`server::serve`] does the rest (handshake, mTLS, gRPC, codecs, planning).
 
+pub mod action;
 pub mod diag;
 pub mod docs;
+pub mod function;
 pub mod model;
 pub mod plan;
 pub mod plan_modifier;

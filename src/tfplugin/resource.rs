@@ -37,6 +37,14 @@ pub trait Provider: Send + Sync + 'static {
     fn list_resources(&self) -> Vec<Arc<dyn ListResource<Self::Data>>> {
         Vec::new()
     }
+    /// Provider-defined functions (they never see the configuration).
+    fn functions(&self) -> Vec<Arc<dyn super::function::Function>> {
+        Vec::new()
+    }
+    /// Actions.
+    fn actions(&self) -> Vec<Arc<dyn super::action::Action<Self::Data>>> {
+        Vec::new()
+    }
 }
 
 /// Inputs of create and update.

@@ -41,6 +41,16 @@ pub fn list_resources() -> Vec<Arc<dyn ListResource<ProviderData>>> {
     [scim::list_resources(), runai::list_resources(), fudo::list_resources()].concat()
 }
 
+/// Every provider-defined function (`provider::identity::<name>`).
+pub fn functions() -> Vec<Arc<dyn crate::tfplugin::function::Function>> {
+    [scim::functions(), runai::functions(), fudo::functions(), landscape::functions()].concat()
+}
+
+/// Every action (Terraform 1.14+).
+pub fn actions() -> Vec<Arc<dyn crate::tfplugin::action::Action<ProviderData>>> {
+    [landscape::actions(), scim::actions()].concat()
+}
+
 /// One vendor block: its name, its name in messages, the environment variable of its URL,
 /// an example URL, what serves it and the credential sent to it.
 pub struct Vendor {

@@ -2,6 +2,7 @@
 
 use super::proto::tfplugin6 as pb;
 use crate::tfplugin::diag::{AttrPath, Diagnostic, Diagnostics, PathStep, Severity};
+use crate::tfplugin::function::{Parameter, Signature};
 use crate::tfplugin::schema::{AttrKind, Attribute, Block, NestedBlock, Nesting, Schema};
 use crate::tfplugin::value::{CodecError, Type, Value, decode_json_bytes, decode_msgpack, encode_msgpack};
 
@@ -71,6 +72,27 @@ fn attr_to_pb(a: &Attribute) -> pb::schema::Attribute {
         description_kind: pb::StringKind::Markdown as i32,
         deprecated: a.deprecated,
         write_only: a.write_only,
+    }
+}
+
+/// A function's signature as GetProviderSchema declares it.
+pub fn function_to_pb(sig: &Signature) -> pb::Function {
+    let param = |p: &Parameter| pb::function::Parameter {
+        name: p.name.to_string(),
+        r#type: p.ty.to_json_bytes(),
+        allow_null_value: p.allow_null,
+        allow_unknown_values: p.allow_unknown,
+        description: p.description.to_string(),
+        description_kind: pb::StringKind::Markdown as i32,
+    };
+    pb::Function {
+        parameters: sig.parameters.iter().map(param).collect(),
+        variadic_parameter: sig.variadic.as_ref().map(param),
+        r#return: Some(pb::function::Return { r#type: sig.returns.to_json_bytes() }),
+        summary: sig.summary.to_string(),
+        description: sig.description.clone(),
+        description_kind: pb::StringKind::Markdown as i32,
+        deprecation_message: String::new(),
     }
 }
 

@@ -1,9 +1,12 @@
 //! The plugin server: go-plugin handshake, strict AutoMTLS, and the gRPC services.
 
+mod action;
 mod call;
 mod convert;
 mod data_source;
 mod ephemeral;
+mod function;
+mod generate;
 mod identity;
 mod list;
 mod managed;

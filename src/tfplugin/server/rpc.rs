@@ -6,7 +6,7 @@
 
 use tonic::{Request, Response, Status};
 
-use super::call::{Diagnosed, EventStream, respond, respond_diagnostics, unknown_type, unsupported, validate_config};
+use super::call::{Diagnosed, EventStream, respond, respond_diagnostics, unknown_type, validate_config};
 use super::convert::diags_to_pb;
 use super::proto::tfplugin6 as pb;
 use super::service::{ProviderService, capabilities};
@@ -23,6 +23,8 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             data_sources: self.data_sources.keys().map(|k| pb::get_metadata::DataSourceMetadata { type_name: k.clone() }).collect(),
             ephemeral_resources: self.ephemeral.keys().map(|k| pb::get_metadata::EphemeralMetadata { type_name: k.clone() }).collect(),
             list_resources: self.lists.keys().map(|k| pb::get_metadata::ListResourceMetadata { type_name: k.clone() }).collect(),
+            actions: self.actions.keys().map(|k| pb::get_metadata::ActionMetadata { type_name: k.clone() }).collect(),
+            functions: self.functions.keys().map(|k| pb::get_metadata::FunctionMetadata { name: k.clone() }).collect(),
             ..Default::default()
         }))
     }
@@ -174,13 +176,13 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         respond(self.read_data(&r), Diagnosed::diagnosed).await
     }
 
-    /// GenerateResourceConfig: not supported.
+    /// GenerateResourceConfig: the configuration that reproduces a state.
     async fn generate_resource_config(
         &self,
         r: Request<pb::generate_resource_config::Request>,
     ) -> Result<Response<pb::generate_resource_config::Response>, Status> {
-        let name = r.into_inner().type_name;
-        Ok(Response::new(Diagnosed::diagnosed(unsupported("Configuration generation", &name))))
+        let r = r.into_inner();
+        respond(async { self.generate_config(&r) }, Diagnosed::diagnosed).await
     }
 
     /// ValidateEphemeralResourceConfig: the diagnostics of an ephemeral block.
@@ -249,17 +251,18 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         .await
     }
 
-    /// GetFunctions: this provider has none.
+    /// GetFunctions: every function's signature (Terraform takes them from
+    /// GetProviderSchema; this RPC is for other clients).
     async fn get_functions(&self, _r: Request<pb::get_functions::Request>) -> Result<Response<pb::get_functions::Response>, Status> {
-        Ok(Response::new(pb::get_functions::Response { functions: Default::default(), diagnostics: Vec::new() }))
+        Ok(Response::new(pb::get_functions::Response { functions: self.schema_response.functions.clone(), diagnostics: Vec::new() }))
     }
 
-    /// CallFunction: there is no function to call.
+    /// CallFunction: the function's result, or its error with the argument's index.
     async fn call_function(&self, r: Request<pb::call_function::Request>) -> Result<Response<pb::call_function::Response>, Status> {
-        let name = r.into_inner().name;
-        Ok(Response::new(pb::call_function::Response {
-            result: None,
-            error: Some(pb::FunctionError { text: format!("This provider has no function named \"{name}\"."), function_argument: None }),
+        let r = r.into_inner();
+        Ok(Response::new(match self.call_function(&r) {
+            Ok(result) => pb::call_function::Response { result: Some(result), error: None },
+            Err(e) => pb::call_function::Response { result: None, error: Some(e) },
         }))
     }
 
@@ -289,29 +292,31 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         Ok(Response::new(Diagnosed::diagnosed(unknown_type("state store", &r.into_inner().type_name))))
     }
 
-    /// PlanAction: this provider has no actions.
+    /// PlanAction: the action's plan-time checks.
     async fn plan_action(&self, r: Request<pb::plan_action::Request>) -> Result<Response<pb::plan_action::Response>, Status> {
-        Ok(Response::new(Diagnosed::diagnosed(unknown_type("action", &r.into_inner().action_type))))
+        let r = r.into_inner();
+        respond_diagnostics(self.plan_action(&r)).await
     }
 
     /// The stream InvokeAction answers with.
     type InvokeActionStream = EventStream<pb::invoke_action::Event>;
 
-    /// InvokeAction: this provider has no actions; one completed event says so.
+    /// InvokeAction: progress events while the action runs, then one completed event.
     async fn invoke_action(&self, r: Request<pb::invoke_action::Request>) -> Result<Response<Self::InvokeActionStream>, Status> {
-        let d = unknown_type("action", &r.into_inner().action_type);
-        let event = pb::invoke_action::Event {
-            r#type: Some(pb::invoke_action::event::Type::Completed(pb::invoke_action::event::Completed { diagnostics: diags_to_pb(&d) })),
-        };
-        Ok(Response::new(Box::pin(futures_util::stream::iter([Ok(event)]))))
+        Ok(Response::new(self.invoke_action(r.into_inner())))
     }
 
-    /// ValidateActionConfig: this provider has no actions.
+    /// ValidateActionConfig: the diagnostics of an action's configuration.
     async fn validate_action_config(
         &self,
         r: Request<pb::validate_action_config::Request>,
     ) -> Result<Response<pb::validate_action_config::Response>, Status> {
-        Ok(Response::new(Diagnosed::diagnosed(unknown_type("action", &r.into_inner().type_name))))
+        let r = r.into_inner();
+        respond_diagnostics(async {
+            let e = self.action(&r.type_name)?;
+            validate_config(&e.schema, &e.ty, r.config.as_ref(), e.imp.as_validate_config(), "action configuration")
+        })
+        .await
     }
 
     /// StopProvider: cancels the provider code in flight; later calls do not start it.

@@ -9,10 +9,12 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::watch;
 
 use super::call::{Stop, unknown_type};
-use super::convert::{decode_dv, schema_to_pb};
+use super::convert::{decode_dv, function_to_pb, schema_to_pb};
 use super::proto::tfplugin6 as pb;
 use crate::tfplugin::AttrPath;
+use crate::tfplugin::action::Action;
 use crate::tfplugin::diag::{Diagnostic, Diagnostics};
+use crate::tfplugin::function::{Function, Signature};
 use crate::tfplugin::resource::{DataSource, EphemeralResource, ListResource, Provider, Resource};
 use crate::tfplugin::schema::{IdentitySchema, Schema};
 use crate::tfplugin::validator::validate_attributes;
@@ -59,6 +61,10 @@ pub struct ProviderService<P: Provider> {
     pub(super) ephemeral: HashMap<String, Entry<dyn EphemeralResource<P::Data>>>,
     /// List resources; each has the name of a managed resource with an identity.
     pub(super) lists: HashMap<String, Entry<dyn ListResource<P::Data>>>,
+    /// Actions.
+    pub(super) actions: HashMap<String, Entry<dyn Action<P::Data>>>,
+    /// Functions with their signatures.
+    pub(super) functions: HashMap<String, (Arc<dyn Function>, Signature)>,
     /// GetProviderSchema's answer, built once.
     pub(super) schema_response: pb::get_provider_schema::Response,
     /// What ConfigureProvider produced, once it succeeded.
@@ -112,12 +118,23 @@ impl<P: Provider> ProviderService<P> {
                 .collect(),
             |l| (l.type_name(), l.schema()),
         );
+        let actions = entries(provider.actions(), |a| (a.type_name(), a.schema()));
+        let functions: HashMap<_, _> = provider
+            .functions()
+            .into_iter()
+            .map(|f| {
+                let sig = f.signature();
+                (f.name().to_string(), (f, sig))
+            })
+            .collect();
         let schema_response = pb::get_provider_schema::Response {
             provider: Some(schema_to_pb(&provider_schema)),
             resource_schemas: resources.iter().map(|(k, e)| (k.clone(), schema_to_pb(&e.schema))).collect(),
             data_source_schemas: data_sources.iter().map(|(k, e)| (k.clone(), schema_to_pb(&e.schema))).collect(),
             ephemeral_resource_schemas: ephemeral.iter().map(|(k, e)| (k.clone(), schema_to_pb(&e.schema))).collect(),
             list_resource_schemas: lists.iter().map(|(k, e)| (k.clone(), schema_to_pb(&e.schema))).collect(),
+            action_schemas: actions.iter().map(|(k, e)| (k.clone(), pb::ActionSchema { schema: Some(schema_to_pb(&e.schema)) })).collect(),
+            functions: functions.iter().map(|(k, (_, sig))| (k.clone(), function_to_pb(sig))).collect(),
             server_capabilities: Some(capabilities()),
             ..Default::default()
         };
@@ -129,6 +146,8 @@ impl<P: Provider> ProviderService<P> {
             data_sources,
             ephemeral,
             lists,
+            actions,
+            functions,
             schema_response,
             data: RwLock::new(None),
             stop: Stop::new(),
@@ -157,6 +176,11 @@ impl<P: Provider> ProviderService<P> {
     /// The list resource of this type name.
     pub(super) fn list_resource_entry(&self, name: &str) -> Result<&Entry<dyn ListResource<P::Data>>, Diagnostics> {
         self.lists.get(name).ok_or_else(|| unknown_type("list resource", name))
+    }
+
+    /// The action of this type name.
+    pub(super) fn action(&self, name: &str) -> Result<&Entry<dyn Action<P::Data>>, Diagnostics> {
+        self.actions.get(name).ok_or_else(|| unknown_type("action", name))
     }
 
     /// The configured provider data, if ConfigureProvider succeeded.

@@ -32,3 +32,13 @@ pub fn resources() -> Vec<Arc<dyn Resource<ProviderData>>> {
 pub fn data_sources() -> Vec<Arc<dyn DataSource<ProviderData>>> {
     vec![Arc::new(data_oidc_staged_groups::OidcStagedGroupsDataSource)]
 }
+
+/// Provider-defined functions of this vendor.
+pub fn functions() -> Vec<Arc<dyn crate::tfplugin::function::Function>> {
+    Vec::new()
+}
+
+/// Actions of this vendor.
+pub fn actions() -> Vec<Arc<dyn crate::tfplugin::action::Action<ProviderData>>> {
+    Vec::new()
+}

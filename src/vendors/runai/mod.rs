@@ -43,3 +43,8 @@ pub fn data_sources() -> Vec<Arc<dyn DataSource<ProviderData>>> {
 pub fn list_resources() -> Vec<Arc<dyn ListResource<ProviderData>>> {
     vec![Arc::new(list_idps::IdpsList)]
 }
+
+/// Provider-defined functions of this vendor.
+pub fn functions() -> Vec<Arc<dyn crate::tfplugin::function::Function>> {
+    Vec::new()
+}

@@ -61,3 +61,13 @@ pub fn list_resources() -> Vec<Arc<dyn ListResource<ProviderData>>> {
 pub fn ephemeral_resources() -> Vec<Arc<dyn EphemeralResource<ProviderData>>> {
     vec![Arc::new(oauth2_token::OAuth2TokenEphemeral)]
 }
+
+/// Provider-defined functions of this vendor.
+pub fn functions() -> Vec<Arc<dyn crate::tfplugin::function::Function>> {
+    Vec::new()
+}
+
+/// Actions of this vendor.
+pub fn actions() -> Vec<Arc<dyn crate::tfplugin::action::Action<ProviderData>>> {
+    Vec::new()
+}
