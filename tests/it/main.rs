@@ -17,6 +17,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod actions;
 mod acceptance_fudo;
 mod acceptance_idp;
 mod acceptance_landscape;

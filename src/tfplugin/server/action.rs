@@ -34,7 +34,7 @@ fn progress(message: String) -> pb::invoke_action::Event {
 
 impl<P: Provider> ProviderService<P> {
     /// PlanAction: the action's plan-time checks (the configuration may hold unknowns).
-    pub(super) async fn plan_action(&self, r: &pb::plan_action::Request) -> Result<Diagnostics, Diagnostics> {
+    pub(super) async fn action_plan(&self, r: &pb::plan_action::Request) -> Result<Diagnostics, Diagnostics> {
         let e = self.action(&r.action_type)?;
         let config = decode_dv(r.config.as_ref(), &e.ty, "action configuration")?;
         let data = self.configured();
@@ -42,7 +42,7 @@ impl<P: Provider> ProviderService<P> {
     }
 
     /// InvokeAction: the stream of the invocation's progress and its end.
-    pub(super) fn invoke_action(&self, r: pb::invoke_action::Request) -> EventStream<pb::invoke_action::Event> {
+    pub(super) fn invocation(&self, r: pb::invoke_action::Request) -> EventStream<pb::invoke_action::Event> {
         let prepared = (|| -> Result<_, Diagnostics> {
             let e = self.action(&r.action_type)?;
             let config = decode_dv(r.config.as_ref(), &e.ty, "action configuration")?;

@@ -17,7 +17,7 @@ fn error_to_pb(e: FunctionError) -> pb::FunctionError {
 
 impl<P: Provider> ProviderService<P> {
     /// The result of calling function `r.name`, or its error.
-    pub(super) fn call_function(&self, r: &pb::call_function::Request) -> Result<pb::DynamicValue, pb::FunctionError> {
+    pub(super) fn function_result(&self, r: &pb::call_function::Request) -> Result<pb::DynamicValue, pb::FunctionError> {
         let Some((f, sig)) = self.functions.get(&r.name) else {
             return Err(error_to_pb(FunctionError::new(format!("This provider has no function named \"{}\".", r.name))));
         };

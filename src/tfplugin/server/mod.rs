@@ -17,6 +17,8 @@ mod service;
 pub mod tls;
 
 #[cfg(test)]
+mod action_tests;
+#[cfg(test)]
 mod tests;
 
 use std::io::Write;

@@ -260,7 +260,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
     /// CallFunction: the function's result, or its error with the argument's index.
     async fn call_function(&self, r: Request<pb::call_function::Request>) -> Result<Response<pb::call_function::Response>, Status> {
         let r = r.into_inner();
-        Ok(Response::new(match self.call_function(&r) {
+        Ok(Response::new(match self.function_result(&r) {
             Ok(result) => pb::call_function::Response { result: Some(result), error: None },
             Err(e) => pb::call_function::Response { result: None, error: Some(e) },
         }))
@@ -295,7 +295,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
     /// PlanAction: the action's plan-time checks.
     async fn plan_action(&self, r: Request<pb::plan_action::Request>) -> Result<Response<pb::plan_action::Response>, Status> {
         let r = r.into_inner();
-        respond_diagnostics(self.plan_action(&r)).await
+        respond_diagnostics(self.action_plan(&r)).await
     }
 
     /// The stream InvokeAction answers with.
@@ -303,7 +303,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
 
     /// InvokeAction: progress events while the action runs, then one completed event.
     async fn invoke_action(&self, r: Request<pb::invoke_action::Request>) -> Result<Response<Self::InvokeActionStream>, Status> {
-        Ok(Response::new(self.invoke_action(r.into_inner())))
+        Ok(Response::new(self.invocation(r.into_inner())))
     }
 
     /// ValidateActionConfig: the diagnostics of an action's configuration.

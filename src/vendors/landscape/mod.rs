@@ -10,6 +10,7 @@ use crate::vendors::Vendor;
 pub mod client;
 pub mod config;
 pub mod data_oidc_staged_groups;
+pub mod import_action;
 pub mod oidc_group_import;
 
 /// How the provider's configuration and messages name this vendor.
@@ -40,5 +41,5 @@ pub fn functions() -> Vec<Arc<dyn crate::tfplugin::function::Function>> {
 
 /// Actions of this vendor.
 pub fn actions() -> Vec<Arc<dyn crate::tfplugin::action::Action<ProviderData>>> {
-    Vec::new()
+    vec![Arc::new(import_action::OidcGroupImportAction)]
 }

@@ -97,6 +97,22 @@ pub async fn wait_for_session(
     deadline: Instant,
     backoff: Backoff,
 ) -> Result<WaitReport, WaitError> {
+    wait_for_session_reporting(c, session, deadline, backoff, |_, _| async {}).await
+}
+
+/// [`wait_for_session`], calling `report` with the session and the time waited after
+/// every poll (the action streams these as progress).
+pub async fn wait_for_session_reporting<F, Fut>(
+    c: &LandscapeClient,
+    session: ImportSession,
+    deadline: Instant,
+    backoff: Backoff,
+    mut report: F,
+) -> Result<WaitReport, WaitError>
+where
+    F: FnMut(&ImportSession, Duration) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let started = Instant::now();
     let mut last = session;
     let mut polls = 0u32;
@@ -113,6 +129,7 @@ pub async fn wait_for_session(
             Err(source) => return Err(WaitError::Api { last, source }),
         }
         tracing::debug!(session_id = last.id, status = %last.status, polls, "polled OIDC group import session");
+        report(&last, started.elapsed()).await;
     }
     Ok(WaitReport { session: last, polls, waited: started.elapsed() })
 }

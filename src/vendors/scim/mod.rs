@@ -24,6 +24,7 @@ pub mod memberships;
 pub mod model;
 pub mod oauth2_token;
 pub mod user;
+pub mod user_password_action;
 pub mod versions;
 
 /// How the provider's configuration and messages name this vendor.
@@ -69,5 +70,5 @@ pub fn functions() -> Vec<Arc<dyn crate::tfplugin::function::Function>> {
 
 /// Actions of this vendor.
 pub fn actions() -> Vec<Arc<dyn crate::tfplugin::action::Action<ProviderData>>> {
-    Vec::new()
+    vec![Arc::new(user_password_action::UserPasswordAction)]
 }
