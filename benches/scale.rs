@@ -10,8 +10,9 @@
 //! measures the provider's exec-to-handshake latency, GetProviderSchema over gRPC
 //! (mutual TLS, as Terraform calls it) and, as a proxy, `terraform providers schema -json`.
 //!
-//! It prints the tables to stdout and writes `docs/performance.md` and
-//! `docs/performance.svg`. Nothing here asserts a timing.
+//! It prints the tables to stdout and writes `benches/performance.md` and
+//! `benches/performance.svg` (next to the benchmarks: the registry renders only
+//! `docs/index.md` and its known subfolders). Nothing here asserts a timing.
 //!
 //! Run: `cargo bench --bench scale` (release build). Environment knobs:
 //! - `SCALE_NS=100,1000`: the resource counts (default `100,1000,5000`).
@@ -361,11 +362,10 @@ fn run() -> Result<()> {
     let svg = render_svg(&report)?;
     println!("{}", stdout_tables(&report));
     if settings.write_docs {
-        let docs = Path::new(MANIFEST_DIR).join("docs");
-        std::fs::create_dir_all(&docs)?;
-        std::fs::write(docs.join("performance.md"), md)?;
-        std::fs::write(docs.join("performance.svg"), svg)?;
-        println!("wrote docs/performance.md and docs/performance.svg");
+        let dir = Path::new(MANIFEST_DIR).join("benches");
+        std::fs::write(dir.join("performance.md"), md)?;
+        std::fs::write(dir.join("performance.svg"), svg)?;
+        println!("wrote benches/performance.md and benches/performance.svg");
     }
     drop(sandbox);
     Ok(())
@@ -901,7 +901,7 @@ fn environment(tf: &Terraform, provider: &Path, sandbox: &Path, load_before: Str
     let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
         .lines()
         .map(|l| l.get(3..).unwrap_or(l).to_string())
-        .filter(|p| !p.starts_with("docs/performance."))
+        .filter(|p| !p.starts_with("benches/performance."))
         .collect();
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
