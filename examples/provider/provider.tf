@@ -64,6 +64,13 @@ provider "identity" {
     client_secret = var.scim_client_secret
     grant_type    = "client_credentials"
     scope         = "urn:opc:idm:__myscopes__"
+
+    # In HCP Terraform, workload identity replaces the client secret: drop
+    # client_secret and exchange the run's TFC_WORKLOAD_IDENTITY_TOKEN (RFC 7523):
+    # workload_identity = {
+    #   grant = "client_assertion" # or "jwt_bearer"
+    #   tag   = "OCI"              # reads TFC_WORKLOAD_IDENTITY_TOKEN_OCI
+    # }
   }
 
   # Canonical Landscape OIDC group imports (/api/v2/oidc/groups).

@@ -45,6 +45,7 @@ use serde_json::{Map, Value, json};
 
 use super::base_url;
 use super::store::{AppState, SharedState};
+use crate::vendors::runai::alias::{ALIAS_PATTERN, derive_alias};
 use crate::vendors::runai::url_rule;
 
 /// URL prefix of the Run:ai emulation; the client's `url` is `<sandbox>/runai`.
@@ -353,15 +354,8 @@ async fn create_idp(
 ) -> Result<Response, ApiError> {
     let body = parse_object(body)?;
     let mut req = IdpRequest::parse(&body)?;
-    let alias = match &req.name {
-        Some(name) => {
-            if !ALIAS_RE.is_match(name) {
-                return Err(ApiError::invalid("name", "must match ^[a-z0-9_-]+$"));
-            }
-            name.clone()
-        }
-        None => req.kind.as_str().to_string(),
-    };
+    let alias = derive_alias(req.name.as_deref(), req.kind.as_str())
+        .map_err(|_| ApiError::invalid("name", &format!("must match {ALIAS_PATTERN}")))?;
     let base = base_url(&headers, &uri);
     // A conflict is reported before any metadata fetch; the write below checks again.
     if state.read(|d| d.runai.find(&alias).is_some()).await {
@@ -566,8 +560,6 @@ impl StoredIdp {
 // ---------------------------------------------------------------------------------------
 // Request parsing and validation
 // ---------------------------------------------------------------------------------------
-
-static ALIAS_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z0-9_-]+$").expect("constant regex"));
 
 static SCOPE_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^([a-zA-Z0-9._:-]+)(\s[a-zA-Z0-9._:-]+)*$").expect("constant regex"));
 

@@ -85,7 +85,8 @@ pub trait Function: Send + Sync {
 
 /// The parameter that argument `index` binds to, if any.
 pub fn parameter_for(sig: &Signature, index: usize) -> Option<&Parameter> {
-    sig.parameters.get(index).or_else(|| if index >= sig.parameters.len() { sig.variadic.as_ref() } else { None })
+    // Past the fixed parameters (the only way `get` finds none), the variadic one.
+    sig.parameters.get(index).or(sig.variadic.as_ref())
 }
 
 /// Checks the arguments against the signature before the call: their number, and the

@@ -161,6 +161,17 @@ pub trait Resource<D>: Send + Sync {
     fn as_upgrade_state(&self) -> Option<&dyn UpgradeState> {
         None
     }
+
+    /// Adjusts the configuration generated for an existing object (`terraform query
+    /// -generate-config-out`, `plan -generate-config-out`; Terraform 1.14+). `config`
+    /// arrives as the framework built it from `state` and the schema: computed-only,
+    /// write-only and `timeouts` attributes null, values equal to their schema default
+    /// null, the rest as in `state`. Terraform writes the HCL from it (a null attribute
+    /// is left out when it is computed, written `= null` otherwise; a sensitive one is
+    /// written `= null # sensitive`). Set null here what another resource type manages
+    /// (only where leaving it out plans no change): its value stays out of the file.
+    /// Nothing by default.
+    fn generate_config(&self, _state: &Value, _config: &mut Value) {}
 }
 
 /// `terraform import` and `import` blocks.

@@ -1,12 +1,13 @@
 //! The registry docs in `docs/` are generated from the schemas and the examples.
 //! This test fails when they are stale; `UPDATE_DOCS=1 cargo test --test it docs::`
-//! rewrites them. It also fails on any attribute without a description.
+//! rewrites them. It also fails on any attribute without a description, and on a function
+//! without a summary, a description or a description of each parameter.
 
 use std::path::{Path, PathBuf};
 
 use identity_provider::provider::IdentityProvider;
 use identity_provider::tfplugin::Provider;
-use identity_provider::tfplugin::docs::{PageKind, render_page, render_schema, undescribed};
+use identity_provider::tfplugin::docs::{PageKind, render_function_page, render_page, render_schema, undescribed};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -93,6 +94,19 @@ fn expected_pages() -> Vec<(PathBuf, String)> {
         );
         pages.push((root().join(format!("docs/list-resources/{short}.md")), page));
     }
+    for a in p.actions() {
+        let name = a.type_name();
+        let short = name.trim_start_matches("identity_");
+        let dir = root().join("examples/actions").join(name);
+        let page = render_page("identity", name, PageKind::Action, &a.schema(), read_opt(&dir.join("action.tf")).as_deref(), None);
+        pages.push((root().join(format!("docs/actions/{short}.md")), page));
+    }
+    for f in p.functions() {
+        let name = f.name();
+        let example = read_opt(&root().join("examples/functions").join(name).join("function.tf"));
+        let page = render_function_page("identity", name, &f.signature(), example.as_deref());
+        pages.push((root().join(format!("docs/functions/{name}.md")), page));
+    }
     pages
 }
 
@@ -146,6 +160,20 @@ fn every_attribute_is_described() {
     for l in p.list_resources() {
         assert!(!l.schema().block.description.is_empty(), "list {} has no description", l.type_name());
         missing.extend(undescribed(&l.schema()).into_iter().map(|a| format!("list.{}.{a}", l.type_name())));
+    }
+    for a in p.actions() {
+        assert!(!a.schema().block.description.is_empty(), "action {} has no description", a.type_name());
+        missing.extend(undescribed(&a.schema()).into_iter().map(|x| format!("action.{}.{x}", a.type_name())));
+    }
+    for f in p.functions() {
+        let sig = f.signature();
+        assert!(!sig.summary.trim().is_empty(), "function {} has no summary", f.name());
+        assert!(!sig.description.trim().is_empty(), "function {} has no description", f.name());
+        for param in sig.parameters.iter().chain(sig.variadic.as_ref()) {
+            if param.description.trim().is_empty() {
+                missing.push(format!("function.{}.{}", f.name(), param.name));
+            }
+        }
     }
     assert!(missing.is_empty(), "attributes without a description: {missing:?}");
 }

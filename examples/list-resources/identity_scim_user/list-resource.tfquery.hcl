@@ -4,6 +4,6 @@ list "identity_scim_user" "contractors" {
   include_resource = true
 
   config {
-    filter = "userName ew \"@contractor.example.com\""
+    filter = provider::identity::scim_filter("userName", "ew", "@contractor.example.com")
   }
 }

@@ -38,7 +38,7 @@ impl<P: Provider> ProviderService<P> {
         let e = self.action(&r.action_type)?;
         let config = decode_dv(r.config.as_ref(), &e.ty, "action configuration")?;
         let data = self.configured();
-        Ok(self.stop.run(async { Ok(e.imp.plan(data.as_deref(), &config).await) }).await?)
+        self.stop.run(async { Ok(e.imp.plan(data.as_deref(), &config).await) }).await
     }
 
     /// InvokeAction: the stream of the invocation's progress and its end.

@@ -10,9 +10,13 @@ use crate::tfplugin::function::{FunctionError, check_arguments, parameter_for};
 use crate::tfplugin::resource::Provider;
 use crate::tfplugin::value::Value;
 
-/// The protocol's error for `e`.
+/// The protocol's error for `e`. Terraform shows the text inside a sentence of its own
+/// that ends with a period (`Invalid value for "x" parameter: <text>.`, `Call to function
+/// "f" failed: <text>.`), so the text's own final period is dropped.
 fn error_to_pb(e: FunctionError) -> pb::FunctionError {
-    pb::FunctionError { text: e.text, function_argument: e.argument.and_then(|i| i64::try_from(i).ok()) }
+    let text = e.text.trim_end();
+    let text = text.strip_suffix('.').filter(|t| !t.ends_with('.')).unwrap_or(text).to_string();
+    pb::FunctionError { text, function_argument: e.argument.and_then(|i| i64::try_from(i).ok()) }
 }
 
 impl<P: Provider> ProviderService<P> {

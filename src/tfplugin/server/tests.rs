@@ -1004,3 +1004,166 @@ async fn every_rpc_answers_as_recorded() {
     t.check("plan after stop (not cancellable)", &[&summary("modify plan warns")], &[&interrupted]);
     t.check("stop signal", &["true"], &[]);
 }
+
+/// GenerateResourceConfig through the service: the framework's rules from the schema,
+/// then the resource's own adjustment; refused for a resource that cannot be imported.
+mod generate_config {
+    use super::*;
+    use crate::tfplugin::timeouts::Timeouts;
+
+    const TIMEOUTS: Timeouts = Timeouts::all("the gadget", |_| "the gadget".to_string());
+
+    /// A provider with `probe_gadget` (importable, with timeouts and a hook that leaves
+    /// out `extra`) and `probe_fixed` (not importable).
+    struct Gen;
+    struct Gadget;
+    struct Fixed;
+
+    fn gadget_schema() -> Schema {
+        Schema::new(
+            "a gadget",
+            vec![
+                Attribute::string("id").computed().describe("id"),
+                Attribute::string("name").required().describe("name"),
+                Attribute::bool("enabled").default_value(true).describe("enabled"),
+                Attribute::string("extra").optional().computed().describe("managed elsewhere"),
+                Attribute::string("secret_wo").optional().sensitive().write_only().describe("secret"),
+                TIMEOUTS.attribute(),
+            ],
+        )
+    }
+
+    #[async_trait]
+    impl Provider for Gen {
+        type Data = ();
+        fn type_name(&self) -> &'static str {
+            "probe"
+        }
+        fn schema(&self) -> Schema {
+            Schema::new("probe provider", Vec::new())
+        }
+        async fn configure(&self, _config: &Value, _diags: &mut Diagnostics) -> Option<()> {
+            Some(())
+        }
+        fn resources(&self) -> Vec<Arc<dyn Resource<()>>> {
+            vec![Arc::new(Gadget), Arc::new(Fixed)]
+        }
+        fn data_sources(&self) -> Vec<Arc<dyn DataSource<()>>> {
+            Vec::new()
+        }
+    }
+
+    #[async_trait]
+    impl Resource<()> for Gadget {
+        fn type_name(&self) -> &'static str {
+            "probe_gadget"
+        }
+        fn schema(&self) -> Schema {
+            gadget_schema()
+        }
+        async fn create(&self, _d: &(), req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
+            Ok(StateResult::state(req.planned.clone()))
+        }
+        async fn read(&self, _d: &(), state: &Value, _p: &[u8]) -> Result<StateResult, Diagnostics> {
+            Ok(StateResult::state(state.clone()))
+        }
+        async fn update(&self, _d: &(), req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
+            Ok(StateResult::state(req.planned.clone()))
+        }
+        async fn delete(&self, _d: &(), _s: &Value, _p: &[u8]) -> Result<(), Diagnostics> {
+            Ok(())
+        }
+        fn timeouts(&self) -> Option<Timeouts> {
+            Some(TIMEOUTS)
+        }
+        fn as_import(&self) -> Option<&dyn ImportState<()>> {
+            Some(self)
+        }
+        fn generate_config(&self, state: &Value, config: &mut Value) {
+            assert_eq!(state.get("id").as_str(), Some("g-1"), "the hook sees the state");
+            config.set("extra", Value::Null);
+        }
+    }
+
+    #[async_trait]
+    impl ImportState<()> for Gadget {
+        async fn import(&self, _d: Option<&()>, id: &str) -> Result<Value, Diagnostics> {
+            Ok(Value::object_of(&[("id", id.into())]))
+        }
+    }
+
+    #[async_trait]
+    impl Resource<()> for Fixed {
+        fn type_name(&self) -> &'static str {
+            "probe_fixed"
+        }
+        fn schema(&self) -> Schema {
+            gadget_schema()
+        }
+        async fn create(&self, _d: &(), req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
+            Ok(StateResult::state(req.planned.clone()))
+        }
+        async fn read(&self, _d: &(), state: &Value, _p: &[u8]) -> Result<StateResult, Diagnostics> {
+            Ok(StateResult::state(state.clone()))
+        }
+        async fn update(&self, _d: &(), req: &ApplyRequest) -> Result<StateResult, Diagnostics> {
+            Ok(StateResult::state(req.planned.clone()))
+        }
+        async fn delete(&self, _d: &(), _s: &Value, _p: &[u8]) -> Result<(), Diagnostics> {
+            Ok(())
+        }
+    }
+
+    /// A gadget's state.
+    fn state(enabled: bool) -> Value {
+        Value::object_of(&[
+            ("id", "g-1".into()),
+            ("name", "gizmo".into()),
+            ("enabled", enabled.into()),
+            ("extra", "server value".into()),
+            ("secret_wo", "leaked".into()),
+            (
+                "timeouts",
+                Value::object_of(&[("create", "5m".into()), ("read", Value::Null), ("update", Value::Null), ("delete", Value::Null)]),
+            ),
+        ])
+    }
+
+    async fn generate(svc: &ProviderService<Gen>, type_name: &str, state: Option<&Value>) -> pb::generate_resource_config::Response {
+        let ty = gadget_schema().value_type();
+        svc.generate_resource_config(Request::new(pb::generate_resource_config::Request {
+            type_name: type_name.into(),
+            state: state.and_then(|s| dv(s, &ty)),
+        }))
+        .await
+        .expect("answer")
+        .into_inner()
+    }
+
+    #[tokio::test]
+    async fn generated_configuration_follows_the_schema_then_the_resource() {
+        let svc = ProviderService::new(Gen);
+        let caps = svc.schema_response.server_capabilities.expect("capabilities");
+        assert!(caps.generate_resource_config, "Terraform asks only a provider that says it can");
+        let ty = gadget_schema().value_type();
+        for enabled in [true, false] {
+            let r = generate(&svc, "probe_gadget", Some(&state(enabled))).await;
+            assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+            let config = crate::tfplugin::value::decode_msgpack(&r.config.expect("config").msgpack, &ty).expect("decode");
+            let want = Value::object_of(&[
+                ("id", Value::Null),
+                ("name", "gizmo".into()),
+                // The default is left out; another value stays.
+                ("enabled", if enabled { Value::Null } else { false.into() }),
+                ("extra", Value::Null),
+                ("secret_wo", Value::Null),
+                ("timeouts", Value::Null),
+            ]);
+            assert_eq!(config, want, "enabled = {enabled}");
+        }
+        let summaries = |r: pb::generate_resource_config::Response| r.diagnostics.into_iter().map(|d| d.summary).collect::<Vec<_>>();
+        assert_eq!(summaries(generate(&svc, "probe_fixed", Some(&state(true))).await), ["Configuration generation not supported"]);
+        assert_eq!(summaries(generate(&svc, "probe_gadget", None).await), ["Invalid state received from Terraform"]);
+        assert_eq!(summaries(generate(&svc, "probe_nope", Some(&state(true))).await), ["Unknown resource type"]);
+    }
+}

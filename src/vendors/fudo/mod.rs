@@ -10,6 +10,7 @@ use crate::vendors::Vendor;
 pub mod client;
 pub mod config;
 pub mod data_user_oidc_assignments;
+pub mod id_functions;
 pub mod list_user_oidc;
 pub mod user_oidc;
 
@@ -41,5 +42,5 @@ pub fn list_resources() -> Vec<Arc<dyn ListResource<ProviderData>>> {
 
 /// Provider-defined functions of this vendor.
 pub fn functions() -> Vec<Arc<dyn crate::tfplugin::function::Function>> {
-    Vec::new()
+    vec![Arc::new(id_functions::UserOidcIdFunction), Arc::new(id_functions::ParseUserOidcIdFunction)]
 }

@@ -203,7 +203,9 @@ impl OidcGroupImportResource {
              Landscape has no API to delete an import session: destroying this resource only removes it from the \
              Terraform state. To import again, change `triggers`.\n\n\
              Concurrent imports: Landscape's API offers no preconditions; each apply that creates this resource starts \
-             a session of its own, and sessions started elsewhere for the same issuer run beside it.",
+             a session of its own, and sessions started elsewhere for the same issuer run beside it.\n\n\
+             To import on demand, or every time another resource changes, without recording a session in the state, use \
+             the `identity_oidc_group_import` action (Terraform 1.14+) instead.",
             vec![
                 Attribute::string("id").computed().use_state_for_unknown().describe("The import session id; also the import ID."),
                 Attribute::number("issuer_id")

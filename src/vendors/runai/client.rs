@@ -7,6 +7,7 @@ use std::sync::Arc;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
+use super::alias::{AliasError, derive_alias};
 use crate::http::coalesce::{CoalesceSettings, CoalesceStats, Coalescer};
 use crate::http::{ApiError, Auth, Created, Dialect, Http, HttpSettings, Reply, Request, is_addressable_id, path_segment};
 
@@ -266,14 +267,21 @@ impl RunaiClient {
     pub async fn create_idp(&self, req: &IdpRequest) -> Result<String, ApiError> {
         let url = self.url("");
         let request = self.request(Method::POST, &url, Some(req))?;
-        let alias = expected_alias(req);
+        // A name Run:ai refuses is sent all the same, for Run:ai's own words; such a create
+        // cannot have happened, so there is nothing to adopt.
+        let expected = expected_alias(req).ok();
         let lookup = || async {
-            match self.get_idp(&alias).await? {
+            let Some(alias) = &expected else { return Ok(None) };
+            match self.get_idp(alias).await? {
                 Some(idp) if matches_request(&idp, req) => Ok(Some(idp.alias)),
                 _ => Ok(None),
             }
         };
-        let alias = match self.http.create(&request, &format!("identity provider \"{alias}\""), lookup).await? {
+        let what = match &expected {
+            Some(alias) => format!("identity provider \"{alias}\""),
+            None => "identity provider".to_string(),
+        };
+        let alias = match self.http.create(&request, &what, lookup).await? {
             Created::New(reply) => self.http.decode::<PostResponse>(&reply)?.alias,
             Created::Adopted(alias) => alias,
         };
@@ -317,9 +325,10 @@ impl RunaiClient {
     }
 }
 
-/// The alias Run:ai gives an idp created with `req`: its name, else its type.
-pub fn expected_alias(req: &IdpRequest) -> String {
-    req.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| req.kind.clone())
+/// The alias Run:ai gives an idp created with `req`: its name, else its type (the rule
+/// of [`derive_alias`]); an error for a name Run:ai refuses.
+pub fn expected_alias(req: &IdpRequest) -> Result<String, AliasError> {
+    derive_alias(req.name.as_deref(), &req.kind)
 }
 
 /// Whether an existing idp is what `req` would have created (so that it can be adopted

@@ -461,7 +461,7 @@ impl IdpResource {
                     .optional()
                     .computed()
                     .use_state_for_unknown()
-                    .describe("Which claims of the external idp fill Run:ai's user attributes. Unset fields keep Run:ai's defaults. Manage mappers either here or with `identity_idp_mappers`, not both."),
+                    .describe("Which claims of the external idp fill Run:ai's user attributes. Unset fields keep Run:ai's defaults. Manage mappers either here or with `identity_idp_mappers`, not both. Left out, the idp never sends them and the plan keeps what Run:ai holds, so configuration that Terraform generates (`terraform query` or `plan` with `-generate-config-out`) never sets `mappers`: import `identity_idp_mappers` by the idp's alias to manage them, or copy them here from the imported state."),
                 TIMEOUTS.attribute(),
             ],
         )
@@ -557,6 +557,13 @@ impl Resource<ProviderData> for IdpResource {
 
     fn as_modify_plan(&self) -> Option<&dyn ModifyPlan<ProviderData>> {
         Some(self)
+    }
+
+    /// Generated configuration never sets `mappers`: left out, the plan keeps the
+    /// server's mappers and an update never sends them, so `identity_idp_mappers` can
+    /// be imported to manage them without two resources owning the same values.
+    fn generate_config(&self, _state: &Value, config: &mut Value) {
+        config.set("mappers", Value::Null);
     }
 }
 

@@ -8,6 +8,7 @@ use crate::tfplugin::resource::ListResource;
 use crate::tfplugin::{DataSource, Resource};
 use crate::vendors::Vendor;
 
+pub mod alias;
 pub mod client;
 pub mod config;
 pub mod data_idp;
@@ -16,6 +17,7 @@ pub mod data_idps;
 pub mod idp;
 pub mod idp_mappers;
 pub mod list_idps;
+pub mod saml_metadata;
 pub mod url_rule;
 
 /// How the provider's configuration and messages name this vendor.
@@ -46,5 +48,5 @@ pub fn list_resources() -> Vec<Arc<dyn ListResource<ProviderData>>> {
 
 /// Provider-defined functions of this vendor.
 pub fn functions() -> Vec<Arc<dyn crate::tfplugin::function::Function>> {
-    Vec::new()
+    vec![Arc::new(saml_metadata::SamlMetadataFunction), Arc::new(alias::IdpAliasFunction)]
 }

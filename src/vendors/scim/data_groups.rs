@@ -38,7 +38,7 @@ fn schema() -> Schema {
             Attribute::string("filter")
                 .optional()
                 .describe(
-                    "SCIM filter expression, e.g. `displayName sw \"eng-\"`. Combined with `member_user_id` by `and` when both are set.",
+                    "SCIM filter expression, e.g. `displayName sw \"eng-\"`; build it with `provider::identity::scim_filter(\"displayName\", \"sw\", \"eng-\")` so that values are quoted correctly. Combined with `member_user_id` by `and` when both are set.",
                 )
                 .validate(Validator::non_empty()),
             Attribute::string("member_user_id")

@@ -48,7 +48,7 @@ fn schema() -> Schema {
         vec![
             Attribute::string("filter")
                 .optional()
-                .describe("SCIM filter expression, e.g. `userName eq \"jane@example.com\"` or `active eq true and name.familyName co \"son\"`. All users when unset.")
+                .describe("SCIM filter expression, e.g. `userName eq \"jane@example.com\"` or `active eq true and name.familyName co \"son\"`; build it with `provider::identity::scim_filter(\"userName\", \"eq\", var.email)` so that values are quoted correctly. All users when unset.")
                 .validate(Validator::non_empty()),
             Attribute::nested(
                 "users",

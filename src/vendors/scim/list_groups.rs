@@ -21,7 +21,7 @@ impl ListResource<ProviderData> for ScimGroupsList {
             vec![
                 Attribute::string("filter")
                     .optional()
-                    .describe("SCIM filter expression (RFC 7644 section 3.4.2.2), e.g. `displayName co \"admins\"`. All groups when unset.")
+                    .describe("SCIM filter expression (RFC 7644 section 3.4.2.2), e.g. `displayName co \"admins\"`; `provider::identity::scim_filter(\"displayName\", \"co\", \"admins\")` builds it with the value correctly quoted. All groups when unset.")
                     .validate(Validator::non_empty()),
             ],
         )

@@ -21,7 +21,7 @@ impl ListResource<ProviderData> for ScimUsersList {
             vec![
                 Attribute::string("filter")
                     .optional()
-                    .describe("SCIM filter expression (RFC 7644 section 3.4.2.2), e.g. `userName sw \"a\"`. All users when unset.")
+                    .describe("SCIM filter expression (RFC 7644 section 3.4.2.2), e.g. `userName sw \"a\"`; `provider::identity::scim_filter(\"userName\", \"sw\", \"a\")` builds it with the value correctly quoted. All users when unset.")
                     .validate(Validator::non_empty()),
             ],
         )

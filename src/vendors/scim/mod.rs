@@ -13,6 +13,7 @@ pub mod client;
 pub mod config;
 pub mod data_groups;
 pub mod data_users;
+pub mod filter_function;
 pub mod group;
 pub mod group_member;
 pub mod list;
@@ -65,7 +66,7 @@ pub fn ephemeral_resources() -> Vec<Arc<dyn EphemeralResource<ProviderData>>> {
 
 /// Provider-defined functions of this vendor.
 pub fn functions() -> Vec<Arc<dyn crate::tfplugin::function::Function>> {
-    Vec::new()
+    vec![Arc::new(filter_function::ScimFilterFunction)]
 }
 
 /// Actions of this vendor.

@@ -72,7 +72,8 @@ struct Email {
 fn schema() -> Schema {
     Schema::new(
         "A user of a SCIM 2.0 service, such as an Oracle OCI IAM identity domain. The password can be set write-only (never stored in state).\n\n\
-         Concurrent changes: where the server gives each user a version (`meta.version`, its ETag), updates and deletes are conditional (`If-Match` with the version Terraform last read), so a user changed on the server since then is not overwritten: the apply fails, says so, and the next plan shows the real difference. Without versions, the last writer wins.",
+         Concurrent changes: where the server gives each user a version (`meta.version`, its ETag), updates and deletes are conditional (`If-Match` with the version Terraform last read), so a user changed on the server since then is not overwritten: the apply fails, says so, and the next plan shows the real difference. Without versions, the last writer wins.\n\n\
+         To rotate a password without recording a version in the configuration and the state, use the `identity_scim_user_password` action (Terraform 1.14+).",
         vec![
             Attribute::string("id").computed().use_state_for_unknown().describe("The SCIM id of the user."),
             Attribute::string("ocid").computed().use_state_for_unknown().describe("The Oracle Cloud ID of the user (OCI IAM only; empty on other SCIM servers)."),
