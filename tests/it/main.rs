@@ -17,7 +17,6 @@
 #[path = "../support/mod.rs"]
 mod support;
 
-mod actions;
 mod acceptance_fudo;
 mod acceptance_idp;
 mod acceptance_landscape;
@@ -25,6 +24,7 @@ mod acceptance_membership;
 mod acceptance_quickstart;
 mod acceptance_runai;
 mod acceptance_scim;
+mod actions;
 mod coalescing;
 mod concurrency_scim;
 mod conformance_scim;
