@@ -111,6 +111,7 @@ fn check_settings(config: &Value, env: Env<'_>, diags: &mut Diagnostics) {
         let _ = settings::check_tls(v, config, diags);
     }
     scim::config::validate_token_url(config, env, diags);
+    scim::config::validate_workload_identity(config, env, diags);
 }
 
 /// Configuration into clients, with settings missing from `config` looked up in `env`.

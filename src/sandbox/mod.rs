@@ -124,6 +124,34 @@ pub struct SandboxConfig {
     #[arg(long, value_name = "TOKEN", default_value = DEFAULT_SCIM_STATIC_TOKEN)]
     pub scim_static_token: String,
 
+    /// A JWK Set (RFC 7517, `{"keys": [...]}`) whose public keys sign the JWTs the SCIM
+    /// token endpoint accepts as assertions (RFC 7523, for workload identity): a client
+    /// assertion instead of the client secret, or the
+    /// `urn:ietf:params:oauth:grant-type:jwt-bearer` grant. Read at start; needs
+    /// --scim-jwt-issuer and --scim-jwt-audience. Without it, assertions are refused.
+    #[arg(
+        long = "scim-jwks",
+        value_name = "FILE",
+        value_parser = scim::Jwks::from_file,
+        requires_all = ["scim_jwt_issuer", "scim_jwt_audience"]
+    )]
+    pub scim_jwks: Option<scim::Jwks>,
+
+    /// The issuer (`iss`) an assertion must name, e.g. `https://app.terraform.io` for HCP
+    /// Terraform's workload identity tokens.
+    #[arg(long, value_name = "ISS", requires = "scim_jwks")]
+    pub scim_jwt_issuer: Option<String>,
+
+    /// The audience an assertion's `aud` must hold (the identity domain).
+    #[arg(long, value_name = "AUD", requires = "scim_jwks")]
+    pub scim_jwt_audience: Option<String>,
+
+    /// Accept each assertion once (by its `jti`, else the whole token), as issuers that
+    /// refuse a replayed token do; a second use answers `invalid_client` /
+    /// `invalid_grant`. OCI IAM does not document this, so it is off by default.
+    #[arg(long)]
+    pub scim_jwt_single_use: bool,
+
     /// Bearer token (JWT) the Landscape API accepts.
     #[arg(long, value_name = "TOKEN", default_value = DEFAULT_LANDSCAPE_TOKEN)]
     pub landscape_token: String,
@@ -184,6 +212,10 @@ impl Default for SandboxConfig {
             scim_password: DEFAULT_SCIM_PASSWORD.to_string(),
             scim_token_ttl_secs: DEFAULT_SCIM_TOKEN_TTL_SECS,
             scim_static_token: DEFAULT_SCIM_STATIC_TOKEN.to_string(),
+            scim_jwks: None,
+            scim_jwt_issuer: None,
+            scim_jwt_audience: None,
+            scim_jwt_single_use: false,
             landscape_token: DEFAULT_LANDSCAPE_TOKEN.to_string(),
             scim_no_user_groups: false,
             scim_max_members: DEFAULT_SCIM_MAX_MEMBERS,
@@ -204,6 +236,10 @@ impl std::fmt::Debug for SandboxConfig {
             .field("data", &self.data)
             .field("scim_client_id", &self.scim_client_id)
             .field("scim_username", &self.scim_username)
+            .field("scim_jwks", &self.scim_jwks)
+            .field("scim_jwt_issuer", &self.scim_jwt_issuer)
+            .field("scim_jwt_audience", &self.scim_jwt_audience)
+            .field("scim_jwt_single_use", &self.scim_jwt_single_use)
             .field("scim_no_user_groups", &self.scim_no_user_groups)
             .field("scim_max_members", &self.scim_max_members)
             .field("mapper_delay_ms", &self.mapper_delay_ms)

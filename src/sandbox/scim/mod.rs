@@ -10,6 +10,16 @@
 //!   401 `invalid_client` (with `WWW-Authenticate: Basic`), 400 `invalid_request`,
 //!   `invalid_grant`, `unsupported_grant_type`. Tokens are random, kept in memory only
 //!   (they survive `/_sandbox/reset`, not a restart).
+//! - JWT assertions (RFC 7523, OCI IAM's "client assertion" and "JWT assertion" grant),
+//!   for workload identity: a client assertion
+//!   (`client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer&client_assertion=<jwt>`)
+//!   instead of the client secret, or `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=<jwt>`.
+//!   The JWT is verified against `--scim-jwks FILE` (signature, `kid`), `--scim-jwt-issuer`
+//!   (`iss`), `--scim-jwt-audience` (`aud`) and its `exp`/`nbf`; a bad client assertion
+//!   answers 401 `invalid_client`, a bad grant assertion 400 `invalid_grant`, each with an
+//!   `error_description` naming the cause. A second use of an assertion is accepted (OCI
+//!   does not document refusing one) unless `--scim-jwt-single-use` is given. Without
+//!   `--scim-jwks`, every assertion is refused. See `auth`.
 //! - Everything under `/oci/admin/v1` needs `Authorization: Bearer <token>`: an unexpired
 //!   issued token or `--scim-static-token`; otherwise 401 with a SCIM error.
 //! - `POST /oci/oauth2/v1/revoke`: RFC 7009 revocation (client credentials as for the
@@ -70,7 +80,12 @@ use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
 
-pub use self::auth::{DEFAULT_SCOPE, DEFAULT_STATIC_TOKEN, DEFAULT_TOKEN_TTL_SECS, TokenStatus, TokenStore};
+#[cfg(test)]
+pub use self::auth::testing as jwt_testing;
+pub use self::auth::{
+    ASSERTION_LEEWAY_SECS, CLIENT_ASSERTION_TYPE, DEFAULT_SCOPE, DEFAULT_STATIC_TOKEN, DEFAULT_TOKEN_TTL_SECS, JWT_BEARER_GRANT, Jwks,
+    TokenStatus, TokenStore,
+};
 pub use self::bulk::MAX_BULK_OPERATIONS;
 pub use self::discovery::{RESOURCE_TYPE_SCHEMA, SERVICE_PROVIDER_CONFIG_SCHEMA};
 pub use self::error::ScimError;

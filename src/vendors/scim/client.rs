@@ -7,6 +7,21 @@
 //! A failure is shared the same way: every call waiting for the token gets the same
 //! error at once, and the endpoint is asked again only after a pause (never, within the
 //! process, when the failure cannot change: credentials refused, no such host, TLS).
+//!
+//! Workload identity ([`ScimAuth::Assertion`]): a JWT from outside (HCP Terraform's
+//! `TFC_WORKLOAD_IDENTITY_TOKEN`) is exchanged for an access token per RFC 7523, as a
+//! client assertion or with the JWT assertion grant ([`AssertionGrant`]). Some issuers
+//! accept an assertion only once, so the JWT is exchanged once per provider process and
+//! the access token it brings is shared by every request of the process, like any other.
+//! Unlike a client secret, it is not exchanged again after a 401: a replay would be
+//! refused by such an issuer and hide the 401's own cause, so the 401 is the error (the
+//! next Terraform run, a new provider process, exchanges its own token). A second
+//! exchange happens only when the access token runs out within the process (shortly
+//! before `expires_in`): it is then the only way to go on, and an issuer that refuses a
+//! replay, or a JWT that has expired by then, ends the run with the issuer's words and
+//! that explanation. The exchange is sent again at once only when it provably was not
+//! processed (never sent, or 429), not after a lost answer; after a failure that may pass
+//! (a 5xx, a timeout) it is tried again after [`TOKEN_RETRY_PAUSE`], as any token request.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -61,19 +76,89 @@ const USER_READS: CoalesceSettings = CoalesceSettings { max_batch: PAGE_SIZE, ..
 /// Group reads are batched the same way (see [`ScimClient::get_group_coalesced`]).
 const GROUP_READS: CoalesceSettings = USER_READS;
 
-/// How the client authenticates.
-#[derive(Clone, Debug)]
+/// How the client authenticates. Its `Debug` shows no secret.
+#[derive(Clone)]
 pub enum ScimAuth {
     /// A static bearer token.
     Static(String),
     /// OAuth2 at `token_url` with HTTP Basic client credentials.
     OAuth2 { token_url: String, client_id: String, client_secret: String, grant: Grant, scope: String },
+    /// OAuth2 at `token_url` with a JWT instead of a client secret (RFC 7523; workload
+    /// identity): `assertion` is the JWT, `source` says where it came from (for messages:
+    /// "the environment variable TFC_WORKLOAD_IDENTITY_TOKEN"), `client_id` is sent when
+    /// set. Exchanged once per process (see the module documentation).
+    Assertion { token_url: String, client_id: Option<String>, assertion: String, source: String, grant: AssertionGrant, scope: String },
 }
+
+impl std::fmt::Debug for ScimAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ScimAuth::Static(_) => f.write_str("Static([redacted])"),
+            ScimAuth::OAuth2 { token_url, client_id, grant, scope, .. } => f
+                .debug_struct("OAuth2")
+                .field("token_url", token_url)
+                .field("client_id", client_id)
+                .field("grant", &if matches!(grant, Grant::Password { .. }) { "password" } else { "client_credentials" })
+                .field("scope", scope)
+                .finish_non_exhaustive(),
+            ScimAuth::Assertion { token_url, client_id, source, grant, scope, .. } => f
+                .debug_struct("Assertion")
+                .field("token_url", token_url)
+                .field("client_id", client_id)
+                .field("source", source)
+                .field("grant", grant)
+                .field("scope", scope)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+/// How a JWT is presented to the token endpoint (RFC 7523), named as OCI IAM's
+/// "Client/User JWT Assertion" documentation names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AssertionGrant {
+    /// A client assertion (RFC 7523 section 2.2): `grant_type=client_credentials`,
+    /// `client_assertion_type=`[`CLIENT_ASSERTION_TYPE`], `client_assertion=<jwt>`, no
+    /// client secret. The issuer refuses a bad one with 401 `invalid_client`.
+    ClientAssertion,
+    /// The JWT assertion grant (RFC 7523 section 2.1):
+    /// `grant_type=`[`JWT_BEARER_GRANT`], `assertion=<jwt>`, the client identified by
+    /// `client_id` only. The issuer refuses a bad one with 400 `invalid_grant`.
+    JwtBearer,
+}
+
+impl AssertionGrant {
+    /// From the provider's `scim.workload_identity.grant`.
+    pub fn from_name(name: &str) -> Option<AssertionGrant> {
+        match name {
+            "client_assertion" => Some(AssertionGrant::ClientAssertion),
+            "jwt_bearer" => Some(AssertionGrant::JwtBearer),
+            _ => None,
+        }
+    }
+}
+
+/// `client_assertion_type` of a JWT client assertion (RFC 7523 section 2.2).
+pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// `grant_type` of the JWT assertion grant (RFC 7523 section 2.1).
+pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 #[derive(Clone, Debug)]
 pub enum Grant {
     ClientCredentials,
     Password { username: String, password: String },
+}
+
+/// Where an access token comes from: the static one, or a token request.
+enum Credential<'a> {
+    Static(&'a str),
+    /// The request to the token endpoint: where, the form body, and how the client
+    /// authenticates.
+    Exchange {
+        url: &'a str,
+        form: Vec<(String, String)>,
+        auth: Auth<'a>,
+    },
 }
 
 struct CachedToken {
@@ -95,6 +180,9 @@ struct TokenState {
     failure: Option<TokenFailure>,
     /// How many times the endpoint failed for a cause that may pass (the pause doubles).
     transient_failures: u32,
+    /// How many access tokens the endpoint gave so far (a JWT assertion's second exchange
+    /// is explained when it fails).
+    exchanges: u32,
 }
 
 /// The pause after a token request that failed for a cause that may pass (refused, a
@@ -392,6 +480,7 @@ impl ScimClient {
             ScimAuth::Static(t) => vec![t],
             ScimAuth::OAuth2 { client_secret, grant: Grant::Password { password, .. }, .. } => vec![client_secret, password],
             ScimAuth::OAuth2 { client_secret, .. } => vec![client_secret],
+            ScimAuth::Assertion { assertion, .. } => vec![assertion],
         };
         let base = base.trim_end_matches('/').to_string();
         let http = Http::new(DIALECT, settings, extra_ca_pem, false)?.with_secrets(&secrets);
@@ -410,11 +499,103 @@ impl ScimClient {
         })
     }
 
+    /// Whether a 401 to a request is answered by asking for a new access token and sending
+    /// the request once more: with client credentials, yes; with a static token there is
+    /// no other; with a JWT assertion, no (see the module documentation).
+    fn renews_after_401(&self) -> bool {
+        matches!(self.auth, ScimAuth::OAuth2 { .. })
+    }
+
+    /// A 401 to a request made with an access token from a JWT assertion, with why the
+    /// provider does not exchange the JWT again.
+    fn explain_401(&self, e: ApiError) -> ApiError {
+        let ScimAuth::Assertion { source, .. } = &self.auth else { return e };
+        match e {
+            ApiError::Status { vendor, status: 401, message, details, request } => {
+                let why = format!(
+                    "the access token was obtained with the workload identity token from {source}, which this provider exchanges \
+                     once per provider process and not again after a 401, because issuers may refuse a second use of the same token; the next \
+                     Terraform run exchanges a new one"
+                );
+                let details = Some(match details.filter(|d| !d.is_empty()) {
+                    Some(d) => format!("{d}; {why}"),
+                    None => why,
+                });
+                ApiError::Status { vendor, status: 401, message, details, request }
+            }
+            other => other,
+        }
+    }
+
+    /// A token endpoint failure with the JWT assertion's source, and why a second exchange
+    /// happened when it is one.
+    fn explain_exchange_failure(&self, e: ApiError, exchanges: u32) -> ApiError {
+        let ScimAuth::Assertion { source, grant, .. } = &self.auth else { return e };
+        match e {
+            ApiError::Status { vendor, status, message, details, request } => {
+                let how = match grant {
+                    AssertionGrant::ClientAssertion => "as an RFC 7523 client assertion",
+                    AssertionGrant::JwtBearer => "with the RFC 7523 JWT assertion grant",
+                };
+                let mut why = format!("the workload identity token from {source} was presented {how}");
+                if exchanges > 0 {
+                    why.push_str(
+                        "; this was its second exchange in this run: the access token it brought first ran out, and only a new \
+                         exchange can renew it. An issuer that accepts a token once, or a workload identity token that has expired \
+                         since, refuses it: give the access tokens a lifetime longer than a run",
+                    );
+                }
+                let details = Some(match details.filter(|d| !d.is_empty()) {
+                    Some(d) => format!("{d}; {why}"),
+                    None => why,
+                });
+                ApiError::Status { vendor, status, message, details, request }
+            }
+            other => other,
+        }
+    }
+
+    /// The static token, or the token request: its URL, form body and client
+    /// authentication.
+    fn credential(&self) -> Credential<'_> {
+        let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+        match &self.auth {
+            ScimAuth::Static(t) => Credential::Static(t),
+            ScimAuth::OAuth2 { token_url, client_id, client_secret, grant, scope } => {
+                let mut form = vec![pair("scope", scope)];
+                match grant {
+                    Grant::ClientCredentials => form.push(pair("grant_type", "client_credentials")),
+                    Grant::Password { username, password } => {
+                        form.push(pair("grant_type", "password"));
+                        form.push(pair("username", username));
+                        form.push(pair("password", password));
+                    }
+                }
+                Credential::Exchange { url: token_url, form, auth: Auth::Basic(client_id, client_secret) }
+            }
+            ScimAuth::Assertion { token_url, client_id, assertion, grant, scope, .. } => {
+                let mut form = match grant {
+                    AssertionGrant::ClientAssertion => vec![
+                        pair("grant_type", "client_credentials"),
+                        pair("client_assertion_type", CLIENT_ASSERTION_TYPE),
+                        pair("client_assertion", assertion),
+                    ],
+                    AssertionGrant::JwtBearer => vec![pair("grant_type", JWT_BEARER_GRANT), pair("assertion", assertion)],
+                };
+                if let Some(id) = client_id {
+                    form.push(pair("client_id", id));
+                }
+                form.push(pair("scope", scope));
+                Credential::Exchange { url: token_url, form, auth: Auth::None }
+            }
+        }
+    }
+
     /// A valid access token: the cached one, or a new one (single-flight).
     async fn access_token(&self, stale: Option<&str>) -> Result<String, ApiError> {
-        let (token_url, client_id, client_secret, grant, scope) = match &self.auth {
-            ScimAuth::Static(t) => return Ok(t.clone()),
-            ScimAuth::OAuth2 { token_url, client_id, client_secret, grant, scope } => (token_url, client_id, client_secret, grant, scope),
+        let (token_url, form, auth) = match self.credential() {
+            Credential::Static(t) => return Ok(t.to_string()),
+            Credential::Exchange { url, form, auth } => (url, form, auth),
         };
         let mut guard = self.token.lock().await;
         if let Some(c) = guard.cached.as_ref()
@@ -428,24 +609,18 @@ impl ScimClient {
         {
             return Err(f.error.clone());
         }
-        let mut form: Vec<(String, String)> = vec![("scope".into(), scope.clone())];
-        match grant {
-            Grant::ClientCredentials => form.push(("grant_type".into(), "client_credentials".into())),
-            Grant::Password { username, password } => {
-                form.push(("grant_type".into(), "password".into()));
-                form.push(("username".into(), username.clone()));
-                form.push(("password".into(), password.clone()));
-            }
-        }
         // Asking for a token twice has the effect of asking once: safe to repeat, but only
         // once per round: the callers waiting for it are better served by a quick answer,
-        // and a failure is shared with all of them.
-        let req =
-            Request::new(Method::POST, token_url).auth(Auth::Basic(client_id, client_secret)).form(form).repeat(Repeat::Safe).retries(1);
+        // and a failure is shared with all of them. A JWT assertion only when the request
+        // provably went unprocessed (never sent, or throttled): an issuer that accepts an
+        // assertion once would refuse the repeat of a request whose answer was lost.
+        let repeat = if matches!(self.auth, ScimAuth::Assertion { .. }) { Repeat::UnsentOrThrottled } else { Repeat::Safe };
+        let req = Request::new(Method::POST, token_url).auth(auth).form(form).repeat(repeat).retries(1);
         let fetched = match self.token_http.send(&req).await {
             Ok(reply) => self.token_http.decode::<TokenResponse>(&reply),
             Err(e) => Err(e),
         };
+        let fetched = fetched.map_err(|e| self.explain_exchange_failure(e, guard.exchanges));
         let t = match fetched {
             Ok(t) => t,
             Err(e) => {
@@ -466,6 +641,7 @@ impl ScimClient {
         };
         guard.failure = None;
         guard.transient_failures = 0;
+        guard.exchanges += 1;
         // A lifetime beyond ten years is taken as ten years (an absurd `expires_in` must not
         // overflow the clock).
         let lifetime = token_lifetime(t.expires_in);
@@ -522,11 +698,11 @@ impl ScimClient {
                 req = req.header(reqwest::header::IF_MATCH, entity_tag(version));
             }
             let reply = self.http.send_any(&req).await?;
-            if reply.status.as_u16() == 401 && attempt == 0 && matches!(self.auth, ScimAuth::OAuth2 { .. }) {
+            if reply.status.as_u16() == 401 && attempt == 0 && self.renews_after_401() {
                 stale = Some(token);
                 continue;
             }
-            return self.http.accept(&req, reply);
+            return self.http.accept(&req, reply).map_err(|e| self.explain_401(e));
         }
         Err(refused_twice())
     }
@@ -586,8 +762,8 @@ impl ScimClient {
             match self.http.create(&req, &what, &lookup).await {
                 Ok(Created::New(reply)) => return self.json(&reply).and_then(checked_id),
                 Ok(Created::Adopted(found)) => return Ok(found),
-                Err(e) if e.status() == Some(401) && attempt == 0 && matches!(self.auth, ScimAuth::OAuth2 { .. }) => stale = Some(token),
-                Err(e) => return Err(e),
+                Err(e) if e.status() == Some(401) && attempt == 0 && self.renews_after_401() => stale = Some(token),
+                Err(e) => return Err(self.explain_401(e)),
             }
         }
         Err(refused_twice())
@@ -1220,5 +1396,193 @@ mod tests {
         let e = c.list_all::<User>(None, &[]).await.expect_err("too many pages");
         assert!(e.to_string().contains(&format!("stopped after {MAX_LIST_PAGES} pages")), "{e}");
         assert_eq!(calls.load(Ordering::SeqCst), MAX_LIST_PAGES);
+    }
+
+    // ----- workload identity: RFC 7523 assertions -----
+
+    use crate::sandbox::scim::jwt_testing::{AUDIENCE, ISSUER, TestIssuer};
+    use crate::sandbox::{RunningSandbox, SandboxConfig};
+
+    const TOKEN_ROUTE: &str = "POST /oci/oauth2/v1/token";
+
+    /// A sandbox that trusts `issuer`'s key (`single_use`: each assertion accepted once).
+    async fn trusting(issuer: &TestIssuer, single_use: bool, ttl_secs: u64) -> RunningSandbox {
+        crate::sandbox::spawn(SandboxConfig {
+            scim_jwks: Some(issuer.jwks()),
+            scim_jwt_issuer: Some(ISSUER.into()),
+            scim_jwt_audience: Some(AUDIENCE.into()),
+            scim_jwt_single_use: single_use,
+            scim_token_ttl_secs: ttl_secs,
+            ..SandboxConfig::default()
+        })
+        .await
+        .expect("sandbox")
+    }
+
+    fn assertion_auth(token_url: &str, jwt: &str, grant: AssertionGrant, client_id: Option<&str>) -> ScimAuth {
+        ScimAuth::Assertion {
+            token_url: token_url.to_string(),
+            client_id: client_id.map(str::to_string),
+            assertion: jwt.to_string(),
+            source: "the environment variable TFC_WORKLOAD_IDENTITY_TOKEN".into(),
+            grant,
+            scope: "urn:opc:idm:__myscopes__".into(),
+        }
+    }
+
+    fn assertion_client(s: &RunningSandbox, jwt: &str, grant: AssertionGrant) -> ScimClient {
+        let auth = assertion_auth(&s.scim_token_url(), jwt, grant, Some(crate::sandbox::DEFAULT_SCIM_CLIENT_ID));
+        ScimClient::new(&s.scim_url(), auth, None, HttpSettings { max_retries: 0, ..Default::default() }).expect("client")
+    }
+
+    fn token_requests(s: &RunningSandbox) -> u64 {
+        s.state.stats().by_route.get(TOKEN_ROUTE).copied().unwrap_or(0)
+    }
+
+    #[tokio::test]
+    async fn an_assertion_is_exchanged_once_for_all_the_requests_of_a_process() {
+        let issuer = TestIssuer::new("hcp");
+        for grant in [AssertionGrant::ClientAssertion, AssertionGrant::JwtBearer] {
+            // An issuer that accepts each assertion once: a second exchange would fail.
+            let s = trusting(&issuer, true, 3600).await;
+            let c = assertion_client(&s, &issuer.assertion(json!({})), grant);
+            let users: Vec<User> = (0..10).map(|i| User { user_name: Some(format!("wi-{i}")), ..User::default() }).collect();
+            for r in futures_util::future::join_all(users.iter().map(|u| c.create(u))).await {
+                r.expect("created with the exchanged token");
+            }
+            let listed = c.list_all::<User>(None, &[]).await.expect("list");
+            assert_eq!(listed.len(), 10, "{grant:?}");
+            assert_eq!(token_requests(&s), 1, "{grant:?}: one exchange serves every request");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_401_does_not_exchange_the_assertion_again() {
+        let issuer = TestIssuer::new("hcp");
+        let s = trusting(&issuer, false, 3600).await;
+        let jwt = issuer.assertion(json!({}));
+        let c = assertion_client(&s, &jwt, AssertionGrant::ClientAssertion);
+        c.create(&User { user_name: Some("before".into()), ..User::default() }).await.expect("create");
+        let one_401 = crate::sandbox::faults::FaultSettings::parse(br#"{"rate": 1, "statuses": [401], "count": 1}"#).expect("faults");
+        s.state.faults().set(one_401.clone());
+        let e = c.get::<User>("whoever", &[]).await.expect_err("the 401 is the error");
+        assert_eq!(e.status(), Some(401), "{e}");
+        let detail = e.detail();
+        assert!(detail.contains("not again after a 401") && detail.contains("TFC_WORKLOAD_IDENTITY_TOKEN"), "{detail}");
+        assert!(!detail.contains(&jwt), "{detail}");
+        assert_eq!(token_requests(&s), 1, "no second exchange after the 401");
+        // The token still serves the next request.
+        assert!(c.find_id::<User>("before").await.is_some());
+        assert_eq!(token_requests(&s), 1);
+
+        // With a client secret, a 401 is answered with a new token and the request sent again.
+        let secret = ScimAuth::OAuth2 {
+            token_url: s.scim_token_url(),
+            client_id: crate::sandbox::DEFAULT_SCIM_CLIENT_ID.into(),
+            client_secret: crate::sandbox::DEFAULT_SCIM_CLIENT_SECRET.into(),
+            grant: Grant::ClientCredentials,
+            scope: "urn:opc:idm:__myscopes__".into(),
+        };
+        let c = ScimClient::new(&s.scim_url(), secret, None, HttpSettings { max_retries: 0, ..Default::default() }).expect("client");
+        assert!(c.find_id::<User>("before").await.is_some());
+        s.state.faults().set(one_401);
+        assert!(c.find_id::<User>("before").await.is_some(), "renewed after the 401");
+        assert_eq!(token_requests(&s), 3, "one more exchange for the secret's client, and one after its 401");
+    }
+
+    #[tokio::test]
+    async fn a_second_exchange_when_the_access_token_runs_out_is_explained() {
+        let issuer = TestIssuer::new("hcp");
+        // Access tokens live 1 s (renewed after half of that); the issuer accepts an assertion once.
+        let s = trusting(&issuer, true, 1).await;
+        let c = assertion_client(&s, &issuer.assertion(json!({"jti": "plan-1"})), AssertionGrant::JwtBearer);
+        c.create(&User { user_name: Some("first".into()), ..User::default() }).await.expect("create");
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let e = c.get::<User>("whoever", &[]).await.expect_err("the replay is refused");
+        assert_eq!(e.status(), Some(400), "{e}");
+        let (text, detail) = (e.to_string(), e.detail());
+        assert!(text.contains("invalid_grant") && text.contains("already been used (jti \"plan-1\")"), "{text}");
+        assert!(detail.contains("second exchange") && detail.contains("lifetime longer than a run"), "{detail}");
+        assert_eq!(token_requests(&s), 2);
+        // Final: the refused assertion is not sent again within the process.
+        assert!(c.get::<User>("whoever", &[]).await.is_err());
+        assert_eq!(token_requests(&s), 2);
+    }
+
+    /// A token endpoint that records each request (headers and form) and answers `status`
+    /// with an OAuth2 error that echoes the whole form back.
+    async fn echoing_token_endpoint(status: StatusCode) -> (String, Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, String)>>>) {
+        use axum::routing::post;
+        let seen: Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, String)>>> = Arc::default();
+        let record = seen.clone();
+        let app = Router::new().route(
+            "/oauth2/v1/token",
+            post(move |headers: axum::http::HeaderMap, body: String| {
+                let record = record.clone();
+                async move {
+                    record.lock().unwrap().push((headers, body.clone()));
+                    (status, Json(json!({"error": "invalid_grant", "error_description": format!("cannot use {body}")})))
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (format!("http://{addr}"), seen)
+    }
+
+    #[tokio::test]
+    async fn the_assertion_is_sent_as_rfc_7523_says_and_never_shown() {
+        let issuer = TestIssuer::new("hcp");
+        let jwt = issuer.assertion(json!({}));
+        let (base, seen) = echoing_token_endpoint(StatusCode::BAD_REQUEST).await;
+        let token_url = format!("{base}/oauth2/v1/token");
+        let cases = [
+            (AssertionGrant::ClientAssertion, Some("app-id")),
+            (AssertionGrant::JwtBearer, None),
+            (AssertionGrant::JwtBearer, Some("app-id")),
+        ];
+        for (grant, client_id) in cases {
+            let auth = assertion_auth(&token_url, &jwt, grant, client_id);
+            assert!(!format!("{auth:?}").contains(&jwt), "Debug shows no token: {auth:?}");
+            let c = ScimClient::new(&format!("{base}/admin/v1"), auth, None, HttpSettings { max_retries: 2, ..Default::default() })
+                .expect("client");
+            let e = c.get::<User>("u1", &[]).await.expect_err("refused");
+            for text in [e.to_string(), e.detail(), format!("{e:?}")] {
+                assert!(!text.contains(&jwt), "the assertion is scrubbed: {text}");
+                assert!(!text.contains(jwt.split('.').nth(1).unwrap_or("-")), "no part of it either: {text}");
+            }
+            assert!(e.detail().contains("TFC_WORKLOAD_IDENTITY_TOKEN"), "{}", e.detail());
+            let (headers, body) = seen.lock().unwrap().pop().expect("one request");
+            assert!(headers.get("authorization").is_none(), "no client secret, no Basic header: {headers:?}");
+            let form: HashMap<String, String> = crate::sandbox::scim::parse_urlencoded(&body).into_iter().collect();
+            let get = |k: &str| form.get(k).map(String::as_str);
+            match grant {
+                AssertionGrant::ClientAssertion => {
+                    assert_eq!(get("grant_type"), Some("client_credentials"));
+                    assert_eq!(get("client_assertion_type"), Some(CLIENT_ASSERTION_TYPE));
+                    assert_eq!(get("client_assertion"), Some(jwt.as_str()));
+                    assert_eq!(get("assertion"), None);
+                }
+                AssertionGrant::JwtBearer => {
+                    assert_eq!(get("grant_type"), Some(JWT_BEARER_GRANT));
+                    assert_eq!(get("assertion"), Some(jwt.as_str()));
+                    assert_eq!(get("client_assertion"), None);
+                }
+            }
+            assert_eq!(get("client_id"), client_id);
+            assert_eq!(get("scope"), Some("urn:opc:idm:__myscopes__"));
+            // Refused for good: not sent again within the process.
+            assert!(c.get::<User>("u1", &[]).await.is_err());
+            assert!(seen.lock().unwrap().is_empty(), "a refused assertion is not sent again");
+        }
+
+        // A 503 is not repeated at once (the issuer may have used the assertion).
+        let (base, seen) = echoing_token_endpoint(StatusCode::SERVICE_UNAVAILABLE).await;
+        let auth = assertion_auth(&format!("{base}/oauth2/v1/token"), &jwt, AssertionGrant::ClientAssertion, None);
+        let c = ScimClient::new(&format!("{base}/admin/v1"), auth, None, HttpSettings { max_retries: 3, ..Default::default() })
+            .expect("client");
+        assert!(c.get::<User>("u1", &[]).await.is_err());
+        assert_eq!(seen.lock().unwrap().len(), 1, "sent once");
     }
 }
