@@ -30,7 +30,9 @@ struct Place {
 /// The credential settings of the SCIM token endpoint.
 const TOKEN_CREDENTIALS: &str = "`scim.client_id` / `scim.client_secret` (IDENTITY_SCIM_CLIENT_ID, IDENTITY_SCIM_CLIENT_SECRET) \
      of a confidential application that is activated and has the Identity Domain Administrator role (or the scope asked \
-     for in `scim.scope`); for the password grant also `scim.username` / `scim.password`";
+     for in `scim.scope`); for the password grant also `scim.username` / `scim.password`; with `scim.workload_identity`, \
+     the workload identity token instead: its issuer must be trusted by the identity domain, its audience must name the \
+     domain, and it must not have expired (HCP Terraform issues a fresh one for every run)";
 
 /// Where the vendor of an error is configured (see [`super::Vendor`]); the SCIM token
 /// endpoint is the `scim` block's `token_url`.

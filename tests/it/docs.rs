@@ -195,3 +195,42 @@ fn examples_are_terraform_fmt_clean() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `docs/` holds only what the Terraform registry renders: `index.md` and the known
+/// subfolders, each holding Markdown pages only (no images, no other pages at the root).
+#[test]
+fn docs_follow_the_registry_layout() {
+    const FOLDERS: [&str; 7] = ["actions", "data-sources", "ephemeral-resources", "functions", "guides", "list-resources", "resources"];
+    let docs = root().join("docs");
+    let mut unexpected = Vec::new();
+    for e in std::fs::read_dir(&docs).expect("read docs/") {
+        let e = e.expect("entry");
+        let name = e.file_name().to_string_lossy().into_owned();
+        let path = e.path();
+        if path.is_dir() && FOLDERS.contains(&name.as_str()) {
+            for f in std::fs::read_dir(&path).expect("read a docs folder") {
+                let f = f.expect("entry");
+                let fname = f.file_name().to_string_lossy().into_owned();
+                if !(f.path().is_file() && fname.ends_with(".md")) {
+                    unexpected.push(format!("docs/{name}/{fname}"));
+                }
+            }
+        } else if name != "index.md" {
+            unexpected.push(format!("docs/{name}"));
+        }
+    }
+    assert!(
+        unexpected.is_empty(),
+        "the registry renders none of {unexpected:?}: move them out of docs/ (benchmark pages live in benches/)"
+    );
+    // Every guide has the front matter the registry needs.
+    for g in std::fs::read_dir(docs.join("guides")).expect("read docs/guides") {
+        let p = g.expect("entry").path();
+        let text = std::fs::read_to_string(&p).expect("read a guide");
+        assert!(
+            text.starts_with("---\npage_title: ") && text.contains("\nsubcategory: ") && text.contains("\ndescription: "),
+            "{} lacks the registry front matter (page_title, subcategory, description)",
+            p.display()
+        );
+    }
+}
