@@ -39,6 +39,7 @@ use axum::http::{Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use identity_provider::sandbox::tls::{TlsListener, generate};
 use serde_json::{Value, json};
+use support::keyring::Keyring;
 use support::{Sandbox, Workspace, flat, provider_bin};
 
 const NAME: &str = "terraform-provider-identity";
@@ -139,69 +140,6 @@ fn locked_hashes(lock: &str, provider: &str) -> Vec<String> {
 
 // ----- GnuPG -----
 
-/// A throwaway GnuPG home (`GNUPGHOME`), so the caller's keyring is never touched.
-struct Keyring {
-    home: tempfile::TempDir,
-}
-
-impl Keyring {
-    fn new() -> Keyring {
-        let home = tempfile::Builder::new().prefix("identity-gpg-").tempdir().expect("tempdir");
-        std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o700)).expect("chmod");
-        Keyring { home }
-    }
-
-    fn gpg(&self, args: &[&str]) -> Output {
-        Command::new("gpg")
-            .args(["--batch", "--no-tty"])
-            .args(args)
-            .env("GNUPGHOME", self.home.path())
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run gpg (Debian package gnupg; scripts/test installs it): {e}"))
-    }
-
-    /// Makes an RSA signing key without a passphrase; its fingerprint.
-    fn add_rsa_key(&self, uid: &str, algo: &str) -> String {
-        let out = self.gpg(&["--passphrase", "", "--quick-gen-key", uid, algo, "sign", "never"]);
-        assert!(out.status.success(), "{}", describe(&format!("gpg --quick-gen-key {algo}"), &out));
-        let list = self.gpg(&["--with-colons", "--list-secret-keys", uid]);
-        String::from_utf8_lossy(&list.stdout)
-            .lines()
-            .find_map(|l| l.strip_prefix("fpr:").map(|r| r.trim_matches(':').to_string()))
-            .unwrap_or_else(|| panic!("no fingerprint for {uid}"))
-    }
-
-    /// The ASCII-armored public key of `fingerprint`.
-    fn armored_public_key(&self, fingerprint: &str) -> String {
-        let out = self.gpg(&["--armor", "--export", fingerprint]);
-        assert!(out.status.success(), "{}", describe("gpg --armor --export", &out));
-        let armor = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(armor.starts_with("-----BEGIN PGP PUBLIC KEY BLOCK-----"), "not an armored public key:\n{armor}");
-        armor
-    }
-
-    /// A binary detached signature of `file` by `fingerprint`, written to `to`.
-    fn sign(&self, fingerprint: &str, file: &Path, to: &Path) {
-        let out = self.gpg(&["--yes", "--local-user", fingerprint, "--detach-sign", "--output", path_str(to), path_str(file)]);
-        assert!(out.status.success(), "{}", describe("gpg --detach-sign", &out));
-    }
-}
-
-impl Drop for Keyring {
-    fn drop(&mut self) {
-        // The agent gpg started for this home; it would otherwise linger until it notices
-        // that its socket is gone.
-        let _ = Command::new("gpgconf")
-            .args(["--kill", "gpg-agent"])
-            .env("GNUPGHOME", self.home.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
-}
-
 /// The 16-hex-digit key ID of a v4 key: the end of its fingerprint.
 fn key_id(fingerprint: &str) -> String {
     fingerprint[fingerprint.len() - 16..].to_ascii_uppercase()
@@ -226,7 +164,7 @@ impl Release {
     fn package(arm64: bool) -> Release {
         let tmp = tempdir("identity-registry-");
         let keys = Keyring::new();
-        let signer = keys.add_rsa_key("Registry Test Signer <release@example.com>", "rsa3072");
+        let signer = keys.add_key("Registry Test Signer <release@example.com>", "rsa3072");
         // A private copy, so a concurrent `cargo build` cannot swap the binary mid-test.
         let bin = tmp.path().join(NAME);
         std::fs::copy(provider_bin(), &bin).expect("copy the provider binary");
@@ -248,7 +186,7 @@ impl Release {
         Command::new(&script)
             .args(args)
             .current_dir(repo())
-            .env("GNUPGHOME", self.keys.home.path())
+            .env("GNUPGHOME", self.keys.home())
             .env("GPG_FINGERPRINT", &self.signer)
             .env_remove("GPG_PASSPHRASE")
             .stdin(Stdio::null())
@@ -642,7 +580,7 @@ fn init_refuses_a_tampered_zip_and_a_signature_by_another_key() {
     std::fs::write(&zip, &original).expect("restore the zip");
 
     // 2. SHA256SUMS signed by a key the registry does not list for the namespace.
-    let other = release.keys.add_rsa_key("Someone Else <else@example.com>", "rsa2048");
+    let other = release.keys.add_key("Someone Else <else@example.com>", "rsa2048");
     release.keys.sign(&other, &release.path(&sums_name()), &release.path(&sig_name()));
     let ws = registry.registry_workspace(&sb, "");
     let err = flat(&ws.run_err(&["init", "-input=false", "-no-color"]));

@@ -9,47 +9,9 @@ use crate::support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use support::keyring::Keyring;
+
 const SUMS: &str = concat!("terraform-provider-identity_", env!("CARGO_PKG_VERSION"), "_SHA256SUMS");
-
-/// A throwaway GnuPG home with one key per `(user id, algorithm)`; their fingerprints.
-struct Keyring {
-    home: tempfile::TempDir,
-}
-
-impl Keyring {
-    fn new() -> Keyring {
-        let home = tempfile::Builder::new().prefix("identity-gpg-").tempdir().expect("tempdir");
-        std::fs::set_permissions(home.path(), std::os::unix::fs::PermissionsExt::from_mode(0o700)).expect("chmod");
-        Keyring { home }
-    }
-
-    fn gpg(&self, args: &[&str]) -> Output {
-        Command::new("gpg")
-            .args(["--batch", "--no-tty"])
-            .args(args)
-            .env("GNUPGHOME", self.home.path())
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run gpg (Debian package gnupg; scripts/test installs it): {e}"))
-    }
-
-    /// Makes a signing key without a passphrase; its fingerprint.
-    fn add_key(&self, uid: &str, algo: &str) -> String {
-        let out = self.gpg(&["--passphrase", "", "--quick-gen-key", uid, algo, "sign", "never"]);
-        assert!(out.status.success(), "gpg --quick-gen-key {algo}: {}", String::from_utf8_lossy(&out.stderr));
-        let list = self.gpg(&["--with-colons", "--list-secret-keys", uid]);
-        String::from_utf8_lossy(&list.stdout)
-            .lines()
-            .find_map(|l| l.strip_prefix("fpr:").map(|r| r.trim_matches(':').to_string()))
-            .unwrap_or_else(|| panic!("no fingerprint for {uid}"))
-    }
-
-    /// The binary public key of `fingerprint`.
-    fn export(&self, fingerprint: &str, to: &Path) {
-        let out = self.gpg(&["--yes", "--output", to.to_str().expect("utf-8"), "--export", fingerprint]);
-        assert!(out.status.success(), "gpg --export: {}", String::from_utf8_lossy(&out.stderr));
-    }
-}
 
 /// `scripts/release --binary <provider> --out <dir>` with this keyring and fingerprint.
 fn release(keys: &Keyring, fingerprint: Option<&str>, out: &Path) -> Output {
@@ -57,7 +19,7 @@ fn release(keys: &Keyring, fingerprint: Option<&str>, out: &Path) -> Output {
     let mut cmd = Command::new(repo.join("scripts/release"));
     cmd.args(["--profile", "debug", "--binary", support::provider_bin().to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8")])
         .current_dir(&repo)
-        .env("GNUPGHOME", keys.home.path())
+        .env("GNUPGHOME", keys.home())
         .env_remove("GPG_FINGERPRINT")
         .env_remove("GPG_PASSPHRASE")
         .stdin(Stdio::null());
@@ -86,7 +48,7 @@ fn releases_are_signed_by_the_rsa_key_given_and_only_by_it() {
     let keys = Keyring::new();
     let rsa = keys.add_key("Release Signer <release@example.com>", "rsa3072");
     let other = keys.add_key("Someone Else <else@example.com>", "rsa2048");
-    let dist = keys.home.path().join("dist");
+    let dist = keys.home().join("dist");
 
     let out = release(&keys, Some(&rsa), &dist);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -97,7 +59,7 @@ fn releases_are_signed_by_the_rsa_key_given_and_only_by_it() {
     // An OpenPGP signature packet: old format tag 2 (0x88..0x8b) or new format (0xc2).
     assert!(matches!(sig.first(), Some(0x88..=0x8b | 0xc2)), "not an OpenPGP signature packet: {:02x?}", &sig[..sig.len().min(4)]);
 
-    let (signer_pub, other_pub) = (keys.home.path().join("signer.gpg"), keys.home.path().join("other.gpg"));
+    let (signer_pub, other_pub) = (keys.home().join("signer.gpg"), keys.home().join("other.gpg"));
     keys.export(&rsa, &signer_pub);
     keys.export(&other, &other_pub);
     assert!(verifies_with(&signer_pub, &dist), "the signature verifies with the signer's public key");
@@ -114,7 +76,7 @@ fn releases_are_signed_by_the_rsa_key_given_and_only_by_it() {
 fn a_key_that_is_not_rsa_is_refused_and_no_key_means_unsigned() {
     let keys = Keyring::new();
     let ed = keys.add_key("Modern Key <ed@example.com>", "ed25519");
-    let dist = keys.home.path().join("dist");
+    let dist = keys.home().join("dist");
 
     let out = release(&keys, Some(&ed), &dist);
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod keyring;
 pub mod scim2_server;
 pub mod scim2_tester;
 pub mod server_check;
