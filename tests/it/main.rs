@@ -48,6 +48,7 @@ mod module_tests;
 mod protocol;
 mod query;
 mod registry_install;
+mod release_sbom;
 mod release_signing;
 mod reliability_faults;
 mod secrets;

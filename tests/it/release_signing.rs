@@ -29,13 +29,14 @@ fn release(keys: &Keyring, fingerprint: Option<&str>, out: &Path) -> Output {
     cmd.output().expect("run scripts/release")
 }
 
-/// Whether `gpgv` with only `public_key` in its keyring accepts the signature.
-fn verifies_with(public_key: &Path, dir: &Path) -> bool {
+/// Whether `gpgv` with only `public_key` in its keyring accepts `<file>.sig` as the
+/// signature of `file` (in `dir`).
+fn verifies_with(public_key: &Path, dir: &Path, file: &str) -> bool {
     Command::new("gpgv")
         .arg("--keyring")
         .arg(public_key)
-        .arg(dir.join(format!("{SUMS}.sig")))
-        .arg(dir.join(SUMS))
+        .arg(dir.join(format!("{file}.sig")))
+        .arg(dir.join(file))
         .stdin(Stdio::null())
         .output()
         .expect("run gpgv")
@@ -62,14 +63,22 @@ fn releases_are_signed_by_the_rsa_key_given_and_only_by_it() {
     let (signer_pub, other_pub) = (keys.home().join("signer.gpg"), keys.home().join("other.gpg"));
     keys.export(&rsa, &signer_pub);
     keys.export(&other, &other_pub);
-    assert!(verifies_with(&signer_pub, &dist), "the signature verifies with the signer's public key");
-    assert!(!verifies_with(&other_pub, &dist), "and not with another key");
+    assert!(verifies_with(&signer_pub, &dist, SUMS), "the signature verifies with the signer's public key");
+    assert!(!verifies_with(&other_pub, &dist, SUMS), "and not with another key");
+    // The SBOM beside the zip has a signature of its own (it is not in SHA256SUMS).
+    let sbom = std::fs::read_dir(&dist)
+        .expect("read dist")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .find(|n| n.ends_with(".cdx.json"))
+        .expect("scripts/release writes an SBOM");
+    assert!(verifies_with(&signer_pub, &dist, &sbom), "{sbom}.sig verifies with the signer's public key");
+    assert!(!verifies_with(&other_pub, &dist, &sbom), "{sbom}.sig: not with another key");
 
     // A changed SHA256SUMS no longer verifies.
     let sums = dist.join(SUMS);
     let text = std::fs::read_to_string(&sums).expect("sums");
     std::fs::write(&sums, text.replacen('0', "1", 1)).expect("tamper");
-    assert!(!verifies_with(&signer_pub, &dist), "a tampered SHA256SUMS fails verification");
+    assert!(!verifies_with(&signer_pub, &dist, SUMS), "a tampered SHA256SUMS fails verification");
 }
 
 #[test]
@@ -94,5 +103,11 @@ fn a_key_that_is_not_rsa_is_refused_and_no_key_means_unsigned() {
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("the release is UNSIGNED"), "{stderr}");
     assert!(!dist.join(format!("{SUMS}.sig")).exists(), "no signature without a key");
+    let sigs: Vec<_> = std::fs::read_dir(&dist)
+        .expect("read dist")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|n| n.ends_with(".sig"))
+        .collect();
+    assert!(sigs.is_empty(), "an unsigned release has no signature at all (the earlier run's are removed): {sigs:?}");
     assert!(dist.join(SUMS).exists());
 }

@@ -311,6 +311,16 @@ fn release_binaries_are_static_for_amd64_and_arm64_and_run() {
     for platform in &PLATFORMS {
         let zip = format!("{NAME}_{VERSION}_{}.zip", platform.os_arch);
         assert!(sums.lines().any(|l| l.ends_with(&format!("  {zip}"))), "SHA256SUMS lists {zip}:\n{sums}");
+        // Its SBOM (checked in depth by release_sbom), made for the musl target.
+        let sbom_file = format!("{NAME}_{VERSION}_{}.cdx.json", platform.os_arch);
+        assert!(dist.join(&sbom_file).is_file(), "scripts/release writes {sbom_file} beside {zip}");
+        let sbom: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dist.join(&sbom_file)).expect("read the SBOM")).expect("SBOM JSON");
+        let target = sbom["metadata"]["properties"]
+            .as_array()
+            .and_then(|p| p.iter().find(|p| p["name"] == "cdx:rustc:sbom:target:triple"))
+            .and_then(|p| p["value"].as_str());
+        assert_eq!(target, Some(format!("{}-unknown-linux-musl", platform.arch).as_str()), "{sbom_file}: the target it describes");
 
         // The binary as shipped: the zip's only entry.
         let bin = tmp.path().join(platform.os_arch).join(format!("{NAME}_v{VERSION}"));

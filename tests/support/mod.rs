@@ -39,6 +39,7 @@ pub mod keyring;
 pub mod scim2_server;
 pub mod scim2_tester;
 pub mod server_check;
+pub mod supply_chain;
 
 use server_check::ServerProbe;
 
