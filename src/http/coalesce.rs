@@ -64,6 +64,8 @@ pub struct CoalesceSettings {
     pub min_batch: usize,
     /// After this long with no read in progress, what was learned is forgotten.
     pub idle_reset: Duration,
+    /// Off: every read asks alone at once (the vendor block's `batch_reads = false`).
+    pub enabled: bool,
 }
 
 impl CoalesceSettings {
@@ -74,7 +76,13 @@ impl CoalesceSettings {
         max_batch: 50,
         min_batch: 2,
         idle_reset: Duration::from_secs(1),
+        enabled: true,
     };
+
+    /// These settings, with batching on or off.
+    pub const fn enabled(self, enabled: bool) -> Self {
+        CoalesceSettings { enabled, ..self }
+    }
 }
 
 impl Default for CoalesceSettings {
@@ -319,6 +327,10 @@ where
         SF: Future<Output = Result<Option<V>, E>>,
         E: Display,
     {
+        if !self.settings.enabled {
+            self.lock().stats.alone += 1;
+            return single().await;
+        }
         let _active = self.enter();
         let (tx, rx) = oneshot::channel();
         if let Some((id, full)) = self.join(key, tx) {

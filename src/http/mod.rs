@@ -19,6 +19,7 @@
 
 pub mod coalesce;
 pub mod governor;
+pub mod prefetch;
 pub mod scrub;
 
 use std::future::Future;
@@ -59,6 +60,10 @@ pub struct HttpSettings {
     pub ca_cert_pem: Option<String>,
     /// Skip certificate verification (the vendor block's `insecure_skip_verify`).
     pub insecure_skip_verify: bool,
+    /// Whether reads of many objects are combined: concurrent reads batched into one list
+    /// request, and a large refresh served from one listing of the collection (the vendor
+    /// block's `batch_reads`). Off: one request per object read.
+    pub batch_reads: bool,
 }
 
 /// The default of [`HttpSettings::max_response_bytes`], in MiB: far above any answer the
@@ -75,6 +80,7 @@ impl Default for HttpSettings {
             max_response_bytes: DEFAULT_MAX_RESPONSE_MB << 20,
             ca_cert_pem: None,
             insecure_skip_verify: false,
+            batch_reads: true,
         }
     }
 }

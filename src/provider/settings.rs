@@ -260,6 +260,18 @@ pub(crate) fn rate_attrs(vendor: &str) -> [Attribute; 3] {
     ]
 }
 
+/// The `batch_reads` setting of a vendor whose reads are batched; `how` says how (the
+/// request one batch becomes).
+pub(crate) fn batch_reads_attr(vendor: &str, how: &str) -> Attribute {
+    Attribute::bool("batch_reads").optional().describe(format!(
+        "Whether reads of many {vendor} objects are combined. Terraform refreshes every resource with a read of its own, 10 at \
+         a time; with `true` (the default) reads that arrive together become one request ({how}), and anything the combined \
+         answer lacks is read on its own, so an object deleted behind Terraform's back still shows as gone. `false` sends one \
+         request per resource read, as most providers do: slower against a distant server, but it needs nothing beyond \
+         reading one object, for servers whose filters or listings misbehave."
+    ))
+}
+
 pub(crate) fn secret_attr(name: &str, what: &str, env: &str) -> Attribute {
     Attribute::string(name).optional().sensitive().describe(format!("{what}. Environment variable: `{env}`."))
 }
@@ -281,6 +293,7 @@ pub(crate) fn vendor_http_settings(top: &HttpSettings, block: &Value) -> HttpSet
             Value::Number(n) => n.as_f64().filter(|r| r.is_finite() && *r > 0.0),
             _ => None,
         },
+        batch_reads: block.get("batch_reads").as_bool().unwrap_or(true),
         max_response_bytes: block
             .get("max_response_mb")
             .as_i64()

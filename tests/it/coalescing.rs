@@ -1,5 +1,7 @@
 //! Issue 8: a refresh makes fewer API requests than there are resources (concurrent reads
-//! are coalesced into list requests), and coalescing never hides an out-of-band deletion.
+//! are coalesced into list requests; a refresh of many SCIM users is served from one
+//! listing of every user, see `crate::http::prefetch`), and neither ever hides an
+//! out-of-band deletion. With `batch_reads = false` every resource is read on its own.
 //!
 //! The request counts depend on timing (how Terraform spreads its reads), so the bounds
 //! are loose, but they fail without coalescing (one request per resource).
@@ -21,8 +23,15 @@ const PAIRS: [(&str, &str); 3] = [
 ];
 
 fn config() -> String {
+    resources("")
+}
+
+/// The resources, after `provider` (a provider block, or nothing for the defaults).
+fn resources(provider: &str) -> String {
     format!(
         r#"
+{provider}
+
 resource "identity_scim_user" "u" {{
   count     = {USERS}
   user_name = "user-${{count.index}}"
@@ -118,11 +127,56 @@ fn refresh_uses_fewer_requests_than_resources_and_still_sees_deletions() {
     let group = ws.state_attr("identity_scim_group.g[4]", "id").as_str().unwrap_or_default().to_string();
     let (status, body) = sb.http("DELETE", &format!("/oci/admin/v1/Groups/{group}"), None);
     assert!((200..300).contains(&status), "DELETE group answered {status}: {body}");
+    let logged = sb.requests().len();
     let plan = ws.plan_json();
+    // The users were listed in full (the listing's second page, unfiltered), and the user
+    // the listing lacked was read on its own: a 404, so it is gone.
+    let refresh = &sb.requests()[logged..];
+    let user_list = |r: &&Value| r["method"] == "GET" && r["path"] == "/oci/admin/v1/Users";
+    let query = |r: &Value| r["query"].as_str().unwrap_or_default().to_string();
+    assert!(
+        refresh.iter().filter(user_list).any(|r| query(r).contains("startIndex=51") && !query(r).contains("filter")),
+        "the refresh listed every user, page by page: {:?}",
+        refresh.iter().filter(user_list).map(query).collect::<Vec<_>>()
+    );
+    assert!(
+        refresh.iter().any(|r| r["path"] == format!("/oci/admin/v1/Users/{user}") && r["status"] == 404),
+        "the deleted user was confirmed gone by a GET of its own"
+    );
     assert_eq!(actions(&plan, "identity_scim_user.u[7]"), ["create"]);
     assert_eq!(actions(&plan, "identity_idp.i[3]"), ["create"]);
     assert_eq!(actions(&plan, "identity_user_oidc.a[1]"), ["create"]);
     assert_eq!(actions(&plan, "identity_scim_group.g[4]"), ["create"]);
     let changed: Vec<_> = all_actions(&plan).into_iter().filter(|(_, a)| a != &["no-op"]).collect();
     assert_eq!(changed.len(), 4, "only the deleted objects change: {changed:?}");
+}
+
+#[test]
+fn with_batch_reads_off_every_resource_is_read_on_its_own() {
+    let sb = Sandbox::start();
+    let ws = Workspace::new(&sb);
+    let provider = r#"
+provider "identity" {
+  scim  = { batch_reads = false }
+  runai = { batch_reads = false }
+  fudo  = { batch_reads = false }
+}
+"#;
+    ws.write_main(&resources(provider));
+    ws.apply();
+
+    let before = sb.stats();
+    assert_eq!(ws.plan_exit_code(&[]), 0, "the refresh-plan after apply is empty");
+    let after = sb.stats();
+    let report = format!("requests by route: {}", after["by_route"]);
+    assert_eq!(delta(&before, &after, "GET /oci/admin/v1/Users/{id}"), USERS as u64, "one GET per user: {report}");
+    assert_eq!(delta(&before, &after, "GET /runai/api/v1/idps/{idp}"), IDPS as u64, "one GET per idp: {report}");
+    assert_eq!(delta(&before, &after, "GET /runai/api/v1/idps"), 0, "no idp list: {report}");
+    assert_eq!(delta(&before, &after, "GET /oci/admin/v1/Groups/{id}"), GROUPS as u64, "one GET per group: {report}");
+    assert_eq!(delta(&before, &after, "GET /oci/admin/v1/Groups"), 0, "no group list: {report}");
+    assert_eq!(delta(&before, &after, "GET /fudo/api/v2/user/{user_id}/oidc/{oidc_id}"), PAIRS.len() as u64, "{report}");
+    // The user lists left are the groups' member lists (a `groups.value` filter), never a
+    // batch or a listing of every user.
+    let lists = sb.requests_to("GET", "/oci/admin/v1/Users");
+    assert!(lists.iter().all(|r| r["query"].as_str().unwrap_or_default().contains("groups.value")), "{lists:?}");
 }

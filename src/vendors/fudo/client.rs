@@ -271,6 +271,7 @@ impl FudoClient {
                 return Err(FudoClientError::CaCert(problem));
             }
         }
+        let batch = settings.batch_reads;
         let http = Http::new(DIALECT, settings, ca, insecure).map_err(|e| match ca {
             Some(_) => FudoClientError::CaCert(e),
             None => FudoClientError::Build(e),
@@ -281,7 +282,7 @@ impl FudoClient {
             api_key: api_key.to_string(),
             http: http.with_secrets(&[api_key]).with_base_probe(probe, BASE_HINT),
             base,
-            assignment_reads: Arc::new(Coalescer::new("Fudo assignment reads", ASSIGNMENT_READS)),
+            assignment_reads: Arc::new(Coalescer::new("Fudo assignment reads", ASSIGNMENT_READS.enabled(batch))),
         })
     }
 

@@ -9,7 +9,10 @@ use crate::tfplugin::{AttrPath, Attribute, Diagnostics};
 pub(crate) fn block() -> Attribute {
     settings::vendor_block(
         &VENDOR,
-        vec![settings::secret_attr("api_key", "API key, sent as the raw `Authorization` header", "IDENTITY_FUDO_API_KEY")],
+        vec![
+            settings::secret_attr("api_key", "API key, sent as the raw `Authorization` header", "IDENTITY_FUDO_API_KEY"),
+            settings::batch_reads_attr("Fudo", "one listing of the user-to-OIDC assignments"),
+        ],
         "Fudo",
         "Fudo PAM: assignment of users to OpenID Connect configurations.",
     )

@@ -192,9 +192,15 @@ impl RunaiClient {
     /// `url` is the Run:ai base (e.g. `https://app.run.ai`); `/api/v1/idps` is appended.
     pub fn new(url: &str, token: &str, settings: HttpSettings) -> Result<Self, String> {
         let base = url.trim_end_matches('/').to_string();
+        let batch = settings.batch_reads;
         let http =
             Http::new(DIALECT, settings, None, false)?.with_secrets(&[token]).with_base_probe(format!("{base}/api/v1/idps"), BASE_HINT);
-        Ok(RunaiClient { base, token: token.to_string(), http, idp_reads: Arc::new(Coalescer::new("Run:ai idp reads", IDP_READS)) })
+        Ok(RunaiClient {
+            base,
+            token: token.to_string(),
+            http,
+            idp_reads: Arc::new(Coalescer::new("Run:ai idp reads", IDP_READS.enabled(batch))),
+        })
     }
 
     /// The Run:ai base URL (`runai.url` without a trailing `/`).

@@ -9,7 +9,10 @@ use crate::tfplugin::{AttrPath, Attribute, Diagnostics};
 pub(crate) fn block() -> Attribute {
     settings::vendor_block(
         &VENDOR,
-        vec![settings::secret_attr("token", "Bearer token (API application token)", "IDENTITY_RUNAI_TOKEN")],
+        vec![
+            settings::secret_attr("token", "Bearer token (API application token)", "IDENTITY_RUNAI_TOKEN"),
+            settings::batch_reads_attr("Run:ai", "one `GET /api/v1/idps`, which lists every idp"),
+        ],
         "Run:ai",
         "Run:ai control plane: external identity providers and their mappers.",
     )

@@ -33,6 +33,7 @@ use tokio::sync::Mutex;
 
 use super::model::{Group, Member, ScimObject, User};
 use crate::http::coalesce::{CoalesceSettings, CoalesceStats, Coalescer};
+use crate::http::prefetch::{Lookup, Prefetch, PrefetchSettings, PrefetchStats};
 use crate::http::{
     ApiError, Auth, Created, Dialect, Http, HttpSettings, Repeat, Reply, Request, has_dot_segment, is_addressable_id, path_segment,
 };
@@ -75,6 +76,13 @@ pub const MAX_LIST_ITEMS: usize = 100_000;
 const USER_READS: CoalesceSettings = CoalesceSettings { max_batch: PAGE_SIZE, ..CoalesceSettings::DEFAULT };
 /// Group reads are batched the same way (see [`ScimClient::get_group_coalesced`]).
 const GROUP_READS: CoalesceSettings = USER_READS;
+/// When a refresh of many users is served from one listing of every user (see
+/// [`crate::http::prefetch`]): once it has read one user for every 20 in the identity
+/// domain, and only for a domain of at most 10,000 users (about 10 MB kept in memory).
+const USER_PREFETCH: PrefetchSettings = PrefetchSettings { page_size: PAGE_SIZE, ..PrefetchSettings::DEFAULT };
+/// How many pages of the listing are asked for at once (the vendor's governor bounds all
+/// requests further: `max_concurrent_requests`, `max_requests_per_second`, 429s).
+const PREFETCH_PAGES_AT_ONCE: usize = 8;
 
 /// How the client authenticates. Its `Debug` shows no secret.
 #[derive(Clone)]
@@ -211,6 +219,8 @@ pub struct ScimClient {
     token: Mutex<TokenState>,
     /// Concurrent user reads, batched (see [`ScimClient::get_user_coalesced`]).
     user_reads: Coalescer<String, User>,
+    /// Every user, listed once a refresh reads many (see [`ScimClient::get_user_coalesced`]).
+    user_snapshot: Prefetch<User>,
     /// Concurrent group reads, batched (see [`ScimClient::get_group_coalesced`]).
     group_reads: Coalescer<String, Group>,
     /// Concurrent reads of groups with their members (see
@@ -483,6 +493,7 @@ impl ScimClient {
             ScimAuth::Assertion { assertion, .. } => vec![assertion],
         };
         let base = base.trim_end_matches('/').to_string();
+        let batch = settings.batch_reads;
         let http = Http::new(DIALECT, settings, extra_ca_pem, false)?.with_secrets(&secrets);
         let token_http = http.with_dialect(TOKEN_DIALECT);
         // RFC 7644 section 4: every SCIM service provider SHALL serve it.
@@ -493,9 +504,10 @@ impl ScimClient {
             http,
             token_http,
             token: Mutex::new(TokenState::default()),
-            user_reads: Coalescer::new("SCIM user reads", USER_READS),
-            group_reads: Coalescer::new("SCIM group reads", GROUP_READS),
-            group_member_reads: Coalescer::new("SCIM group reads with members", GROUP_READS),
+            user_reads: Coalescer::new("SCIM user reads", USER_READS.enabled(batch)),
+            user_snapshot: Prefetch::new("SCIM users", PrefetchSettings { enabled: batch, ..USER_PREFETCH }),
+            group_reads: Coalescer::new("SCIM group reads", GROUP_READS.enabled(batch)),
+            group_member_reads: Coalescer::new("SCIM group reads with members", GROUP_READS.enabled(batch)),
         })
     }
 
@@ -801,12 +813,21 @@ impl ScimClient {
         // value; a remove that matches nothing does nothing): applying one twice has the
         // effect of applying it once, so it is safe to repeat. (With `If-Match`, a repeat
         // of one that was applied answers 412; the resources tell that from a conflict.)
+        self.written::<T>(id);
         let url = self.url(&format!("{}/{}", T::COLLECTION, path_segment(id)));
         let reply = self.call_url(&url, Method::PATCH, &[], Some(&patch_body(ops)), Some(Repeat::Safe), version).await?;
         if reply.status.as_u16() == 204 || reply.is_empty() {
             return Ok(None);
         }
         self.json(&reply).map(Some)
+    }
+
+    /// Forgets the prefetched copy of the `T` `id`, which is being written: later reads in
+    /// this process ask the server.
+    fn written<T: ScimObject>(&self, id: &str) {
+        if T::COLLECTION == User::COLLECTION {
+            self.user_snapshot.forget(id);
+        }
     }
 
     /// Deletes a user or group; Ok(false) when it was already gone.
@@ -817,6 +838,7 @@ impl ScimClient {
     /// [`ScimClient::delete`] with `If-Match` when `version` is given (see
     /// [`ScimClient::patch_if`]).
     pub async fn delete_if<T: ScimObject>(&self, id: &str, version: Option<&str>) -> Result<bool, ApiError> {
+        self.written::<T>(id);
         let url = self.url(&format!("{}/{}", T::COLLECTION, path_segment(id)));
         match self.call_url(&url, Method::DELETE, &[], None, None, version).await {
             Ok(_) => Ok(true),
@@ -899,13 +921,55 @@ impl ScimClient {
     /// Correctness first: a user missing from the batch's answer (or any batch failure)
     /// falls back to a single GET, so a deleted user still reads as gone and a server
     /// without id filters still works.
+    ///
+    /// A refresh of many users is served from one listing of every user instead, its pages
+    /// fetched in parallel, when the identity domain is small enough for it to pay (see
+    /// [`crate::http::prefetch`] for when, and what such a read sees); a user the listing
+    /// lacks is read with a single GET.
     pub async fn get_user_coalesced(&self, id: &str) -> Result<Option<User>, ApiError> {
+        if !id.is_empty() && !id.starts_with("ocid1.") {
+            match self.user_snapshot.lookup(id) {
+                Lookup::Hit(user) => return Ok(Some(user)),
+                Lookup::Miss => return self.get(id, &[]).await,
+                Lookup::NoSnapshot => {}
+            }
+            self.user_snapshot.after_read(|| self.collection_size::<User>(), |total| self.list_in_parallel::<User>(total)).await;
+            match self.user_snapshot.lookup(id) {
+                Lookup::Hit(user) => return Ok(Some(user)),
+                Lookup::Miss => return self.get(id, &[]).await,
+                Lookup::NoSnapshot => {}
+            }
+        }
         self.get_coalesced(&self.user_reads, id, &[]).await
     }
 
     /// How user reads have been batched so far.
     pub fn user_read_stats(&self) -> CoalesceStats {
         self.user_reads.stats()
+    }
+
+    /// How user reads have been prefetched so far.
+    pub fn user_prefetch_stats(&self) -> PrefetchStats {
+        self.user_snapshot.stats()
+    }
+
+    /// How many `T` the server holds (`totalResults` of a one-item page of ids).
+    async fn collection_size<T: ScimObject>(&self) -> Result<usize, ApiError> {
+        Ok(self.list_page::<T>(None, &[("attributes", "id".to_string())], 1, 1).await?.total_results)
+    }
+
+    /// Every `T` of a collection of `total`, by id: its pages fetched
+    /// [`PREFETCH_PAGES_AT_ONCE`] at a time. A page the server shortens leaves a gap,
+    /// which the reads fill one by one (the snapshot only ever says "found").
+    async fn list_in_parallel<T: ScimObject>(&self, total: usize) -> Result<Vec<(String, T)>, ApiError> {
+        use futures_util::stream::{StreamExt, TryStreamExt};
+        let starts: Vec<usize> = (0..total.div_ceil(PAGE_SIZE)).map(|p| 1 + p * PAGE_SIZE).collect();
+        let pages: Vec<ListResponse<T>> = futures_util::stream::iter(starts)
+            .map(|start| self.list_page::<T>(None, &[], start, PAGE_SIZE))
+            .buffer_unordered(PREFETCH_PAGES_AT_ONCE)
+            .try_collect()
+            .await?;
+        Ok(pages.into_iter().flat_map(|p| p.resources).filter_map(|r| r.id().map(str::to_string).map(|id| (id, r))).collect())
     }
 
     /// Reads a group without its members (`excludedAttributes=members`; the members are
@@ -1226,20 +1290,7 @@ mod tests {
         assert!(c.delete::<User>(&deleted).await.expect("delete"));
         let logged = s.state.requests().len();
         // Like Terraform: 10 workers; each reads its next user after a little work of its own.
-        let queue = Arc::new(std::sync::Mutex::new(ids.clone()));
-        let workers = (0..10u64).map(|w| {
-            let (c, queue) = (c.clone(), queue.clone());
-            tokio::spawn(async move {
-                let mut got = Vec::new();
-                loop {
-                    let Some(id) = queue.lock().expect("queue").pop() else { return got };
-                    tokio::time::sleep(Duration::from_millis(w % 4)).await;
-                    got.push((id.clone(), c.get_user_coalesced(&id).await.expect("read")));
-                }
-            })
-        });
-        let got: Vec<(String, Option<User>)> =
-            futures_util::future::join_all(workers).await.into_iter().flat_map(|r| r.expect("worker")).collect();
+        let got = refresh_like_terraform(&c, &ids).await;
         assert_eq!(got.len(), 40);
         for (id, u) in &got {
             if *id == deleted {
@@ -1254,6 +1305,88 @@ mod tests {
             requests.iter().filter(|r| r.method == "GET" && r.path.contains("/Users/")).map(|r| r.path.as_str()).collect();
         assert!(gets.iter().any(|p| p.ends_with(&format!("/Users/{deleted}"))), "the missing user was confirmed by a GET: {gets:?}");
         assert!(lists + gets.len() <= 12, "40 reads took {lists} lists and {} GETs: {:?}", gets.len(), c.user_read_stats());
+    }
+
+    /// Reads every id with 10 workers, like Terraform's refresh; returns what each read found.
+    async fn refresh_like_terraform(c: &Arc<ScimClient>, ids: &[String]) -> Vec<(String, Option<User>)> {
+        let queue = Arc::new(std::sync::Mutex::new(ids.to_vec()));
+        let workers = (0..10u64).map(|w| {
+            let (c, queue) = (c.clone(), queue.clone());
+            tokio::spawn(async move {
+                let mut got = Vec::new();
+                loop {
+                    let Some(id) = queue.lock().expect("queue").pop() else { return got };
+                    tokio::time::sleep(Duration::from_millis(w % 3)).await;
+                    got.push((id.clone(), c.get_user_coalesced(&id).await.expect("read")));
+                }
+            })
+        });
+        futures_util::future::join_all(workers).await.into_iter().flat_map(|r| r.expect("worker")).collect()
+    }
+
+    #[tokio::test]
+    async fn a_large_refresh_lists_every_user_once_and_what_the_listing_lacks_is_read_alone() {
+        let s = crate::sandbox::spawn(crate::sandbox::SandboxConfig::default()).await.expect("sandbox");
+        let token = || ScimAuth::Static(crate::sandbox::DEFAULT_SCIM_STATIC_TOKEN.into());
+        let c = Arc::new(ScimClient::new(&s.scim_url(), token(), None, HttpSettings::default()).expect("client"));
+        let mut ids = Vec::new();
+        for i in 0..150 {
+            let u = c.create(&User { user_name: Some(format!("user{i}")), ..User::default() }).await.expect("create");
+            ids.push(u.id.expect("id"));
+        }
+        // Deleted behind the refresh's back, before it starts.
+        let gone = ids[140].clone();
+        assert!(c.delete::<User>(&gone).await.expect("delete"));
+        let from = s.state.requests().len();
+        let got = refresh_like_terraform(&c, &ids).await;
+        assert_eq!(got.len(), 150);
+        for (id, u) in &got {
+            if *id == gone {
+                assert!(u.is_none(), "the deleted user reads as gone");
+            } else {
+                assert_eq!(u.as_ref().and_then(|u| u.id.as_deref()), Some(id.as_str()));
+            }
+        }
+        let stats = c.user_prefetch_stats();
+        assert_eq!((stats.probes, stats.loads), (1, 1), "{stats:?}");
+        assert!(stats.hits >= 100, "most reads came from the listing: {stats:?}");
+        let requests = &s.state.requests()[from..];
+        let pages = requests
+            .iter()
+            .filter(|r| r.method == "GET" && r.path.ends_with("/Users") && !r.query.as_deref().unwrap_or("").contains("filter"))
+            .count();
+        let gets: Vec<&str> = requests.iter().filter(|r| r.path.contains("/Users/")).map(|r| r.path.as_str()).collect();
+        assert_eq!(pages, 1 + 3, "the size probe, then 149 users (and the sandbox's own) in pages of 50: {requests:?}");
+        assert_eq!(gets, [format!("/oci/admin/v1/Users/{gone}")], "only the user the listing lacked is read alone");
+        assert!(requests.len() <= 12, "150 reads took {} requests: {requests:?}", requests.len());
+
+        // A snapshot: the process does not see a deletion made after the listing ...
+        let other = ScimClient::new(&s.scim_url(), token(), None, HttpSettings::default()).expect("client");
+        assert!(other.delete::<User>(&ids[3]).await.expect("delete"));
+        assert!(c.get_user_coalesced(&ids[3]).await.expect("read").is_some(), "read from the snapshot");
+        // ... but its own writes it reads afresh.
+        assert!(c.delete::<User>(&ids[5]).await.expect("delete"));
+        assert!(c.get_user_coalesced(&ids[5]).await.expect("read").is_none(), "written by this client: asked again");
+    }
+
+    #[tokio::test]
+    async fn with_batch_reads_off_every_read_is_one_get() {
+        let s = crate::sandbox::spawn(crate::sandbox::SandboxConfig::default()).await.expect("sandbox");
+        let token = ScimAuth::Static(crate::sandbox::DEFAULT_SCIM_STATIC_TOKEN.into());
+        let c = Arc::new(
+            ScimClient::new(&s.scim_url(), token, None, HttpSettings { batch_reads: false, ..Default::default() }).expect("client"),
+        );
+        let mut ids = Vec::new();
+        for i in 0..60 {
+            ids.push(c.create(&User { user_name: Some(format!("user{i}")), ..User::default() }).await.expect("create").id.expect("id"));
+        }
+        let from = s.state.requests().len();
+        let got = refresh_like_terraform(&c, &ids).await;
+        assert!(got.iter().all(|(id, u)| u.as_ref().and_then(|u| u.id.as_deref()) == Some(id.as_str())));
+        let requests = &s.state.requests()[from..];
+        assert_eq!(requests.len(), 60, "one request per read: {requests:?}");
+        assert!(requests.iter().all(|r| r.method == "GET" && r.path.contains("/Users/")), "{requests:?}");
+        assert_eq!(c.user_prefetch_stats().probes, 0);
     }
 
     #[tokio::test]

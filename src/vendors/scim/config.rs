@@ -88,6 +88,11 @@ pub(crate) fn block() -> Attribute {
                 .describe("OAuth2 token endpoint. Defaults to `url` with a trailing `/admin/v1` replaced by `/oauth2/v1/token`.")
                 .validate(settings::url_validator()),
             workload_identity_attr(),
+            settings::batch_reads_attr(
+                "SCIM",
+                "a list filtered by `id eq \"a\" or id eq \"b\" ...`; for a refresh of many users, the paged listing of every \
+                 user when the identity domain holds few enough of them, kept for the rest of the run",
+            ),
         ],
         "the SCIM service (its token endpoint included)",
         "A SCIM 2.0 service, such as an Oracle OCI IAM identity domain: users, groups and memberships.",

@@ -1,0 +1,410 @@
+//! Prefetching reads: a refresh of many objects of one kind served from one listing of
+//! the whole collection.
+//!
+//! [`super::coalesce`] turns Terraform's reads into one request per batch, but a batch can
+//! hold only the reads Terraform has in flight (10 by default), so a refresh of N objects
+//! still costs N/10 round trips one after another, and against a server 100 ms away that
+//! is the refresh's time. A [`Prefetch`] instead lists the collection in pages, in
+//! parallel, once the refresh has shown it is large compared with the collection:
+//!
+//! 1. Every read counts. After [`PrefetchSettings::probe_after`] reads, one request asks
+//!    the collection's size (the *probe*).
+//! 2. A collection larger than [`PrefetchSettings::max_objects`] is never listed (memory
+//!    stays bounded, and a small refresh in a huge directory costs nothing more).
+//! 3. Otherwise, once the reads reach [`PrefetchSettings::reads_per_page`] per page the
+//!    listing takes, the collection is listed, its pages in parallel (under the vendor's
+//!    governor), and the objects are kept for the rest of the process.
+//!
+//! # What a read then sees
+//!
+//! The listing is a snapshot: a read answered from it sees the object as it was when its
+//! page was fetched, as a batched read a moment earlier would have. An object the snapshot
+//! lacks (created since, or missed because the collection shifted between pages) is read
+//! on its own, so a deleted object is still reported gone by a definite 404, never by its
+//! absence from a listing. Writes through the same client [`Prefetch::forget`] the object,
+//! so the process never reads back its own stale copy. The snapshot expires after
+//! [`PrefetchSettings::ttl`]; Terraform starts a new provider process for every plan and
+//! apply, so in practice it lives for one refresh.
+//!
+//! A failed probe or listing is logged and turns prefetching off for the process: reads
+//! go on as before, batched.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// When a [`Prefetch`] lists the collection.
+#[derive(Clone, Copy, Debug)]
+pub struct PrefetchSettings {
+    /// Off: never (the vendor block's `batch_reads = false`).
+    pub enabled: bool,
+    /// Reads before the collection's size is asked.
+    pub probe_after: usize,
+    /// The listing starts once the reads reach this many per page it takes (in tenths:
+    /// 25 is 2.5 reads a page).
+    pub reads_per_page_tenths: usize,
+    /// The page size of the listing.
+    pub page_size: usize,
+    /// A larger collection is never listed.
+    pub max_objects: usize,
+    /// How long a snapshot is used.
+    pub ttl: Duration,
+}
+
+impl PrefetchSettings {
+    pub const DEFAULT: PrefetchSettings = PrefetchSettings {
+        enabled: true,
+        probe_after: 20,
+        reads_per_page_tenths: 25,
+        page_size: 50,
+        max_objects: 10_000,
+        ttl: Duration::from_secs(300),
+    };
+
+    /// The reads after which a collection of `total` objects is listed.
+    pub fn reads_to_load(&self, total: usize) -> usize {
+        let pages = total.div_ceil(self.page_size.max(1));
+        (pages * self.reads_per_page_tenths).div_ceil(10).max(self.probe_after)
+    }
+}
+
+/// Counters, for tests, logs and the benchmark.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PrefetchStats {
+    pub reads: u64,
+    /// Size probes and listings started.
+    pub probes: u64,
+    pub loads: u64,
+    /// Objects the last listing held.
+    pub objects: usize,
+    /// Reads answered from the snapshot, and reads the snapshot lacked.
+    pub hits: u64,
+    pub misses: u64,
+}
+
+/// What the snapshot says about a key.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Lookup<V> {
+    /// In the snapshot.
+    Hit(V),
+    /// A snapshot exists and lacks it: read it on its own.
+    Miss,
+    /// No snapshot (yet): read as usual.
+    NoSnapshot,
+}
+
+#[derive(Debug)]
+enum Phase {
+    /// Counting reads; the size is not known yet.
+    Counting,
+    /// The size is known and small enough: listing once the reads reach `at`.
+    Known { total: usize, at: usize },
+    /// A probe or a listing is running.
+    Busy,
+    /// The snapshot, taken at `at`.
+    Loaded { at: Instant },
+    /// Too large, or a probe or listing failed: reads as usual for the rest of the process.
+    Off,
+}
+
+struct State<V> {
+    phase: Phase,
+    reads: usize,
+    objects: HashMap<String, V>,
+    stats: PrefetchStats,
+}
+
+/// The prefetcher of one collection (see the module documentation).
+pub struct Prefetch<V> {
+    what: &'static str,
+    settings: PrefetchSettings,
+    state: Mutex<State<V>>,
+}
+
+impl<V> std::fmt::Debug for Prefetch<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prefetch").field("what", &self.what).field("settings", &self.settings).finish_non_exhaustive()
+    }
+}
+
+/// What [`Prefetch::after_read`] is to do, decided under the lock.
+enum Step {
+    Nothing,
+    Probe,
+    Load(usize),
+}
+
+/// Puts the phase back to `Off` if the probe or listing is cancelled midway, so that
+/// prefetching never stays `Busy` for ever.
+struct BusyGuard<'a, V> {
+    owner: &'a Prefetch<V>,
+    done: bool,
+}
+
+impl<V> Drop for BusyGuard<'_, V> {
+    fn drop(&mut self) {
+        if !self.done {
+            let mut st = self.owner.lock();
+            if matches!(st.phase, Phase::Busy) {
+                st.phase = Phase::Off;
+            }
+        }
+    }
+}
+
+impl<V> Prefetch<V> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<V>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl<V: Clone> Prefetch<V> {
+    /// `what` names the collection in logs (e.g. "SCIM users").
+    pub fn new(what: &'static str, settings: PrefetchSettings) -> Self {
+        let phase = if settings.enabled { Phase::Counting } else { Phase::Off };
+        Prefetch { what, settings, state: Mutex::new(State { phase, reads: 0, objects: HashMap::new(), stats: PrefetchStats::default() }) }
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> PrefetchStats {
+        let st = self.lock();
+        PrefetchStats { reads: st.reads as u64, ..st.stats }
+    }
+
+    /// What the snapshot holds for `key`. A snapshot past its time is dropped, and
+    /// counting starts again.
+    pub fn lookup(&self, key: &str) -> Lookup<V> {
+        let mut st = self.lock();
+        let Phase::Loaded { at } = st.phase else { return Lookup::NoSnapshot };
+        if at.elapsed() >= self.settings.ttl {
+            st.phase = Phase::Counting;
+            st.reads = 0;
+            st.objects = HashMap::new();
+            return Lookup::NoSnapshot;
+        }
+        match st.objects.get(key).cloned() {
+            Some(v) => {
+                st.stats.hits += 1;
+                Lookup::Hit(v)
+            }
+            None => {
+                st.stats.misses += 1;
+                Lookup::Miss
+            }
+        }
+    }
+
+    /// Drops `key` from the snapshot (the object was written: read it afresh).
+    pub fn forget(&self, key: &str) {
+        self.lock().objects.remove(key);
+    }
+
+    /// Counts a read that found no snapshot, and when it is time, asks the collection's
+    /// size (`size`) or lists it (`list`, given the size; it returns the objects by key).
+    /// One read does that while the others go on as usual; a failure is logged and turns
+    /// prefetching off.
+    pub async fn after_read<S, SF, L, LF, E>(&self, size: S, list: L)
+    where
+        S: FnOnce() -> SF,
+        SF: Future<Output = Result<usize, E>>,
+        L: FnOnce(usize) -> LF,
+        LF: Future<Output = Result<Vec<(String, V)>, E>>,
+        E: Display,
+    {
+        let step = {
+            let mut st = self.lock();
+            st.reads += 1;
+            match st.phase {
+                Phase::Counting if st.reads >= self.settings.probe_after => {
+                    st.phase = Phase::Busy;
+                    st.stats.probes += 1;
+                    Step::Probe
+                }
+                Phase::Known { total, at } if st.reads >= at => {
+                    st.phase = Phase::Busy;
+                    st.stats.loads += 1;
+                    Step::Load(total)
+                }
+                _ => Step::Nothing,
+            }
+        };
+        let total = match step {
+            Step::Nothing => return,
+            Step::Load(total) => total,
+            Step::Probe => {
+                let mut guard = BusyGuard { owner: self, done: false };
+                let probed = size().await;
+                guard.done = true;
+                let mut st = self.lock();
+                match probed {
+                    Ok(total) if total <= self.settings.max_objects => {
+                        let at = self.settings.reads_to_load(total);
+                        tracing::debug!(collection = self.what, total, at, "prefetch: the collection will be listed after {at} reads");
+                        if st.reads < at {
+                            st.phase = Phase::Known { total, at };
+                            return;
+                        }
+                        st.phase = Phase::Busy;
+                        st.stats.loads += 1;
+                        total
+                    }
+                    Ok(total) => {
+                        tracing::debug!(collection = self.what, total, max = self.settings.max_objects, "prefetch: too large to list");
+                        st.phase = Phase::Off;
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::debug!(collection = self.what, error = %e, "prefetch: the size probe failed; reads go on one batch at a time");
+                        st.phase = Phase::Off;
+                        return;
+                    }
+                }
+            }
+        };
+        let mut guard = BusyGuard { owner: self, done: false };
+        let listed = list(total).await;
+        guard.done = true;
+        let mut st = self.lock();
+        match listed {
+            Ok(objects) if objects.len() <= self.settings.max_objects.saturating_mul(2) => {
+                tracing::debug!(collection = self.what, objects = objects.len(), "prefetch: listed the collection");
+                st.stats.objects = objects.len();
+                st.objects = objects.into_iter().collect();
+                st.phase = Phase::Loaded { at: Instant::now() };
+            }
+            Ok(objects) => {
+                tracing::debug!(
+                    collection = self.what,
+                    objects = objects.len(),
+                    "prefetch: the listing holds far more than announced; not used"
+                );
+                st.phase = Phase::Off;
+            }
+            Err(e) => {
+                tracing::debug!(collection = self.what, error = %e, "prefetch: listing failed; reads go on one batch at a time");
+                st.phase = Phase::Off;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    fn settings() -> PrefetchSettings {
+        PrefetchSettings { probe_after: 4, reads_per_page_tenths: 20, page_size: 10, max_objects: 100, ..PrefetchSettings::DEFAULT }
+    }
+
+    fn objects(n: usize) -> Vec<(String, usize)> {
+        (0..n).map(|i| (format!("k{i}"), i)).collect()
+    }
+
+    /// `reads` reads through `p` against a collection of `total`; counts probes and lists.
+    async fn read_n(p: &Prefetch<usize>, reads: usize, total: usize, probes: &AtomicUsize, lists: &AtomicUsize) {
+        for _ in 0..reads {
+            p.after_read(
+                || async {
+                    probes.fetch_add(1, Ordering::SeqCst);
+                    Ok::<_, String>(total)
+                },
+                |n| async move {
+                    lists.fetch_add(1, Ordering::SeqCst);
+                    Ok::<_, String>(objects(n))
+                },
+            )
+            .await;
+        }
+    }
+
+    #[tokio::test]
+    async fn probes_then_lists_once_the_reads_pay_for_it() {
+        let p = Prefetch::new("things", settings());
+        let (probes, lists) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        // 50 objects: 5 pages of 10, listed after 2 reads a page = 10 reads; probed after 4.
+        assert_eq!(settings().reads_to_load(50), 10);
+        read_n(&p, 3, 50, &probes, &lists).await;
+        assert_eq!((probes.load(Ordering::SeqCst), lists.load(Ordering::SeqCst)), (0, 0));
+        assert_eq!(p.lookup("k1"), Lookup::NoSnapshot);
+        read_n(&p, 1, 50, &probes, &lists).await;
+        assert_eq!((probes.load(Ordering::SeqCst), lists.load(Ordering::SeqCst)), (1, 0), "probed at the 4th read");
+        read_n(&p, 5, 50, &probes, &lists).await;
+        assert_eq!(lists.load(Ordering::SeqCst), 0, "9 reads: not yet");
+        read_n(&p, 1, 50, &probes, &lists).await;
+        assert_eq!((probes.load(Ordering::SeqCst), lists.load(Ordering::SeqCst)), (1, 1), "listed at the 10th read");
+        assert_eq!(p.lookup("k7"), Lookup::Hit(7));
+        assert_eq!(p.lookup("k50"), Lookup::Miss, "not in the snapshot: read on its own");
+        p.forget("k7");
+        assert_eq!(p.lookup("k7"), Lookup::Miss, "a written object is read afresh");
+        read_n(&p, 20, 50, &probes, &lists).await;
+        assert_eq!((probes.load(Ordering::SeqCst), lists.load(Ordering::SeqCst)), (1, 1), "listed once per process");
+        let s = p.stats();
+        assert_eq!((s.probes, s.loads, s.objects, s.hits, s.misses), (1, 1, 50, 1, 2));
+    }
+
+    #[tokio::test]
+    async fn a_small_refresh_lists_nothing_and_a_large_collection_never() {
+        let (probes, lists) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let p = Prefetch::new("things", settings());
+        read_n(&p, 3, 50, &probes, &lists).await;
+        assert_eq!((probes.load(Ordering::SeqCst), lists.load(Ordering::SeqCst)), (0, 0), "a few reads cost nothing extra");
+
+        let p = Prefetch::new("things", settings());
+        read_n(&p, 500, 101, &probes, &lists).await;
+        assert_eq!((probes.load(Ordering::SeqCst), lists.load(Ordering::SeqCst)), (1, 0), "over max_objects: probed once, never listed");
+        assert_eq!(p.lookup("k1"), Lookup::NoSnapshot);
+    }
+
+    #[tokio::test]
+    async fn failures_and_batching_off_turn_it_off() {
+        let p: Prefetch<usize> = Prefetch::new("things", settings());
+        for _ in 0..10 {
+            p.after_read(|| async { Err::<usize, _>("probe refused") }, |_| async { Ok(Vec::new()) }).await;
+        }
+        assert_eq!(p.stats().probes, 1, "a failed probe is not repeated");
+        assert_eq!(p.lookup("k1"), Lookup::NoSnapshot);
+
+        let p: Prefetch<usize> = Prefetch::new("things", settings());
+        for _ in 0..20 {
+            p.after_read(|| async { Ok::<_, String>(50) }, |_| async { Err("page 3 failed".to_string()) }).await;
+        }
+        assert_eq!((p.stats().probes, p.stats().loads), (1, 1), "a failed listing is not repeated");
+        assert_eq!(p.lookup("k1"), Lookup::NoSnapshot);
+
+        let p: Prefetch<usize> = Prefetch::new("things", PrefetchSettings { enabled: false, ..settings() });
+        let (probes, lists) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        read_n(&p, 100, 50, &probes, &lists).await;
+        assert_eq!((probes.load(Ordering::SeqCst), lists.load(Ordering::SeqCst)), (0, 0));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_snapshot_expires() {
+        let p = Prefetch::new("things", PrefetchSettings { ttl: Duration::from_secs(60), ..settings() });
+        let (probes, lists) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        read_n(&p, 10, 50, &probes, &lists).await;
+        assert_eq!(p.lookup("k1"), Lookup::Hit(1));
+        tokio::time::advance(Duration::from_secs(61)).await;
+        assert_eq!(p.lookup("k1"), Lookup::NoSnapshot, "expired");
+        read_n(&p, 4, 50, &probes, &lists).await;
+        assert_eq!(probes.load(Ordering::SeqCst), 2, "counting starts again");
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_listing_turns_it_off_instead_of_hanging() {
+        let p: Prefetch<usize> = Prefetch::new("things", settings());
+        for _ in 0..9 {
+            p.after_read(|| async { Ok::<_, String>(50) }, |_| async { Ok(Vec::new()) }).await;
+        }
+        let listing = p.after_read(|| async { Ok::<_, String>(50) }, |_| std::future::pending::<Result<Vec<(String, usize)>, String>>());
+        assert!(tokio::time::timeout(Duration::from_millis(20), listing).await.is_err(), "still listing");
+        assert_eq!(p.lookup("k1"), Lookup::NoSnapshot);
+        p.after_read(|| async { Ok::<_, String>(50) }, |_| async { Ok(objects(50)) }).await;
+        assert_eq!(p.lookup("k1"), Lookup::NoSnapshot, "off after the cancelled listing");
+    }
+}
