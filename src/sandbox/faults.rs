@@ -25,6 +25,10 @@
 //!   handler ran.
 //! - `seed` (u64): the random choices (fail or not, which status) come from a generator
 //!   seeded with it, so the same sequence of requests gets the same faults.
+//! - `rate_limit` (requests per second, above 0): a rate limit like a vendor's, a token
+//!   bucket holding one second's worth: a request beyond it answers 429 (with
+//!   `Retry-After`: `retry_after`, else 1) without reaching the handler. Counted in
+//!   `injected` and in `rate_limited`.
 //! - `after_n` (default 0) / `count` (default unlimited): only requests number
 //!   `after_n + 1 ..= after_n + count`, counted from the moment the settings were posted,
 //!   may fail (`rate` still applies inside the window; use `rate: 1` for an exact window).
@@ -80,6 +84,8 @@ pub struct FaultSettings {
     pub after_n: u64,
     #[serde(default)]
     pub count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<f64>,
 }
 
 impl FaultSettings {
@@ -112,6 +118,11 @@ impl FaultSettings {
             }
             if share < 1.0 && self.rate > 0.0 && self.statuses.is_empty() {
                 return Err("statuses must not be empty when drop_share is below 1".to_string());
+            }
+        }
+        if let Some(limit) = self.rate_limit {
+            if !(limit > 0.0 && limit <= 1e6) {
+                return Err(format!("rate_limit must be above 0 and at most 1000000 requests per second, got {limit}"));
             }
         }
         if self.delay_ms > MAX_DELAY_MS {
@@ -162,11 +173,40 @@ struct Inner {
     seen: u64,
     injected: u64,
     dropped: u64,
+    /// Requests refused by `rate_limit`.
+    rate_limited: u64,
+    /// The `rate_limit` bucket: requests it allows now, and when it was last filled.
+    tokens: f64,
+    filled: std::time::Instant,
 }
 
 impl Inner {
     fn off() -> Inner {
-        Inner { settings: FaultSettings::default(), rng: StdRng::from_os_rng(), seen: 0, injected: 0, dropped: 0 }
+        Inner {
+            settings: FaultSettings::default(),
+            rng: StdRng::from_os_rng(),
+            seen: 0,
+            injected: 0,
+            dropped: 0,
+            rate_limited: 0,
+            tokens: 0.0,
+            filled: std::time::Instant::now(),
+        }
+    }
+
+    /// Whether `rate_limit` refuses a request now (and takes its token when not).
+    fn over_limit(&mut self) -> bool {
+        let Some(limit) = self.settings.rate_limit else { return false };
+        let now = std::time::Instant::now();
+        let burst = limit.max(1.0);
+        self.tokens = (self.tokens + now.duration_since(self.filled).as_secs_f64() * limit).min(burst);
+        self.filled = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            false
+        } else {
+            true
+        }
     }
 }
 
@@ -195,6 +235,8 @@ impl Faults {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_os_rng(),
         };
+        inner.tokens = settings.rate_limit.map_or(0.0, |l| l.max(1.0));
+        inner.filled = std::time::Instant::now();
         inner.settings = settings;
         inner.seen = 0;
     }
@@ -222,6 +264,7 @@ impl Faults {
             obj.insert("injected".into(), json!(inner.injected));
             obj.insert("dropped".into(), json!(inner.dropped));
             obj.insert("seen".into(), json!(inner.seen));
+            obj.insert("rate_limited".into(), json!(inner.rate_limited));
         }
         v
     }
@@ -232,8 +275,14 @@ impl Faults {
         let mut guard = self.lock();
         let inner = &mut *guard;
         inner.seen += 1;
+        let delay = Duration::from_millis(inner.settings.delay_ms);
+        if inner.over_limit() {
+            inner.injected += 1;
+            inner.rate_limited += 1;
+            let retry_after = Some(inner.settings.retry_after.unwrap_or(1));
+            return Decision { delay, fault: Some(Fault { kind: FaultKind::Status, status: 429, retry_after }) };
+        }
         let s = &inner.settings;
-        let delay = Duration::from_millis(s.delay_ms);
         let n = inner.seen;
         let in_window = n > s.after_n && s.count.is_none_or(|c| n - s.after_n <= c);
         if !in_window || s.rate <= 0.0 || inner.rng.random::<f64>() >= s.rate {
@@ -353,6 +402,22 @@ mod tests {
         f.reset();
         assert!((0..50).all(|_| f.decide(true) == Decision::default()));
         assert_eq!(f.counters(), (0, 0));
+    }
+
+    #[test]
+    fn a_rate_limit_refuses_what_exceeds_a_second_s_worth_with_429() {
+        let f = Faults::default();
+        f.set(FaultSettings::parse(br#"{"rate": 0, "rate_limit": 5}"#).expect("valid"));
+        // A burst: the bucket holds 5 (one second's worth); the rest answer 429, Retry-After 1.
+        let got: Vec<Option<Fault>> = (0..8).map(|_| f.decide(true).fault).collect();
+        assert!(got[..5].iter().all(Option::is_none), "{got:?}");
+        for fault in &got[5..] {
+            assert_eq!(*fault, Some(Fault { kind: FaultKind::Status, status: 429, retry_after: Some(1) }));
+        }
+        assert_eq!(f.counters(), (3, 0));
+        assert_eq!(f.to_json()["rate_limited"], 3);
+        assert!(FaultSettings::parse(br#"{"rate": 0, "rate_limit": 0}"#).is_err());
+        assert!(FaultSettings::parse(br#"{"rate": 0, "rate_limit": -2}"#).is_err());
     }
 
     #[test]

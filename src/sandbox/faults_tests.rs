@@ -125,7 +125,7 @@ async fn rate_zero_is_off() {
         json!({
             "rate": 0.0, "statuses": [], "retry_after": null, "delay_ms": 0, "drop": false,
             "drop_after_handler": false, "seed": null, "after_n": 0, "count": null,
-            "injected": 0, "dropped": 0, "seen": 0
+            "injected": 0, "dropped": 0, "seen": 0, "rate_limited": 0
         })
     );
     sb.faults(json!({"rate": 0, "statuses": [503], "drop": true})).await;
