@@ -164,14 +164,16 @@ fn release_zip_installs_from_a_filesystem_mirror_and_applies() {
     let printed = String::from_utf8_lossy(&out.stdout);
     assert_eq!(printed.trim(), path_str(&dist), "the script prints the output directory last");
 
-    // 2. The registry release layout, and nothing else.
+    // 2. The registry release layout and the zip's SBOM (release_sbom checks it), and
+    // nothing else.
     let zip_name = format!("{NAME}_{VERSION}_{}.zip", platform());
     let sums_name = format!("{NAME}_{VERSION}_SHA256SUMS");
     let manifest_name = format!("{NAME}_{VERSION}_manifest.json");
+    let sbom_name = format!("{NAME}_{VERSION}_{}.cdx.json", platform());
     let mut files: Vec<String> =
         std::fs::read_dir(&dist).expect("read dist").map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned()).collect();
     files.sort();
-    let mut expected = vec![zip_name.clone(), sums_name.clone(), manifest_name.clone()];
+    let mut expected = vec![zip_name.clone(), sums_name.clone(), manifest_name.clone(), sbom_name];
     expected.sort();
     assert_eq!(files, expected, "files in {}", dist.display());
 
