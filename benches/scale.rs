@@ -18,7 +18,10 @@
 //! - `SCALE_NS=100,1000`: the resource counts (default `100,1000,5000`).
 //! - `SCALE_REPEATS=N`: runs per configuration; the best wall time is reported
 //!   (default 2 for N <= 1000, 1 above).
-//! - `SCALE_WRITE_DOCS=0`: print only, leave `docs/` alone.
+//! - `SCALE_WRITE_DOCS=0`: print only, leave the pages alone.
+//! - `SCALE_REFRESH=0`: leave out the refresh-under-latency part (`scale/refresh.rs`, which
+//!   writes `benches/performance-refresh.md` and `.svg`); `SCALE_ONLY=refresh`: only it;
+//!   `SCALE_REFRESH_N`, `SCALE_REFRESH_REPEATS`: its workspace size and runs.
 //! - `SCALE_KEEP=1`: keep the temporary directory (workspaces, terraform output).
 //! - `SCALE_TIMEOUT_SECS`: per terraform command (default 1800).
 //! - `TERRAFORM`: the terraform binary (default: `terraform` on PATH).
@@ -44,6 +47,9 @@ use identity_provider::tfplugin::server::proto::tfplugin6 as pb;
 use identity_provider::tfplugin::server::{MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use tonic::transport::{Channel, Endpoint, Uri};
+
+#[path = "scale/refresh.rs"]
+mod refresh;
 
 const PROVIDER_BIN: &str = env!("CARGO_BIN_EXE_terraform-provider-identity");
 const SANDBOX_BIN: &str = env!("CARGO_BIN_EXE_identity-sandbox");
@@ -81,6 +87,10 @@ struct Settings {
     keep: bool,
     timeout: Duration,
     terraform: PathBuf,
+    /// The refresh-under-latency part (`SCALE_REFRESH`, default on).
+    refresh: bool,
+    /// Only that part (`SCALE_ONLY=refresh`).
+    only_refresh: bool,
 }
 
 impl Settings {
@@ -111,6 +121,12 @@ impl Settings {
             keep: flag("SCALE_KEEP", false),
             timeout: Duration::from_secs(timeout),
             terraform: terraform_bin()?,
+            refresh: flag("SCALE_REFRESH", true),
+            only_refresh: match std::env::var("SCALE_ONLY") {
+                Ok(v) if v == "refresh" => true,
+                Ok(v) if !v.is_empty() => bail!("SCALE_ONLY: only `refresh` is known, got {v:?}"),
+                _ => false,
+            },
         })
     }
 
@@ -320,6 +336,14 @@ fn run() -> Result<()> {
     let env = environment(&tf, &provider, &sandbox_bin, load_before)?;
     eprintln!("[scale] terraform {}, {} CPUs, kernel {}, N = {:?}", env.terraform_version, env.nproc, env.kernel, settings.ns);
 
+    if settings.only_refresh {
+        let report = refresh::run(&tf, &sandbox_bin, &provider, &terraform, &tmp_path)?;
+        let mut env = env;
+        env.load_after = load_average();
+        write_refresh(&settings, &report, &env, started)?;
+        return Ok(());
+    }
+
     eprintln!("[scale] start-up latencies ({STARTUP_RUNS} runs each)");
     let startup = measure_startup(&provider, &tf, &tmp_path)?;
 
@@ -354,8 +378,13 @@ fn run() -> Result<()> {
         }
     }
 
+    let refreshed = if settings.refresh { Some(refresh::run(&tf, &sandbox_bin, &provider, &terraform, &tmp_path)?) } else { None };
+
     let mut env = env;
     env.load_after = load_average();
+    if let Some(r) = &refreshed {
+        write_refresh(&settings, r, &env, started)?;
+    }
     let report = Report { env, ns: settings.ns.clone(), runs, startup, total_secs: started.elapsed().as_secs_f64() };
 
     let md = render_markdown(&report);
@@ -368,6 +397,32 @@ fn run() -> Result<()> {
         println!("wrote benches/performance.md and benches/performance.svg");
     }
     drop(sandbox);
+    Ok(())
+}
+
+/// Prints the refresh part and, unless `SCALE_WRITE_DOCS=0`, writes
+/// `benches/performance-refresh.md` and `.svg`.
+fn write_refresh(settings: &Settings, r: &refresh::RefreshReport, e: &Environment, started: Instant) -> Result<()> {
+    let mut run = String::new();
+    let _ = writeln!(run, "- date: {}", e.date);
+    let _ = writeln!(run, "- machine: {} CPUs ({}), {} RAM, Linux {}", e.nproc, e.cpu, e.mem_total, e.kernel);
+    let _ = writeln!(run, "- load average (1, 5, 15 min) before: {}; after: {}", e.load_before, e.load_after);
+    let _ = writeln!(run, "- Terraform {}", e.terraform_version);
+    let _ = writeln!(
+        run,
+        "- commit: {}{}",
+        if e.commit.is_empty() { "unknown" } else { &e.commit },
+        if e.dirty.is_empty() { String::new() } else { format!(" with local changes to {}", e.dirty.join(", ")) }
+    );
+    let _ = writeln!(run, "- benchmark wall time (up to this part's end): {:.0} s", started.elapsed().as_secs_f64());
+    let md = refresh::markdown(r, &run);
+    println!("{md}");
+    if settings.write_docs {
+        let dir = Path::new(MANIFEST_DIR).join("benches");
+        std::fs::write(dir.join("performance-refresh.md"), md)?;
+        std::fs::write(dir.join("performance-refresh.svg"), refresh::svg(r)?)?;
+        println!("wrote benches/performance-refresh.md and benches/performance-refresh.svg");
+    }
     Ok(())
 }
 
@@ -1254,7 +1309,9 @@ fn render_markdown(r: &Report) -> String {
          sandbox with Terraform core alone (`terraform_data`, same N, same `count`), so what the \
          table shows above the baseline is the provider's (and the sandbox's) share, and Terraform's \
          own extra work for a resource served by a plugin. Where the CPU goes in an apply and \
-         a refresh-plan, profiled: [performance-profile.md](performance-profile.md) (`benches/profile-terraform`).\n\n",
+         a refresh-plan, profiled: [performance-profile.md](performance-profile.md) (`benches/profile-terraform`). \
+         Refresh under API latency and rate limits, with read batching on and off, a 50,000-user domain and a \
+         10,000-member group: [performance-refresh.md](performance-refresh.md).\n\n",
     );
     s.push_str("## Run\n\n");
     let _ = writeln!(s, "- date: {}", e.date);
@@ -1340,48 +1397,81 @@ fn render_svg(r: &Report) -> Result<String> {
             let series = |kind: Kind| -> Vec<(f64, f64)> {
                 r.ns.iter().filter_map(|&n| r.best(kind, n, phase).map(|x| (n as f64, x.wall))).collect()
             };
-            let provider = series(Kind::Scim);
-            let core = series(Kind::Baseline);
-            let y_max = provider.iter().chain(core.iter()).map(|p| p.1).fold(0.0, f64::max).max(0.1) * 1.15;
-            let mut chart = ChartBuilder::on(&area)
-                .caption(format!("{title}: wall time against N"), ("sans-serif", 18))
-                .margin(14)
-                .x_label_area_size(40)
-                .y_label_area_size(52)
-                .build_cartesian_2d(0f64..x_max, 0f64..y_max)
-                .map_err(|e| anyhow!("{e}"))?;
-            chart
-                .configure_mesh()
-                .x_desc("resources (N)")
-                .y_desc("seconds")
-                .x_label_formatter(&|x| format!("{x:.0}"))
-                .y_label_formatter(&|y| format!("{y:.1}"))
-                .draw()
-                .map_err(|e| anyhow!("{e}"))?;
-            let blue = RGBColor(31, 119, 180);
-            let grey = RGBColor(110, 110, 110);
-            chart
-                .draw_series(LineSeries::new(provider.clone(), blue.stroke_width(2)))
-                .map_err(|e| anyhow!("{e}"))?
-                .label("identity_scim_user")
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], blue.stroke_width(2)));
-            chart.draw_series(provider.iter().map(|&p| Circle::new(p, 4, blue.filled()))).map_err(|e| anyhow!("{e}"))?;
-            chart
-                .draw_series(DashedLineSeries::new(core.clone(), 6, 4, grey.stroke_width(2)))
-                .map_err(|e| anyhow!("{e}"))?
-                .label("terraform_data (core only)")
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], grey.stroke_width(2)));
-            chart.draw_series(core.iter().map(|&p| Circle::new(p, 4, grey.stroke_width(2)))).map_err(|e| anyhow!("{e}"))?;
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK.mix(0.4))
-                .label_font(("sans-serif", 13))
-                .draw()
-                .map_err(|e| anyhow!("{e}"))?;
+            let lines = [
+                ChartLine { label: "identity_scim_user", points: series(Kind::Scim), color: RGBColor(31, 119, 180), dashed: false },
+                ChartLine {
+                    label: "terraform_data (core only)",
+                    points: series(Kind::Baseline),
+                    color: RGBColor(110, 110, 110),
+                    dashed: true,
+                },
+            ];
+            draw_chart(&area, &format!("{title}: wall time against N"), "resources (N)", x_max, &lines)?;
         }
         root.present().map_err(|e| anyhow!("{e}"))?;
     }
     Ok(buf)
+}
+
+/// One line of a chart: solid with filled points, or dashed with hollow ones.
+struct ChartLine<'a> {
+    label: &'a str,
+    points: Vec<(f64, f64)>,
+    color: plotters::style::RGBColor,
+    dashed: bool,
+}
+
+/// Draws `lines` (seconds against `x_desc`, from 0 to `x_max`) with a legend on `area`.
+fn draw_chart(
+    area: &plotters::drawing::DrawingArea<plotters::backend::SVGBackend<'_>, plotters::coord::Shift>,
+    caption: &str,
+    x_desc: &str,
+    x_max: f64,
+    lines: &[ChartLine<'_>],
+) -> Result<()> {
+    use plotters::prelude::*;
+    let y_max = lines.iter().flat_map(|l| l.points.iter()).map(|p| p.1).fold(0.0, f64::max).max(0.1) * 1.15;
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 18))
+        .margin(14)
+        .x_label_area_size(40)
+        .y_label_area_size(52)
+        .build_cartesian_2d(0f64..x_max, 0f64..y_max)
+        .map_err(|e| anyhow!("{e}"))?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc("seconds")
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y:.1}"))
+        .draw()
+        .map_err(|e| anyhow!("{e}"))?;
+    for line in lines {
+        let color = line.color;
+        let legend = move |(x, y): (i32, i32)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2));
+        if line.dashed {
+            chart
+                .draw_series(DashedLineSeries::new(line.points.clone(), 6, 4, color.stroke_width(2)))
+                .map_err(|e| anyhow!("{e}"))?
+                .label(line.label)
+                .legend(legend);
+            chart.draw_series(line.points.iter().map(|&p| Circle::new(p, 4, color.stroke_width(2)))).map_err(|e| anyhow!("{e}"))?;
+        } else {
+            chart
+                .draw_series(LineSeries::new(line.points.clone(), color.stroke_width(2)))
+                .map_err(|e| anyhow!("{e}"))?
+                .label(line.label)
+                .legend(legend);
+            chart.draw_series(line.points.iter().map(|&p| Circle::new(p, 4, color.filled()))).map_err(|e| anyhow!("{e}"))?;
+        }
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.4))
+        .label_font(("sans-serif", 13))
+        .draw()
+        .map_err(|e| anyhow!("{e}"))?;
+    Ok(())
 }

@@ -266,7 +266,9 @@ pub(crate) fn batch_reads_attr(vendor: &str, how: &str) -> Attribute {
     Attribute::bool("batch_reads").optional().describe(format!(
         "Whether reads of many {vendor} objects are combined. Terraform refreshes every resource with a read of its own, 10 at \
          a time; with `true` (the default) reads that arrive together become one request ({how}), and anything the combined \
-         answer lacks is read on its own, so an object deleted behind Terraform's back still shows as gone. `false` sends one \
+         answer lacks is read on its own, so an object deleted behind Terraform's back still shows as gone. A refresh then \
+         sees each object as that combined answer showed it, a snapshot no older than the run (changes the provider itself \
+         makes are always read afresh). `false` sends one \
          request per resource read, as most providers do: slower against a distant server, but it needs nothing beyond \
          reading one object, for servers whose filters or listings misbehave."
     ))

@@ -221,6 +221,9 @@ pub struct ScimClient {
     user_reads: Coalescer<String, User>,
     /// Every user, listed once a refresh reads many (see [`ScimClient::get_user_coalesced`]).
     user_snapshot: Prefetch<User>,
+    /// Per group, its members, read once a refresh reads many of its memberships (see
+    /// [`ScimClient::is_member_prefetched`]).
+    pub(super) member_snapshots: std::sync::Mutex<HashMap<String, std::sync::Arc<Prefetch<()>>>>,
     /// Concurrent group reads, batched (see [`ScimClient::get_group_coalesced`]).
     group_reads: Coalescer<String, Group>,
     /// Concurrent reads of groups with their members (see
@@ -506,6 +509,7 @@ impl ScimClient {
             token: Mutex::new(TokenState::default()),
             user_reads: Coalescer::new("SCIM user reads", USER_READS.enabled(batch)),
             user_snapshot: Prefetch::new("SCIM users", PrefetchSettings { enabled: batch, ..USER_PREFETCH }),
+            member_snapshots: std::sync::Mutex::new(HashMap::new()),
             group_reads: Coalescer::new("SCIM group reads", GROUP_READS.enabled(batch)),
             group_member_reads: Coalescer::new("SCIM group reads with members", GROUP_READS.enabled(batch)),
         })
@@ -827,6 +831,8 @@ impl ScimClient {
     fn written<T: ScimObject>(&self, id: &str) {
         if T::COLLECTION == User::COLLECTION {
             self.user_snapshot.forget(id);
+        } else if T::COLLECTION == Group::COLLECTION {
+            self.forget_members(id);
         }
     }
 
@@ -1068,6 +1074,11 @@ impl ScimClient {
         // A Bulk request of PATCH, PUT and DELETE operations only is as repeatable as they
         // are (see [`ScimClient::patch`]); one with a POST is not.
         let repeat = operations.iter().all(|op| ["PATCH", "PUT", "DELETE"].iter().any(|x| op.method.eq_ignore_ascii_case(x)));
+        for op in &operations {
+            if let Some(group) = op.path.strip_prefix(Group::COLLECTION).and_then(|p| p.strip_prefix('/')) {
+                self.forget_members(group);
+            }
+        }
         let body = json!({"schemas": [BULK_REQUEST], "Operations": operations});
         let url = self.url("/Bulk");
         let reply = self.call_url(&url, Method::POST, &[], Some(&body), repeat.then_some(Repeat::Safe), None).await?;

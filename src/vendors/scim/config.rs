@@ -90,8 +90,10 @@ pub(crate) fn block() -> Attribute {
             workload_identity_attr(),
             settings::batch_reads_attr(
                 "SCIM",
-                "a list filtered by `id eq \"a\" or id eq \"b\" ...`; for a refresh of many users, the paged listing of every \
-                 user when the identity domain holds few enough of them, kept for the rest of the run",
+                "a list filtered by `id eq \"a\" or id eq \"b\" ...`; once a refresh has read one user for every 20 in the \
+                 identity domain, and the domain holds at most 10,000 users, the listing of every user, its pages read in parallel \
+                 and kept for the rest of the run; after 20 reads of one group's memberships (`identity_scim_group_member`), \
+                 that group's members, read once",
             ),
         ],
         "the SCIM service (its token endpoint included)",

@@ -95,7 +95,7 @@ impl Resource<ProviderData> for ScimGroupMemberResource {
         let c = data.scim_client()?;
         let m: Model = from_value(current)?;
         let (g, u) = (m.group_id.unwrap_or_default(), m.user_id.unwrap_or_default());
-        match c.is_member(&g, &u).await.map_err(|e| api_diag("Unable to read the group membership", &e))? {
+        match c.is_member_prefetched(&g, &u).await.map_err(|e| api_diag("Unable to read the group membership", &e))? {
             // From the group's own `members`: false also when the group or user is gone.
             true => Ok(StateResult::state(state(&g, &u)?)),
             false => Ok(StateResult::gone()),

@@ -17,10 +17,19 @@
 //! does not gets an error naming the problem, never an empty member list.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use super::client::{ScimClient, quote};
 use super::model::{Group, User};
 use crate::http::ApiError;
+use crate::http::prefetch::{Lookup, Prefetch, PrefetchSettings};
+
+/// When a refresh of many memberships of one group (`identity_scim_group_member`) reads
+/// the group's members once and answers the rest from them: after 20 reads of that
+/// group's memberships, one read of the group (its `members`, at most 10,000 in one
+/// answer on OCI IAM). A group too large to read in one answer is never prefetched.
+const MEMBER_PREFETCH: PrefetchSettings =
+    PrefetchSettings { probe_after: 20, reads_per_page_tenths: 0, page_size: 1, max_objects: 10_000, ..PrefetchSettings::DEFAULT };
 
 /// A group and its member user ids.
 #[derive(Debug, Clone)]
@@ -107,6 +116,43 @@ impl ScimClient {
         Ok(groups.into_iter().filter_map(|g| g.id).collect())
     }
 
+    /// [`ScimClient::is_member`], answered from the group's members once a refresh has
+    /// read many memberships of that group (see [`MEMBER_PREFETCH`] and
+    /// [`crate::http::prefetch`]): a membership they hold is answered from them, one they
+    /// lack is asked on its own, so a removed member still reads as gone.
+    pub async fn is_member_prefetched(&self, group_id: &str, user_id: &str) -> Result<bool, ApiError> {
+        if !self.http().settings().batch_reads || group_id.is_empty() || group_id.starts_with("ocid1.") {
+            return self.is_member(group_id, user_id).await;
+        }
+        let members = self.member_prefetch(group_id);
+        match members.lookup(user_id) {
+            Lookup::Hit(()) => return Ok(true),
+            Lookup::Miss => return self.is_member(group_id, user_id).await,
+            Lookup::NoSnapshot => {}
+        }
+        let list = |_| async {
+            let group = self.get::<Group>(group_id, &[]).await?;
+            Ok::<_, ApiError>(group.map(|g| user_members(&g).into_iter().map(|u| (u, ())).collect()).unwrap_or_default())
+        };
+        members.after_read(|| async { Ok::<usize, ApiError>(0) }, list).await;
+        match members.lookup(user_id) {
+            Lookup::Hit(()) => Ok(true),
+            Lookup::Miss | Lookup::NoSnapshot => self.is_member(group_id, user_id).await,
+        }
+    }
+
+    /// The member prefetcher of `group_id`.
+    fn member_prefetch(&self, group_id: &str) -> Arc<Prefetch<()>> {
+        let mut all = self.member_snapshots.lock().unwrap_or_else(|e| e.into_inner());
+        all.entry(group_id.to_string()).or_insert_with(|| Arc::new(Prefetch::new("SCIM group members", MEMBER_PREFETCH))).clone()
+    }
+
+    /// Forgets what was prefetched of `group_id`'s members (its membership is being
+    /// written: later reads ask the server).
+    pub(super) fn forget_members(&self, group_id: &str) {
+        self.member_snapshots.lock().unwrap_or_else(|e| e.into_inner()).remove(group_id);
+    }
+
     /// Whether the user is a member of the group (false also when either is gone).
     pub async fn is_member(&self, group_id: &str, user_id: &str) -> Result<bool, ApiError> {
         let filter = format!("{} and members[value eq {}]", id_term(group_id), quote(user_id));
@@ -183,6 +229,43 @@ mod tests {
         let e = c.group_with_members(&g).await.expect_err("cannot be read");
         let text = e.to_string();
         assert!(text.contains("does not maintain `User.groups`") && text.contains("more than the 2"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn many_membership_reads_of_one_group_read_its_members_once() {
+        let s = spawn(SandboxConfig::default()).await.expect("sandbox");
+        let token = || ScimAuth::Static(crate::sandbox::DEFAULT_SCIM_STATIC_TOKEN.into());
+        let c = ScimClient::new(&s.scim_url(), token(), None, HttpSettings { max_retries: 0, ..Default::default() }).expect("client");
+        let mut users = Vec::new();
+        for i in 0..40 {
+            users.push(c.create(&User { user_name: Some(format!("m{i}")), ..User::default() }).await.expect("user").id.expect("id"));
+        }
+        let members = users.iter().map(|u| Member::user(u)).collect();
+        let g = c.create(&Group { display_name: Some("big".into()), members: Some(members), ..Group::default() }).await.expect("group");
+        let g = g.id.expect("id");
+        // Removed behind the refresh's back, before it starts.
+        c.patch::<Group>(&g, &[super::super::client::PatchOperation::remove_member(&users[35])]).await.expect("remove");
+
+        let from = s.state.requests().len();
+        for (i, u) in users.iter().enumerate() {
+            assert_eq!(c.is_member_prefetched(&g, u).await.expect("read"), i != 35, "member {i}");
+        }
+        let requests = &s.state.requests()[from..];
+        let group_reads = requests.iter().filter(|r| r.path.ends_with(&format!("/Groups/{g}"))).count();
+        let filtered = requests.iter().filter(|r| r.path.ends_with("/Groups")).count();
+        assert_eq!(group_reads, 1, "the group's members were read once: {requests:?}");
+        assert_eq!(filtered, 19 + 1, "19 reads on their own (the 20th reads the members), then the one they lacked: {requests:?}");
+
+        // This client's own writes are read afresh.
+        c.patch::<Group>(&g, &[super::super::client::PatchOperation::remove_member(&users[36])]).await.expect("remove");
+        assert!(!c.is_member_prefetched(&g, &users[36]).await.expect("read"), "removed by this client");
+        // With batch_reads off, every read asks.
+        let off = ScimClient::new(&s.scim_url(), token(), None, HttpSettings { batch_reads: false, ..Default::default() }).expect("client");
+        let from = s.state.requests().len();
+        for u in &users[..25] {
+            assert!(off.is_member_prefetched(&g, u).await.expect("read"));
+        }
+        assert_eq!(s.state.requests()[from..].len(), 25);
     }
 
     #[test]
