@@ -11,9 +11,14 @@
 //!    the collection's size (the *probe*).
 //! 2. A collection larger than [`PrefetchSettings::max_objects`] is never listed (memory
 //!    stays bounded, and a small refresh in a huge directory costs nothing more).
-//! 3. Otherwise, once the reads reach [`PrefetchSettings::reads_per_page`] per page the
-//!    listing takes, the collection is listed, its pages in parallel (under the vendor's
-//!    governor), and the objects are kept for the rest of the process.
+//! 3. Otherwise, once the reads reach [`PrefetchSettings::reads_per_page_tenths`] per page
+//!    the listing takes, the collection is listed, its pages in parallel (under the
+//!    vendor's governor), and the objects are kept for the rest of the process. A
+//!    collection of more than [`PrefetchSettings::small_pages`] pages waits for
+//!    [`PrefetchSettings::large_reads_per_page_tenths`] instead: by then the batches sent
+//!    cost about as many requests as the listing will, so a refresh never pays more than
+//!    twice the requests batches alone would have taken, while a small collection (whose
+//!    listing costs few requests whatever happens) is listed early.
 //!
 //! # What a read then sees
 //!
@@ -45,8 +50,12 @@ pub struct PrefetchSettings {
     /// Reads before the collection's size is asked.
     pub probe_after: usize,
     /// The listing starts once the reads reach this many per page it takes (in tenths:
-    /// 25 is 2.5 reads a page).
+    /// 25 is 2.5 reads a page)...
     pub reads_per_page_tenths: usize,
+    /// ... for a collection of at most this many pages; a larger one waits for
+    /// `large_reads_per_page_tenths`.
+    pub small_pages: usize,
+    pub large_reads_per_page_tenths: usize,
     /// The page size of the listing.
     pub page_size: usize,
     /// A larger collection is never listed.
@@ -60,6 +69,8 @@ impl PrefetchSettings {
         enabled: true,
         probe_after: 20,
         reads_per_page_tenths: 25,
+        small_pages: 40,
+        large_reads_per_page_tenths: 100,
         page_size: 50,
         max_objects: 10_000,
         ttl: Duration::from_secs(300),
@@ -68,7 +79,8 @@ impl PrefetchSettings {
     /// The reads after which a collection of `total` objects is listed.
     pub fn reads_to_load(&self, total: usize) -> usize {
         let pages = total.div_ceil(self.page_size.max(1));
-        (pages * self.reads_per_page_tenths).div_ceil(10).max(self.probe_after)
+        let per_page = if pages <= self.small_pages { self.reads_per_page_tenths } else { self.large_reads_per_page_tenths };
+        (pages * per_page).div_ceil(10).max(self.probe_after)
     }
 }
 
@@ -103,8 +115,10 @@ enum Phase {
     Counting,
     /// The size is known and small enough: listing once the reads reach `at`.
     Known { total: usize, at: usize },
-    /// A probe or a listing is running.
+    /// A probe is running.
     Busy,
+    /// The listing is running; `done` turns true when it ends (or is dropped).
+    Listing { done: tokio::sync::watch::Receiver<bool> },
     /// The snapshot, taken at `at`.
     Loaded { at: Instant },
     /// Too large, or a probe or listing failed: reads as usual for the rest of the process.
@@ -113,6 +127,8 @@ enum Phase {
 
 struct State<V> {
     phase: Phase,
+    /// Tells the reads waiting in [`Prefetch::wait_for_listing`] that the listing ended.
+    listed: Option<tokio::sync::watch::Sender<bool>>,
     reads: usize,
     objects: HashMap<String, V>,
     stats: PrefetchStats,
@@ -149,8 +165,9 @@ impl<V> Drop for BusyGuard<'_, V> {
     fn drop(&mut self) {
         if !self.done {
             let mut st = self.owner.lock();
-            if matches!(st.phase, Phase::Busy) {
+            if matches!(st.phase, Phase::Busy | Phase::Listing { .. }) {
                 st.phase = Phase::Off;
+                st.listed = None; // wakes the waiting reads
             }
         }
     }
@@ -162,11 +179,22 @@ impl<V> Prefetch<V> {
     }
 }
 
+impl<V> Prefetch<V> {
+    /// Enters the listing phase (under the lock).
+    fn start_listing(&self, st: &mut State<V>) {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        st.phase = Phase::Listing { done: rx };
+        st.listed = Some(tx);
+        st.stats.loads += 1;
+    }
+}
+
 impl<V: Clone> Prefetch<V> {
     /// `what` names the collection in logs (e.g. "SCIM users").
     pub fn new(what: &'static str, settings: PrefetchSettings) -> Self {
         let phase = if settings.enabled { Phase::Counting } else { Phase::Off };
-        Prefetch { what, settings, state: Mutex::new(State { phase, reads: 0, objects: HashMap::new(), stats: PrefetchStats::default() }) }
+        let state = State { phase, listed: None, reads: 0, objects: HashMap::new(), stats: PrefetchStats::default() };
+        Prefetch { what, settings, state: Mutex::new(state) }
     }
 
     /// The counters so far.
@@ -198,6 +226,18 @@ impl<V: Clone> Prefetch<V> {
         }
     }
 
+    /// While the listing runs, waits for it to end (the read is then answered from it
+    /// instead of costing a request of its own); returns at once otherwise.
+    pub async fn wait_for_listing(&self) {
+        let done = match &self.lock().phase {
+            Phase::Listing { done } => done.clone(),
+            _ => return,
+        };
+        let mut done = done;
+        // An error means the listing was abandoned: the read goes on as usual.
+        let _ = done.wait_for(|d| *d).await;
+    }
+
     /// Drops `key` from the snapshot (the object was written: read it afresh).
     pub fn forget(&self, key: &str) {
         self.lock().objects.remove(key);
@@ -225,8 +265,7 @@ impl<V: Clone> Prefetch<V> {
                     Step::Probe
                 }
                 Phase::Known { total, at } if st.reads >= at => {
-                    st.phase = Phase::Busy;
-                    st.stats.loads += 1;
+                    self.start_listing(&mut st);
                     Step::Load(total)
                 }
                 _ => Step::Nothing,
@@ -248,8 +287,7 @@ impl<V: Clone> Prefetch<V> {
                             st.phase = Phase::Known { total, at };
                             return;
                         }
-                        st.phase = Phase::Busy;
-                        st.stats.loads += 1;
+                        self.start_listing(&mut st);
                         total
                     }
                     Ok(total) => {
@@ -269,6 +307,9 @@ impl<V: Clone> Prefetch<V> {
         let listed = list(total).await;
         guard.done = true;
         let mut st = self.lock();
+        if let Some(tx) = st.listed.take() {
+            let _ = tx.send(true);
+        }
         match listed {
             Ok(objects) if objects.len() <= self.settings.max_objects.saturating_mul(2) => {
                 tracing::debug!(collection = self.what, objects = objects.len(), "prefetch: listed the collection");
@@ -300,6 +341,16 @@ mod tests {
 
     fn settings() -> PrefetchSettings {
         PrefetchSettings { probe_after: 4, reads_per_page_tenths: 20, page_size: 10, max_objects: 100, ..PrefetchSettings::DEFAULT }
+    }
+
+    #[test]
+    fn large_collections_are_listed_later() {
+        let s = PrefetchSettings::DEFAULT;
+        assert_eq!(s.reads_to_load(10), 20, "never before the probe");
+        assert_eq!(s.reads_to_load(1_000), 50, "20 pages: 2.5 reads a page");
+        assert_eq!(s.reads_to_load(2_000), 100, "40 pages: still small");
+        assert_eq!(s.reads_to_load(2_001), 410, "41 pages: 10 reads a page, the requests the batches cost by then");
+        assert_eq!(s.reads_to_load(10_000), 2_000);
     }
 
     fn objects(n: usize) -> Vec<(String, usize)> {
@@ -396,6 +447,45 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn reads_during_the_listing_wait_for_it_instead_of_asking() {
+        let p = std::sync::Arc::new(Prefetch::new("things", settings()));
+        for _ in 0..9 {
+            p.after_read(|| async { Ok::<_, String>(50) }, |_| async { Ok(Vec::new()) }).await;
+        }
+        let (release, gate) = tokio::sync::oneshot::channel::<()>();
+        let lister = {
+            let p = p.clone();
+            tokio::spawn(async move {
+                p.after_read(
+                    || async { Ok::<_, String>(50) },
+                    |n| async move {
+                        let _ = gate.await;
+                        Ok(objects(n))
+                    },
+                )
+                .await
+            })
+        };
+        while !matches!(p.lock().phase, Phase::Listing { .. }) {
+            tokio::task::yield_now().await;
+        }
+        let reader = {
+            let p = p.clone();
+            tokio::spawn(async move {
+                p.wait_for_listing().await;
+                p.lookup("k3")
+            })
+        };
+        tokio::task::yield_now().await;
+        assert!(!reader.is_finished(), "the read waits for the listing");
+        release.send(()).expect("release");
+        assert_eq!(reader.await.expect("reader"), Lookup::Hit(3));
+        lister.await.expect("lister");
+        // With no listing running, nothing waits.
+        p.wait_for_listing().await;
+    }
+
+    #[tokio::test]
     async fn a_cancelled_listing_turns_it_off_instead_of_hanging() {
         let p: Prefetch<usize> = Prefetch::new("things", settings());
         for _ in 0..9 {
@@ -404,6 +494,7 @@ mod tests {
         let listing = p.after_read(|| async { Ok::<_, String>(50) }, |_| std::future::pending::<Result<Vec<(String, usize)>, String>>());
         assert!(tokio::time::timeout(Duration::from_millis(20), listing).await.is_err(), "still listing");
         assert_eq!(p.lookup("k1"), Lookup::NoSnapshot);
+        p.wait_for_listing().await; // the abandoned listing wakes its waiters
         p.after_read(|| async { Ok::<_, String>(50) }, |_| async { Ok(objects(50)) }).await;
         assert_eq!(p.lookup("k1"), Lookup::NoSnapshot, "off after the cancelled listing");
     }

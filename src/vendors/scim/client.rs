@@ -77,8 +77,9 @@ const USER_READS: CoalesceSettings = CoalesceSettings { max_batch: PAGE_SIZE, ..
 /// Group reads are batched the same way (see [`ScimClient::get_group_coalesced`]).
 const GROUP_READS: CoalesceSettings = USER_READS;
 /// When a refresh of many users is served from one listing of every user (see
-/// [`crate::http::prefetch`]): once it has read one user for every 20 in the identity
-/// domain, and only for a domain of at most 10,000 users (about 10 MB kept in memory).
+/// [`crate::http::prefetch`]): once it has read one user for every 20 in an identity domain
+/// of at most 2,000 users, one for every 5 in a larger one, and never for a domain of more
+/// than 10,000 users (about 10 MB kept in memory).
 const USER_PREFETCH: PrefetchSettings = PrefetchSettings { page_size: PAGE_SIZE, ..PrefetchSettings::DEFAULT };
 /// How many pages of the listing are asked for at once (the vendor's governor bounds all
 /// requests further: `max_concurrent_requests`, `max_requests_per_second`, 429s).
@@ -934,6 +935,7 @@ impl ScimClient {
     /// lacks is read with a single GET.
     pub async fn get_user_coalesced(&self, id: &str) -> Result<Option<User>, ApiError> {
         if !id.is_empty() && !id.starts_with("ocid1.") {
+            self.user_snapshot.wait_for_listing().await;
             match self.user_snapshot.lookup(id) {
                 Lookup::Hit(user) => return Ok(Some(user)),
                 Lookup::Miss => return self.get(id, &[]).await,

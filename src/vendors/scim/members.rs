@@ -125,6 +125,7 @@ impl ScimClient {
             return self.is_member(group_id, user_id).await;
         }
         let members = self.member_prefetch(group_id);
+        members.wait_for_listing().await;
         match members.lookup(user_id) {
             Lookup::Hit(()) => return Ok(true),
             Lookup::Miss => return self.is_member(group_id, user_id).await,
