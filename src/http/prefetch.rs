@@ -47,10 +47,11 @@ use tokio::time::Instant;
 pub struct PrefetchSettings {
     /// Off: never (the vendor block's `batch_reads = false`).
     pub enabled: bool,
-    /// Reads before the collection's size is asked.
+    /// Reads before the collection's size is asked (the probe may bring the listing's first
+    /// page with it).
     pub probe_after: usize,
     /// The listing starts once the reads reach this many per page it takes (in tenths:
-    /// 25 is 2.5 reads a page)...
+    /// 10 is one read a page)...
     pub reads_per_page_tenths: usize,
     /// ... for a collection of at most this many pages; a larger one waits for
     /// `large_reads_per_page_tenths`.
@@ -68,7 +69,7 @@ impl PrefetchSettings {
     pub const DEFAULT: PrefetchSettings = PrefetchSettings {
         enabled: true,
         probe_after: 20,
-        reads_per_page_tenths: 25,
+        reads_per_page_tenths: 10,
         small_pages: 40,
         large_reads_per_page_tenths: 100,
         page_size: 50,
@@ -244,13 +245,15 @@ impl<V: Clone> Prefetch<V> {
     }
 
     /// Counts a read that found no snapshot, and when it is time, asks the collection's
-    /// size (`size`) or lists it (`list`, given the size; it returns the objects by key).
+    /// size (`size`, which returns it with the objects it brought, if any: the listing's
+    /// first page) or lists it (`list`, given the size; it returns the objects by key that
+    /// the probe did not bring).
     /// One read does that while the others go on as usual; a failure is logged and turns
     /// prefetching off.
     pub async fn after_read<S, SF, L, LF, E>(&self, size: S, list: L)
     where
         S: FnOnce() -> SF,
-        SF: Future<Output = Result<usize, E>>,
+        SF: Future<Output = Result<(usize, Vec<(String, V)>), E>>,
         L: FnOnce(usize) -> LF,
         LF: Future<Output = Result<Vec<(String, V)>, E>>,
         E: Display,
@@ -271,6 +274,7 @@ impl<V: Clone> Prefetch<V> {
                 _ => Step::Nothing,
             }
         };
+        let mut first: Vec<(String, V)> = Vec::new();
         let total = match step {
             Step::Nothing => return,
             Step::Load(total) => total,
@@ -280,7 +284,7 @@ impl<V: Clone> Prefetch<V> {
                 guard.done = true;
                 let mut st = self.lock();
                 match probed {
-                    Ok(total) if total <= self.settings.max_objects => {
+                    Ok((total, objects)) if total <= self.settings.max_objects => {
                         let at = self.settings.reads_to_load(total);
                         tracing::debug!(collection = self.what, total, at, "prefetch: the collection will be listed after {at} reads");
                         if st.reads < at {
@@ -288,9 +292,10 @@ impl<V: Clone> Prefetch<V> {
                             return;
                         }
                         self.start_listing(&mut st);
+                        first = objects;
                         total
                     }
-                    Ok(total) => {
+                    Ok((total, _)) => {
                         tracing::debug!(collection = self.what, total, max = self.settings.max_objects, "prefetch: too large to list");
                         st.phase = Phase::Off;
                         return;
@@ -304,7 +309,10 @@ impl<V: Clone> Prefetch<V> {
             }
         };
         let mut guard = BusyGuard { owner: self, done: false };
-        let listed = list(total).await;
+        let listed = list(total).await.map(|mut objects| {
+            objects.append(&mut first);
+            objects
+        });
         guard.done = true;
         let mut st = self.lock();
         if let Some(tx) = st.listed.take() {
@@ -347,8 +355,8 @@ mod tests {
     fn large_collections_are_listed_later() {
         let s = PrefetchSettings::DEFAULT;
         assert_eq!(s.reads_to_load(10), 20, "never before the probe");
-        assert_eq!(s.reads_to_load(1_000), 50, "20 pages: 2.5 reads a page");
-        assert_eq!(s.reads_to_load(2_000), 100, "40 pages: still small");
+        assert_eq!(s.reads_to_load(1_000), 20, "20 pages: a read a page");
+        assert_eq!(s.reads_to_load(2_000), 40, "40 pages: still small");
         assert_eq!(s.reads_to_load(2_001), 410, "41 pages: 10 reads a page, the requests the batches cost by then");
         assert_eq!(s.reads_to_load(10_000), 2_000);
     }
@@ -363,7 +371,7 @@ mod tests {
             p.after_read(
                 || async {
                     probes.fetch_add(1, Ordering::SeqCst);
-                    Ok::<_, String>(total)
+                    Ok::<_, String>((total, Vec::new()))
                 },
                 |n| async move {
                     lists.fetch_add(1, Ordering::SeqCst);
@@ -416,14 +424,14 @@ mod tests {
     async fn failures_and_batching_off_turn_it_off() {
         let p: Prefetch<usize> = Prefetch::new("things", settings());
         for _ in 0..10 {
-            p.after_read(|| async { Err::<usize, _>("probe refused") }, |_| async { Ok(Vec::new()) }).await;
+            p.after_read(|| async { Err::<(usize, Vec<(String, usize)>), _>("probe refused") }, |_| async { Ok(Vec::new()) }).await;
         }
         assert_eq!(p.stats().probes, 1, "a failed probe is not repeated");
         assert_eq!(p.lookup("k1"), Lookup::NoSnapshot);
 
         let p: Prefetch<usize> = Prefetch::new("things", settings());
         for _ in 0..20 {
-            p.after_read(|| async { Ok::<_, String>(50) }, |_| async { Err("page 3 failed".to_string()) }).await;
+            p.after_read(|| async { Ok::<_, String>((50, Vec::new())) }, |_| async { Err("page 3 failed".to_string()) }).await;
         }
         assert_eq!((p.stats().probes, p.stats().loads), (1, 1), "a failed listing is not repeated");
         assert_eq!(p.lookup("k1"), Lookup::NoSnapshot);
@@ -450,14 +458,14 @@ mod tests {
     async fn reads_during_the_listing_wait_for_it_instead_of_asking() {
         let p = std::sync::Arc::new(Prefetch::new("things", settings()));
         for _ in 0..9 {
-            p.after_read(|| async { Ok::<_, String>(50) }, |_| async { Ok(Vec::new()) }).await;
+            p.after_read(|| async { Ok::<_, String>((50, Vec::new())) }, |_| async { Ok(Vec::new()) }).await;
         }
         let (release, gate) = tokio::sync::oneshot::channel::<()>();
         let lister = {
             let p = p.clone();
             tokio::spawn(async move {
                 p.after_read(
-                    || async { Ok::<_, String>(50) },
+                    || async { Ok::<_, String>((50, Vec::new())) },
                     |n| async move {
                         let _ = gate.await;
                         Ok(objects(n))
@@ -489,13 +497,14 @@ mod tests {
     async fn a_cancelled_listing_turns_it_off_instead_of_hanging() {
         let p: Prefetch<usize> = Prefetch::new("things", settings());
         for _ in 0..9 {
-            p.after_read(|| async { Ok::<_, String>(50) }, |_| async { Ok(Vec::new()) }).await;
+            p.after_read(|| async { Ok::<_, String>((50, Vec::new())) }, |_| async { Ok(Vec::new()) }).await;
         }
-        let listing = p.after_read(|| async { Ok::<_, String>(50) }, |_| std::future::pending::<Result<Vec<(String, usize)>, String>>());
+        let listing = p
+            .after_read(|| async { Ok::<_, String>((50, Vec::new())) }, |_| std::future::pending::<Result<Vec<(String, usize)>, String>>());
         assert!(tokio::time::timeout(Duration::from_millis(20), listing).await.is_err(), "still listing");
         assert_eq!(p.lookup("k1"), Lookup::NoSnapshot);
         p.wait_for_listing().await; // the abandoned listing wakes its waiters
-        p.after_read(|| async { Ok::<_, String>(50) }, |_| async { Ok(objects(50)) }).await;
+        p.after_read(|| async { Ok::<_, String>((50, Vec::new())) }, |_| async { Ok(objects(50)) }).await;
         assert_eq!(p.lookup("k1"), Lookup::NoSnapshot, "off after the cancelled listing");
     }
 }

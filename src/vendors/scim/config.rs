@@ -90,7 +90,7 @@ pub(crate) fn block() -> Attribute {
             workload_identity_attr(),
             settings::batch_reads_attr(
                 "SCIM",
-                "a list filtered by `id eq \"a\" or id eq \"b\" ...`; once a refresh has read one user for every 20 in an \
+                "a list filtered by `id eq \"a\" or id eq \"b\" ...`; once a refresh has read one user for every 50 in an \
                  identity domain of at most 2,000 users (one for every 5 in a larger one, up to 10,000 users), the listing of \
                  every user, its pages read in parallel and kept for the rest of the run; after 20 reads of one group's memberships (`identity_scim_group_member`), \
                  that group's members, read once",

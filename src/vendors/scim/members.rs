@@ -28,8 +28,14 @@ use crate::http::prefetch::{Lookup, Prefetch, PrefetchSettings};
 /// the group's members once and answers the rest from them: after 20 reads of that
 /// group's memberships, one read of the group (its `members`, at most 10,000 in one
 /// answer on OCI IAM). A group too large to read in one answer is never prefetched.
-const MEMBER_PREFETCH: PrefetchSettings =
-    PrefetchSettings { probe_after: 20, reads_per_page_tenths: 0, page_size: 1, max_objects: 10_000, ..PrefetchSettings::DEFAULT };
+const MEMBER_PREFETCH: PrefetchSettings = PrefetchSettings {
+    probe_after: 20,
+    reads_per_page_tenths: 0,
+    large_reads_per_page_tenths: 0,
+    page_size: 1,
+    max_objects: 10_000,
+    ..PrefetchSettings::DEFAULT
+};
 
 /// A group and its member user ids.
 #[derive(Debug, Clone)]
@@ -135,7 +141,7 @@ impl ScimClient {
             let group = self.get::<Group>(group_id, &[]).await?;
             Ok::<_, ApiError>(group.map(|g| user_members(&g).into_iter().map(|u| (u, ())).collect()).unwrap_or_default())
         };
-        members.after_read(|| async { Ok::<usize, ApiError>(0) }, list).await;
+        members.after_read(|| async { Ok::<_, ApiError>((0, Vec::new())) }, list).await;
         match members.lookup(user_id) {
             Lookup::Hit(()) => Ok(true),
             Lookup::Miss | Lookup::NoSnapshot => self.is_member(group_id, user_id).await,
