@@ -412,7 +412,7 @@ pub(super) fn markdown(r: &RefreshReport, run: &str) -> String {
         s,
         "A workspace of {n} `identity_scim_user`, refreshed with `terraform plan` (default `-parallelism`, 10) while every \
          request to the sandbox waits the latency given (`delay_ms`), with `batch_reads` on (the default: batched reads, and \
-         the listing of every user once the refresh has read one user for every 20 in the domain) and off (one request per \
+         the listing of every user once the refresh has read one user for every 50 in the domain, every 5 above 2,000 users) and off (one request per \
          resource). Best of {} runs each.\n",
         r.repeats
     );
@@ -460,8 +460,9 @@ pub(super) fn markdown(r: &RefreshReport, run: &str) -> String {
     s.push_str("\n## A large domain, and a large group\n\n");
     let _ = writeln!(
         s,
-        "The domain grown by direct SCIM requests while the workspace still manages its {n} users: the listing is used up to \
-         10,000 users and never above, so the provider's memory stays bounded. Then one group of {GROUP_MEMBERS} members, \
+        "The domain grown by direct SCIM requests while the workspace still manages its {n} users: a domain above 2,000 users is \
+         listed only once the refresh has read one user in 5, and one above 10,000 users never, so the provider's memory stays \
+         bounded. Then one group of {GROUP_MEMBERS} members, \
          imported into a workspace of its own and refreshed.\n"
     );
     s.push_str("| case | users in the domain | wall (s) | requests | listing pages | provider peak RSS (MB) | plan exit |\n");
