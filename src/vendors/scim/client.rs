@@ -970,21 +970,26 @@ impl ScimClient {
     /// How many `T` the server holds (`totalResults`), with the first page of the listing.
     async fn first_page<T: ScimObject>(&self) -> Result<(usize, Vec<(String, T)>), ApiError> {
         let page = self.list_page::<T>(None, &[], 1, PAGE_SIZE).await?;
-        Ok((page.total_results, by_id(page.resources)))
+        Ok((page.total_results, by_id(page.resources.into_iter().take(PAGE_SIZE))))
     }
 
     /// Every `T` of a collection of `total` but the first page, by id: its pages fetched
     /// [`PREFETCH_PAGES_AT_ONCE`] at a time. A page the server shortens leaves a gap,
-    /// which the reads fill one by one (the snapshot only ever says "found").
+    /// which the reads fill one by one (the snapshot only ever says "found"). A page
+    /// holding more than asked for is cut to the page size, so what is kept is bounded by
+    /// the page count (itself bounded by the prefetcher's `max_objects`), whatever the
+    /// server sends.
     async fn list_in_parallel<T: ScimObject>(&self, total: usize) -> Result<Vec<(String, T)>, ApiError> {
         use futures_util::stream::{StreamExt, TryStreamExt};
         let starts: Vec<usize> = (1..total.div_ceil(PAGE_SIZE)).map(|p| 1 + p * PAGE_SIZE).collect();
-        let pages: Vec<ListResponse<T>> = futures_util::stream::iter(starts)
+        futures_util::stream::iter(starts)
             .map(|start| self.list_page::<T>(None, &[], start, PAGE_SIZE))
             .buffer_unordered(PREFETCH_PAGES_AT_ONCE)
-            .try_collect()
-            .await?;
-        Ok(by_id(pages.into_iter().flat_map(|p| p.resources)))
+            .try_fold(Vec::new(), |mut all, page| async move {
+                all.extend(by_id(page.resources.into_iter().take(PAGE_SIZE)));
+                Ok(all)
+            })
+            .await
     }
 
     /// Reads a group without its members (`excludedAttributes=members`; the members are
@@ -1325,6 +1330,24 @@ mod tests {
             requests.iter().filter(|r| r.method == "GET" && r.path.contains("/Users/")).map(|r| r.path.as_str()).collect();
         assert!(gets.iter().any(|p| p.ends_with(&format!("/Users/{deleted}"))), "the missing user was confirmed by a GET: {gets:?}");
         assert!(lists + gets.len() <= 12, "40 reads took {lists} lists and {} GETs: {:?}", gets.len(), c.user_read_stats());
+    }
+
+    #[tokio::test]
+    async fn a_listing_page_with_more_than_asked_for_is_cut_to_the_page_size() {
+        // A hostile server: 1,000 users claimed, and every unfiltered page answers 5,000.
+        let page = || async {
+            let users: Vec<Value> = (0..5_000).map(|i| json!({"id": format!("x{i}"), "userName": format!("x{i}")})).collect();
+            Json(json!({"totalResults": 1000, "itemsPerPage": 5000, "Resources": users}))
+        };
+        let app = Router::new().route("/Users", get(page));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let c = ScimClient::new(&format!("http://{addr}"), ScimAuth::Static("t".into()), None, HttpSettings::default()).expect("client");
+        let (total, first) = c.first_page::<User>().await.expect("first page");
+        assert_eq!((total, first.len()), (1000, PAGE_SIZE));
+        let rest = c.list_in_parallel::<User>(total).await.expect("listing");
+        assert_eq!(rest.len(), (total.div_ceil(PAGE_SIZE) - 1) * PAGE_SIZE, "19 more pages of at most {PAGE_SIZE}");
     }
 
     /// Reads every id with 10 workers, like Terraform's refresh; returns what each read found.
