@@ -29,6 +29,27 @@ pub fn init(module: &'static str, level: LevelFilter) {
     let _ = tracing_subscriber::registry().with(HclogLayer { module }.with_filter(level)).try_init();
 }
 
+/// Logs panics as one error line of the JSON log (with where the panic happened) instead of
+/// the standard hook's plain text, which Terraform's log would show unparsed. The provider
+/// turns a panic in its code into the call's error diagnostic; this is the record of it.
+pub fn log_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        tracing::error!(location = %location, "panic: {}", panic_message(info.payload()));
+    }));
+}
+
+/// The text a panic was raised with (`panic!`'s message, an `expect`'s words), cut to 500
+/// characters; "(no message)" for a panic with a payload of another type.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let text = payload.downcast_ref::<&str>().copied().or_else(|| payload.downcast_ref::<String>().map(String::as_str));
+    match text {
+        Some(t) if t.chars().count() > 500 => format!("{}…", t.chars().take(500).collect::<String>()),
+        Some(t) => t.to_string(),
+        None => "(no message)".to_string(),
+    }
+}
+
 struct HclogLayer {
     module: &'static str,
 }

@@ -20,6 +20,7 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     identity_provider::logging::init("provider.terraform-provider-identity", identity_provider::logging::level_from_env());
+    identity_provider::logging::log_panics();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

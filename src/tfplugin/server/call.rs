@@ -1,12 +1,15 @@
 //! The one path every RPC's work takes, written once: StopProvider's cancellation of
 //! the provider code in flight ([`Stop`]), the folding of the work's outcome (its
 //! answer, or the error diagnostics that replace it) into the RPC's response
-//! ([`respond`], [`respond_diagnostics`]), and the standard diagnostics and checks the
-//! RPCs share.
+//! ([`respond`], [`respond_diagnostics`]), a panic in provider code turned into that
+//! call's error ([`unless_panicked`]), and the standard diagnostics and checks the RPCs
+//! share.
 
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 
-use futures_util::Stream;
+use futures_util::{FutureExt as _, Stream};
 use tokio::sync::watch;
 use tonic::{Response, Status};
 
@@ -49,7 +52,7 @@ impl Stop {
 }
 
 /// Runs `fut` unless `stop` is set before it starts or while it runs; then it is
-/// dropped (cancelled) and the answer is "Interrupted".
+/// dropped (cancelled) and the answer is "Interrupted". A panic in `fut` is its error.
 pub(super) async fn until_stopped<T>(
     mut stop: watch::Receiver<bool>,
     fut: impl Future<Output = Result<T, Diagnostics>>,
@@ -58,18 +61,47 @@ pub(super) async fn until_stopped<T>(
         return Err(interrupted());
     }
     tokio::select! {
-        r = fut => r,
+        r = unless_panicked(fut) => r,
         _ = stop.wait_for(|s| *s) => Err(interrupted()),
     }
 }
 
-/// Ends an RPC: the answer its work produced or, when the work failed, the answer
-/// `failed` builds from the error diagnostics.
+/// Runs `fut`; a panic in it (a bug in provider code) becomes an error diagnostic of this
+/// call instead of unwinding into tonic, which would drop the call and leave Terraform
+/// with "plugin did not respond" and no word of what went wrong. Other calls go on; what
+/// the panicking call was doing stays undone, as with any other error.
+pub(super) async fn unless_panicked<T>(fut: impl Future<Output = Result<T, Diagnostics>>) -> Result<T, Diagnostics> {
+    // AssertUnwindSafe: after a panic the call's own values are dropped, never used; state
+    // it shares with other calls is behind tokio locks (which do not poison) or std locks
+    // (a poisoned one makes the later calls that take it fail the same way, with an error).
+    AssertUnwindSafe(fut).catch_unwind().await.unwrap_or_else(|payload| Err(panicked(payload.as_ref())))
+}
+
+/// The error of a call whose provider code panicked, with the panic's message.
+pub(super) fn panicked(payload: &(dyn Any + Send)) -> Diagnostics {
+    Diagnostic::error(PANICKED, panic_detail(payload)).into()
+}
+
+/// The summary of [`panicked`]'s error.
+pub(super) const PANICKED: &str = "Provider bug: the operation panicked";
+
+/// What [`panicked`] says of a panic: its message, what Terraform keeps, what to do.
+pub(super) fn panic_detail(payload: &(dyn Any + Send)) -> String {
+    let message = crate::logging::panic_message(payload);
+    format!(
+        "The provider stopped this operation because of an internal error: {message}. Terraform keeps the state it had \
+         before the operation; if the vendor had already acted (an object created, say), check the vendor before applying \
+         again. Please report this bug with the provider's log (TF_LOG_PROVIDER=debug)."
+    )
+}
+
+/// Ends an RPC: the answer its work produced or, when the work failed (or panicked), the
+/// answer `failed` builds from the error diagnostics.
 pub(super) async fn respond<M>(
     work: impl Future<Output = Result<M, Diagnostics>>,
     failed: impl FnOnce(Diagnostics) -> M,
 ) -> Result<Response<M>, Status> {
-    Ok(Response::new(work.await.unwrap_or_else(failed)))
+    Ok(Response::new(unless_panicked(work).await.unwrap_or_else(failed)))
 }
 
 /// Ends an RPC whose only answer is diagnostics (validation, configuration, close):

@@ -6,7 +6,7 @@
 
 use tonic::{Request, Response, Status};
 
-use super::call::{Diagnosed, EventStream, respond, respond_diagnostics, unknown_type, validate_config};
+use super::call::{Diagnosed, EventStream, PANICKED, panic_detail, respond, respond_diagnostics, unknown_type, validate_config};
 use super::convert::diags_to_pb;
 use super::proto::tfplugin6 as pb;
 use super::service::{ProviderService, capabilities};
@@ -260,7 +260,11 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
     /// CallFunction: the function's result, or its error with the argument's index.
     async fn call_function(&self, r: Request<pb::call_function::Request>) -> Result<Response<pb::call_function::Response>, Status> {
         let r = r.into_inner();
-        Ok(Response::new(match self.function_result(&r) {
+        // A panic in the function (a bug) is its error, as in every other RPC (call.rs).
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.function_result(&r))).unwrap_or_else(|payload| {
+            Err(pb::FunctionError { text: format!("{}: {}", PANICKED, panic_detail(payload.as_ref())), function_argument: None })
+        });
+        Ok(Response::new(match result {
             Ok(result) => pb::call_function::Response { result: Some(result), error: None },
             Err(e) => pb::call_function::Response { result: None, error: Some(e) },
         }))

@@ -129,6 +129,7 @@ impl Resource<()> for Thing {
         match req.planned.get("name").as_str() {
             Some("hang") => hang().await,
             Some("fail") => Err(fail("create")),
+            Some("panic") => panic!("probe panicked on create"),
             Some("unknown") => Ok(StateResult::state(s)),
             _ => {
                 s.set("id", "t-1".into());
@@ -141,6 +142,7 @@ impl Resource<()> for Thing {
         match id_of(state) {
             "hang" => hang().await,
             "fail" => Err(fail("read")),
+            "panic" => panic!("probe panicked on read"),
             "gone" => Ok(StateResult::gone()),
             "unknown" => Ok(StateResult::state(Value::object_of(&[("id", Value::unknown())]))),
             "private" => Ok(StateResult::state(state.clone()).with_private(b"read".to_vec())),
@@ -320,6 +322,10 @@ impl ListResource<()> for Things {
                 sink.send(found("a")).await;
                 Err(fail("list"))
             }
+            Some("panic") => {
+                sink.send(found("a")).await;
+                panic!("probe panicked while listing")
+            }
             _ => {
                 for id in ["a", "gone", "fail", "unknown", "b", "c"] {
                     if !sink.send(found(id)).await {
@@ -351,6 +357,51 @@ fn named(name: &str) -> Option<pb::DynamicValue> {
 fn provider_config(mode: Option<&str>) -> Option<pb::DynamicValue> {
     let ty = Type::object([("mode", Type::String)]);
     dv(&Value::object_of(&[("mode", mode.into())]), &ty)
+}
+
+/// The error diagnostics' summaries and details of an answer, as one text.
+fn error_text(diags: &[pb::Diagnostic]) -> String {
+    diags
+        .iter()
+        .filter(|d| d.severity == pb::diagnostic::Severity::Error as i32)
+        .map(|d| format!("{} | {}\n", d.summary, d.detail))
+        .collect()
+}
+
+/// A panic in provider code fails that one call with an error that quotes it, in the
+/// shape the RPC answers any failure with; the service goes on answering.
+#[tokio::test]
+async fn a_panic_in_provider_code_is_the_calls_error() {
+    let svc = configured().await;
+
+    let r = svc.apply_resource_change(apply_req(&Value::Null, &thing(Value::unknown(), "panic"))).await.expect("answer").into_inner();
+    let text = error_text(&r.diagnostics);
+    assert!(text.contains("Provider bug: the operation panicked") && text.contains("probe panicked on create"), "{text}");
+    assert_eq!(r.new_state, dv(&Value::Null, &ty()), "a failed create hands back the prior (null) state");
+
+    let r = svc.read_resource(read_req("probe_thing", "panic")).await.expect("answer").into_inner();
+    let text = error_text(&r.diagnostics);
+    assert!(text.contains("probe panicked on read"), "{text}");
+    assert_eq!(r.new_state, dv(&thing("panic".into(), "n"), &ty()), "a failed read hands back the current state");
+    assert_eq!(r.private, b"before");
+
+    let events = list(&svc, "probe_thing", "panic", false, 0).await;
+    let text: String = events.iter().map(|e| error_text(&e.diagnostic)).collect();
+    assert!(text.contains("probe panicked while listing"), "{events:?}");
+
+    // The same service still answers.
+    let r = svc.read_resource(read_req("probe_thing", "x")).await.expect("answer").into_inner();
+    assert_eq!(error_text(&r.diagnostics), "");
+}
+
+#[test]
+fn panic_messages_are_quoted_and_bounded() {
+    use crate::logging::panic_message;
+    assert_eq!(panic_message(&"static words"), "static words");
+    assert_eq!(panic_message(&String::from("formatted 7")), "formatted 7");
+    assert_eq!(panic_message(&42_u8), "(no message)");
+    let long = panic_message(&"é".repeat(800));
+    assert_eq!(long.chars().count(), 501, "500 characters and an ellipsis");
 }
 
 /// A record of the answers, one line per call: `label: answer` (the answer's `Debug`).
