@@ -74,6 +74,7 @@ impl Action<()> for Step {
                 Ok(Diagnostic::warning("finished", "with a warning").into())
             }
             Some("hang") => std::future::pending().await,
+            Some("panic") => panic!("step panicked"),
             _ => Err(Diagnostic::error("step failed", "as asked").into()),
         }
     }
@@ -99,6 +100,9 @@ impl Function for Join {
             let p = string_arg(args, i, "parts")?;
             if p == "bad" {
                 return Err(FunctionError::at(i, "\"bad\" is not a part"));
+            }
+            if p == "panic" {
+                panic!("join panicked");
             }
             parts.push(p);
         }
@@ -252,4 +256,24 @@ async fn the_schema_declares_actions_and_functions() {
     assert_eq!(f.parameters.len(), 1);
     assert_eq!(f.variadic_parameter.as_ref().map(|p| p.name.as_str()), Some("parts"));
     assert_eq!(String::from_utf8_lossy(&f.r#return.as_ref().expect("return").r#type), r#"["object",{"count":"number","text":"string"}]"#);
+}
+
+/// A panic in an action or a function is that call's error, quoting it; the service goes on.
+#[tokio::test]
+async fn a_panicking_action_or_function_fails_only_its_call() {
+    let s = configured().await;
+    // Progress lines not yet forwarded when the action panics are lost with it; the
+    // completed event still ends the stream, with the panic as its error.
+    let (_, diags) = invoke(&s, "host_step", step_config("panic", None)).await;
+    assert_eq!(diags[0].severity, pb::diagnostic::Severity::Error as i32);
+    assert_eq!(diags[0].summary, "Provider bug: the operation panicked");
+    assert!(diags[0].detail.contains("step panicked"), "{diags:?}");
+
+    let r = call(&s, "join", vec![string_dv("-"), string_dv("panic")]).await;
+    let e = r.error.expect("the panic is the function's error");
+    assert!(e.text.starts_with("Provider bug: the operation panicked: ") && e.text.contains("join panicked"), "{e:?}");
+    assert!(r.result.is_none());
+
+    let (lines, _) = invoke(&s, "host_step", step_config("ok", None)).await;
+    assert_eq!(lines, ["started", "done"], "the service still answers");
 }
